@@ -1,0 +1,241 @@
+"""Typed configuration: what a model is and how it is trained.
+
+Every model is rebuilt from its `GeneratorConfig` / `DiscriminatorConfig` alone (they are
+saved beside the weights), and every run from its `TrainConfig`. Presets are named
+`TrainConfig`s; `classic-dcgan` is the textbook baseline the shipped models are measured
+against.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+LOSSES = ("minimax", "nonsaturating", "hinge", "wgan-gp")
+AUGMENTS = ("color", "translation", "cutout")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    arch: str = "style"        # "style": mapping z->w, w modulates every block; "dcgan": textbook BatchNorm DCGAN (w is z)
+    resolution: int = 32       # output side in pixels: 32, 64 or 128
+    channels: int = 1          # image channels: 1 (grayscale) or 3 (RGB)
+    z_dim: int = 128           # size of the input noise z
+    w_dim: int = 128           # size of the intermediate latent w (style arch only)
+    mapping_layers: int = 2    # depth of the z->w MLP (style arch only)
+    num_classes: int = 0       # 0 = unconditional; otherwise a class embedding joins z in the mapping
+    base_channels: int = 256   # feature channels at 4x4; halved at every doubling of resolution
+    min_channels: int = 32     # floor on feature channels
+    attention_res: int = 0     # resolution of a SAGAN self-attention block, 0 = none
+
+    def __post_init__(self) -> None:
+        _check(self.arch in ("style", "dcgan"), f"arch must be 'style' or 'dcgan', not {self.arch!r}")
+        _check(self.resolution in (32, 64, 128), f"resolution must be 32, 64 or 128, not {self.resolution}")
+        _check(self.channels in (1, 3), f"channels must be 1 or 3, not {self.channels}")
+        _check(self.z_dim > 0 and self.w_dim > 0, "z_dim and w_dim must be positive")
+        _check(self.num_classes >= 0, "num_classes must be >= 0")
+        _check(self.attention_res == 0 or (self.attention_res in (8, 16, 32, 64) and self.attention_res < self.resolution),
+               f"attention_res must be 0 or a resolution below the output, not {self.attention_res}")
+
+    @property
+    def num_blocks(self) -> int:
+        """Upsampling blocks from 4x4 to the output resolution."""
+        return {32: 3, 64: 4, 128: 5}[self.resolution]
+
+    def channels_at(self, res: int) -> int:
+        """Feature channels of the block whose output is `res` x `res`."""
+        c = self.base_channels
+        r = 4
+        while r < res:
+            c //= 2
+            r *= 2
+        return max(c, self.min_channels)
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    arch: str = "resnet"       # "resnet": spectral-norm residual blocks; "dcgan": textbook strided convs + BatchNorm
+    resolution: int = 32       # input side in pixels
+    channels: int = 1          # input channels
+    num_classes: int = 0       # 0 = unconditional; otherwise projection conditioning (Miyato & Koyama 2018)
+    base_channels: int = 32    # channels of the first (full-resolution) block; doubled at each halving
+    max_channels: int = 256    # ceiling on feature channels
+    attention_res: int = 0     # resolution of a SAGAN self-attention block, 0 = none
+    spectral_norm: bool = True # spectral normalisation on every weight (off in the dcgan preset)
+
+    def __post_init__(self) -> None:
+        _check(self.arch in ("resnet", "dcgan"), f"arch must be 'resnet' or 'dcgan', not {self.arch!r}")
+        _check(self.resolution in (32, 64, 128), f"resolution must be 32, 64 or 128, not {self.resolution}")
+        _check(self.channels in (1, 3), f"channels must be 1 or 3, not {self.channels}")
+
+    @property
+    def num_blocks(self) -> int:
+        """Downsampling blocks from the input resolution to 4x4."""
+        return {32: 3, 64: 4, 128: 5}[self.resolution]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    preset: str = "custom"         # name of the preset this config came from
+    loss: str = "hinge"            # one of LOSSES
+    r1_gamma: float = 0.0          # R1 penalty weight on real images, 0 = off
+    gp_weight: float = 10.0        # gradient-penalty weight (wgan-gp only)
+    lr_g: float = 2e-4             # generator Adam learning rate
+    lr_d: float = 2e-4             # discriminator Adam learning rate (TTUR: set higher than lr_g)
+    beta1: float = 0.0             # Adam beta1
+    beta2: float = 0.99            # Adam beta2
+    batch_size: int = 64           # images per step (per process when data-parallel)
+    steps: int = 10_000            # generator steps to train
+    max_minutes: float = 0.0       # stop after this much wall-clock training time, 0 = no limit
+    d_steps: int = 1               # discriminator updates per generator update
+    ema_half_life_k: float = 1.0   # EMA half-life in thousands of images, 0 = no EMA (G_ema copies G)
+    ema_rampup: float = 0.05       # EMA ramp-up as a fraction of images seen (StyleGAN2-ADA), 0 = none
+    augment: str = ""              # comma-separated DiffAugment policies from AUGMENTS, "" = none
+    augment_p: float = 1.0         # probability of each augmentation per image (initial value when adaptive)
+    ada_target: float = 0.0        # adaptive p: target for E[sign(D(real))], 0 = fixed p
+    ada_speed_k: float = 50.0      # adaptive p: thousands of images for p to go 0 -> 1
+    freeze_d: int = 0              # FreezeD: number of lowest discriminator blocks frozen when fine-tuning
+    seed: int = 0                  # seeds noise, data order and augmentation; same seed, same run on CPU
+    log_every: int = 50            # steps between progress reports
+    sample_every: int = 500        # steps between sample grids (0 = never)
+    checkpoint_every: int = 1000   # steps between checkpoints (0 = only at the end)
+    divergence_limit: float = 1e4  # |loss| above this (or NaN/inf) counts as divergence and rolls back
+    num_workers: int = 0           # unused by the in-memory loader; kept for forward compatibility
+
+    def __post_init__(self) -> None:
+        _check(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
+        for a in self.augment_list:
+            _check(a in AUGMENTS, f"unknown augmentation {a!r}; choose from {AUGMENTS}")
+        _check(self.batch_size > 0, "batch_size must be positive")
+        _check(0.0 <= self.augment_p <= 1.0, "augment_p must be in [0, 1]")
+
+    @property
+    def augment_list(self) -> list[str]:
+        return [a.strip() for a in self.augment.split(",") if a.strip()]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to build a G/D pair plus how to train it."""
+
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def preset(name: str, resolution: int = 32, channels: int = 1, num_classes: int = 0) -> ModelConfig:
+    """A named recipe, sized for the data. Names: see PRESETS."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    return PRESETS[name](resolution, channels, num_classes)
+
+
+def _classic_dcgan(res: int, ch: int, nc: int) -> ModelConfig:
+    # Radford et al. 2015: BatchNorm DCGAN, non-saturating BCE, Adam 2e-4 (0.5, 0.999),
+    # no augmentation, no EMA. Unconditional, as in the paper.
+    return ModelConfig(
+        GeneratorConfig(arch="dcgan", resolution=res, channels=ch, z_dim=100, w_dim=100,
+                        num_classes=0, base_channels=256, min_channels=32),
+        DiscriminatorConfig(arch="dcgan", resolution=res, channels=ch, num_classes=0,
+                            base_channels=32, max_channels=256, spectral_norm=False),
+        TrainConfig(preset="classic-dcgan", loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
+                    beta1=0.5, beta2=0.999, ema_half_life_k=0.0, ema_rampup=0.0, augment=""),
+    )
+
+
+def _balanced(res: int, ch: int, nc: int) -> ModelConfig:
+    # The shipped recipe: style generator, SN-ResNet discriminator with projection,
+    # hinge loss, TTUR, EMA, DiffAugment with adaptive probability.
+    small = res <= 32
+    return ModelConfig(
+        GeneratorConfig(arch="style", resolution=res, channels=ch, z_dim=128, w_dim=128,
+                        mapping_layers=2, num_classes=nc,
+                        base_channels=128 if small else 256, min_channels=32),
+        DiscriminatorConfig(arch="resnet", resolution=res, channels=ch, num_classes=nc,
+                            base_channels=32, max_channels=128 if small else 256),
+        TrainConfig(preset="balanced", loss="hinge", lr_g=2e-4, lr_d=4e-4, beta1=0.0, beta2=0.99,
+                    ema_half_life_k=2.0, ema_rampup=0.05, augment="color,translation,cutout",
+                    augment_p=0.0, ada_target=0.6, ada_speed_k=50.0),
+    )
+
+
+def _quick(res: int, ch: int, nc: int) -> ModelConfig:
+    m = _balanced(res, ch, nc)
+    return dataclasses.replace(
+        m,
+        generator=dataclasses.replace(m.generator, base_channels=64, min_channels=16),
+        discriminator=dataclasses.replace(m.discriminator, base_channels=16, max_channels=64),
+        train=dataclasses.replace(m.train, preset="quick", steps=500),
+    )
+
+
+def _best(res: int, ch: int, nc: int) -> ModelConfig:
+    m = _balanced(res, ch, nc)
+    return dataclasses.replace(
+        m,
+        generator=dataclasses.replace(m.generator, base_channels=256, attention_res=16 if res >= 32 else 0),
+        discriminator=dataclasses.replace(m.discriminator, base_channels=64, max_channels=256),
+        train=dataclasses.replace(m.train, preset="best", r1_gamma=0.0, steps=50_000),
+    )
+
+
+def _tiny(res: int, ch: int, nc: int) -> ModelConfig:
+    # For tests: a few thousand parameters, trains a step in milliseconds.
+    m = _balanced(res, ch, nc)
+    return dataclasses.replace(
+        m,
+        generator=dataclasses.replace(m.generator, z_dim=8, w_dim=8, base_channels=16, min_channels=4),
+        discriminator=dataclasses.replace(m.discriminator, base_channels=4, max_channels=16),
+        train=dataclasses.replace(m.train, preset="tiny", batch_size=8, steps=4, log_every=1,
+                                  sample_every=0, checkpoint_every=0),
+    )
+
+
+PRESETS = {
+    "classic-dcgan": _classic_dcgan,
+    "quick": _quick,
+    "balanced": _balanced,
+    "best": _best,
+    "tiny": _tiny,
+}
+
+
+def to_dict(cfg: Any) -> dict:
+    """A config dataclass as plain JSON-able dict."""
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type, d: dict) -> Any:
+    """Rebuild a config dataclass from a dict, rejecting unknown keys with a clear message."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{cls.__name__} must be a JSON object, not {type(d).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(d) - set(known)
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
+    kwargs = {}
+    for k, v in d.items():
+        if k in ("generator", "discriminator", "train") and cls is ModelConfig:
+            sub = {"generator": GeneratorConfig, "discriminator": DiscriminatorConfig, "train": TrainConfig}[k]
+            v = from_dict(sub, v)
+        kwargs[k] = v
+    return cls(**kwargs)
+
+
+def data_dir() -> Path:
+    """Where datasets, runs and caches live: $LATENT_EXPLORER_DATA, else ./data (git-ignored)."""
+    return Path(os.environ.get("LATENT_EXPLORER_DATA", "data")).expanduser()
+
+
+def pretrained_dir() -> Path:
+    """The shipped models: $LATENT_EXPLORER_PRETRAINED, else pretrained/ beside the package."""
+    env = os.environ.get("LATENT_EXPLORER_PRETRAINED")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def _check(ok: bool, msg: str) -> None:
+    if not ok:
+        raise ValueError(msg)
