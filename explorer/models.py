@@ -1,0 +1,299 @@
+"""Generator and discriminator networks, built from their config dataclasses alone. No I/O.
+
+Style generator (arch="style"):
+    z (B, z_dim) [+ class embedding] -> mapping MLP -> w (B, w_dim)
+    w is broadcast to ws (B, num_ws, w_dim): one w per synthesis layer, so an edit can be
+    applied to a range of layers only (coarse / middle / fine).
+    learned 4x4 constant -> modulated conv -> [upsample, modconv, modconv] x num_blocks -> toRGB
+    Modulation is StyleGAN2's (scale input channels by an affine style of w, convolve,
+    demodulate), written in its unfused form, which is fast on CPU as well as GPU.
+
+DCGAN generator (arch="dcgan"): the textbook transposed-conv + BatchNorm network; its "w" is
+z itself and num_ws is 1, so the explorer can treat every model the same way.
+
+Discriminators: spectral-norm residual network with projection conditioning (arch="resnet"),
+or the textbook strided-conv BatchNorm network (arch="dcgan").
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from explorer.config import DiscriminatorConfig, GeneratorConfig
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention (Zhang et al. 2019); gamma starts at 0 so it fades in."""
+
+    def __init__(self, ch: int, sn: bool = False) -> None:
+        super().__init__()
+        wrap = spectral_norm if sn else (lambda m: m)
+        self.q = wrap(nn.Conv2d(ch, max(ch // 8, 1), 1, bias=False))
+        self.k = wrap(nn.Conv2d(ch, max(ch // 8, 1), 1, bias=False))
+        self.v = wrap(nn.Conv2d(ch, ch, 1, bias=False))
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q = self.q(x).flatten(2).transpose(1, 2)       # (B, HW, C')
+        k = self.k(x).flatten(2)                       # (B, C', HW)
+        v = self.v(x).flatten(2)                       # (B, C, HW)
+        attn = torch.softmax(q @ k / math.sqrt(k.shape[1]), dim=-1)  # (B, HW, HW)
+        out = (v @ attn.transpose(1, 2)).view(b, c, h, w)
+        return x + self.gamma * out
+
+
+class ModConv(nn.Module):
+    """Modulated 3x3 (or 1x1) convolution with optional demodulation (StyleGAN2, unfused)."""
+
+    def __init__(self, w_dim: int, cin: int, cout: int, k: int = 3, demod: bool = True) -> None:
+        super().__init__()
+        self.affine = nn.Linear(w_dim, cin)            # the style: SeFa factorises these weights
+        nn.init.zeros_(self.affine.weight)
+        nn.init.ones_(self.affine.bias)
+        self.weight = nn.Parameter(torch.randn(cout, cin, k, k) / math.sqrt(cin * k * k))
+        self.bias = nn.Parameter(torch.zeros(cout))
+        self.demod = demod
+        self.pad = k // 2
+        with torch.no_grad():                          # small random affine so styles start varied
+            self.affine.weight.normal_(0, 1 / math.sqrt(w_dim))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        s = self.affine(w)                             # (B, Cin)
+        x = x * s[:, :, None, None]
+        x = F.conv2d(x, self.weight, padding=self.pad)  # (B, Cout, H, W)
+        if self.demod:
+            wsq = self.weight.square().sum(dim=(2, 3))   # (Cout, Cin)
+            d = torch.rsqrt(s.square() @ wsq.t() + 1e-8)  # (B, Cout)
+            x = x * d[:, :, None, None]
+        return x + self.bias[None, :, None, None]
+
+
+class StyleGenerator(nn.Module):
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        z, wd = cfg.z_dim, cfg.w_dim
+        self.embed = nn.Embedding(cfg.num_classes, wd) if cfg.num_classes else None
+        layers: list[nn.Module] = []
+        din = z + (wd if cfg.num_classes else 0)
+        for _ in range(cfg.mapping_layers):
+            layers += [nn.Linear(din, wd), nn.LeakyReLU(0.2)]
+            din = wd
+        self.mapping_net = nn.Sequential(*layers)
+        self.register_buffer("w_avg", torch.zeros(max(cfg.num_classes, 1), wd))  # per-class mean w
+
+        c4 = cfg.channels_at(4)
+        self.const = nn.Parameter(torch.randn(1, c4, 4, 4))
+        self.convs = nn.ModuleList([ModConv(wd, c4, c4)])
+        self.layer_names = ["4x4"]
+        self.attn = nn.ModuleDict()
+        cin, res = c4, 4
+        for _ in range(cfg.num_blocks):
+            res *= 2
+            cout = cfg.channels_at(res)
+            self.convs.append(ModConv(wd, cin, cout))
+            self.convs.append(ModConv(wd, cout, cout))
+            self.layer_names += [f"{res}x{res}a", f"{res}x{res}b"]
+            if res == cfg.attention_res:
+                self.attn[str(len(self.convs) - 1)] = SelfAttention(cout)
+            cin = cout
+        self.to_rgb = ModConv(wd, cin, cfg.channels, k=1, demod=False)
+        self.layer_names.append("rgb")
+        self.num_ws = len(self.convs) + 1
+
+    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        """z (B, z_dim), c (B,) class indices -> w (B, w_dim), truncated toward the class mean by psi."""
+        x = _pixel_norm(z)
+        if self.embed is not None:
+            if c is None:
+                raise ValueError("this generator is conditional: pass class indices c")
+            x = torch.cat([x, _pixel_norm(self.embed(c))], dim=1)
+        w = self.mapping_net(x)
+        if psi != 1.0:
+            avg = self.w_avg[c] if (self.embed is not None) else self.w_avg[0].expand_as(w)
+            w = avg + psi * (w - avg)
+        return w
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        """ws (B, num_ws, w_dim) or (B, w_dim) -> images (B, C, H, W), roughly in [-1, 1]."""
+        if ws.dim() == 2:
+            ws = ws[:, None].expand(-1, self.num_ws, -1)
+        x = self.const.expand(ws.shape[0], -1, -1, -1)
+        for i, conv in enumerate(self.convs):
+            if i > 0 and i % 2 == 1:                  # first conv of each block upsamples
+                x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = F.leaky_relu(conv(x, ws[:, i]), 0.2) * math.sqrt(2)
+            if str(i) in self.attn:
+                x = self.attn[str(i)](x)
+        return self.to_rgb(x, ws[:, -1])
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        return self.synthesis(self.mapping(z, c, psi))
+
+    def style_affines(self) -> list[nn.Linear]:
+        """The affine (w -> style) layers in synthesis order, one per entry of ws."""
+        return [m.affine for m in self.convs] + [self.to_rgb.affine]
+
+
+class DCGANGenerator(nn.Module):
+    """Radford et al. 2015. w is z (identity mapping); one 'layer' for the explorer."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.num_classes, cfg.num_classes) if cfg.num_classes else None
+        if self.embed is not None:
+            with torch.no_grad():
+                self.embed.weight.copy_(torch.eye(cfg.num_classes))
+            self.embed.weight.requires_grad_(False)   # one-hot conditioning
+        self.register_buffer("w_avg", torch.zeros(1, cfg.z_dim))
+        zin = cfg.z_dim + cfg.num_classes
+        c4 = cfg.channels_at(4)
+        layers: list[nn.Module] = [nn.ConvTranspose2d(zin, c4, 4, 1, 0, bias=False), nn.BatchNorm2d(c4), nn.ReLU(True)]
+        cin, res = c4, 4
+        for _ in range(cfg.num_blocks - 1):
+            res *= 2
+            cout = cfg.channels_at(res)
+            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+            cin = cout
+        layers += [nn.ConvTranspose2d(cin, cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        for m in self.modules():                      # DCGAN init: N(0, 0.02), BN gamma N(1, 0.02)
+            if isinstance(m, nn.ConvTranspose2d):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+        self.num_ws = 1
+        self.layer_names = ["all"]
+
+    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        w = z * psi                                   # truncation toward the mean of N(0, I)
+        if self.embed is not None:
+            if c is None:
+                raise ValueError("this generator is conditional: pass class indices c")
+            w = torch.cat([w, self.embed(c)], dim=1)
+        return w
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        if ws.dim() == 3:
+            ws = ws[:, 0]
+        return self.net(ws[:, :, None, None])
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        return self.synthesis(self.mapping(z, c, psi))
+
+    def style_affines(self) -> list[nn.Module]:
+        return [self.net[0]]
+
+
+def _pixel_norm(x: torch.Tensor) -> torch.Tensor:
+    return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
+
+
+class DBlock(nn.Module):
+    """Pre-activation residual downsampling block (SNGAN / BigGAN)."""
+
+    def __init__(self, cin: int, cout: int, sn: bool, preact: bool = True) -> None:
+        super().__init__()
+        wrap = spectral_norm if sn else (lambda m: m)
+        self.c1 = wrap(nn.Conv2d(cin, cout, 3, 1, 1))
+        self.c2 = wrap(nn.Conv2d(cout, cout, 3, 1, 1))
+        self.skip = wrap(nn.Conv2d(cin, cout, 1, 1, 0))
+        self.preact = preact
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.leaky_relu(x, 0.2) if self.preact else x
+        h = self.c2(F.leaky_relu(self.c1(h), 0.2))
+        return F.avg_pool2d(h, 2) + F.avg_pool2d(self.skip(x), 2)
+
+
+class ResNetDiscriminator(nn.Module):
+    def __init__(self, cfg: DiscriminatorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        sn = cfg.spectral_norm
+        wrap = spectral_norm if sn else (lambda m: m)
+        ch = cfg.base_channels
+        self.blocks = nn.ModuleList()                 # lowest (closest to pixels) first; FreezeD freezes a prefix
+        self.attn = nn.ModuleDict()
+        cin, res = cfg.channels, cfg.resolution
+        for i in range(cfg.num_blocks):
+            cout = min(ch * 2 ** i, cfg.max_channels)
+            self.blocks.append(DBlock(cin, cout, sn, preact=(i > 0)))
+            res //= 2
+            if res == cfg.attention_res:
+                self.attn[str(i)] = SelfAttention(cout, sn)
+            cin = cout
+        self.final = wrap(nn.Conv2d(cin, cin, 3, 1, 1))
+        self.out = wrap(nn.Linear(cin, 1))
+        self.embed = wrap(nn.Embedding(cfg.num_classes, cin)) if cfg.num_classes else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        for i, b in enumerate(self.blocks):
+            x = b(x)
+            if str(i) in self.attn:
+                x = self.attn[str(i)](x)
+        x = F.leaky_relu(self.final(F.leaky_relu(x, 0.2)), 0.2)
+        return x.sum(dim=(2, 3))                      # (B, C) global sum pooling
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x)
+        out = self.out(h).squeeze(1)                  # (B,)
+        if self.embed is not None:
+            if c is None:
+                raise ValueError("this discriminator is conditional: pass class indices c")
+            out = out + (self.embed(c) * h).sum(dim=1)  # projection conditioning
+        return out
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, cfg: DiscriminatorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
+        self.blocks = nn.ModuleList()
+        cin = cfg.channels + (cfg.num_classes if cfg.num_classes else 0)
+        for i in range(cfg.num_blocks):
+            cout = min(cfg.base_channels * 2 ** i, cfg.max_channels)
+            layers: list[nn.Module] = [wrap(nn.Conv2d(cin, cout, 4, 2, 1, bias=False))]
+            if i > 0:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.LeakyReLU(0.2, True))
+            self.blocks.append(nn.Sequential(*layers))
+            cin = cout
+        self.out = wrap(nn.Conv2d(cin, 1, 4, 1, 0, bias=False))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d) and not cfg.spectral_norm:
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cfg.num_classes:
+            if c is None:
+                raise ValueError("this discriminator is conditional: pass class indices c")
+            onehot = F.one_hot(c, self.cfg.num_classes).to(x.dtype)[:, :, None, None]
+            x = torch.cat([x, onehot.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
+        for b in self.blocks:
+            x = b(x)
+        return self.out(x).flatten()                  # (B,)
+
+
+def build_generator(cfg: GeneratorConfig) -> nn.Module:
+    return StyleGenerator(cfg) if cfg.arch == "style" else DCGANGenerator(cfg)
+
+
+def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
+    return ResNetDiscriminator(cfg) if cfg.arch == "resnet" else DCGANDiscriminator(cfg)
+
+
+def count_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())

@@ -1,0 +1,435 @@
+"""The training loop. Knows nothing about any UI: it is driven by callbacks.
+
+    result = train_loop(config, dataset, should_stop=..., on_progress=..., on_checkpoint=...,
+                        run_dir="data/runs/x", resume=True, init_from=None)
+
+* deterministic for a given seed on CPU (all randomness from one torch.Generator);
+* checkpoints (G, G_ema, D, optimizers, RNG, step, ADA p) every `checkpoint_every` steps,
+  so `resume=True` continues exactly where the last checkpoint stopped;
+* divergence guard: a NaN/inf or exploding loss restores the last good state, halves the
+  learning rates, reseeds the noise and reports a "rollback" event;
+* data-parallel when torch.distributed is initialised (see explorer/distributed.py):
+  gradients are averaged across ranks; only rank 0 writes files and reports progress;
+* CUDA when given a CUDA device (bf16 autocast, channels_last), CPU otherwise; one code path.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.distributed as tdist
+from torch import nn
+
+from explorer import checkpoint as ckpt
+from explorer import fileio
+from explorer.augment import adapt_p, diff_augment
+from explorer.config import ModelConfig, to_dict
+from explorer.losses import d_loss, g_loss, gradient_penalty, r1_penalty
+from explorer.models import build_discriminator, build_generator
+from explorer.render import sample_grid, save_png
+
+ProgressFn = Callable[[dict], None]
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when rollbacks do not cure divergence."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: str | None
+    step: int
+    images_seen: int
+    seconds: float
+    reason: str                       # "done", "stopped", "time limit"
+    rollbacks: int
+    timing: dict = field(default_factory=dict)
+    last: dict = field(default_factory=dict)
+
+
+@dataclass
+class Nets:
+    G: nn.Module
+    G_ema: nn.Module
+    D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    d_trainable: list[nn.Parameter]
+
+
+def build_nets(cfg: ModelConfig, device: torch.device, seed: int) -> Nets:
+    torch.manual_seed(seed)
+    G = build_generator(cfg.generator).to(device)
+    D = build_discriminator(cfg.discriminator).to(device)
+    if device.type == "cuda":
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    t = cfg.train
+    opt_G = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
+    opt_D = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+    return Nets(G, G_ema, D, opt_G, opt_D, list(D.parameters()))
+
+
+def freeze_lower_d(nets: Nets, n: int) -> None:
+    """FreezeD (Mo et al. 2020): stop training the n lowest discriminator blocks."""
+    frozen = set()
+    for b in list(getattr(nets.D, "blocks", []))[:n]:
+        for p in b.parameters():
+            p.requires_grad_(False)
+            frozen.add(id(p))
+    nets.d_trainable = [p for p in nets.D.parameters() if id(p) not in frozen]
+
+
+def state_tensors(nets: Nets, gen: torch.Generator) -> tuple[dict[str, torch.Tensor], dict]:
+    t: dict[str, torch.Tensor] = {}
+    for name in ("G", "G_ema", "D"):
+        for k, v in getattr(nets, name).state_dict().items():
+            t[f"{name}.{k}"] = v
+    og, og_rest = ckpt.flatten_optimizer("opt_G", nets.opt_G)
+    od, od_rest = ckpt.flatten_optimizer("opt_D", nets.opt_D)
+    t.update(og)
+    t.update(od)
+    t["rng"] = gen.get_state()
+    return t, {"opt_G": og_rest, "opt_D": od_rest}
+
+
+def restore(nets: Nets, tensors: dict[str, torch.Tensor], meta: dict, gen: torch.Generator | None) -> None:
+    dev = next(nets.G.parameters()).device
+    for name in ("G", "G_ema", "D"):
+        pre = name + "."
+        sub = {k[len(pre):]: v.to(dev) for k, v in tensors.items() if k.startswith(pre)}
+        ckpt.load_state(getattr(nets, name), sub, name)
+    nets.opt_G.load_state_dict(ckpt.unflatten_optimizer("opt_G", tensors, meta["optimizers"]["opt_G"]))
+    nets.opt_D.load_state_dict(ckpt.unflatten_optimizer("opt_D", tensors, meta["optimizers"]["opt_D"]))
+    if gen is not None and "rng" in tensors:
+        gen.set_state(tensors["rng"])
+
+
+def init_from_checkpoint(nets: Nets, path: str | Path) -> str:
+    """Fine-tuning: copy weights from a training checkpoint (G, G_ema, D) or a generator export (G only)."""
+    j = ckpt.resolve(path)
+    meta = ckpt.read_meta(j)
+    tensors = ckpt.read_tensors(j, meta)
+    dev = next(nets.G.parameters()).device
+    if meta["format"] == ckpt.FORMAT_TRAINING:
+        for name in ("G", "G_ema", "D"):
+            pre = name + "."
+            ckpt.load_state(getattr(nets, name), {k[len(pre):]: v.to(dev) for k, v in tensors.items()
+                                                  if k.startswith(pre)}, f"fine-tuning {name}")
+        return f"{j} (G, G_ema and D)"
+    ckpt.load_state(nets.G, {k: v.to(dev) for k, v in tensors.items()}, "fine-tuning generator")
+    nets.G_ema.load_state_dict(nets.G.state_dict())
+    return f"{j} (generator only; discriminator starts fresh)"
+
+
+@torch.no_grad()
+def update_ema(G: nn.Module, G_ema: nn.Module, beta: float) -> None:
+    for p_ema, p in zip(G_ema.parameters(), G.parameters()):
+        p_ema.lerp_(p, 1.0 - beta)
+    for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+        b_ema.copy_(b)
+
+
+@torch.no_grad()
+def compute_w_avg(G: nn.Module, n: int = 4096, seed: int = 123) -> None:
+    """Set G.w_avg to the mean w (per class for conditional style generators) from n samples."""
+    if G.cfg.arch != "style":
+        return
+    dev = G.w_avg.device
+    gen = torch.Generator().manual_seed(seed)
+    nc = max(G.cfg.num_classes, 1)
+    for k in range(nc):
+        z = torch.randn(n // nc + 1, G.cfg.z_dim, generator=gen).to(dev)
+        c = torch.full((z.shape[0],), k, dtype=torch.long, device=dev) if G.cfg.num_classes else None
+        G.w_avg[k] = G.mapping(z, c).mean(0)
+
+
+def _allreduce_grads(params: list[nn.Parameter], world: int) -> None:
+    grads = [p.grad for p in params if p.grad is not None]
+    if world <= 1 or not grads:
+        return
+    flat = torch.cat([g.flatten() for g in grads])
+    tdist.all_reduce(flat)
+    flat /= world
+    i = 0
+    for g in grads:
+        g.copy_(flat[i:i + g.numel()].view_as(g))
+        i += g.numel()
+
+
+def _finite(*xs: float, limit: float) -> bool:
+    return all(math.isfinite(x) and abs(x) < limit for x in xs)
+
+
+def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool] | None = None,
+               on_progress: ProgressFn | None = None, on_checkpoint: Callable[[Path, int], None] | None = None,
+               *, run_dir: str | Path | None = None, resume: bool = False,
+               init_from: str | Path | None = None, device: str | torch.device = "cpu") -> TrainResult:
+    """Train a GAN on `dataset` (an explorer.data.ImageDataset). See the module docstring."""
+    t, gc = config.train, config.generator
+    device = torch.device(device)
+    rank, world = (tdist.get_rank(), tdist.get_world_size()) if tdist.is_initialized() else (0, 1)
+    lead = rank == 0
+    run = Path(run_dir) if run_dir else None
+    report = on_progress if (on_progress and lead) else (lambda e: None)
+    if len(dataset) < 1:
+        raise ValueError("the dataset is empty")
+    if tuple(dataset.images.shape[1:]) != (gc.channels, gc.resolution, gc.resolution):
+        raise ValueError(f"dataset images are {tuple(dataset.images.shape[1:])} (C, H, W) but the model expects "
+                         f"{(gc.channels, gc.resolution, gc.resolution)}")
+    conditional = gc.num_classes > 0
+    if conditional and dataset.labels is None:
+        raise ValueError("a conditional model needs a labelled dataset")
+
+    nets = build_nets(config, device, t.seed)
+    if world > 1:                                  # identical start on every rank
+        for m in (nets.G, nets.G_ema, nets.D):
+            for v in list(m.parameters()) + list(m.buffers()):
+                tdist.broadcast(v.data, 0)
+    gen = torch.Generator().manual_seed(t.seed * 1000 + rank)
+    step, seen, p_aug, elapsed, rollbacks, lr_scale = 0, 0, t.augment_p, 0.0, 0, 1.0
+    note = ""
+    if resume and run is not None and ckpt.latest_training(run) is not None:
+        tensors, meta = ckpt.load_training(run)
+        restore(nets, tensors, meta, gen if world == 1 else None)
+        step, seen, p_aug = meta["step"], meta["images_seen"], meta["augment_p"]
+        elapsed, rollbacks, lr_scale = meta.get("elapsed_s", 0.0), meta.get("rollbacks", 0), meta.get("lr_scale", 1.0)
+        if world > 1:
+            gen.manual_seed(t.seed * 1000 + rank + 7919 * step)
+        note = f"resumed from step {step}"
+    elif init_from:
+        note = "fine-tuning from " + init_from_checkpoint(nets, init_from)
+    if t.freeze_d:
+        freeze_lower_d(nets, t.freeze_d)
+    if note:
+        report({"kind": "info", "message": note, "step": step})
+
+    images = dataset.images.to(device)
+    labels = dataset.labels.to(device) if dataset.labels is not None else None
+    policies = t.augment_list
+    cuda = device.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else nullcontext
+    fixed_z = torch.randn(64, gc.z_dim, generator=torch.Generator().manual_seed(1234))
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = torch.randint(len(dataset), (t.batch_size,), generator=gen).to(device)
+        x = images[idx].float() / 127.5 - 1.0      # (B, C, H, W) in [-1, 1]
+        if cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, (labels[idx] if conditional else None)
+
+    def noise(b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(b, gc.z_dim, generator=gen).to(device)
+        c = torch.randint(gc.num_classes, (b,), generator=gen).to(device) if conditional else None
+        return z, c
+
+    def snapshot() -> tuple[dict, dict]:
+        tensors, opt_meta = state_tensors(nets, gen)
+        return ({k: v.detach().clone().cpu() for k, v in tensors.items()},
+                {"optimizers": opt_meta, "step": step, "images_seen": seen, "augment_p": p_aug,
+                 "elapsed_s": elapsed, "rollbacks": rollbacks, "lr_scale": lr_scale})
+
+    def save_checkpoint() -> Path | None:
+        nonlocal good
+        good = snapshot()
+        if run is None or not lead:
+            return None
+        compute_w_avg(nets.G_ema)
+        good[0].update({f"G_ema.{k}": v.detach().clone().cpu() for k, v in nets.G_ema.state_dict().items()})
+        meta = {**good[1], "config": to_dict(config), "class_names": list(dataset.class_names),
+                "dataset": dataset.description, "timing": timing()}
+        path = ckpt.save_training(run, step, good[0], meta)
+        if on_checkpoint:
+            on_checkpoint(path, step)
+        return path
+
+    book = {"log": 0.0, "samples": 0.0, "checkpoint": 0.0}
+    t_start = time.perf_counter()
+    elapsed0 = elapsed
+
+    def timing() -> dict:
+        wall = time.perf_counter() - t_start
+        b = sum(book.values())
+        return {"wall_s": round(wall, 3), "bookkeeping_s": {k: round(v, 3) for k, v in book.items()},
+                "bookkeeping_share": round(b / wall, 4) if wall > 0 else 0.0}
+
+    good = snapshot()
+    window = {"t": time.perf_counter(), "steps": 0, "g": 0.0, "d": 0.0, "real": 0.0, "fake": 0.0, "rt": 0.0}
+    ada_acc, ada_n = 0.0, 0
+    reason = "done"
+    last: dict = {}
+    metrics_f = None
+    if run and lead:
+        run.mkdir(parents=True, exist_ok=True)
+        fileio.atomic_write_json(run / "config.json", to_dict(config))
+        metrics_f = open(run / "metrics.jsonl", "a", encoding="utf-8")
+    try:
+        while step < t.steps:
+            stop = bool(should_stop and should_stop())
+            if t.max_minutes and elapsed0 + time.perf_counter() - t_start >= t.max_minutes * 60:
+                stop, reason = True, "time limit"
+            if world > 1:
+                flag = torch.tensor([1.0 if stop else 0.0])
+                tdist.all_reduce(flag, op=tdist.ReduceOp.MAX)
+                stop = bool(flag.item())
+            if stop:
+                reason = "stopped" if reason == "done" else reason
+                break
+
+            # ---- discriminator
+            nets.G.requires_grad_(False)
+            for p in nets.d_trainable:
+                p.requires_grad_(True)
+            for _ in range(t.d_steps):
+                real, c_real = batch()
+                z, _ = noise(real.shape[0])
+                with torch.no_grad(), autocast():
+                    fake = nets.G(z, c_real)
+                real_a = diff_augment(real, policies, p_aug, gen)
+                fake_a = diff_augment(fake.float(), policies, p_aug, gen)
+                if t.r1_gamma > 0:
+                    real_a = real_a.detach().requires_grad_(True)
+                with autocast():
+                    lr_ = nets.D(real_a, c_real).float()
+                    lf_ = nets.D(fake_a, c_real).float()
+                    loss_d = d_loss(t.loss, lr_, lf_)
+                if t.loss == "wgan-gp":
+                    loss_d = loss_d + t.gp_weight * gradient_penalty(lambda x: nets.D(x, c_real).float(),
+                                                                     real_a.detach(), fake_a.detach(), gen)
+                if t.r1_gamma > 0:
+                    loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(lr_, real_a)
+                nets.opt_D.zero_grad(set_to_none=True)
+                loss_d.backward()
+                _allreduce_grads(nets.d_trainable, world)
+                nets.opt_D.step()
+                ada_acc += float(torch.sign(lr_.detach()).mean())
+                ada_n += 1
+
+            # ---- generator
+            for p in nets.d_trainable:
+                p.requires_grad_(False)
+            nets.G.requires_grad_(True)
+            z, c = noise(t.batch_size)
+            with autocast():
+                fake = nets.G(z, c)
+                fake_a = diff_augment(fake.float(), policies, p_aug, gen)
+                lf_g = nets.D(fake_a, c).float()
+                loss_g = g_loss(t.loss, lf_g)
+            nets.opt_G.zero_grad(set_to_none=True)
+            loss_g.backward()
+            _allreduce_grads(list(nets.G.parameters()), world)
+            nets.opt_G.step()
+
+            step += 1
+            seen += t.batch_size * world
+            gval, dval = float(loss_g.detach()), float(loss_d.detach())
+
+            # ---- divergence guard
+            if not _finite(gval, dval, limit=t.divergence_limit):
+                rollbacks += 1
+                if rollbacks > 5:
+                    raise TrainingDiverged(f"training diverged {rollbacks} times (last at step {step}); "
+                                           f"try a lower learning rate or another loss")
+                bad_step = step
+                restore(nets, good[0], good[1], None)
+                step, seen, p_aug = good[1]["step"], good[1]["images_seen"], good[1]["augment_p"]
+                lr_scale *= 0.5
+                for opt, lr in ((nets.opt_G, t.lr_g), (nets.opt_D, t.lr_d)):
+                    for g in opt.param_groups:
+                        g["lr"] = lr * lr_scale
+                gen.manual_seed(t.seed * 1000 + rank + 104729 * rollbacks)
+                report({"kind": "rollback", "step": step, "bad_step": bad_step, "losses": [gval, dval],
+                        "message": f"loss became {'non-finite' if not math.isfinite(gval + dval) else 'too large'} "
+                                   f"at step {bad_step}: rolled back to step {step} and halved the learning rates"})
+                continue
+            # ---- EMA
+            if t.ema_half_life_k > 0:
+                ema_nimg = t.ema_half_life_k * 1000
+                if t.ema_rampup > 0:
+                    ema_nimg = min(ema_nimg, seen * t.ema_rampup)
+                update_ema(nets.G, nets.G_ema, 0.5 ** (t.batch_size * world / max(ema_nimg, 1e-8)))
+            else:
+                update_ema(nets.G, nets.G_ema, 0.0)
+            # ---- ADA
+            if t.ada_target > 0 and policies and step % 4 == 0:
+                rt = torch.tensor([ada_acc / max(ada_n, 1)])
+                if world > 1:
+                    tdist.all_reduce(rt)
+                    rt /= world
+                p_aug = adapt_p(p_aug, float(rt), t.ada_target, 4 * t.batch_size * world, t.ada_speed_k)
+                window["rt"] = float(rt)
+                ada_acc, ada_n = 0.0, 0
+
+            window["steps"] += 1
+            window["g"] += gval
+            window["d"] += dval
+            window["real"] += float(lr_.detach().mean())
+            window["fake"] += float(lf_.detach().mean())
+
+            # ---- bookkeeping (timed, so its share of wall time can be reported)
+            if lead and (step % t.log_every == 0 or step == t.steps):
+                tb = time.perf_counter()
+                now = time.perf_counter()
+                n = max(window["steps"], 1)
+                ips = window["steps"] * t.batch_size * world / max(now - window["t"], 1e-9)
+                total_el = elapsed0 + now - t_start
+                remain = (t.steps - step) * t.batch_size * world / max(ips, 1e-9)
+                if t.max_minutes:
+                    remain = min(remain, max(t.max_minutes * 60 - total_el, 0.0))
+                last = {"kind": "progress", "step": step, "steps": t.steps, "images_seen": seen,
+                        "img_per_s": round(ips, 1), "elapsed_s": round(total_el, 1), "eta_s": round(remain, 1),
+                        "loss_g": round(window["g"] / n, 5), "loss_d": round(window["d"] / n, 5),
+                        "d_real": round(window["real"] / n, 4), "d_fake": round(window["fake"] / n, 4),
+                        "augment_p": round(p_aug, 4), "rt": round(window["rt"], 4), "rollbacks": rollbacks}
+                if metrics_f:
+                    metrics_f.write(json.dumps(last) + "\n")
+                    metrics_f.flush()
+                report(last)
+                window.update(t=time.perf_counter(), steps=0, g=0.0, d=0.0, real=0.0, fake=0.0)
+                book["log"] += time.perf_counter() - tb
+            if lead and run and t.sample_every and step % t.sample_every == 0:
+                tb = time.perf_counter()
+                path = run / "samples" / f"step-{step:08d}.png"
+                save_png(sample_grid(nets.G_ema, 64 if not conditional else 10 * gc.num_classes, seed=1234,
+                                     device=device), path)
+                report({"kind": "sample", "step": step, "path": str(path)})
+                book["samples"] += time.perf_counter() - tb
+            if t.checkpoint_every and step % t.checkpoint_every == 0:
+                tb = time.perf_counter()
+                elapsed = elapsed0 + time.perf_counter() - t_start
+                save_checkpoint()
+                book["checkpoint"] += time.perf_counter() - tb
+        elapsed = elapsed0 + time.perf_counter() - t_start
+        tb = time.perf_counter()
+        final = save_checkpoint()
+        book["checkpoint"] += time.perf_counter() - tb
+        if final is not None:
+            export_model(final, run / "model")
+    finally:
+        if metrics_f:
+            metrics_f.close()
+    del fixed_z
+    res = TrainResult(str(run) if run else None, step, seen, elapsed, reason, rollbacks, timing(), last)
+    report({"kind": "done", "step": step, "reason": reason, "elapsed_s": round(elapsed, 1), "timing": res.timing})
+    return res
+
+
+def export_model(training_json: str | Path, stem: str | Path, extra: dict | None = None) -> Path:
+    """Write the generator-only export (G_ema) of a training checkpoint, with its summary."""
+    G, meta = ckpt.load_generator(training_json)
+    cfg = meta["config"]
+    summary = {"preset": cfg["train"]["preset"], "steps": meta["step"], "images_seen": meta["images_seen"],
+               "train_seconds": round(meta.get("elapsed_s", 0.0), 1), "rollbacks": meta.get("rollbacks", 0),
+               "augment_p": meta.get("augment_p"), "train_config": cfg["train"],
+               "discriminator": cfg["discriminator"], "timing": meta.get("timing", {})}
+    out = {"class_names": meta.get("class_names", []), "dataset": meta.get("dataset", {}), "training": summary}
+    out.update(extra or {})
+    return ckpt.save_generator(stem, G, out)
