@@ -8,7 +8,7 @@ embedding used by `explorer.metrics`; `forward(x)` gives the 10 class logits.
 Inputs are (B, C, H, W) images, float in [-1, 1] or uint8 in [0, 255]; 3-channel images are
 averaged to gray and other sizes are resized to 32x32, so any generator's output can be fed.
 
-    model = train_classifier(images_u8, labels, epochs=8, seed=0, batch_size=128)
+    model = train_classifier(images_u8, labels, epochs=6, seed=0, batch_size=128)
     save_classifier(model, "pretrained/fashion-mnist-classifier", {"test_accuracy": 0.92})
     model, meta = load_classifier("pretrained/fashion-mnist-classifier")
 """
@@ -39,7 +39,7 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 @dataclass(frozen=True)
 class ClassifierConfig:
     channels: int = 1          # channels the network sees (inputs with other channel counts are averaged to gray)
-    width: int = 32            # channels of the first conv block; doubled at each of the next two blocks
+    width: int = 16            # channels of the first conv block; doubled at each of the next two blocks
     feature_dim: int = 128     # size of the penultimate embedding returned by features()
     num_classes: int = 10      # number of output logits
     resolution: int = 32       # side the network works at; other input sizes are resized to it
@@ -113,7 +113,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator, shift: int = 2) -> torch.Ten
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def train_classifier(train_images_u8: torch.Tensor, train_labels: torch.Tensor, epochs: int = 8,
+def train_classifier(train_images_u8: torch.Tensor, train_labels: torch.Tensor, epochs: int = 6,
                      seed: int = 0, batch_size: int = 128,
                      on_progress: Callable[[dict], None] | None = None,
                      config: ClassifierConfig = ClassifierConfig(), lr: float = 3e-3) -> FashionClassifier:
@@ -221,7 +221,7 @@ def load_classifier(path_stem: str | Path, device: str | torch.device = "cpu") -
     return model.to(device).eval(), meta
 
 
-def build_and_ship(out_stem: str | Path = "pretrained/fashion-mnist-classifier", epochs: int = 8,
+def build_and_ship(out_stem: str | Path = "pretrained/fashion-mnist-classifier", epochs: int = 6,
                    seed: int = 0, batch_size: int = 128, load: Callable | None = None,
                    on_progress: Callable[[dict], None] | None = print) -> dict:
     """Train on Fashion-MNIST train, measure test accuracy, save; returns the summary.

@@ -32,6 +32,7 @@ from explorer import checkpoint as ckpt
 from explorer import fileio
 from explorer.augment import adapt_p, diff_augment
 from explorer.config import ModelConfig, to_dict
+from explorer.device import model_search_path
 from explorer.losses import d_loss, g_loss, gradient_penalty, r1_penalty
 from explorer.models import build_discriminator, build_generator
 from explorer.render import sample_grid, save_png
@@ -115,7 +116,8 @@ def restore(nets: Nets, tensors: dict[str, torch.Tensor], meta: dict, gen: torch
 
 def init_from_checkpoint(nets: Nets, path: str | Path) -> str:
     """Fine-tuning: copy weights from a training checkpoint (G, G_ema, D) or a generator export (G only)."""
-    j = ckpt.resolve(path)
+    p = Path(path)
+    j = (ckpt.latest_training(p) if p.is_dir() else None) or ckpt.resolve(p, model_search_path())
     meta = ckpt.read_meta(j)
     tensors = ckpt.read_tensors(j, meta)
     dev = next(nets.G.parameters()).device

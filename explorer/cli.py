@@ -1,0 +1,264 @@
+"""The `latent-explorer` command (also `python -m explorer`).
+
+    latent-explorer train --data fashion-mnist --preset balanced --out data/runs/fm --minutes 60
+    latent-explorer train --out data/runs/fm --resume            # continue a run where it stopped
+    latent-explorer sample fashion-mnist --out grid.png          # a grid of samples from a model
+    latent-explorer evaluate fashion-mnist --json                # offline quality figures
+    latent-explorer export data/runs/fm pretrained/fashion-mnist # generator-only export for shipping
+    latent-explorer list                                         # shipped and trained models
+    latent-explorer bench --json                                 # speed figures
+    torchrun --nproc-per-node 2 -m explorer train ...            # data-parallel training
+
+Errors a person can fix (missing files, bad checkpoints, bad options) print one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from explorer.config import AUGMENTS, LOSSES, PRESETS, data_dir
+
+
+def _fmt_time(s: float) -> str:
+    s = int(max(s, 0))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def print_progress(e: dict) -> None:
+    """Console progress: steps, img/s, ETA, losses."""
+    if e["kind"] == "progress":
+        print(f"step {e['step']:>7}/{e['steps']} | {e['img_per_s']:7.1f} img/s | ETA {_fmt_time(e['eta_s']):>7} | "
+              f"G {e['loss_g']:8.4f}  D {e['loss_d']:8.4f} | D(real) {e['d_real']:+.3f} D(fake) {e['d_fake']:+.3f} "
+              f"| p_aug {e['augment_p']:.3f}", flush=True)
+    elif e["kind"] in ("info", "rollback"):
+        print(f"[{e['kind']}] {e['message']}", flush=True)
+    elif e["kind"] == "done":
+        t = e["timing"]
+        print(f"finished ({e['reason']}) at step {e['step']} after {_fmt_time(e['elapsed_s'])}; "
+              f"bookkeeping {100 * t['bookkeeping_share']:.1f}% of wall time", flush=True)
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from explorer import distributed
+    from explorer.checkpoint import latest_training
+    from explorer.config import ModelConfig, from_dict, preset
+    from explorer.data import load_dataset
+    from explorer.device import pick_device, set_threads
+    from explorer.train import train_loop
+
+    set_threads(a.threads)
+    out = Path(a.out) if a.out else data_dir() / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
+    device = pick_device(a.device)
+    if distributed.launched_by_torchrun():
+        device = distributed.init(device)
+    resuming = a.resume and latest_training(out) is not None
+    if resuming:
+        cfg = from_dict(ModelConfig, json.loads((out / "config.json").read_text()))
+        data_spec = a.data or json.loads((out / "data.json").read_text())["spec"]
+    else:
+        if not a.data:
+            raise ValueError("--data is required for a new run (fashion-mnist, a folder or a .zip)")
+        data_spec = a.data
+    res = cfg.generator.resolution if resuming else a.resolution
+    ch = cfg.generator.channels if resuming else a.channels
+    ds = load_dataset(data_spec, resolution=res, channels=ch, fit=a.fit, labels_from_subfolders=a.labels)
+    if ds.skipped:
+        print(f"skipped {len(ds.skipped)} file(s): {ds.description.get('skip_reasons')}", flush=True)
+    if not resuming:
+        nc = 0 if a.unconditional or ds.labels is None else len(ds.class_names)
+        cfg = preset(a.preset, res, ch, nc)
+    tr = {k: v for k, v in {
+        "steps": a.steps, "max_minutes": a.minutes, "batch_size": a.batch, "seed": a.seed, "loss": a.loss,
+        "lr_g": a.lr_g, "lr_d": a.lr_d, "r1_gamma": a.r1, "augment": a.augment, "ada_target": a.ada_target,
+        "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
+        "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every}.items() if v is not None}
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
+    if distributed.is_lead():
+        from explorer.fileio import atomic_write_json
+        atomic_write_json(out / "data.json", {"spec": data_spec, "description": ds.description})
+        print(f"training {cfg.train.preset} on {data_spec} ({len(ds)} images, "
+              f"{len(ds.class_names) if cfg.generator.num_classes else 0} classes) on {device} -> {out}", flush=True)
+    try:
+        r = train_loop(cfg, ds, on_progress=print_progress, run_dir=out, resume=a.resume,
+                       init_from=a.init, device=device)
+    except KeyboardInterrupt:
+        print("interrupted: resume with --resume (the last checkpoint is intact)", file=sys.stderr)
+        return 130
+    finally:
+        distributed.shutdown()
+    if distributed.is_lead() and a.json:
+        print(json.dumps(dataclasses.asdict(r)))
+    return 0
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    import torch
+
+    from explorer.device import load_generator
+    from explorer.render import sample_grid, save_png
+
+    G, meta = load_generator(a.model, a.device)
+    classes = None
+    if a.cls is not None:
+        if not G.cfg.num_classes:
+            raise ValueError("--class given but this model is unconditional")
+        names = meta.get("class_names") or []
+        k = names.index(a.cls) if a.cls in names else int(a.cls)
+        if not 0 <= k < G.cfg.num_classes:
+            raise ValueError(f"class {a.cls} out of range 0..{G.cfg.num_classes - 1}")
+        classes = torch.full((a.n,), k, dtype=torch.long)
+    grid = sample_grid(G, a.n, seed=a.seed, psi=a.psi, classes=classes, device=next(G.parameters()).device)
+    save_png(grid, a.out, scale=a.scale)
+    print(f"wrote {a.out} ({a.n} samples from {meta['name']}, seed {a.seed}, psi {a.psi})")
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from explorer.evaluate import evaluate_model
+
+    figures = evaluate_model(a.model, n=a.n, data=a.data, device=a.device, seed=a.seed,
+                             progress=None if a.json else lambda m: print(m, flush=True))
+    print(json.dumps(figures, indent=None if a.json else 2))
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from explorer.checkpoint import resolve
+    from explorer.train import export_model
+
+    extra = {}
+    if a.card:
+        extra["model_card"] = Path(a.card).read_text(encoding="utf-8")
+    if a.metrics:
+        extra["metrics"] = json.loads(Path(a.metrics).read_text(encoding="utf-8"))
+    if a.reproduce:
+        extra["reproduce"] = a.reproduce
+    path = export_model(resolve(a.run), a.out, extra)
+    print(f"wrote {path} and {Path(path).with_suffix('.safetensors')}")
+    return 0
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    from explorer.checkpoint import list_models
+    from explorer.config import pretrained_dir
+
+    for m in list_models(pretrained_dir(), data_dir() / "runs"):
+        g = m.meta["generator"]
+        print(f"{m.name:24s} {m.source:10s} {g['resolution']}x{g['resolution']}x{g['channels']} "
+              f"classes={g['num_classes']} {m.path}")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from explorer.bench import run_bench
+
+    figures = run_bench(model=a.model, train_seconds=a.train_seconds, device=a.device,
+                        progress=None if a.json else lambda m: print(m, flush=True))
+    print(json.dumps(figures, indent=None if a.json else 2))
+    return 0
+
+
+def cmd_train_classifier(a: argparse.Namespace) -> int:
+    from explorer.classifier import build_and_ship
+
+    build_and_ship(a.out, epochs=a.epochs)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="latent-explorer", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train or fine-tune a GAN")
+    t.add_argument("--data", help="fashion-mnist[:train|:test], an image folder, or a .zip")
+    t.add_argument("--out", help="run folder (default: <data>/runs/run-<time>)")
+    t.add_argument("--preset", default="balanced", choices=sorted(PRESETS))
+    t.add_argument("--resolution", type=int, default=32, choices=(32, 64, 128))
+    t.add_argument("--channels", type=int, default=1, choices=(1, 3))
+    t.add_argument("--fit", default="crop", choices=("crop", "pad"), help="how non-square images become square")
+    t.add_argument("--labels", action="store_true", help="use first-level subfolder names as classes")
+    t.add_argument("--unconditional", action="store_true", help="ignore labels")
+    t.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
+    t.add_argument("--init", help="fine-tune: start from this checkpoint or model")
+    t.add_argument("--freeze-d", type=int, help="FreezeD: freeze this many lowest D blocks")
+    t.add_argument("--steps", type=int)
+    t.add_argument("--minutes", type=float, help="stop after this much training wall time")
+    t.add_argument("--batch", type=int)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--loss", choices=LOSSES)
+    t.add_argument("--lr-g", type=float)
+    t.add_argument("--lr-d", type=float)
+    t.add_argument("--r1", type=float, help="R1 penalty weight (gamma)")
+    t.add_argument("--augment", help=f"comma list of {','.join(AUGMENTS)} ('' = none)")
+    t.add_argument("--ada-target", type=float, help="adaptive augmentation target (0 = fixed p)")
+    t.add_argument("--ema", type=float, help="EMA half-life in thousands of images (0 = off)")
+    t.add_argument("--log-every", type=int)
+    t.add_argument("--sample-every", type=int)
+    t.add_argument("--checkpoint-every", type=int)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    t.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    t.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("sample", help="write a grid PNG of samples")
+    s.add_argument("model", help="a shipped model name, a run folder, or a .json/.safetensors path")
+    s.add_argument("--out", default="samples.png")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--psi", type=float, default=1.0, help="truncation (1 = none)")
+    s.add_argument("--class", dest="cls", help="class index or name (conditional models)")
+    s.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(fn=cmd_sample)
+
+    e = sub.add_parser("evaluate", help="offline quality figures (FD, KID, accuracy, precision/recall, SWD, memorisation)")
+    e.add_argument("model")
+    e.add_argument("--data", help="reference set (default: the model's own test split)")
+    e.add_argument("--n", type=int, default=10_000, help="generated samples")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(fn=cmd_evaluate)
+
+    x = sub.add_parser("export", help="generator-only export of a run, for shipping")
+    x.add_argument("run", help="run folder or training checkpoint .json")
+    x.add_argument("out", help="output stem, e.g. pretrained/fashion-mnist")
+    x.add_argument("--card", help="markdown file with the model card text")
+    x.add_argument("--metrics", help="JSON file of figures (from evaluate --json) to embed")
+    x.add_argument("--reproduce", help="the command that reproduces this model")
+    x.set_defaults(fn=cmd_export)
+
+    sub.add_parser("list", help="list shipped and trained models").set_defaults(fn=cmd_list)
+
+    b = sub.add_parser("bench", help="speed figures")
+    b.add_argument("--model", default="fashion-mnist")
+    b.add_argument("--train-seconds", type=float, default=60.0)
+    b.add_argument("--device", default="auto")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(fn=cmd_bench)
+
+    c = sub.add_parser("train-classifier", help="train the Fashion-MNIST feature classifier used by the metrics")
+    c.add_argument("--out", default="pretrained/fashion-mnist-classifier")
+    c.add_argument("--epochs", type=int, default=4)
+    c.set_defaults(fn=cmd_train_classifier)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    from explorer.checkpoint import CheckpointError
+
+    try:
+        return a.fn(a)
+    except (CheckpointError, FileNotFoundError, ValueError) as err:
+        print(f"latent-explorer {a.cmd}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
