@@ -83,6 +83,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         atomic_write_json(out / "data.json", {"spec": data_spec, "description": ds.description})
         print(f"training {cfg.train.preset} on {data_spec} ({len(ds)} images, "
               f"{len(ds.class_names) if cfg.generator.num_classes else 0} classes) on {device} -> {out}", flush=True)
+    lead = distributed.is_lead()
     try:
         r = train_loop(cfg, ds, on_progress=print_progress, run_dir=out, resume=a.resume,
                        init_from=a.init, device=device)
@@ -91,8 +92,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         return 130
     finally:
         distributed.shutdown()
-    if distributed.is_lead() and a.json:
-        print(json.dumps(dataclasses.asdict(r)))
+    if lead and a.json:
+        print(json.dumps({k: v for k, v in vars(r).items() if k != "nets"}))
     return 0
 
 

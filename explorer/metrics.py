@@ -13,13 +13,13 @@ Pixel metrics work on images, (N, C, H, W) uint8 in [0, 255] or float in [-1, 1]
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-Array = "np.ndarray | torch.Tensor"
+Array = Union[np.ndarray, torch.Tensor]      # (N, D) features
 
 
 def _np64(x: Any) -> np.ndarray:
@@ -236,7 +236,10 @@ def memorisation(samples: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
 
 @torch.inference_mode()
 def embed(classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, C, H, W) uint8 or [-1, 1] images -> ((N, feature_dim) features, (N,) predicted class), on CPU."""
+    """(N, C, H, W) uint8 or [-1, 1] images -> ((N, feature_dim) features, (N,) predicted class), on CPU.
+
+    `classifier` is an `explorer.classifier.FashionClassifier` (anything with `.features` and `.head`).
+    """
     classifier.eval()
     feats, preds = [], []
     for i in range(0, len(images), batch_size):

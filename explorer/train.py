@@ -45,6 +45,16 @@ class TrainingDiverged(RuntimeError):
 
 
 @dataclass
+class Nets:
+    G: nn.Module
+    G_ema: nn.Module
+    D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    d_trainable: list[nn.Parameter]
+
+
+@dataclass
 class TrainResult:
     run_dir: str | None
     step: int
@@ -54,16 +64,7 @@ class TrainResult:
     rollbacks: int
     timing: dict = field(default_factory=dict)
     last: dict = field(default_factory=dict)
-
-
-@dataclass
-class Nets:
-    G: nn.Module
-    G_ema: nn.Module
-    D: nn.Module
-    opt_G: torch.optim.Optimizer
-    opt_D: torch.optim.Optimizer
-    d_trainable: list[nn.Parameter]
+    nets: Nets | None = field(default=None, repr=False)   # the trained networks (for callers that keep going)
 
 
 def build_nets(cfg: ModelConfig, device: torch.device, seed: int) -> Nets:
@@ -241,11 +242,10 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
 
     def save_checkpoint() -> Path | None:
         nonlocal good
+        compute_w_avg(nets.G_ema)                  # every rank, so all stay identical
         good = snapshot()
         if run is None or not lead:
             return None
-        compute_w_avg(nets.G_ema)
-        good[0].update({f"G_ema.{k}": v.detach().clone().cpu() for k, v in nets.G_ema.state_dict().items()})
         meta = {**good[1], "config": to_dict(config), "class_names": list(dataset.class_names),
                 "dataset": dataset.description, "timing": timing()}
         path = ckpt.save_training(run, step, good[0], meta)
@@ -419,7 +419,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
         if metrics_f:
             metrics_f.close()
     del fixed_z
-    res = TrainResult(str(run) if run else None, step, seen, elapsed, reason, rollbacks, timing(), last)
+    res = TrainResult(str(run) if run else None, step, seen, elapsed, reason, rollbacks, timing(), last, nets)
     report({"kind": "done", "step": step, "reason": reason, "elapsed_s": round(elapsed, 1), "timing": res.timing})
     return res
 
