@@ -203,7 +203,10 @@ def load_classifier(path_stem: str | Path, device: str | torch.device = "cpu") -
                          f"program reads only version {FORMAT_VERSION}")
     if sha256_file(st) != meta.get("sha256"):
         raise ValueError(f"{st} does not match the sha256 in {js.name}: the weights are corrupt or were replaced")
-    config = from_dict(ClassifierConfig, meta.get("config", {}))
+    try:
+        config = from_dict(ClassifierConfig, meta.get("config"))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{js} has an invalid config: {e}") from e
     model = FashionClassifier(config)
     try:
         state = load_file(st)

@@ -153,12 +153,12 @@ def _balanced(res: int, ch: int, nc: int) -> ModelConfig:
     return ModelConfig(
         GeneratorConfig(arch="style", resolution=res, channels=ch, z_dim=128, w_dim=128,
                         mapping_layers=2, num_classes=nc,
-                        base_channels=128 if small else 256, min_channels=32),
+                        base_channels=128 if small else 256, min_channels=16 if small else 32),
         DiscriminatorConfig(arch="resnet", resolution=res, channels=ch, num_classes=nc,
-                            base_channels=32, max_channels=128 if small else 256),
+                            base_channels=16 if small else 32, max_channels=128 if small else 256),
         TrainConfig(preset="balanced", loss="hinge", lr_g=2e-4, lr_d=4e-4, beta1=0.0, beta2=0.99,
-                    ema_half_life_k=2.0, ema_rampup=0.05, augment="color,translation,cutout",
-                    augment_p=0.0, ada_target=0.6, ada_speed_k=50.0),
+                    ema_half_life_k=10.0, ema_rampup=0.05, augment="color,translation,cutout",
+                    augment_p=0.0, ada_target=0.6, ada_speed_k=50.0, steps=100_000),
     )
 
 

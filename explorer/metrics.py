@@ -141,12 +141,10 @@ def laplacian_pyramid(x: torch.Tensor, min_res: int = 16) -> list[torch.Tensor]:
     return levels
 
 
-def _descriptors(level: torch.Tensor, per_image: int, size: int, gen: torch.Generator) -> torch.Tensor:
-    """(N, C, H, W) -> (N * per_image, C * size²) random size x size neighbourhoods, each channel
-    normalised by this set's mean and std."""
-    n, c, h, w = level.shape
-    ys = torch.randint(0, h - size + 1, (n, per_image), generator=gen)
-    xs = torch.randint(0, w - size + 1, (n, per_image), generator=gen)
+def _descriptors(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N * P, C * size²) size x size neighbourhoods at corners (ys, xs), each (N, P);
+    each channel normalised by this set's mean and std."""
+    n, c = level.shape[:2]
     ar = torch.arange(size)
     rows = (ys[:, :, None] + ar)[:, :, :, None]                              # (N, P, S, 1)
     cols = (xs[:, :, None] + ar)[:, :, None, :]                              # (N, P, 1, S)
@@ -163,9 +161,10 @@ def _swd(a: torch.Tensor, b: torch.Tensor, repeats: int, dirs: int, chunk: int, 
         v = torch.randn(a.shape[1], dirs, generator=gen)
         v /= v.norm(dim=0, keepdim=True)                                      # (D, dirs) unit columns
         for j in range(0, dirs, chunk):
-            pa = (a @ v[:, j:j + chunk]).sort(dim=0).values                   # (M, chunk)
-            pb = (b @ v[:, j:j + chunk]).sort(dim=0).values
-            total += float((pa - pb).abs().mean(dim=0).sum())
+            vj = v[:, j:j + chunk].T.contiguous()                              # (chunk, D)
+            pa = (vj @ a.T).sort(dim=1).values                                 # (chunk, M) sorted projections
+            pb = (vj @ b.T).sort(dim=1).values
+            total += float((pa - pb).abs().mean(dim=1).sum())
     return total / (repeats * dirs)
 
 
@@ -177,6 +176,8 @@ def sliced_wasserstein(images_a: torch.Tensor, images_b: torch.Tensor, nhood_siz
     Images: (N, C, H, W) uint8 [0, 255] or float [-1, 1], 1 or 3 channels, sides >= min_res, the
     same C, H, W in both sets; the larger set is cut to the size of the smaller. Returns
     {"per_level": [finest ... coarsest], "avg": mean}. The same seed gives the same result.
+    Unlike ProGAN, both sets are sampled at the same random patch corners (the positions are
+    independent of the content, so nothing is biased), which makes identical sets score 0.
     Memory: the patch descriptors (N * nhoods_per_image * C * nhood_size² floats per set) plus
     `dir_chunk` projections at a time.
     """
@@ -189,8 +190,10 @@ def sliced_wasserstein(images_a: torch.Tensor, images_b: torch.Tensor, nhood_siz
     gen = torch.Generator().manual_seed(seed)
     per_level = []
     for la, lb in zip(laplacian_pyramid(a[:n], min_res), laplacian_pyramid(b[:n], min_res)):
-        da = _descriptors(la, nhoods_per_image, nhood_size, gen)
-        db = _descriptors(lb, nhoods_per_image, nhood_size, gen)
+        h, w = la.shape[-2:]                                                  # same corners for both sets,
+        ys = torch.randint(0, h - nhood_size + 1, (n, nhoods_per_image), generator=gen)  # so identical
+        xs = torch.randint(0, w - nhood_size + 1, (n, nhoods_per_image), generator=gen)  # sets give 0
+        da, db = _descriptors(la, ys, xs, nhood_size), _descriptors(lb, ys, xs, nhood_size)
         per_level.append(1e3 * _swd(da, db, dir_repeats, dirs_per_repeat, dir_chunk, gen))
         del da, db
     return {"per_level": per_level, "avg": float(np.mean(per_level))}

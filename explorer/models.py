@@ -197,6 +197,12 @@ def _pixel_norm(x: torch.Tensor) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
 
 
+def _pool2(x: torch.Tensor) -> torch.Tensor:
+    """2x2 average pooling as a reshape-mean (several times faster than avg_pool2d on CPU)."""
+    b, c, h, w = x.shape
+    return x.reshape(b, c, h // 2, 2, w // 2, 2).mean(dim=(3, 5))
+
+
 class DBlock(nn.Module):
     """Pre-activation residual downsampling block (SNGAN / BigGAN)."""
 
@@ -211,7 +217,7 @@ class DBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.leaky_relu(x, 0.2) if self.preact else x
         h = self.c2(F.leaky_relu(self.c1(h), 0.2))
-        return F.avg_pool2d(h, 2) + F.avg_pool2d(self.skip(x), 2)
+        return _pool2(h) + self.skip(_pool2(x))      # 1x1 conv and pooling commute: pool first, 4x cheaper
 
 
 class ResNetDiscriminator(nn.Module):

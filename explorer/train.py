@@ -198,7 +198,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
             for v in list(m.parameters()) + list(m.buffers()):
                 tdist.broadcast(v.data, 0)
     gen = torch.Generator().manual_seed(t.seed * 1000 + rank)
-    step, seen, p_aug, elapsed, rollbacks, lr_scale = 0, 0, t.augment_p, 0.0, 0, 1.0
+    step, seen, p_aug, elapsed, rollbacks, lr_scale = 0, 0, (t.augment_p if t.augment_list else 0.0), 0.0, 0, 1.0
     note = ""
     if resume and run is not None and ckpt.latest_training(run) is not None:
         tensors, meta = ckpt.load_training(run)

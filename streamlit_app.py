@@ -1,0 +1,8 @@
+"""Latent Explorer app: page config + navigation over the pages in explorer/ui/."""
+
+import streamlit as st
+
+from explorer.ui import pages
+
+st.set_page_config(page_title="Latent Explorer", page_icon="🎛️", layout="wide")
+st.navigation(pages.all_pages()).run()
