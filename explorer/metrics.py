@@ -162,14 +162,14 @@ def _swd(a: torch.Tensor, b: torch.Tensor, repeats: int, dirs: int, chunk: int, 
         v /= v.norm(dim=0, keepdim=True)                                      # (D, dirs) unit columns
         for j in range(0, dirs, chunk):
             vj = v[:, j:j + chunk].T.contiguous()                              # (chunk, D)
-            pa = (vj @ a.T).sort(dim=1).values                                 # (chunk, M) sorted projections
-            pb = (vj @ b.T).sort(dim=1).values
-            total += float((pa - pb).abs().mean(dim=1).sum())
+            pa = np.sort((vj @ a.T).numpy(), axis=1)                          # (chunk, M) sorted projections
+            pb = np.sort((vj @ b.T).numpy(), axis=1)                          # (numpy sorts ~3x faster)
+            total += float(np.abs(pa - pb).mean(axis=1, dtype=np.float64).sum())
     return total / (repeats * dirs)
 
 
 def sliced_wasserstein(images_a: torch.Tensor, images_b: torch.Tensor, nhood_size: int = 7,
-                       nhoods_per_image: int = 128, dir_repeats: int = 4, dirs_per_repeat: int = 512,
+                       nhoods_per_image: int = 128, dir_repeats: int = 4, dirs_per_repeat: int = 128,
                        min_res: int = 16, seed: int = 0, dir_chunk: int = 64) -> dict:
     """ProGAN's multi-scale sliced Wasserstein distance between two image sets (x1e3, lower is better).
 
@@ -178,8 +178,10 @@ def sliced_wasserstein(images_a: torch.Tensor, images_b: torch.Tensor, nhood_siz
     {"per_level": [finest ... coarsest], "avg": mean}. The same seed gives the same result.
     Unlike ProGAN, both sets are sampled at the same random patch corners (the positions are
     independent of the content, so nothing is biased), which makes identical sets score 0.
-    Memory: the patch descriptors (N * nhoods_per_image * C * nhood_size² floats per set) plus
-    `dir_chunk` projections at a time.
+    Defaults are ProGAN's (7x7 patches, 128 per image, 4 x 128 directions). Cost grows with
+    N * nhoods_per_image * dir_repeats * dirs_per_repeat (sorting dominates): about 10 s for
+    1,000 images a set on two CPU cores. Memory: the patch descriptors
+    (N * nhoods_per_image * C * nhood_size² floats per set) plus `dir_chunk` projections at a time.
     """
     a, b = _images(images_a), _images(images_b)
     if a.shape[1:] != b.shape[1:]:
@@ -273,6 +275,6 @@ def classifier_metrics(classifier: torch.nn.Module, fake_images: torch.Tensor,
     precision, recall = precision_recall(real_features, fake_features, k)
     cond = None
     if fake_labels is not None:
-        cond = float((pred == torch.as_tensor(fake_labels).cpu().long()).float().mean())
+        cond = float((pred == torch.as_tensor(fake_labels).cpu().long()).double().mean())
     return {"fd": frechet_distance(real_features, fake_features), "kid": kid_mean, "kid_std": kid_std,
             "cond_accuracy": cond, "precision": precision, "recall": recall}

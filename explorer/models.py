@@ -83,7 +83,10 @@ class StyleGenerator(nn.Module):
         layers: list[nn.Module] = []
         din = z + (wd if cfg.num_classes else 0)
         for _ in range(cfg.mapping_layers):
-            layers += [nn.Linear(din, wd), nn.LeakyReLU(0.2)]
+            lin = nn.Linear(din, wd)
+            nn.init.normal_(lin.weight, 0.0, math.sqrt(2.0 / din))   # He init: w keeps unit scale, so
+            nn.init.zeros_(lin.bias)                                  # z actually moves the styles
+            layers += [lin, nn.LeakyReLU(0.2)]
             din = wd
         self.mapping_net = nn.Sequential(*layers)
         self.register_buffer("w_avg", torch.zeros(max(cfg.num_classes, 1), wd))  # per-class mean w
@@ -197,6 +200,18 @@ def _pixel_norm(x: torch.Tensor) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
 
 
+def _minibatch_std(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """Append the mean std-dev over groups of samples as one channel (ProGAN): D can see low diversity."""
+    b, c, h, w = x.shape
+    g = min(group, b)
+    while b % g:
+        g -= 1
+    y = x.reshape(g, -1, c, h, w)                                  # (G, M, C, H, W); sample j is in column j % M
+    y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()          # (M, C, H, W)
+    y = y.mean(dim=(1, 2, 3)).reshape(-1, 1, 1, 1).repeat(g, 1, h, w)  # (B, 1, H, W)
+    return torch.cat([x, y], dim=1)
+
+
 def _pool2(x: torch.Tensor) -> torch.Tensor:
     """2x2 average pooling as a reshape-mean (several times faster than avg_pool2d on CPU)."""
     b, c, h, w = x.shape
@@ -237,7 +252,7 @@ class ResNetDiscriminator(nn.Module):
             if res == cfg.attention_res:
                 self.attn[str(i)] = SelfAttention(cout, sn)
             cin = cout
-        self.final = wrap(nn.Conv2d(cin, cin, 3, 1, 1))
+        self.final = wrap(nn.Conv2d(cin + 1, cin, 3, 1, 1))   # +1: minibatch standard deviation
         self.out = wrap(nn.Linear(cin, 1))
         self.embed = wrap(nn.Embedding(cfg.num_classes, cin)) if cfg.num_classes else None
 
@@ -246,7 +261,7 @@ class ResNetDiscriminator(nn.Module):
             x = b(x)
             if str(i) in self.attn:
                 x = self.attn[str(i)](x)
-        x = F.leaky_relu(self.final(F.leaky_relu(x, 0.2)), 0.2)
+        x = F.leaky_relu(self.final(_minibatch_std(F.leaky_relu(x, 0.2))), 0.2)
         return x.sum(dim=(2, 3))                      # (B, C) global sum pooling
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:

@@ -73,7 +73,6 @@ def test_precision_recall():
     # Two real modes; fakes cover one of them: faithful (high precision) but half the coverage.
     two = np.concatenate([rng.standard_normal((200, 8)), rng.standard_normal((200, 8)) + 20.0])
     p, r = precision_recall(two, rng.standard_normal((200, 8)), k=3, chunk=64)
-    print(p, r)
     assert p > 0.75 and 0.35 < r < 0.55
 
 
