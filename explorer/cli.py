@@ -57,16 +57,20 @@ def cmd_train(a: argparse.Namespace) -> int:
     if distributed.launched_by_torchrun():
         device = distributed.init(device)
     resuming = a.resume and latest_training(out) is not None
-    if resuming:
+    load = {"spec": a.data, "fit": a.fit, "labels_from_subfolders": a.labels}
+    if resuming:                                   # same model and data options as the run being resumed
         cfg = from_dict(ModelConfig, json.loads((out / "config.json").read_text()))
-        data_spec = a.data or json.loads((out / "data.json").read_text())["spec"]
-    else:
-        if not a.data:
-            raise ValueError("--data is required for a new run (fashion-mnist, a folder or a .zip)")
-        data_spec = a.data
+        saved = json.loads((out / "data.json").read_text())
+        load = {k: saved[k] for k in load} | ({"spec": a.data} if a.data else {})
+    elif not a.data:
+        raise ValueError("--data is required for a new run (fashion-mnist, a folder or a .zip)")
+    data_spec = load["spec"]
     res = cfg.generator.resolution if resuming else a.resolution
     ch = cfg.generator.channels if resuming else a.channels
-    ds = load_dataset(data_spec, resolution=res, channels=ch, fit=a.fit, labels_from_subfolders=a.labels)
+    ds = load_dataset(data_spec, resolution=res, channels=ch, fit=load["fit"],
+                      labels_from_subfolders=load["labels_from_subfolders"])
+    ds.description = {**ds.description, "spec": data_spec, "fit": load["fit"],
+                      "labels_from_subfolders": load["labels_from_subfolders"]}
     if ds.skipped:
         print(f"skipped {len(ds.skipped)} file(s): {ds.description.get('skip_reasons')}", flush=True)
     if not resuming:
@@ -80,7 +84,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
     if distributed.is_lead():
         from explorer.fileio import atomic_write_json
-        atomic_write_json(out / "data.json", {"spec": data_spec, "description": ds.description})
+        atomic_write_json(out / "data.json", {**load, "description": ds.description})
         print(f"training {cfg.train.preset} on {data_spec} ({len(ds)} images, "
               f"{len(ds.class_names) if cfg.generator.num_classes else 0} classes) on {device} -> {out}", flush=True)
     lead = distributed.is_lead()
@@ -129,7 +133,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from explorer.checkpoint import resolve
+    from explorer.checkpoint import latest_training, resolve
     from explorer.train import export_model
 
     extra = {}
@@ -139,7 +143,9 @@ def cmd_export(a: argparse.Namespace) -> int:
         extra["metrics"] = json.loads(Path(a.metrics).read_text(encoding="utf-8"))
     if a.reproduce:
         extra["reproduce"] = a.reproduce
-    path = export_model(resolve(a.run), a.out, extra)
+    run = Path(a.run)
+    source = (latest_training(run) if run.is_dir() else None) or resolve(run)
+    path = export_model(source, a.out, extra)
     print(f"wrote {path} and {Path(path).with_suffix('.safetensors')}")
     return 0
 

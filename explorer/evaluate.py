@@ -42,13 +42,15 @@ def generate(G: torch.nn.Module, n: int, seed: int = 0, psi: float = 1.0, batch:
 def _reference(meta: dict, data: str | None) -> tuple[str, ImageDataset, ImageDataset]:
     """(name, train-like set, held-out set) to compare samples with."""
     g = meta["generator"]
-    spec = data or meta.get("dataset", {}).get("source") or ""
+    described = meta.get("dataset", {})
+    spec = data or described.get("spec") or described.get("source") or ""
     if spec.startswith("fashion-mnist"):
         kw = dict(resolution=g["resolution"], channels=g["channels"])
         return "fashion-mnist", load_dataset("fashion-mnist:train", **kw), load_dataset("fashion-mnist:test", **kw)
     if not spec:
         raise ValueError("the model does not say what it was trained on: pass --data")
-    ds = load_dataset(spec, resolution=g["resolution"], channels=g["channels"])
+    ds = load_dataset(spec, resolution=g["resolution"], channels=g["channels"], fit=described.get("fit", "crop"),
+                      labels_from_subfolders=described.get("labels_from_subfolders", False))
     perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))
     cut = max(1, len(ds) // 10)                     # 10% held out, deterministic
     held, rest = perm[:cut], perm[cut:]

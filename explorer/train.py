@@ -427,6 +427,10 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
 def export_model(training_json: str | Path, stem: str | Path, extra: dict | None = None) -> Path:
     """Write the generator-only export (G_ema) of a training checkpoint, with its summary."""
     G, meta = ckpt.load_generator(training_json)
+    if meta["format"] == ckpt.FORMAT_GENERATOR:      # re-export (e.g. with a new card or figures)
+        keep = {k: meta[k] for k in ("class_names", "dataset", "training", "metrics", "model_card", "reproduce")
+                if k in meta}
+        return ckpt.save_generator(stem, G, {**keep, **(extra or {})})
     cfg = meta["config"]
     summary = {"preset": cfg["train"]["preset"], "steps": meta["step"], "images_seen": meta["images_seen"],
                "train_seconds": round(meta.get("elapsed_s", 0.0), 1), "rollbacks": meta.get("rollbacks", 0),
