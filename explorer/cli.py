@@ -141,6 +141,8 @@ def cmd_export(a: argparse.Namespace) -> int:
         extra["model_card"] = Path(a.card).read_text(encoding="utf-8")
     if a.metrics:
         extra["metrics"] = json.loads(Path(a.metrics).read_text(encoding="utf-8"))
+    if a.baseline_metrics:
+        extra["baseline_metrics"] = json.loads(Path(a.baseline_metrics).read_text(encoding="utf-8"))
     if a.reproduce:
         extra["reproduce"] = a.reproduce
     run = Path(a.run)
@@ -235,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("export", help="generator-only export of a run, for shipping")
     x.add_argument("run", help="run folder or training checkpoint .json")
     x.add_argument("out", help="output stem, e.g. pretrained/fashion-mnist")
-    x.add_argument("--card", help="markdown file with the model card text")
+    x.add_argument("--card", help="markdown file with the model card text (default: written automatically)")
     x.add_argument("--metrics", help="JSON file of figures (from evaluate --json) to embed")
+    x.add_argument("--baseline-metrics", help="JSON figures of a baseline (e.g. classic-dcgan) for the card")
     x.add_argument("--reproduce", help="the command that reproduces this model")
     x.set_defaults(fn=cmd_export)
 

@@ -31,6 +31,7 @@ from torch import nn
 from explorer import checkpoint as ckpt
 from explorer import fileio
 from explorer.augment import adapt_p, diff_augment
+from explorer.card import model_card
 from explorer.config import ModelConfig, to_dict
 from explorer.device import model_search_path
 from explorer.losses import d_loss, g_loss, gradient_penalty, r1_penalty
@@ -425,17 +426,22 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
 
 
 def export_model(training_json: str | Path, stem: str | Path, extra: dict | None = None) -> Path:
-    """Write the generator-only export (G_ema) of a training checkpoint, with its summary."""
+    """Write the generator-only export (G_ema) of a training checkpoint (or re-export an export) with
+    its summary; the model card is written automatically unless `extra` brings one."""
     G, meta = ckpt.load_generator(training_json)
-    if meta["format"] == ckpt.FORMAT_GENERATOR:      # re-export (e.g. with a new card or figures)
-        keep = {k: meta[k] for k in ("class_names", "dataset", "training", "metrics", "model_card", "reproduce")
-                if k in meta}
-        return ckpt.save_generator(stem, G, {**keep, **(extra or {})})
-    cfg = meta["config"]
-    summary = {"preset": cfg["train"]["preset"], "steps": meta["step"], "images_seen": meta["images_seen"],
-               "train_seconds": round(meta.get("elapsed_s", 0.0), 1), "rollbacks": meta.get("rollbacks", 0),
-               "augment_p": meta.get("augment_p"), "train_config": cfg["train"],
-               "discriminator": cfg["discriminator"], "timing": meta.get("timing", {})}
-    out = {"class_names": meta.get("class_names", []), "dataset": meta.get("dataset", {}), "training": summary}
+    if meta["format"] == ckpt.FORMAT_GENERATOR:      # re-export (e.g. with figures added)
+        out = {k: meta[k] for k in ("class_names", "dataset", "training", "metrics", "baseline_metrics",
+                                    "reproduce") if k in meta}
+    else:
+        cfg = meta["config"]
+        out = {"class_names": meta.get("class_names", []), "dataset": meta.get("dataset", {}),
+               "training": {"preset": cfg["train"]["preset"], "steps": meta["step"],
+                            "images_seen": meta["images_seen"], "train_seconds": round(meta.get("elapsed_s", 0.0), 1),
+                            "rollbacks": meta.get("rollbacks", 0), "augment_p": meta.get("augment_p"),
+                            "train_config": cfg["train"], "discriminator": cfg["discriminator"],
+                            "timing": meta.get("timing", {})}}
     out.update(extra or {})
+    if "model_card" not in (extra or {}):
+        out["model_card"] = model_card(Path(stem).name, {**out, "generator": to_dict(G.cfg)}, out.get("metrics"),
+                                       out.get("baseline_metrics"), reproduce=out.get("reproduce"))
     return ckpt.save_generator(stem, G, out)

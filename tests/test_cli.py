@@ -41,6 +41,7 @@ def test_train_resume_sample_export_list(tmp_path, folder, capsys, monkeypatch):
     assert main(["export", str(run), str(tmp_path / "exp" / "m"), "--reproduce", "latent-explorer train ..."]) == 0
     meta = json.loads((tmp_path / "exp" / "m.json").read_text())
     assert meta["reproduce"] == "latent-explorer train ..." and meta["training"]["steps"] == 3
+    assert "## Reproduce" in meta["model_card"] and "3 steps" in meta["model_card"]
     capsys.readouterr()
     assert main(["list"]) == 0
     assert "r " in capsys.readouterr().out
