@@ -173,7 +173,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
     G = build_generator(gcfg)
     load_state(G, tensors, "generator")
     G.eval().requires_grad_(False)
-    meta = dict(meta, name=meta.get("name") or j.stem, path=str(j))
+    meta = dict(meta, name=meta.get("name") or j.stem, path=str(j), generator=to_dict(gcfg))
     return G.to(device), meta
 
 

@@ -48,10 +48,9 @@ def cmd_train(a: argparse.Namespace) -> int:
     from explorer.checkpoint import latest_training
     from explorer.config import ModelConfig, from_dict, preset
     from explorer.data import load_dataset
-    from explorer.device import pick_device, set_threads
+    from explorer.device import pick_device
     from explorer.train import train_loop
 
-    set_threads(a.threads)
     out = Path(a.out) if a.out else data_dir() / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
     device = pick_device(a.device)
     if distributed.launched_by_torchrun():
@@ -263,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     from explorer.checkpoint import CheckpointError
 
+    from explorer.device import set_threads
+
+    set_threads(getattr(a, "threads", None))        # $LATENT_EXPLORER_THREADS, else all cores
     try:
         return a.fn(a)
     except (CheckpointError, FileNotFoundError, ValueError) as err:
