@@ -133,7 +133,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 def cmd_export(a: argparse.Namespace) -> int:
     from explorer.checkpoint import latest_training, resolve
-    from explorer.train import export_model
+    from explorer.export import export_model
 
     extra = {}
     if a.card:

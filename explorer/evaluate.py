@@ -10,7 +10,6 @@ memorisation check (nearest-train-image distances of samples vs of held-out imag
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable
 
 import torch

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import time
@@ -31,11 +30,11 @@ from torch import nn
 from explorer import checkpoint as ckpt
 from explorer import fileio
 from explorer.augment import adapt_p, diff_augment
-from explorer.card import model_card
 from explorer.config import ModelConfig, to_dict
-from explorer.device import model_search_path
 from explorer.losses import d_loss, g_loss, gradient_penalty, r1_penalty
-from explorer.models import build_discriminator, build_generator
+from explorer.export import export_model
+from explorer.nets import (Nets, build_nets, compute_w_avg, freeze_lower_d, init_from_checkpoint, restore,
+                           state_tensors, update_ema)
 from explorer.render import sample_grid, save_png
 
 ProgressFn = Callable[[dict], None]
@@ -43,16 +42,6 @@ ProgressFn = Callable[[dict], None]
 
 class TrainingDiverged(RuntimeError):
     """Raised when rollbacks do not cure divergence."""
-
-
-@dataclass
-class Nets:
-    G: nn.Module
-    G_ema: nn.Module
-    D: nn.Module
-    opt_G: torch.optim.Optimizer
-    opt_D: torch.optim.Optimizer
-    d_trainable: list[nn.Parameter]
 
 
 @dataclass
@@ -66,94 +55,6 @@ class TrainResult:
     timing: dict = field(default_factory=dict)
     last: dict = field(default_factory=dict)
     nets: Nets | None = field(default=None, repr=False)   # the trained networks (for callers that keep going)
-
-
-def build_nets(cfg: ModelConfig, device: torch.device, seed: int) -> Nets:
-    torch.manual_seed(seed)
-    G = build_generator(cfg.generator).to(device)
-    D = build_discriminator(cfg.discriminator).to(device)
-    if device.type == "cuda":
-        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
-    t = cfg.train
-    opt_G = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
-    opt_D = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
-    return Nets(G, G_ema, D, opt_G, opt_D, list(D.parameters()))
-
-
-def freeze_lower_d(nets: Nets, n: int) -> None:
-    """FreezeD (Mo et al. 2020): stop training the n lowest discriminator blocks."""
-    frozen = set()
-    for b in list(getattr(nets.D, "blocks", []))[:n]:
-        for p in b.parameters():
-            p.requires_grad_(False)
-            frozen.add(id(p))
-    nets.d_trainable = [p for p in nets.D.parameters() if id(p) not in frozen]
-
-
-def state_tensors(nets: Nets, gen: torch.Generator) -> tuple[dict[str, torch.Tensor], dict]:
-    t: dict[str, torch.Tensor] = {}
-    for name in ("G", "G_ema", "D"):
-        for k, v in getattr(nets, name).state_dict().items():
-            t[f"{name}.{k}"] = v
-    og, og_rest = ckpt.flatten_optimizer("opt_G", nets.opt_G)
-    od, od_rest = ckpt.flatten_optimizer("opt_D", nets.opt_D)
-    t.update(og)
-    t.update(od)
-    t["rng"] = gen.get_state()
-    return t, {"opt_G": og_rest, "opt_D": od_rest}
-
-
-def restore(nets: Nets, tensors: dict[str, torch.Tensor], meta: dict, gen: torch.Generator | None) -> None:
-    dev = next(nets.G.parameters()).device
-    for name in ("G", "G_ema", "D"):
-        pre = name + "."
-        sub = {k[len(pre):]: v.to(dev) for k, v in tensors.items() if k.startswith(pre)}
-        ckpt.load_state(getattr(nets, name), sub, name)
-    nets.opt_G.load_state_dict(ckpt.unflatten_optimizer("opt_G", tensors, meta["optimizers"]["opt_G"]))
-    nets.opt_D.load_state_dict(ckpt.unflatten_optimizer("opt_D", tensors, meta["optimizers"]["opt_D"]))
-    if gen is not None and "rng" in tensors:
-        gen.set_state(tensors["rng"])
-
-
-def init_from_checkpoint(nets: Nets, path: str | Path) -> str:
-    """Fine-tuning: copy weights from a training checkpoint (G, G_ema, D) or a generator export (G only)."""
-    p = Path(path)
-    j = (ckpt.latest_training(p) if p.is_dir() else None) or ckpt.resolve(p, model_search_path())
-    meta = ckpt.read_meta(j)
-    tensors = ckpt.read_tensors(j, meta)
-    dev = next(nets.G.parameters()).device
-    if meta["format"] == ckpt.FORMAT_TRAINING:
-        for name in ("G", "G_ema", "D"):
-            pre = name + "."
-            ckpt.load_state(getattr(nets, name), {k[len(pre):]: v.to(dev) for k, v in tensors.items()
-                                                  if k.startswith(pre)}, f"fine-tuning {name}")
-        return f"{j} (G, G_ema and D)"
-    ckpt.load_state(nets.G, {k: v.to(dev) for k, v in tensors.items()}, "fine-tuning generator")
-    nets.G_ema.load_state_dict(nets.G.state_dict())
-    return f"{j} (generator only; discriminator starts fresh)"
-
-
-@torch.no_grad()
-def update_ema(G: nn.Module, G_ema: nn.Module, beta: float) -> None:
-    for p_ema, p in zip(G_ema.parameters(), G.parameters()):
-        p_ema.lerp_(p, 1.0 - beta)
-    for b_ema, b in zip(G_ema.buffers(), G.buffers()):
-        b_ema.copy_(b)
-
-
-@torch.no_grad()
-def compute_w_avg(G: nn.Module, n: int = 4096, seed: int = 123) -> None:
-    """Set G.w_avg to the mean w (per class for conditional style generators) from n samples."""
-    if G.cfg.arch != "style":
-        return
-    dev = G.w_avg.device
-    gen = torch.Generator().manual_seed(seed)
-    nc = max(G.cfg.num_classes, 1)
-    for k in range(nc):
-        z = torch.randn(n // nc + 1, G.cfg.z_dim, generator=gen).to(dev)
-        c = torch.full((z.shape[0],), k, dtype=torch.long, device=dev) if G.cfg.num_classes else None
-        G.w_avg[k] = G.mapping(z, c).mean(0)
 
 
 def _allreduce_grads(params: list[nn.Parameter], world: int) -> None:
@@ -423,25 +324,3 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
     res = TrainResult(str(run) if run else None, step, seen, elapsed, reason, rollbacks, timing(), last, nets)
     report({"kind": "done", "step": step, "reason": reason, "elapsed_s": round(elapsed, 1), "timing": res.timing})
     return res
-
-
-def export_model(training_json: str | Path, stem: str | Path, extra: dict | None = None) -> Path:
-    """Write the generator-only export (G_ema) of a training checkpoint (or re-export an export) with
-    its summary; the model card is written automatically unless `extra` brings one."""
-    G, meta = ckpt.load_generator(training_json)
-    if meta["format"] == ckpt.FORMAT_GENERATOR:      # re-export (e.g. with figures added)
-        out = {k: meta[k] for k in ("class_names", "dataset", "training", "metrics", "baseline_metrics",
-                                    "reproduce") if k in meta}
-    else:
-        cfg = meta["config"]
-        out = {"class_names": meta.get("class_names", []), "dataset": meta.get("dataset", {}),
-               "training": {"preset": cfg["train"]["preset"], "steps": meta["step"],
-                            "images_seen": meta["images_seen"], "train_seconds": round(meta.get("elapsed_s", 0.0), 1),
-                            "rollbacks": meta.get("rollbacks", 0), "augment_p": meta.get("augment_p"),
-                            "train_config": cfg["train"], "discriminator": cfg["discriminator"],
-                            "timing": meta.get("timing", {})}}
-    out.update(extra or {})
-    if "model_card" not in (extra or {}):
-        out["model_card"] = model_card(Path(stem).name, {**out, "generator": to_dict(G.cfg)}, out.get("metrics"),
-                                       out.get("baseline_metrics"), reproduce=out.get("reproduce"))
-    return ckpt.save_generator(stem, G, out)
