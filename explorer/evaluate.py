@@ -29,9 +29,10 @@ def generate(G: torch.nn.Module, n: int, seed: int = 0, psi: float = 1.0, batch:
     gen = torch.Generator().manual_seed(seed)
     nc = G.cfg.num_classes
     labels = torch.arange(n) % nc if nc else None
+    zs = torch.randn(n, G.cfg.z_dim, generator=gen)   # drawn up front: sample i never depends on `batch`
     out = []
     for i in range(0, n, batch):
-        z = torch.randn(min(batch, n - i), G.cfg.z_dim, generator=gen).to(device)
+        z = zs[i:i + batch].to(device)
         c = labels[i:i + len(z)].to(device) if nc else None
         x = G(z, c, psi=psi).float().clamp(-1, 1)
         out.append(((x + 1) * 127.5).round().to(torch.uint8).cpu())

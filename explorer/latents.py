@@ -1,0 +1,423 @@
+"""Latent state: seed -> z -> w -> ws, deterministic, small enough for a URL or a JSON recipe.
+
+A `LatentState` names an image by what produced it (model, checkpoint hash prefix, seed, class,
+truncation psi, edit coefficients along PCA/SeFa directions, sparse nudges of raw z), never by
+tensors. `state_to_ws` turns it into the generator's per-layer latents:
+
+    z = randn(seed) (1, z_dim) + z_offsets -> w = G.mapping(z, c, psi) (1, w_dim)
+    -> ws (1, num_ws, w_dim); for each edit: ws[:, start:end] += amount * sigma_k * v_k
+
+Two encodings: `to_recipe` / `from_recipe` (a JSON document, "format": "latent-explorer-recipe")
+and `to_query_params` / `from_query_params` (compact strings for st.query_params). Decoding
+never trusts its input: bad values become defaults plus one human-readable warning each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from explorer.directions import Directions
+
+RECIPE_FORMAT = "latent-explorer-recipe"
+RECIPE_VERSION = 1
+METHODS = ("pca", "sefa")
+PSI_MIN, PSI_MAX = 0.0, 2.0
+SEED_MAX = 2**31 - 1
+AMOUNT_LIMIT = 10.0       # |edit amount| and |z offset| cap, in std units
+MAX_ITEMS = 256           # edits / z offsets accepted from untrusted input
+_HEX12 = re.compile(r"^[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class Edit:
+    direction: int                 # index into Directions.vectors
+    amount: float                  # in std units of w projected on the direction
+    layer_start: int = 0           # first entry of ws edited
+    layer_end: int | None = None   # exclusive; None = through the last layer
+
+
+@dataclass(frozen=True)
+class LatentState:
+    model: str                     # model name as listed by the picker
+    checkpoint: str                # first 12 hex digits of the weights' sha256
+    seed: int
+    class_index: int | None = None
+    psi: float = 1.0               # truncation toward the (class) mean w
+    method: str = "pca"            # direction family the edits index: "pca" | "sefa"
+    edits: tuple[Edit, ...] = ()
+    z_offsets: tuple[tuple[int, float], ...] = field(default=())   # sparse (dim, delta) nudges of raw z
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a model allows; None = unknown (not checked)."""
+    num_ws: int | None = None
+    z_dim: int | None = None
+    num_classes: int | None = None
+    num_directions: int | None = None
+
+    @staticmethod
+    def of(G: nn.Module, directions: Directions | None = None) -> Limits:
+        return Limits(G.num_ws, G.cfg.z_dim, G.cfg.num_classes,
+                      None if directions is None else int(directions.vectors.shape[0]))
+
+
+def checkpoint_id(meta: Mapping[str, Any]) -> str:
+    """The 12-hex-digit checkpoint id of a loaded model's sidecar."""
+    return str(meta.get("sha256", ""))[:12].lower()
+
+
+def seed_to_z(seed: int, z_dim: int) -> torch.Tensor:
+    """Deterministic z (1, z_dim) on the CPU; row 0 of render.sample_grid(seed=seed)."""
+    return torch.randn(1, z_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
+def state_to_z(state: LatentState, z_dim: int) -> torch.Tensor:
+    """z (1, z_dim) of a state: seed noise plus its z offsets."""
+    z = seed_to_z(state.seed, z_dim)
+    for dim, delta in state.z_offsets:
+        if not 0 <= dim < z_dim:
+            raise ValueError(f"z offset dimension {dim} is outside 0..{z_dim - 1}")
+        z[0, dim] += delta
+    return z
+
+
+def class_tensor(G: nn.Module, class_index: int | None, n: int = 1) -> torch.Tensor | None:
+    """Class indices (n,) for a conditional generator (class 0 when none is chosen), else None."""
+    nc = G.cfg.num_classes
+    if not nc:
+        return None
+    k = class_index or 0
+    if not 0 <= k < nc:
+        raise ValueError(f"class {k} is outside 0..{nc - 1}")
+    return torch.full((n,), k, dtype=torch.long)
+
+
+def apply_edits(ws: torch.Tensor, edits: tuple[Edit, ...], directions: Directions | None) -> torch.Tensor:
+    """ws (B, num_ws, w_dim) -> a copy with ws[:, start:end] += amount * sigma_k * v_k per edit."""
+    ws = ws.clone()
+    for e in edits:
+        if directions is None:
+            raise ValueError("the state has edits but no directions were given")
+        if not 0 <= e.direction < directions.vectors.shape[0]:
+            raise ValueError(f"direction {e.direction} is outside 0..{directions.vectors.shape[0] - 1}")
+        v = directions.vectors[e.direction].to(ws) * float(directions.sigma[e.direction])  # (w_dim,)
+        ws[:, e.layer_start:e.layer_end] += e.amount * v
+    return ws
+
+
+@torch.no_grad()
+def state_to_ws(G: nn.Module, state: LatentState, directions: Directions | None = None) -> torch.Tensor:
+    """The per-layer latents ws (1, num_ws, w_dim) of a state, on G's device."""
+    if state.edits and directions is not None and directions.method != state.method:
+        raise ValueError(f"the state's edits are {state.method} directions, but {directions.method} ones were given")
+    dev = G.w_avg.device
+    z = state_to_z(state, G.cfg.z_dim).to(dev)
+    c = class_tensor(G, state.class_index)
+    w = G.mapping(z, None if c is None else c.to(dev), psi=state.psi)   # (1, w_dim)
+    ws = w[:, None].repeat(1, G.num_ws, 1)                              # (1, num_ws, w_dim)
+    return apply_edits(ws, state.edits, directions)
+
+
+def with_edit(state: LatentState, edit: Edit) -> LatentState:
+    """Set one slider: replace any edit of the same direction and layer range (amount 0 removes it)."""
+    key = (edit.direction, edit.layer_start, edit.layer_end)
+    kept = tuple(e for e in state.edits if (e.direction, e.layer_start, e.layer_end) != key)
+    return dataclasses.replace(state, edits=kept + ((edit,) if edit.amount != 0 else ()))
+
+
+def with_z_offset(state: LatentState, dim: int, delta: float) -> LatentState:
+    """Set the nudge of one z dimension (0 removes it)."""
+    kept = tuple((d, v) for d, v in state.z_offsets if d != dim)
+    return dataclasses.replace(state, z_offsets=kept + (((dim, float(delta)),) if delta != 0 else ()))
+
+
+# ---------------------------------------------------------------- validation (never raises)
+
+
+class _Parser:
+    """Collects warnings while coercing untrusted values; a default of None means "drop it"."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, msg: str) -> None:
+        self.warnings.append(msg)
+
+    def _fallback(self, default: Any) -> str:
+        return "ignored" if default is None else f"using {default}"
+
+    def int_(self, v: Any, what: str, default: Any, lo: int | None = None, hi: int | None = None) -> Any:
+        try:
+            if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+                raise ValueError
+            x = int(v.strip()) if isinstance(v, str) else int(v)
+        except (TypeError, ValueError, OverflowError):
+            self.warn(f"{what} {_short(v)} is not a whole number; {self._fallback(default)}")
+            return default
+        y = max(x, lo) if lo is not None else x
+        y = min(y, hi) if hi is not None else y
+        if y != x:
+            self.warn(f"{what} {x} is " + (f"below {lo}" if hi is None else f"outside {lo}..{hi}") + f"; using {y}")
+        return y
+
+    def float_(self, v: Any, what: str, default: Any, lo: float, hi: float) -> Any:
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            x = float(v.strip()) if isinstance(v, str) else float(v)
+        except (TypeError, ValueError, OverflowError):
+            self.warn(f"{what} {_short(v)} is not a number; {self._fallback(default)}")
+            return default
+        if not math.isfinite(x):
+            self.warn(f"{what} {_short(v)} is not finite; {self._fallback(default)}")
+            return default
+        y = min(max(x, lo), hi)
+        if y != x:
+            self.warn(f"{what} {x} is outside [{lo}, {hi}]; using {y}")
+        return y
+
+
+def _short(v: Any) -> str:
+    s = repr(v)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def _rng(start: int, end: int | None) -> str:
+    return f"{start}..{'end' if end is None else end}"
+
+
+def sanitize(state: LatentState, limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
+    """Clamp or drop whatever in `state` a model with these limits cannot use, with a warning each."""
+    warnings: list[str] = []
+    nc, n = limits.num_classes, limits.num_ws
+    cls = state.class_index
+    if cls is not None and (cls < 0 or (nc is not None and cls >= nc)):
+        why = "it is unconditional" if nc == 0 else f"it has {nc} classes" if nc else "classes start at 0"
+        warnings.append(f"class {cls} does not exist in this model ({why}); class ignored")
+        cls = None
+    edits = []
+    for e in state.edits:
+        if e.direction < 0 or (limits.num_directions is not None and e.direction >= limits.num_directions):
+            warnings.append(f"edit of direction {e.direction} ignored: "
+                            + (f"there are only {limits.num_directions} directions"
+                               if e.direction >= 0 else "directions start at 0"))
+            continue
+        start, end = max(e.layer_start, 0), None if e.layer_end is None else max(e.layer_end, 0)
+        if n is not None:
+            start, end = min(start, n), None if end is None else min(end, n)
+        if (end is not None and start >= end) or (n is not None and start >= n):
+            warnings.append(f"edit of direction {e.direction} ignored: layers {_rng(e.layer_start, e.layer_end)} "
+                            f"select no layer" + (f" (there are {n})" if n is not None else ""))
+            continue
+        if (start, end) != (e.layer_start, e.layer_end):
+            warnings.append(f"layers {_rng(e.layer_start, e.layer_end)} of the direction {e.direction} edit "
+                            f"clamped to {_rng(start, end)}")
+        edits.append(Edit(e.direction, e.amount, start, end))
+    offs = []
+    for d, v in state.z_offsets:
+        if d < 0 or (limits.z_dim is not None and d >= limits.z_dim):
+            warnings.append(f"z offset of dimension {d} ignored: z has dimensions 0..{limits.z_dim - 1 if limits.z_dim else ''}")
+            continue
+        offs.append((d, v))
+    return dataclasses.replace(state, class_index=cls, edits=tuple(edits), z_offsets=tuple(offs)), warnings
+
+
+def _retarget(state: LatentState, warnings: list[str], expected_model: str | None,
+              expected_checkpoint: str | None) -> LatentState:
+    """Warn when a state was made for another model or checkpoint, and point it at the expected one."""
+    if expected_model is not None and state.model and state.model != expected_model:
+        warnings.append(f"this was made with model {state.model!r}; showing it with {expected_model!r}")
+    if (expected_checkpoint is not None and state.checkpoint
+            and state.checkpoint != expected_checkpoint[:12].lower()):
+        warnings.append(f"this was made with checkpoint {state.checkpoint}, not the loaded "
+                        f"{expected_checkpoint[:12].lower()}: the image will differ")
+    return dataclasses.replace(
+        state, model=state.model if expected_model is None else expected_model,
+        checkpoint=state.checkpoint if expected_checkpoint is None else expected_checkpoint[:12].lower())
+
+
+def _checkpoint(p: _Parser, v: Any) -> str:
+    s = str(v).strip().lower()
+    if not _HEX12.match(s):
+        p.warn(f"checkpoint id {_short(v)} is not 12 hex digits; ignored")
+        return ""
+    return s
+
+
+def _method(p: _Parser, v: Any) -> str:
+    if v in METHODS:
+        return v
+    p.warn(f"direction method {_short(v)} is unknown (use {' or '.join(METHODS)}); using pca")
+    return "pca"
+
+
+def _edit(p: _Parser, parts: list[Any], where: str) -> Edit | None:
+    """[direction, amount, layer_start?, layer_end?] -> Edit, or None (warned) if unusable."""
+    if not 2 <= len(parts) <= 4:
+        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be direction:amount[:start:end]; ignored")
+        return None
+    d = p.int_(parts[0], f"{where}: direction", None)
+    a = p.float_(parts[1], f"{where}: amount", None, -AMOUNT_LIMIT, AMOUNT_LIMIT)
+    s = p.int_(parts[2], f"{where}: layer start", 0, lo=0) if len(parts) > 2 and parts[2] not in ("", None) else 0
+    e = p.int_(parts[3], f"{where}: layer end", None, lo=0) if len(parts) > 3 and parts[3] not in ("", None) else None
+    return None if d is None or a is None else Edit(d, a, s, e)
+
+
+def _offset(p: _Parser, parts: list[Any], where: str) -> tuple[int, float] | None:
+    if len(parts) != 2:
+        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be dimension:delta; ignored")
+        return None
+    d = p.int_(parts[0], f"{where}: dimension", None)
+    v = p.float_(parts[1], f"{where}: delta", None, -AMOUNT_LIMIT, AMOUNT_LIMIT)
+    return None if d is None or v is None else (d, v)
+
+
+# ---------------------------------------------------------------- JSON recipes
+
+
+def to_recipe(state: LatentState) -> dict:
+    """A JSON-able recipe that reproduces the image."""
+    return {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": state.model,
+            "checkpoint": state.checkpoint, "seed": state.seed, "class_index": state.class_index,
+            "psi": state.psi, "method": state.method,
+            "edits": [dataclasses.asdict(e) for e in state.edits],
+            "z_offsets": [[d, v] for d, v in state.z_offsets]}
+
+
+def recipe_json(state: LatentState) -> str:
+    return json.dumps(to_recipe(state), indent=2, allow_nan=False) + "\n"
+
+
+def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: str | None = None,
+                limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
+    """Recipe dict -> (state, warnings). Raises ValueError only if `d` is not a recipe at all.
+
+    A recipe made for another model or checkpoint gives a warning and is re-targeted at the
+    expected one; bad fields fall back to defaults with a warning each.
+    """
+    if not isinstance(d, Mapping):
+        raise ValueError(f"a recipe must be a JSON object, not {type(d).__name__}")
+    if d.get("format") != RECIPE_FORMAT:
+        raise ValueError(f"not a Latent Explorer recipe: 'format' is {_short(d.get('format'))}, "
+                         f"expected {RECIPE_FORMAT!r}")
+    p = _Parser()
+    version = p.int_(d.get("version", RECIPE_VERSION), "recipe version", RECIPE_VERSION)
+    if version > RECIPE_VERSION:
+        p.warn(f"recipe version {version} is newer than this program's {RECIPE_VERSION}; reading what it can")
+    model = d.get("model", "")
+    if not isinstance(model, str):
+        p.warn(f"model name {_short(model)} is not text; ignored")
+        model = ""
+    ck = _checkpoint(p, d["checkpoint"]) if d.get("checkpoint") else ""
+    seed = p.int_(d.get("seed", 0), "seed", 0, 0, SEED_MAX)
+    ci = d.get("class_index")
+    ci = None if ci is None else p.int_(ci, "class", None)
+    psi = p.float_(d.get("psi", 1.0), "psi", 1.0, PSI_MIN, PSI_MAX)
+    method = _method(p, d.get("method", "pca"))
+    edits, offs = [], []
+    raw_e, raw_z = d.get("edits", []), d.get("z_offsets", [])
+    if not isinstance(raw_e, list):
+        p.warn("'edits' is not a list; ignored")
+        raw_e = []
+    if not isinstance(raw_z, list):
+        p.warn("'z_offsets' is not a list; ignored")
+        raw_z = []
+    for i, item in enumerate(raw_e[:MAX_ITEMS]):
+        parts = ([item.get("direction"), item.get("amount", 0.0), item.get("layer_start", 0), item.get("layer_end")]
+                 if isinstance(item, Mapping) else item if isinstance(item, list) else [item])
+        e = _edit(p, parts, f"edit {i}")
+        if e is not None:
+            edits.append(e)
+    for i, item in enumerate(raw_z[:MAX_ITEMS]):
+        o = _offset(p, item if isinstance(item, list) else [item], f"z offset {i}")
+        if o is not None:
+            offs.append(o)
+    if len(raw_e) > MAX_ITEMS or len(raw_z) > MAX_ITEMS:
+        p.warn(f"only the first {MAX_ITEMS} edits / z offsets were read")
+    state = LatentState(model, ck, seed, ci, psi, method, tuple(edits), tuple(offs))
+    state = _retarget(state, p.warnings, expected_model, expected_checkpoint)
+    state, more = sanitize(state, limits)
+    return state, p.warnings + more
+
+
+def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expected_checkpoint: str | None = None,
+                      limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
+    """Recipe file contents -> (state, warnings); ValueError with a clear message if it is not one."""
+    try:
+        d = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"the recipe is not valid JSON ({e})") from None
+    return from_recipe(d, expected_model, expected_checkpoint, limits)
+
+
+# ---------------------------------------------------------------- query parameters
+
+# m=model ck=checkpoint s=seed c=class p=psi d=method e=dir:amount:start:end,... z=dim:delta,...
+_KEYS = ("m", "ck", "s", "c", "p", "d", "e", "z")
+
+
+def _num(x: float) -> str:
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def to_query_params(state: LatentState) -> dict[str, str]:
+    """Compact strings for st.query_params; keys holding defaults are left out."""
+    q = {"m": state.model, "ck": state.checkpoint, "s": str(state.seed)}
+    if state.class_index is not None:
+        q["c"] = str(state.class_index)
+    if state.psi != 1.0:
+        q["p"] = _num(state.psi)
+    if state.method != "pca":
+        q["d"] = state.method
+    if state.edits:
+        q["e"] = ",".join(f"{e.direction}:{_num(e.amount)}:{e.layer_start}:{'' if e.layer_end is None else e.layer_end}"
+                          for e in state.edits)
+    if state.z_offsets:
+        q["z"] = ",".join(f"{d}:{_num(v)}" for d, v in state.z_offsets)
+    return q
+
+
+def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | None = None,
+                      expected_checkpoint: str | None = None,
+                      limits: Limits = Limits()) -> tuple[LatentState | None, list[str]]:
+    """st.query_params -> (state, warnings); (None, []) when no state is encoded. Never raises."""
+    def get(k: str) -> str | None:
+        v = qp.get(k)
+        if isinstance(v, (list, tuple)):
+            v = v[-1] if v else None
+        return None if v is None else str(v)
+
+    if not any(get(k) is not None for k in _KEYS):
+        return None, []
+    p = _Parser()
+    model = get("m") or ""
+    ck = _checkpoint(p, get("ck")) if get("ck") else ""
+    seed = p.int_(get("s"), "seed", 0, 0, SEED_MAX) if get("s") is not None else 0
+    ci = p.int_(get("c"), "class", None) if get("c") not in (None, "") else None
+    psi = p.float_(get("p"), "psi", 1.0, PSI_MIN, PSI_MAX) if get("p") is not None else 1.0
+    method = _method(p, get("d")) if get("d") is not None else "pca"
+    edits, offs = [], []
+    for key, out, fn, what in (("e", edits, _edit, "edit"), ("z", offs, _offset, "z offset")):
+        items = [s for s in (get(key) or "").split(",") if s.strip()]
+        if len(items) > MAX_ITEMS:
+            p.warn(f"only the first {MAX_ITEMS} {what}s were read")
+        for i, item in enumerate(items[:MAX_ITEMS]):
+            r = fn(p, item.split(":"), f"{what} {i + 1}")
+            if r is not None:
+                out.append(r)
+    state = LatentState(model, ck, seed, ci, psi, method, tuple(edits), tuple(offs))
+    state = _retarget(state, p.warnings, expected_model, expected_checkpoint)
+    state, more = sanitize(state, limits)
+    return state, p.warnings + more
