@@ -96,6 +96,7 @@ def pca_directions(G: nn.Module, n_samples: int = 20000, k: int = 32, seed: int 
                    class_index: int | None = None) -> Directions:
     """GANSpace: principal axes of w over `n_samples` random z, fitted in batches with IncrementalPCA."""
     from sklearn.decomposition import IncrementalPCA   # imported here: ~1 s, only when needed
+    from threadpoolctl import threadpool_limits          # a scikit-learn dependency
 
     t0 = time.perf_counter()
     dims = edit_dims(G)[0]
@@ -105,8 +106,9 @@ def pca_directions(G: nn.Module, n_samples: int = 20000, k: int = 32, seed: int 
     sizes = [n_samples // nb + (i < n_samples % nb) for i in range(nb)]
     gen = torch.Generator().manual_seed(seed)
     ipca = IncrementalPCA(n_components=k)
-    for n in sizes:
-        ipca.partial_fit(_sample_w(G, n, gen, class_index).numpy())
+    with threadpool_limits(limits=1, user_api="blas"):   # small SVDs: threaded BLAS only adds contention
+        for n in sizes:                                  # (100x slower when training processes load the cores)
+            ipca.partial_fit(_sample_w(G, n, gen, class_index).numpy())
     vectors = _fix_signs(torch.from_numpy(ipca.components_).double())
     sigma = torch.from_numpy(ipca.explained_variance_).clamp_min(0).sqrt()
     explained = torch.from_numpy(ipca.explained_variance_ratio_)

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -55,7 +55,7 @@ class LatentState:
     psi: float = 1.0               # truncation toward the (class) mean w
     method: str = "pca"            # direction family the edits index: "pca" | "sefa"
     edits: tuple[Edit, ...] = ()
-    z_offsets: tuple[tuple[int, float], ...] = field(default=())   # sparse (dim, delta) nudges of raw z
+    z_offsets: tuple[tuple[int, float], ...] = ()   # sparse (dim, delta) nudges of raw z
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,13 @@ def state_to_ws(G: nn.Module, state: LatentState, directions: Directions | None 
 def with_edit(state: LatentState, edit: Edit) -> LatentState:
     """Set one slider: replace any edit of the same direction and layer range (amount 0 removes it)."""
     key = (edit.direction, edit.layer_start, edit.layer_end)
-    kept = tuple(e for e in state.edits if (e.direction, e.layer_start, e.layer_end) != key)
-    return dataclasses.replace(state, edits=kept + ((edit,) if edit.amount != 0 else ()))
+    edits = list(state.edits)
+    at = next((i for i, e in enumerate(edits) if (e.direction, e.layer_start, e.layer_end) == key), None)
+    if at is not None:
+        del edits[at]
+    if edit.amount != 0:
+        edits.insert(len(edits) if at is None else at, edit)   # in place: the URL's order stays stable
+    return dataclasses.replace(state, edits=tuple(edits))
 
 
 def with_z_offset(state: LatentState, dim: int, delta: float) -> LatentState:
@@ -283,6 +288,30 @@ def _offset(p: _Parser, parts: list[Any], where: str) -> tuple[int, float] | Non
     return None if d is None or v is None else (d, v)
 
 
+def _decode(p: _Parser, raw: Mapping[str, Any], edits: list[list], offsets: list[list],
+            expected_model: str | None, expected_checkpoint: str | None,
+            limits: Limits) -> tuple[LatentState, list[str]]:
+    """Shared by both decoders: raw field values (None or missing = default) -> checked state."""
+    model = raw.get("model") or ""
+    if not isinstance(model, str):
+        p.warn(f"model name {_short(model)} is not text; ignored")
+        model = ""
+    ck = _checkpoint(p, raw["checkpoint"]) if raw.get("checkpoint") else ""
+    seed = p.int_(raw["seed"], "seed", 0, 0, SEED_MAX) if raw.get("seed") is not None else 0
+    ci = p.int_(raw["class_index"], "class", None) if raw.get("class_index") not in (None, "") else None
+    psi = p.float_(raw["psi"], "psi", 1.0, PSI_MIN, PSI_MAX) if raw.get("psi") is not None else 1.0
+    method = _method(p, raw["method"]) if raw.get("method") is not None else "pca"
+    if len(edits) > MAX_ITEMS or len(offsets) > MAX_ITEMS:
+        p.warn(f"only the first {MAX_ITEMS} edits and z offsets were read")
+    es = [_edit(p, parts, f"edit {i + 1}") for i, parts in enumerate(edits[:MAX_ITEMS])]
+    zs = [_offset(p, parts, f"z offset {i + 1}") for i, parts in enumerate(offsets[:MAX_ITEMS])]
+    state = LatentState(model, ck, seed, ci, psi, method, tuple(e for e in es if e is not None),
+                        tuple(z for z in zs if z is not None))
+    state = _retarget(state, p.warnings, expected_model, expected_checkpoint)
+    state, more = sanitize(state, limits)
+    return state, p.warnings + more
+
+
 # ---------------------------------------------------------------- JSON recipes
 
 
@@ -315,40 +344,16 @@ def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: 
     version = p.int_(d.get("version", RECIPE_VERSION), "recipe version", RECIPE_VERSION)
     if version > RECIPE_VERSION:
         p.warn(f"recipe version {version} is newer than this program's {RECIPE_VERSION}; reading what it can")
-    model = d.get("model", "")
-    if not isinstance(model, str):
-        p.warn(f"model name {_short(model)} is not text; ignored")
-        model = ""
-    ck = _checkpoint(p, d["checkpoint"]) if d.get("checkpoint") else ""
-    seed = p.int_(d.get("seed", 0), "seed", 0, 0, SEED_MAX)
-    ci = d.get("class_index")
-    ci = None if ci is None else p.int_(ci, "class", None)
-    psi = p.float_(d.get("psi", 1.0), "psi", 1.0, PSI_MIN, PSI_MAX)
-    method = _method(p, d.get("method", "pca"))
-    edits, offs = [], []
-    raw_e, raw_z = d.get("edits", []), d.get("z_offsets", [])
-    if not isinstance(raw_e, list):
-        p.warn("'edits' is not a list; ignored")
-        raw_e = []
-    if not isinstance(raw_z, list):
-        p.warn("'z_offsets' is not a list; ignored")
-        raw_z = []
-    for i, item in enumerate(raw_e[:MAX_ITEMS]):
-        parts = ([item.get("direction"), item.get("amount", 0.0), item.get("layer_start", 0), item.get("layer_end")]
-                 if isinstance(item, Mapping) else item if isinstance(item, list) else [item])
-        e = _edit(p, parts, f"edit {i}")
-        if e is not None:
-            edits.append(e)
-    for i, item in enumerate(raw_z[:MAX_ITEMS]):
-        o = _offset(p, item if isinstance(item, list) else [item], f"z offset {i}")
-        if o is not None:
-            offs.append(o)
-    if len(raw_e) > MAX_ITEMS or len(raw_z) > MAX_ITEMS:
-        p.warn(f"only the first {MAX_ITEMS} edits / z offsets were read")
-    state = LatentState(model, ck, seed, ci, psi, method, tuple(edits), tuple(offs))
-    state = _retarget(state, p.warnings, expected_model, expected_checkpoint)
-    state, more = sanitize(state, limits)
-    return state, p.warnings + more
+    lists = {}
+    for key in ("edits", "z_offsets"):
+        lists[key] = d.get(key) or []
+        if not isinstance(lists[key], list):
+            p.warn(f"'{key}' is not a list; ignored")
+            lists[key] = []
+    edits = [[i.get("direction"), i.get("amount"), i.get("layer_start"), i.get("layer_end")]
+             if isinstance(i, Mapping) else i if isinstance(i, list) else [i] for i in lists["edits"]]
+    offsets = [i if isinstance(i, list) else [i] for i in lists["z_offsets"]]
+    return _decode(p, d, edits, offsets, expected_model, expected_checkpoint, limits)
 
 
 def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expected_checkpoint: str | None = None,
@@ -364,7 +369,7 @@ def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expe
 # ---------------------------------------------------------------- query parameters
 
 # m=model ck=checkpoint s=seed c=class p=psi d=method e=dir:amount:start:end,... z=dim:delta,...
-_KEYS = ("m", "ck", "s", "c", "p", "d", "e", "z")
+_KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method"}
 
 
 def _num(x: float) -> str:
@@ -395,29 +400,12 @@ def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | N
     """st.query_params -> (state, warnings); (None, []) when no state is encoded. Never raises."""
     def get(k: str) -> str | None:
         v = qp.get(k)
-        if isinstance(v, (list, tuple)):
+        if isinstance(v, (list, tuple)):                 # several values for one key: the last one wins
             v = v[-1] if v else None
         return None if v is None else str(v)
 
-    if not any(get(k) is not None for k in _KEYS):
+    if all(get(k) is None for k in (*_KEYS, "e", "z")):
         return None, []
-    p = _Parser()
-    model = get("m") or ""
-    ck = _checkpoint(p, get("ck")) if get("ck") else ""
-    seed = p.int_(get("s"), "seed", 0, 0, SEED_MAX) if get("s") is not None else 0
-    ci = p.int_(get("c"), "class", None) if get("c") not in (None, "") else None
-    psi = p.float_(get("p"), "psi", 1.0, PSI_MIN, PSI_MAX) if get("p") is not None else 1.0
-    method = _method(p, get("d")) if get("d") is not None else "pca"
-    edits, offs = [], []
-    for key, out, fn, what in (("e", edits, _edit, "edit"), ("z", offs, _offset, "z offset")):
-        items = [s for s in (get(key) or "").split(",") if s.strip()]
-        if len(items) > MAX_ITEMS:
-            p.warn(f"only the first {MAX_ITEMS} {what}s were read")
-        for i, item in enumerate(items[:MAX_ITEMS]):
-            r = fn(p, item.split(":"), f"{what} {i + 1}")
-            if r is not None:
-                out.append(r)
-    state = LatentState(model, ck, seed, ci, psi, method, tuple(edits), tuple(offs))
-    state = _retarget(state, p.warnings, expected_model, expected_checkpoint)
-    state, more = sanitize(state, limits)
-    return state, p.warnings + more
+    raw = {field: get(k) for k, field in _KEYS.items()}
+    edits, offsets = ([s.split(":") for s in (get(k) or "").split(",") if s.strip()] for k in ("e", "z"))
+    return _decode(_Parser(), raw, edits, offsets, expected_model, expected_checkpoint, limits)

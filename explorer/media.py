@@ -21,7 +21,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from explorer.render import png_bytes, to_uint8  # noqa: F401  (png_bytes re-exported for callers)
+from explorer.render import png_bytes, to_uint8
+
+__all__ = ["render_frames", "resize_frames", "gif_bytes", "mp4_bytes", "even_size", "animation_bytes",
+           "frame_count_and_size", "png_bytes"]               # png_bytes: render's, re-exported
 
 GIF_MIN_MS = 20       # browsers slow down GIF frames shorter than 20 ms to 100 ms
 

@@ -74,7 +74,9 @@ class ModConv(nn.Module):
         return x + self.bias[None, :, None, None]
 
 
-class StyleGenerator(nn.Module):
+class MappedGenerator(nn.Module):
+    """Shared by the style and FiLM generators: z (+ class embedding) -> mapping MLP -> w."""
+
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -91,6 +93,27 @@ class StyleGenerator(nn.Module):
         self.mapping_net = nn.Sequential(*layers)
         self.register_buffer("w_avg", torch.zeros(max(cfg.num_classes, 1), wd))  # per-class mean w
 
+    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        """z (B, z_dim), c (B,) class indices -> w (B, w_dim), truncated toward the class mean by psi."""
+        x = _pixel_norm(z)
+        if self.embed is not None:
+            if c is None:
+                raise ValueError("this generator is conditional: pass class indices c")
+            x = torch.cat([x, _pixel_norm(self.embed(c))], dim=1)
+        w = self.mapping_net(x)
+        if psi != 1.0:
+            avg = self.w_avg[c] if (self.embed is not None) else self.w_avg[0].expand_as(w)
+            w = avg + psi * (w - avg)
+        return w
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        return self.synthesis(self.mapping(z, c, psi))
+
+
+class StyleGenerator(MappedGenerator):
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__(cfg)
+        wd = cfg.w_dim
         c4 = cfg.channels_at(4)
         self.const = nn.Parameter(torch.randn(1, c4, 4, 4))
         self.convs = nn.ModuleList([ModConv(wd, c4, c4)])
@@ -110,19 +133,6 @@ class StyleGenerator(nn.Module):
         self.layer_names.append("rgb")
         self.num_ws = len(self.convs) + 1
 
-    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
-        """z (B, z_dim), c (B,) class indices -> w (B, w_dim), truncated toward the class mean by psi."""
-        x = _pixel_norm(z)
-        if self.embed is not None:
-            if c is None:
-                raise ValueError("this generator is conditional: pass class indices c")
-            x = torch.cat([x, _pixel_norm(self.embed(c))], dim=1)
-        w = self.mapping_net(x)
-        if psi != 1.0:
-            avg = self.w_avg[c] if (self.embed is not None) else self.w_avg[0].expand_as(w)
-            w = avg + psi * (w - avg)
-        return w
-
     def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
         """ws (B, num_ws, w_dim) or (B, w_dim) -> images (B, C, H, W), roughly in [-1, 1]."""
         if ws.dim() == 2:
@@ -136,12 +146,58 @@ class StyleGenerator(nn.Module):
                 x = self.attn[str(i)](x)
         return self.to_rgb(x, ws[:, -1])
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, psi))
-
     def style_affines(self) -> list[nn.Linear]:
         """The affine (w -> style) layers in synthesis order, one per entry of ws."""
         return [m.affine for m in self.convs] + [self.to_rgb.affine]
+
+
+class FiLMGenerator(MappedGenerator):
+    """DCGAN-shaped synthesis (4x4 transposed convs) whose normalised features are scaled and
+    shifted by w at every block (AdaIN / FiLM): the fast learning of a DCGAN, w for the explorer."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__(cfg)
+        wd, c4 = cfg.w_dim, cfg.channels_at(4)
+        self.input = nn.Linear(wd, c4 * 16)
+        self.ups = nn.ModuleList()
+        self.gains = nn.ModuleList([nn.Linear(wd, c4)])      # the styles: SeFa factorises these
+        self.biases = nn.ModuleList([nn.Linear(wd, c4)])
+        self.layer_names = ["4x4"]
+        self.attn = nn.ModuleDict()
+        cin, res = c4, 4
+        for _ in range(cfg.num_blocks - 1):
+            res *= 2
+            cout = cfg.channels_at(res)
+            self.ups.append(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False))
+            self.gains.append(nn.Linear(wd, cout))
+            self.biases.append(nn.Linear(wd, cout))
+            self.layer_names.append(f"{res}x{res}")
+            if res == cfg.attention_res:
+                self.attn[str(len(self.ups))] = SelfAttention(cout)
+            cin = cout
+        self.to_rgb = nn.ConvTranspose2d(cin, cfg.channels, 4, 2, 1)
+        for lin in list(self.gains) + list(self.biases):
+            nn.init.normal_(lin.weight, 0.0, 0.1 / math.sqrt(wd))
+            nn.init.zeros_(lin.bias)
+        self.num_ws = len(self.gains)
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        """ws (B, num_ws, w_dim) or (B, w_dim) -> images (B, C, H, W) in [-1, 1]."""
+        if ws.dim() == 2:
+            ws = ws[:, None].expand(-1, self.num_ws, -1)
+        x = self.input(ws[:, 0]).view(ws.shape[0], -1, 4, 4)
+        for i in range(self.num_ws):
+            if i > 0:
+                x = self.ups[i - 1](x)
+            x = F.instance_norm(x)
+            x = x * (1 + self.gains[i](ws[:, i]))[:, :, None, None] + self.biases[i](ws[:, i])[:, :, None, None]
+            x = F.relu(x)
+            if str(i) in self.attn:
+                x = self.attn[str(i)](x)
+        return torch.tanh(self.to_rgb(x))
+
+    def style_affines(self) -> list[nn.Linear]:
+        return list(self.gains)
 
 
 class DCGANGenerator(nn.Module):
@@ -284,7 +340,7 @@ class DCGANDiscriminator(nn.Module):
         for i in range(cfg.num_blocks):
             cout = min(cfg.base_channels * 2 ** i, cfg.max_channels)
             layers: list[nn.Module] = [wrap(nn.Conv2d(cin, cout, 4, 2, 1, bias=False))]
-            if i > 0:
+            if i > 0 and not cfg.spectral_norm:           # BatchNorm is the textbook's; SN replaces it
                 layers.append(nn.BatchNorm2d(cout))
             layers.append(nn.LeakyReLU(0.2, True))
             self.blocks.append(nn.Sequential(*layers))
@@ -309,7 +365,7 @@ class DCGANDiscriminator(nn.Module):
 
 
 def build_generator(cfg: GeneratorConfig) -> nn.Module:
-    return StyleGenerator(cfg) if cfg.arch == "style" else DCGANGenerator(cfg)
+    return {"style": StyleGenerator, "film": FiLMGenerator, "dcgan": DCGANGenerator}[cfg.arch](cfg)
 
 
 def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:

@@ -38,8 +38,15 @@ def build_nets(cfg: ModelConfig, device: torch.device, seed: int) -> Nets:
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     t = cfg.train
-    opt_G = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
-    opt_D = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+    # StyleGAN's mapping-network learning-rate multiplier: a slow mapping keeps w spread out
+    mapping = [p for n, p in G.named_parameters() if n.startswith("mapping_net.")]
+    rest = [p for n, p in G.named_parameters() if not n.startswith("mapping_net.")]
+    groups = [{"params": rest, "lr": t.lr_g, "base_lr": t.lr_g}]
+    if mapping:
+        groups.append({"params": mapping, "lr": t.lr_g * t.mapping_lr_mult, "base_lr": t.lr_g * t.mapping_lr_mult})
+    opt_G = torch.optim.Adam(groups, betas=(t.beta1, t.beta2))
+    opt_D = torch.optim.Adam([{"params": list(D.parameters()), "lr": t.lr_d, "base_lr": t.lr_d}],
+                             betas=(t.beta1, t.beta2))
     return Nets(G, G_ema, D, opt_G, opt_D, list(D.parameters()))
 
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from explorer.latents import LatentState, class_tensor, state_to_ws, state_to_z
+
+if TYPE_CHECKING:
+    from explorer.directions import Directions
 
 Easing = Callable[[float], float]
 
@@ -118,7 +121,8 @@ def as_keyframe(x: Keyframe | Mapping[str, Any] | torch.Tensor, space: str) -> K
     raise TypeError(f"a keyframe must be a Keyframe, a dict or a tensor, not {type(x).__name__}")
 
 
-def keyframes_from_states(G: nn.Module, states: Sequence[LatentState], directions: Any = None) -> list[Keyframe]:
+def keyframes_from_states(G: nn.Module, states: Sequence[LatentState],
+                          directions: Directions | None = None) -> list[Keyframe]:
     """Keyframes carrying both z and the edited ws of each state, usable in either space."""
     return [Keyframe(state_to_z(s, G.cfg.z_dim), s.class_index, s.psi, state_to_ws(G, s, directions))
             for s in states]

@@ -246,9 +246,9 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 restore(nets, good[0], good[1], None)
                 step, seen, p_aug = good[1]["step"], good[1]["images_seen"], good[1]["augment_p"]
                 lr_scale *= 0.5
-                for opt, lr in ((nets.opt_G, t.lr_g), (nets.opt_D, t.lr_d)):
+                for opt in (nets.opt_G, nets.opt_D):
                     for g in opt.param_groups:
-                        g["lr"] = lr * lr_scale
+                        g["lr"] = g["base_lr"] * lr_scale
                 gen.manual_seed(t.seed * 1000 + rank + 104729 * rollbacks)
                 report({"kind": "rollback", "step": step, "bad_step": bad_step, "losses": [gval, dval],
                         "message": f"loss became {'non-finite' if not math.isfinite(gval + dval) else 'too large'} "

@@ -91,6 +91,8 @@ def test_with_edit_replaces_and_removes():
     st = with_edit(with_edit(st, Edit(1, 1.0, 0, 2)), Edit(1, 0.0))
     assert st.edits == (Edit(1, 1.0, 0, 2),)
     assert with_z_offset(with_z_offset(st, 3, 1.0), 3, 0).z_offsets == ()
+    st = with_edit(with_edit(with_edit(st, Edit(2, 1.0)), Edit(3, 1.0)), Edit(2, -1.0))
+    assert [e.direction for e in st.edits] == [1, 2, 3] and st.edits[1].amount == -1.0
 
 
 def test_recipe_round_trip_exact():

@@ -15,13 +15,14 @@ from explorer.models import build_discriminator, build_generator
 
 @pytest.mark.parametrize("res,ch,nc,attn,arch", [
     (32, 1, 10, 0, "style"), (32, 3, 0, 16, "style"), (64, 3, 5, 32, "style"), (128, 1, 0, 0, "style"),
-    (32, 1, 0, 0, "dcgan"), (64, 3, 4, 0, "dcgan"),
+    (32, 1, 0, 0, "dcgan"), (64, 3, 4, 0, "dcgan"), (32, 1, 10, 0, "film"), (64, 3, 0, 16, "film"),
 ])
 def test_shapes_and_conditioning(res, ch, nc, attn, arch):
     g = GeneratorConfig(arch=arch, resolution=res, channels=ch, z_dim=16, w_dim=16, num_classes=nc,
                         base_channels=32, min_channels=8, attention_res=attn if arch == "style" else 0)
-    d = DiscriminatorConfig(arch="resnet" if arch == "style" else "dcgan", resolution=res, channels=ch,
-                            num_classes=nc, base_channels=8, max_channels=32, attention_res=attn // 2 if attn else 0)
+    d = DiscriminatorConfig(arch="resnet" if arch != "dcgan" else "dcgan", resolution=res, channels=ch,
+                            num_classes=nc, base_channels=8, max_channels=32,
+                            attention_res=attn // 2 if attn and arch == "style" else 0)
     G, D = build_generator(g), build_discriminator(d)
     c = torch.tensor([0, 1 % max(nc, 1)]) if nc else None
     x = G(torch.randn(2, 16), c)
