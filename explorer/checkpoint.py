@@ -153,10 +153,11 @@ def load_state(module: nn.Module, tensors: dict[str, torch.Tensor], what: str) -
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
-                   search: list[Path] | None = None) -> tuple[nn.Module, dict]:
+                   search: list[Path] | None = None, weights: str = "G_ema") -> tuple[nn.Module, dict]:
     """The one loader: build a generator from its sidecar's config, load and verify its weights.
 
-    Accepts a generator export or a training checkpoint (whose G_ema is used). Returns the
+    Accepts a generator export or a training checkpoint (whose G_ema is used, or G with
+    weights="G"). Returns the
     generator in eval mode with gradients off, and the sidecar dict.
     """
     j = resolve(path, search)
@@ -165,7 +166,9 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
     try:
         if meta["format"] == FORMAT_TRAINING:
             gcfg = from_dict(ModelConfig, meta["config"]).generator
-            tensors = {k[len("G_ema."):]: v for k, v in tensors.items() if k.startswith("G_ema.")}
+            if weights not in ("G", "G_ema"):
+                raise CheckpointError(f"weights must be 'G' or 'G_ema', not {weights!r}")
+            tensors = {k[len(weights) + 1:]: v for k, v in tensors.items() if k.startswith(weights + ".")}
         else:
             gcfg = from_dict(GeneratorConfig, meta["generator"])
     except (KeyError, TypeError, ValueError) as e:

@@ -81,6 +81,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
         "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every}.items() if v is not None}
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
+    if not resuming and (a.g_arch or a.d_arch):
+        cfg = dataclasses.replace(
+            cfg, generator=dataclasses.replace(cfg.generator, arch=a.g_arch or cfg.generator.arch),
+            discriminator=dataclasses.replace(cfg.discriminator, arch=a.d_arch or cfg.discriminator.arch,
+                                              spectral_norm=(a.d_arch == "resnet") or cfg.discriminator.spectral_norm))
     if distributed.is_lead():
         from explorer.fileio import atomic_write_json
         atomic_write_json(out / "data.json", {**load, "description": ds.description})
@@ -146,7 +151,7 @@ def cmd_export(a: argparse.Namespace) -> int:
         extra["reproduce"] = a.reproduce
     run = Path(a.run)
     source = (latest_training(run) if run.is_dir() else None) or resolve(run)
-    path = export_model(source, a.out, extra)
+    path = export_model(source, a.out, extra, weights=a.weights)
     print(f"wrote {path} and {Path(path).with_suffix('.safetensors')}")
     return 0
 
@@ -194,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
     t.add_argument("--init", help="fine-tune: start from this checkpoint or model")
     t.add_argument("--freeze-d", type=int, help="FreezeD: freeze this many lowest D blocks")
+    t.add_argument("--g-arch", choices=("style", "film", "dcgan"), help="override the preset's generator")
+    t.add_argument("--d-arch", choices=("resnet", "dcgan"), help="override the preset's discriminator")
     t.add_argument("--steps", type=int)
     t.add_argument("--minutes", type=float, help="stop after this much training wall time")
     t.add_argument("--batch", type=int)
@@ -240,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--metrics", help="JSON file of figures (from evaluate --json) to embed")
     x.add_argument("--baseline-metrics", help="JSON figures of a baseline (e.g. classic-dcgan) for the card")
     x.add_argument("--reproduce", help="the command that reproduces this model")
+    x.add_argument("--weights", default="G_ema", choices=("G_ema", "G"), help="which generator to export")
     x.set_defaults(fn=cmd_export)
 
     sub.add_parser("list", help="list shipped and trained models").set_defaults(fn=cmd_list)

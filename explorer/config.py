@@ -165,16 +165,16 @@ def _balanced(res: int, ch: int, nc: int) -> ModelConfig:
 
 
 def _film(res: int, ch: int, nc: int) -> ModelConfig:
-    # A DCGAN-shaped generator driven by w (AdaIN per block) against a small spectral-norm
-    # discriminator: learns as fast as a DCGAN on a CPU, keeps w for the explorer.
+    # The textbook DCGAN recipe (BatchNorm D, non-saturating loss, Adam 2e-4 / 0.5) with three
+    # changes: a mapping network z -> w driving every generator block through FiLM, class
+    # conditioning, and an EMA generator. Learns as fast as a DCGAN on a CPU.
     return ModelConfig(
         GeneratorConfig(arch="film", resolution=res, channels=ch, z_dim=128, w_dim=128, mapping_layers=2,
                         num_classes=nc, base_channels=256, min_channels=32),
         DiscriminatorConfig(arch="dcgan", resolution=res, channels=ch, num_classes=nc, base_channels=32,
-                            max_channels=256, spectral_norm=True),
-        TrainConfig(preset="film", loss="hinge", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999,
-                    ema_half_life_k=10.0, ema_rampup=0.05, augment="color,translation,cutout",
-                    augment_p=0.0, ada_target=0.6, ada_speed_k=50.0, steps=100_000),
+                            max_channels=256, spectral_norm=False),
+        TrainConfig(preset="film", loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999,
+                    ema_half_life_k=10.0, ema_rampup=0.05, augment="", steps=100_000),
     )
 
 

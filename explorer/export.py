@@ -9,10 +9,11 @@ from explorer.card import model_card
 from explorer.config import to_dict
 
 
-def export_model(training_json: str | Path, stem: str | Path, extra: dict | None = None) -> Path:
+def export_model(training_json: str | Path, stem: str | Path, extra: dict | None = None,
+                 weights: str = "G_ema") -> Path:
     """Write the generator-only export (G_ema) of a training checkpoint (or re-export an export) with
     its summary; the model card is written automatically unless `extra` brings one."""
-    G, meta = ckpt.load_generator(training_json)
+    G, meta = ckpt.load_generator(training_json, weights=weights)
     if meta["format"] == ckpt.FORMAT_GENERATOR:      # re-export (e.g. with figures added)
         out = {k: meta[k] for k in ("class_names", "dataset", "training", "metrics", "baseline_metrics",
                                     "reproduce") if k in meta}
@@ -23,7 +24,7 @@ def export_model(training_json: str | Path, stem: str | Path, extra: dict | None
                             "images_seen": meta["images_seen"], "train_seconds": round(meta.get("elapsed_s", 0.0), 1),
                             "rollbacks": meta.get("rollbacks", 0), "augment_p": meta.get("augment_p"),
                             "train_config": cfg["train"], "discriminator": cfg["discriminator"],
-                            "timing": meta.get("timing", {})}}
+                            "timing": meta.get("timing", {}), "exported_weights": weights}}
     out.update(extra or {})
     if "model_card" not in (extra or {}):
         out["model_card"] = model_card(Path(stem).name, {**out, "generator": to_dict(G.cfg)}, out.get("metrics"),

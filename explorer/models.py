@@ -152,14 +152,16 @@ class StyleGenerator(MappedGenerator):
 
 
 class FiLMGenerator(MappedGenerator):
-    """DCGAN-shaped synthesis (4x4 transposed convs) whose normalised features are scaled and
-    shifted by w at every block (AdaIN / FiLM): the fast learning of a DCGAN, w for the explorer."""
+    """DCGAN-shaped synthesis (4x4 transposed convs + BatchNorm) whose normalised features are
+    scaled and shifted by w at every block (FiLM, as BigGAN's conditional BatchNorm): the fast
+    learning of a DCGAN, and a w for the explorer. Eval mode uses BatchNorm's running statistics."""
 
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__(cfg)
         wd, c4 = cfg.w_dim, cfg.channels_at(4)
         self.input = nn.Linear(wd, c4 * 16)
         self.ups = nn.ModuleList()
+        self.norms = nn.ModuleList([nn.BatchNorm2d(c4, affine=False)])
         self.gains = nn.ModuleList([nn.Linear(wd, c4)])      # the styles: SeFa factorises these
         self.biases = nn.ModuleList([nn.Linear(wd, c4)])
         self.layer_names = ["4x4"]
@@ -169,6 +171,7 @@ class FiLMGenerator(MappedGenerator):
             res *= 2
             cout = cfg.channels_at(res)
             self.ups.append(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False))
+            self.norms.append(nn.BatchNorm2d(cout, affine=False))
             self.gains.append(nn.Linear(wd, cout))
             self.biases.append(nn.Linear(wd, cout))
             self.layer_names.append(f"{res}x{res}")
@@ -189,7 +192,7 @@ class FiLMGenerator(MappedGenerator):
         for i in range(self.num_ws):
             if i > 0:
                 x = self.ups[i - 1](x)
-            x = F.instance_norm(x)
+            x = self.norms[i](x)                      # BatchNorm (DCGAN): keeps per-sample differences
             x = x * (1 + self.gains[i](ws[:, i]))[:, :, None, None] + self.biases[i](ws[:, i])[:, :, None, None]
             x = F.relu(x)
             if str(i) in self.attn:
