@@ -98,7 +98,7 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
         n_ckpt = max(r.step // bench_t.checkpoint_every, 0) + 1 if bench_t.checkpoint_every else 1
     book = r.timing["bookkeeping_s"]
     steady = ips[1:] or ips                          # first window includes warm-up
-    img_s = statistics.median(steady) if steady else 0.0
+    img_s = statistics.median(steady) if steady else r.images_seen / max(r.seconds, 1e-9)  # too short for a window
     step_s = t.batch_size / img_s if img_s else float("nan")
     # projected share at the config's real intervals, from the measured cost of one event of each kind
     cost = {"log": book["log"] / max(r.step // 10, 1), "samples": book["samples"] / max(n_samples, 1),
