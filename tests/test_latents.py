@@ -10,9 +10,9 @@ import torch
 
 from explorer.config import GeneratorConfig, preset
 from explorer.directions import sefa_directions
-from explorer.latents import (Edit, LatentState, Limits, from_query_params, from_recipe, parse_recipe_json,
-                              recipe_json, sanitize, seed_to_z, state_to_ws, to_query_params, to_recipe, with_edit,
-                              with_z_offset)
+from explorer.latents import Edit, LatentState, Limits, seed_to_z, state_to_ws, with_edit, with_z_offset
+from explorer.recipes import (from_query_params, from_recipe, parse_recipe_json, recipe_json, sanitize,
+                              to_query_params, to_recipe)
 from explorer.models import build_generator
 from explorer.render import sample_grid
 
