@@ -22,11 +22,13 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator  # noqa: F401 (Callable: string annotation)
 
 import numpy as np
 import torch
-from explorer.images import FITS, IMAGE_FORMATS, Limits, _check_shape_args, decode_image, preprocess  # noqa: F401
+
+from explorer.images import (FITS, IMAGE_FORMATS, Limits, _check_shape_args,  # noqa: F401 (re-exported)
+                             decode_image, preprocess)
 
 FMNIST_ROOT = "/usr/share/datasets/fashion-mnist"
 FMNIST_ENV = "LATENT_EXPLORER_FMNIST"

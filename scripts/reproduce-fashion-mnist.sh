@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 MIN="${MINUTES:-60}"
 RUNS="${LATENT_EXPLORER_DATA:-data}/runs"
 LE="${LE:-latent-explorer}"
-$LE train --data fashion-mnist --preset balanced --minutes "$MIN" --threads 1 --out "$RUNS/fashion-mnist" &
+$LE train --data fashion-mnist --preset film --minutes "$MIN" --threads 1 --out "$RUNS/fashion-mnist" &
 $LE train --data fashion-mnist --preset classic-dcgan --steps 1000000 --minutes "$MIN" --threads 1 \
     --out "$RUNS/classic-dcgan" &
 wait
