@@ -16,26 +16,28 @@ def _duration(s: float) -> str:
 
 
 def figures_table(m: dict, baseline: dict | None = None, baseline_name: str = "baseline") -> str:
-    """A markdown table of the headline figures (and a baseline's, side by side)."""
-    rows = [("FD (classifier features, lower is better)", "fd"), ("KID", "kid"),
+    """A markdown table of the headline figures, a baseline's beside them, and real data as the floor."""
+    floor = {"fd": m.get("fd_train_vs_test"), "swd": (m.get("swd_train_vs_test") or {}).get("avg")}
+    rows = [("FD, classifier features (lower is better)", "fd"), ("KID", "kid"),
             ("conditional accuracy", "cond_accuracy"), ("precision (k=3)", "precision"),
-            ("recall (k=3)", "recall")]
-    head = "| figure | this model |" + (f" {baseline_name} |" if baseline else "")
-    sep = "|---|---|" + ("---|" if baseline else "")
-    lines = [head, sep]
+            ("recall (k=3)", "recall"), ("SWD x1e3, Laplacian pyramid (lower is better)", "swd"),
+            ("memorisation ratio (sample / test NN distance; < 0.8 flags)", "memorisation")]
+
+    def get(d: dict | None, key: str) -> object:
+        if not d or d.get(key) is None:
+            return None
+        v = d[key]
+        return v["avg"] if key == "swd" else v["ratio"] if key == "memorisation" else v
+
+    lines = ["| figure | this model |" + (f" {baseline_name} |" if baseline else "") + " real train vs test |",
+             "|---|---|" + ("---|" if baseline else "") + "---|"]
     for label, key in rows:
-        if m.get(key) is None:
+        if get(m, key) is None:
             continue
-        b = f" {_fmt(baseline.get(key))} |" if baseline and baseline.get(key) is not None else (" – |" if baseline else "")
-        lines.append(f"| {label} | {_fmt(m[key])} |{b}")
-    if "swd" in m:
-        b = f" {_fmt(baseline['swd']['avg'])} |" if baseline and "swd" in baseline else (" – |" if baseline else "")
-        lines.append(f"| SWD x1e3 (Laplacian pyramid, avg) | {_fmt(m['swd']['avg'])} |{b}")
-    mem = m.get("memorisation")
-    if mem:
-        b = (f" {_fmt(baseline['memorisation']['ratio'])} |" if baseline and "memorisation" in baseline
-             else (" – |" if baseline else ""))
-        lines.append(f"| memorisation ratio (sample NN dist / test NN dist; ~1 = none) | {_fmt(mem['ratio'])} |{b}")
+        cells = [_fmt(get(m, key))] + ([_fmt(get(baseline, key)) if get(baseline, key) is not None else "–"]
+                                       if baseline else [])
+        cells.append(_fmt(floor[key]) if floor.get(key) is not None else "–")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -70,8 +72,6 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
                 f"{figures.get('samples', '?')} samples (seed {figures.get('seed', 0)}, psi 1) against the "
                 f"{figures.get('reference', '?')} held-out/test images:", "",
                 figures_table(figures, baseline, baseline_name)]
-        if figures.get("fd_train_vs_test") is not None:
-            out.append(f"\nFloor: FD between real train and test images = {_fmt(figures['fd_train_vs_test'])}.")
         mem = figures.get("memorisation")
         if mem:
             out.append(f"Memorisation check: {'FLAGGED' if mem['memorised'] else 'no memorisation found'} "
