@@ -74,7 +74,7 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
                 figures_table(figures, baseline, baseline_name)]
         mem = figures.get("memorisation")
         if mem:
-            out.append(f"Memorisation check: {'FLAGGED' if mem['memorised'] else 'no memorisation found'} "
+            out.append(f"\nMemorisation check: {'FLAGGED' if mem['memorised'] else 'no memorisation found'} "
                        f"(median nearest-train distance {_fmt(mem['sample_median'])} for samples vs "
                        f"{_fmt(mem['test_median'])} for test images).")
     return "\n".join(out) + "\n"

@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("train-classifier", help="train the Fashion-MNIST feature classifier used by the metrics")
     c.add_argument("--out", default="pretrained/fashion-mnist-classifier")
-    c.add_argument("--epochs", type=int, default=4)
+    c.add_argument("--epochs", type=int, default=6)
     c.set_defaults(fn=cmd_train_classifier)
     return p
 
