@@ -1,4 +1,4 @@
-"""Generator and discriminator networks, built from their config dataclasses alone. No I/O.
+"""Generator networks, built from their config dataclasses alone. No I/O. (Discriminators: discriminators.py.)
 
 Style generator (arch="style"):
     z (B, z_dim) [+ class embedding] -> mapping MLP -> w (B, w_dim)
@@ -8,11 +8,11 @@ Style generator (arch="style"):
     Modulation is StyleGAN2's (scale input channels by an affine style of w, convolve,
     demodulate), written in its unfused form, which is fast on CPU as well as GPU.
 
+FiLM generator (arch="film", the shipped Fashion-MNIST model): DCGAN-shaped transposed convs +
+BatchNorm, with w scaling and shifting the features of every block; one w per block.
+
 DCGAN generator (arch="dcgan"): the textbook transposed-conv + BatchNorm network; its "w" is
 z itself and num_ws is 1, so the explorer can treat every model the same way.
-
-Discriminators: spectral-norm residual network with projection conditioning (arch="resnet"),
-or the textbook strided-conv BatchNorm network (arch="dcgan").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from explorer.config import DiscriminatorConfig, GeneratorConfig
+from explorer.config import GeneratorConfig
 
 
 class SelfAttention(nn.Module):
@@ -259,120 +259,8 @@ def _pixel_norm(x: torch.Tensor) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
 
 
-def _minibatch_std(x: torch.Tensor, group: int = 4) -> torch.Tensor:
-    """Append the mean std-dev over groups of samples as one channel (ProGAN): D can see low diversity."""
-    b, c, h, w = x.shape
-    g = min(group, b)
-    while b % g:
-        g -= 1
-    y = x.reshape(g, -1, c, h, w)                                  # (G, M, C, H, W); sample j is in column j % M
-    y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()          # (M, C, H, W)
-    y = y.mean(dim=(1, 2, 3)).reshape(-1, 1, 1, 1).repeat(g, 1, h, w)  # (B, 1, H, W)
-    return torch.cat([x, y], dim=1)
-
-
-def _pool2(x: torch.Tensor) -> torch.Tensor:
-    """2x2 average pooling as a reshape-mean (several times faster than avg_pool2d on CPU)."""
-    b, c, h, w = x.shape
-    return x.reshape(b, c, h // 2, 2, w // 2, 2).mean(dim=(3, 5))
-
-
-class DBlock(nn.Module):
-    """Pre-activation residual downsampling block (SNGAN / BigGAN)."""
-
-    def __init__(self, cin: int, cout: int, sn: bool, preact: bool = True) -> None:
-        super().__init__()
-        wrap = spectral_norm if sn else (lambda m: m)
-        self.c1 = wrap(nn.Conv2d(cin, cout, 3, 1, 1))
-        self.c2 = wrap(nn.Conv2d(cout, cout, 3, 1, 1))
-        self.skip = wrap(nn.Conv2d(cin, cout, 1, 1, 0))
-        self.preact = preact
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.leaky_relu(x, 0.2) if self.preact else x
-        h = self.c2(F.leaky_relu(self.c1(h), 0.2))
-        return _pool2(h) + self.skip(_pool2(x))      # 1x1 conv and pooling commute: pool first, 4x cheaper
-
-
-class ResNetDiscriminator(nn.Module):
-    def __init__(self, cfg: DiscriminatorConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        sn = cfg.spectral_norm
-        wrap = spectral_norm if sn else (lambda m: m)
-        ch = cfg.base_channels
-        self.blocks = nn.ModuleList()                 # lowest (closest to pixels) first; FreezeD freezes a prefix
-        self.attn = nn.ModuleDict()
-        cin, res = cfg.channels, cfg.resolution
-        for i in range(cfg.num_blocks):
-            cout = min(ch * 2 ** i, cfg.max_channels)
-            self.blocks.append(DBlock(cin, cout, sn, preact=(i > 0)))
-            res //= 2
-            if res == cfg.attention_res:
-                self.attn[str(i)] = SelfAttention(cout, sn)
-            cin = cout
-        self.final = wrap(nn.Conv2d(cin + 1, cin, 3, 1, 1))   # +1: minibatch standard deviation
-        self.out = wrap(nn.Linear(cin, 1))
-        self.embed = wrap(nn.Embedding(cfg.num_classes, cin)) if cfg.num_classes else None
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        for i, b in enumerate(self.blocks):
-            x = b(x)
-            if str(i) in self.attn:
-                x = self.attn[str(i)](x)
-        x = F.leaky_relu(self.final(_minibatch_std(F.leaky_relu(x, 0.2))), 0.2)
-        return x.sum(dim=(2, 3))                      # (B, C) global sum pooling
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x)
-        out = self.out(h).squeeze(1)                  # (B,)
-        if self.embed is not None:
-            if c is None:
-                raise ValueError("this discriminator is conditional: pass class indices c")
-            out = out + (self.embed(c) * h).sum(dim=1)  # projection conditioning
-        return out
-
-
-class DCGANDiscriminator(nn.Module):
-    def __init__(self, cfg: DiscriminatorConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
-        self.blocks = nn.ModuleList()
-        cin = cfg.channels + (cfg.num_classes if cfg.num_classes else 0)
-        for i in range(cfg.num_blocks):
-            cout = min(cfg.base_channels * 2 ** i, cfg.max_channels)
-            layers: list[nn.Module] = [wrap(nn.Conv2d(cin, cout, 4, 2, 1, bias=False))]
-            if i > 0 and not cfg.spectral_norm:           # BatchNorm is the textbook's; SN replaces it
-                layers.append(nn.BatchNorm2d(cout))
-            layers.append(nn.LeakyReLU(0.2, True))
-            self.blocks.append(nn.Sequential(*layers))
-            cin = cout
-        self.out = wrap(nn.Conv2d(cin, 1, 4, 1, 0, bias=False))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d) and not cfg.spectral_norm:
-                nn.init.normal_(m.weight, 0.0, 0.02)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        if self.cfg.num_classes:
-            if c is None:
-                raise ValueError("this discriminator is conditional: pass class indices c")
-            onehot = F.one_hot(c, self.cfg.num_classes).to(x.dtype)[:, :, None, None]
-            x = torch.cat([x, onehot.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
-        for b in self.blocks:
-            x = b(x)
-        return self.out(x).flatten()                  # (B,)
-
-
 def build_generator(cfg: GeneratorConfig) -> nn.Module:
     return {"style": StyleGenerator, "film": FiLMGenerator, "dcgan": DCGANGenerator}[cfg.arch](cfg)
-
-
-def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
-    return ResNetDiscriminator(cfg) if cfg.arch == "resnet" else DCGANDiscriminator(cfg)
 
 
 def count_params(m: nn.Module) -> int:

@@ -17,7 +17,8 @@ from torch import nn
 from explorer import checkpoint as ckpt
 from explorer.config import ModelConfig
 from explorer.device import model_search_path
-from explorer.models import build_discriminator, build_generator
+from explorer.discriminators import build_discriminator
+from explorer.models import build_generator
 
 
 @dataclass

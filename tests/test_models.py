@@ -10,7 +10,8 @@ import torch
 from explorer.augment import adapt_p, diff_augment
 from explorer.config import DiscriminatorConfig, GeneratorConfig, preset
 from explorer.losses import d_loss, g_loss, r1_penalty
-from explorer.models import build_discriminator, build_generator
+from explorer.discriminators import build_discriminator
+from explorer.models import build_generator
 
 
 @pytest.mark.parametrize("res,ch,nc,attn,arch", [
