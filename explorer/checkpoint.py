@@ -17,7 +17,6 @@ version, corrupt bytes (hash mismatch / unparsable), config/shape mismatch all r
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -95,11 +94,8 @@ def read_meta(path: str | os.PathLike) -> dict:
     j = _stem(path).with_suffix(".json")
     if not j.exists():
         raise CheckpointError(f"missing checkpoint description {j}")
-    try:
-        meta = json.loads(j.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{j.name} is not valid JSON ({e}); the file is corrupt or not a checkpoint") from None
-    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT_GENERATOR, FORMAT_TRAINING):
+    meta = fileio.read_json_object(j, "a checkpoint", CheckpointError)
+    if meta.get("format") not in (FORMAT_GENERATOR, FORMAT_TRAINING):
         raise CheckpointError(f"{j.name} is not a Latent Explorer checkpoint (no known 'format' field)")
     v = meta.get("format_version")
     if not isinstance(v, int):

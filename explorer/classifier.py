@@ -15,7 +15,6 @@ averaged to gray and other sizes are resized to 32x32, so any generator's output
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from explorer.config import from_dict, to_dict
-from explorer.fileio import atomic_save_tensors, atomic_write_json, sha256_file
+from explorer.fileio import atomic_save_tensors, atomic_write_json, read_json_object, sha256_file
 
 FORMAT = "latent-explorer-classifier"
 FORMAT_VERSION = 1
@@ -192,11 +191,8 @@ def load_classifier(path_stem: str | Path, device: str | torch.device = "cpu") -
     for p in (js, st):
         if not p.is_file():
             raise FileNotFoundError(f"classifier file {p} is missing (expected {js.name} and {st.name})")
-    try:
-        meta = json.loads(js.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{js} is not valid JSON ({e}); the file is corrupt") from e
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    meta = read_json_object(js, "a classifier file")
+    if meta.get("format") != FORMAT:
         raise ValueError(f"{js} is not a classifier file (format should be {FORMAT!r})")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{js} has format_version {meta.get('format_version')!r}; this version of the "

@@ -61,3 +61,16 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_json_object(path: str | os.PathLike, what: str, error: type[Exception] = ValueError) -> dict:
+    """Parse a JSON file that must hold an object; raise `error` with a sentence a person can act on."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise error(f"{path.name} is not valid JSON ({e}); the file is corrupt or not {what}") from None
+    if not isinstance(obj, dict):
+        raise error(f"{path.name} is not {what} (expected a JSON object)")
+    return obj
+
