@@ -8,7 +8,7 @@
 # a virtual environment in .venv, and the package with pinned dependencies (constraints.txt).
 set -euo pipefail
 cd "$(dirname "$0")"
-APT_PACKAGES="dataset-fashion-mnist fonts-noto-color-emoji chromium"
+APT_PACKAGES="dataset-fashion-mnist fonts-noto-color-emoji unicode-data chromium"
 VENV="${LATENT_EXPLORER_VENV:-.venv}"
 
 setup_apt() {

@@ -176,6 +176,23 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_datasets(a: argparse.Namespace) -> int:
+    from explorer.emoji import build_emoji
+
+    def show(i: int, n: int) -> None:
+        print(f"\rrendering {i}/{n}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+    info = build_emoji(resolution=a.resolution, out=a.out, emoji_test=a.emoji_test,
+                       progress=None if a.json else show)
+    if a.json:
+        print(json.dumps(info))
+    else:
+        print(f"{info['count']} emoji images ({info['resolution']}x{info['resolution']} RGB) from "
+              f"{info['candidates']} candidates; dropped {info['dropped']}; {len(info['class_names'])} groups "
+              f"{info['class_counts']} -> {info['path']} in {info['seconds']} s")
+    return 0
+
+
 def cmd_train_classifier(a: argparse.Namespace) -> int:
     from explorer.classifier import build_and_ship
 
@@ -258,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="auto")
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)
+
+    d = sub.add_parser("datasets", help="build a dataset on demand (emoji: from the Noto Color Emoji font)")
+    d.add_argument("name", choices=("emoji",))
+    d.add_argument("--resolution", type=int, default=64)
+    d.add_argument("--out", help="output .safetensors (default: <data>/datasets/emoji-<res>.safetensors)")
+    d.add_argument("--emoji-test", default="/usr/share/unicode/emoji/emoji-test.txt",
+                   help="Unicode's emoji-test.txt (sequences and groups; Debian's unicode-data)")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(fn=cmd_datasets)
 
     c = sub.add_parser("train-classifier", help="train the Fashion-MNIST feature classifier used by the metrics")
     c.add_argument("--out", default="pretrained/fashion-mnist-classifier")

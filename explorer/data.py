@@ -260,12 +260,32 @@ def load_zip(path: str | os.PathLike, resolution: int = 32, channels: int = 1, f
                       labels_from_subfolders, limits)
 
 
+def load_emoji_dataset(resolution: int = 64, channels: int = 3) -> ImageDataset:
+    """The Noto Color Emoji dataset (built on first use), labelled by Unicode emoji group."""
+    from explorer.emoji import load_emoji
+    imgs, labels, meta = load_emoji(64)
+    x = imgs.numpy()
+    if resolution != x.shape[-1]:
+        n = x.shape[0]
+        x = _resize_batch(x.reshape(n * 3, *x.shape[2:]), resolution).reshape(n, 3, resolution, resolution)
+    if channels == 1:
+        x = np.round(x.astype(np.float32).transpose(0, 2, 3, 1) @ np.array([0.299, 0.587, 0.114], np.float32))
+        x = x.clip(0, 255).astype(np.uint8)[:, None]
+    names = meta.get("class_names") or []
+    desc = _describe("emoji (Noto Color Emoji)", len(x), resolution, channels, "pad", [],
+                     meta.get("class_counts", {}))
+    desc["dropped"] = meta.get("dropped", {})
+    return ImageDataset(torch.from_numpy(np.ascontiguousarray(x)), labels if names else None, names, desc)
+
+
 def load_dataset(spec: str, resolution: int = 32, channels: int = 1, fit: str = "crop",
                  labels_from_subfolders: bool = False) -> ImageDataset:
-    """'fashion-mnist[:train|:test]', a folder, or a .zip -> a non-empty ImageDataset."""
+    """'fashion-mnist[:train|:test]', 'emoji', a folder, or a .zip -> a non-empty ImageDataset."""
     name, _, split = spec.partition(":")
     if name.lower() == "fashion-mnist":
         return load_fashion_mnist(split or "train", resolution, channels)
+    if name.lower() == "emoji" and not Path(spec).exists():
+        return load_emoji_dataset(resolution, channels)
     path = Path(spec).expanduser()
     if path.is_dir():
         ds = load_image_folder(path, resolution, channels, fit, labels_from_subfolders)
