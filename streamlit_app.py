@@ -5,4 +5,6 @@ import streamlit as st
 from explorer.ui import pages
 
 st.set_page_config(page_title="Latent Explorer", page_icon="🎛️", layout="wide")
-st.navigation(pages.all_pages()).run()
+page = st.navigation(pages.all_pages())
+pages.sidebar()
+page.run()

@@ -30,7 +30,7 @@ from explorer import fileio
 from explorer.config import data_dir
 
 CACHE_FORMAT = "latent-explorer-directions"
-CACHE_VERSION = 1                       # bump when an algorithm changes: old cache entries are ignored
+CACHE_VERSION = 2                       # bump when an algorithm changes: old cache entries are ignored
 METHODS = ("pca", "sefa")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "pca": {"n_samples": 20000, "seed": 0, "batch": 2000, "class_index": None},
@@ -58,8 +58,8 @@ def default_names(method: str, k: int) -> list[str]:
 
 
 def edit_dims(G: nn.Module) -> tuple[int, int]:
-    """(dims directions act on, full width of w): (w_dim, w_dim) for style, (z_dim, z_dim + classes) for DCGAN."""
-    if G.cfg.arch == "style":
+    """(dims directions act on, full width of w): (w_dim, w_dim) for style/film, (z_dim, z_dim + classes) for DCGAN."""
+    if G.cfg.arch != "dcgan":
         return G.cfg.w_dim, G.cfg.w_dim
     return G.cfg.z_dim, G.cfg.z_dim + G.cfg.num_classes
 
@@ -121,7 +121,7 @@ def _affine_matrix(G: nn.Module, layers: Sequence[int]) -> torch.Tensor:
     """Stacked style weights A (sum_out, dims), float64: rows are the style units of the chosen layers."""
     dims = edit_dims(G)[0]
     mods = G.style_affines()
-    if G.cfg.arch == "style":
+    if G.cfg.arch != "dcgan":                                      # style/film: Linear(w_dim -> channels)
         return torch.cat([mods[i].weight.detach().double().cpu() for i in layers], dim=0)   # (sum_out, w_dim)
     w = mods[0].weight.detach().double().cpu()[:dims]            # ConvTranspose2d: (in, out, k, k), z rows only
     return w.permute(1, 2, 3, 0).reshape(-1, dims)               # (out*k*k, z_dim)

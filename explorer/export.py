@@ -7,6 +7,7 @@ from pathlib import Path
 from explorer import checkpoint as ckpt
 from explorer.card import model_card
 from explorer.config import to_dict
+from explorer.nets import compute_w_avg
 
 
 def export_model(training_json: str | Path, stem: str | Path, extra: dict | None = None,
@@ -14,6 +15,7 @@ def export_model(training_json: str | Path, stem: str | Path, extra: dict | None
     """Write the generator-only export (G_ema) of a training checkpoint (or re-export an export) with
     its summary; the model card is written automatically unless `extra` brings one."""
     G, meta = ckpt.load_generator(training_json, weights=weights)
+    compute_w_avg(G)                                 # truncation's centre, from the exported weights themselves
     if meta["format"] == ckpt.FORMAT_GENERATOR:      # re-export (e.g. with figures added)
         out = {k: meta[k] for k in ("class_names", "dataset", "training", "metrics", "baseline_metrics",
                                     "reproduce") if k in meta}

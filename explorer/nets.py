@@ -114,8 +114,8 @@ def update_ema(G: nn.Module, G_ema: nn.Module, beta: float) -> None:
 
 @torch.no_grad()
 def compute_w_avg(G: nn.Module, n: int = 4096, seed: int = 123) -> None:
-    """Set G.w_avg to the mean w (per class for conditional style generators) from n samples."""
-    if G.cfg.arch != "style":
+    """Set G.w_avg to the mean w (per class for conditional generators) from n samples; DCGANs have none."""
+    if G.cfg.arch == "dcgan":
         return
     dev = G.w_avg.device
     gen = torch.Generator().manual_seed(seed)

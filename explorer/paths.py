@@ -137,7 +137,7 @@ def _map(G: nn.Module, z: torch.Tensor, c: int | None, psi: float | torch.Tensor
     if bool((psi == psi[0]).all()):                       # one psi: exactly what latents.state_to_ws does
         return G.mapping(z.to(dev), cls, psi=float(psi[0]))[:, None].repeat(1, G.num_ws, 1)
     w1 = G.mapping(z.to(dev), cls)                         # psi = 1, then truncate row by row
-    if G.cfg.arch == "style":
+    if G.cfg.arch != "dcgan":
         avg = G.w_avg[cls] if cls is not None else G.w_avg[0].expand_as(w1)
         w = avg + psi * (w1 - avg)
     else:                                                  # DCGAN: w = [psi * z, one-hot]

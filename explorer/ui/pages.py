@@ -1,9 +1,79 @@
-"""The app's page list, for st.navigation."""
+"""The app's page list and the sidebar model picker, shared by every page.
+
+The picker is drawn by the entrypoint before the page runs, so its widget ("model") keeps its
+value across pages. A link's `?m=` query parameter preselects the model on a session's first run.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+
+from explorer import checkpoint
+from explorer.checkpoint import ModelInfo
+from explorer.config import data_dir, pretrained_dir
 
 
 def all_pages() -> list:
-    return [st.Page("explorer/ui/models_page.py", title="Models", icon="🗂️", default=True)]
+    return [
+        st.Page("explorer/ui/explore_page.py", title="Explore", icon="🎛️", default=True),
+        st.Page("explorer/ui/interpolate_page.py", title="Interpolate", icon="🎞️"),
+        st.Page("explorer/ui/export_page.py", title="Export & share", icon="📤"),
+        st.Page("explorer/ui/models_page.py", title="Models", icon="🗂️"),
+    ]
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _models(pretrained: str, runs: str) -> list[ModelInfo]:
+    return checkpoint.list_models(Path(pretrained), Path(runs))
+
+
+def models() -> list[ModelInfo]:
+    """Every shipped model and every finished run (rescanned at most every 5 s)."""
+    return _models(str(pretrained_dir()), str(data_dir() / "runs"))
+
+
+def label(m: ModelInfo) -> str:
+    return f"{m.name} ({m.source})"
+
+
+def sidebar() -> None:
+    ms = models()
+    if not ms:
+        return
+    labels = [label(m) for m in ms]
+    if "model" not in st.session_state and not st.session_state.get("_qp_model_done"):
+        st.session_state["_qp_model_done"] = True
+        wanted = st.query_params.get("m")
+        hit = [lab for m, lab in zip(ms, labels) if m.name == wanted]
+        if hit:
+            st.session_state["model"] = hit[0]
+        elif wanted:
+            st.session_state["_notes"] = [f"model {wanted!r} from the link is not here; showing {ms[0].name!r}"]
+    if st.session_state.get("model") not in labels:
+        st.session_state.pop("model", None)
+    st.sidebar.selectbox("Model", labels, key="model", help="Shipped models and models trained in this app")
+
+
+def current_model() -> ModelInfo | None:
+    ms = models()
+    if not ms:
+        return None
+    labels = [label(m) for m in ms]
+    chosen = st.session_state.get("model")
+    return ms[labels.index(chosen)] if chosen in labels else ms[0]
+
+
+def engine_or_stop():
+    """The chosen model's shared Engine, or a clear message and st.stop()."""
+    from explorer.ui.engine import get_engine
+    info = current_model()
+    if info is None:
+        st.warning("No models found in pretrained/ or the runs folder. Train one with `latent-explorer train`.")
+        st.stop()
+    try:
+        return get_engine(str(info.path), str(info.meta.get("sha256", "")))
+    except (checkpoint.CheckpointError, OSError, ValueError) as e:
+        st.error(f"The model {info.name!r} cannot be loaded: {e}")
+        st.stop()

@@ -1,0 +1,201 @@
+"""Explore: one generated image, tweaked with sliders.
+
+Seed (number, random, previous/next), truncation psi, class; edit directions (PCA on w,
+GANSpace-style, or closed-form SeFa) as top-k sliders in std units, each with a layer range;
+raw-z sliders in groups of 16; a -3..+3 strip of one direction, which users can name; a gallery
+of seeds. The URL's query parameters always encode the image, so a copied link reproduces it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import streamlit as st
+import torch
+
+from explorer import directions as dirs
+from explorer import recipes
+from explorer.latents import Edit, with_edit
+from explorer.render import make_grid, png_bytes
+from explorer.ui import pages
+from explorer.ui import state as S
+from explorer.ui.engine import MAX_DIRECTIONS
+
+eng = pages.engine_or_stop()
+ss = st.session_state
+G, num_ws, nc = eng.G, eng.G.num_ws, eng.G.cfg.num_classes
+notes: list[str] = ss.pop("_notes", [])
+
+# ---------------------------------------------------------------- load a pending state before any widget exists
+pending = ss.pop("_pending", None)
+if pending is None and not ss.get("_qp_done"):
+    ss["_qp_done"] = True
+    limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
+    pending, warns = recipes.from_query_params(st.query_params.to_dict(), eng.name, eng.meta.get("sha256", ""), limits)
+    notes += [f"Link: {w}" for w in warns]
+cur = ss.get("current")
+if pending is None and (cur is None or cur.model != eng.name or cur.checkpoint != S.default_state(eng).checkpoint):
+    pending = S.default_state(eng, int(ss.get("seed", 0)) if cur is None else cur.seed)   # new model: start clean
+elif pending is None and "seed" not in ss:
+    pending = cur                                  # back from another page: widgets were dropped
+if pending is not None:
+    notes += S.write_state(ss, pending, eng)
+
+for key, default in (("k", S.DEFAULT_K), ("gal_seed", 0), ("layer_preset", "all"), ("zgroup", 0), ("strip_dir", 0),
+                     ("method", "pca"), ("psi", 1.0), ("zoff", {})):
+    ss.setdefault(key, default)
+for n in notes:
+    st.warning(n)
+
+
+# ---------------------------------------------------------------- callbacks
+def _random_seed() -> None:
+    ss["seed"] = random.randrange(0, 2**31 - 1)
+
+
+def _step_seed(delta: int) -> None:
+    ss["seed"] = min(max(int(ss.get("seed", 0)) + delta, 0), 2**31 - 1)
+
+
+def _reset_all() -> None:
+    S.reset_edits(ss, num_ws)
+    ss["zoff"] = {}
+    ss["psi"] = 1.0
+
+
+def _reset_method() -> None:
+    S.reset_edits(ss, num_ws)
+
+
+def _reset_z(group: list[int] | None = None) -> None:
+    zoff = dict(ss.get("zoff", {}))
+    for d in (group if group is not None else list(zoff)):
+        zoff.pop(d, None)
+    ss["zoff"] = zoff
+
+
+def _apply_layer_preset() -> None:
+    lo, hi = S.preset_range(ss.get("layer_preset", "all"), num_ws)
+    for i in range(MAX_DIRECTIONS):
+        ss[f"lr{i}"] = (lo, hi)
+
+
+def _save_name(method: str, direction: int) -> None:
+    dirs.save_direction_names(eng.meta, method, {direction: ss.get("dir_name", "")}, G=G)
+    ss["dir_name"] = ""
+
+
+def _use_seed(seed: int) -> None:
+    ss["seed"] = int(seed)
+
+
+# ---------------------------------------------------------------- controls
+st.title("Explore")
+left, mid, right = st.columns([1.1, 1.4, 1.5], gap="medium")
+with left:
+    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
+    b1, b2, b3 = st.columns(3)
+    b1.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed", use_container_width=True)
+    b2.button("🎲", key="random", on_click=_random_seed, help="random seed", use_container_width=True)
+    b3.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed", use_container_width=True)
+    st.slider("Truncation ψ", 0.0, 2.0, step=0.05, key="psi",
+              help="Pulls w toward the average (of the class): lower is more typical, higher more varied.")
+    if nc:
+        st.selectbox("Class", list(range(nc)), format_func=lambda i: eng.class_names[i], key="cls")
+    st.button("Reset all edits", key="reset_all", on_click=_reset_all)
+
+state = S.read_state(ss, eng)
+method = state.method
+try:
+    D = eng.directions(method)
+except Exception as e:  # noqa: BLE001 - a model whose directions cannot be found is still explorable
+    st.error(f"Edit directions could not be computed: {e}")
+    D = None
+    state = S.read_state({**ss, "k": 0}, eng)
+names = dirs.load_direction_names(eng.meta, method, MAX_DIRECTIONS, G=G) if D is not None else []
+
+img, ms = eng.render_state(state, D)
+scale = max(1, 384 // img.shape[0])
+with mid:
+    st.image(png_bytes(img, scale=scale), caption=f"seed {state.seed} · ψ {state.psi:g}"
+             + (f" · {eng.class_names[state.class_index]}" if nc else ""))
+    st.caption(f"Rendered in {ms:.1f} ms on {eng.device.type}")
+    ss["current"] = state
+    st.query_params.from_dict(recipes.to_query_params(state))
+
+# ---------------------------------------------------------------- directions
+with right:
+    tab_dir, tab_z, tab_gal = st.tabs(["Edit directions", "Latent z", "Gallery"])
+with tab_dir:
+    c1, c2 = st.columns([2, 1])
+    c1.radio("Method", dirs.METHODS, horizontal=True, key="method", on_change=_reset_method,
+             format_func=lambda m: {"pca": "PCA on w (GANSpace)", "sefa": "Closed-form (SeFa)"}[m])
+    c2.number_input("Sliders", 1, MAX_DIRECTIONS, step=1, key="k")
+    if D is not None:
+        st.caption(f"{D.k} directions from {'PCA' if method == 'pca' else 'SeFa'} computed in {D.seconds:.2f} s "
+                   f"(cached on disk); slider units: standard deviations along each direction.")
+        if num_ws > 1:
+            p1, p2 = st.columns([2, 1])
+            p1.selectbox("Layer range for all sliders", S.LAYER_PRESETS, key="layer_preset",
+                         help="coarse layers shape pose and silhouette, fine layers texture and colour")
+            p2.button("Apply", key="apply_preset", on_click=_apply_layer_preset)
+        lnames = S.layer_names(num_ws)
+        for i in range(min(int(ss.get("k", S.DEFAULT_K)), D.k)):
+            if num_ws > 1:
+                a, b = st.columns([3, 2])
+                a.slider(f"{names[i]} · {float(D.explained[i]):.1%}", -S.AMT_RANGE, S.AMT_RANGE, step=0.1,
+                         key=f"amt{i}")
+                b.select_slider("layers", options=list(range(num_ws)), key=f"lr{i}", value=(0, num_ws - 1),
+                                format_func=lambda j: lnames[j], label_visibility="collapsed")
+            else:
+                st.slider(f"{names[i]} · {float(D.explained[i]):.1%}", -S.AMT_RANGE, S.AMT_RANGE, step=0.1,
+                          key=f"amt{i}")
+
+with mid:
+    if D is not None:
+        st.markdown("**Direction strip** (−3 … +3)")
+        sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key="strip_dir",
+                           label_visibility="collapsed")
+        base = next((e for e in state.edits if e.direction == sel), Edit(sel, 0.0))
+        strip_states = [with_edit(state, Edit(sel, float(a), base.layer_start, base.layer_end)) for a in range(-3, 4)]
+        ws = torch.cat([eng.state_ws(s_, D) for s_ in strip_states])
+        strip = make_grid(eng.render_ws(ws), nrow=7, pad=1, fill=255)
+        st.image(png_bytes(strip, scale=max(1, 96 // img.shape[0])), caption="−3   −2   −1   0   +1   +2   +3")
+        n1, n2 = st.columns([3, 1])
+        n1.text_input("Name this direction", key="dir_name", placeholder=names[sel], max_chars=80)
+        n2.button("Save name", key="save_name", on_click=_save_name, args=(method, sel))
+
+# ---------------------------------------------------------------- raw z
+with tab_z:
+    z_dim = G.cfg.z_dim
+    groups = [list(range(i, min(i + S.Z_GROUP, z_dim))) for i in range(0, z_dim, S.Z_GROUP)]
+    g = st.selectbox("Dimensions", list(range(len(groups))), key="zgroup",
+                     format_func=lambda j: f"z[{groups[j][0]}…{groups[j][-1]}]")
+    nudged = sorted(ss.get("zoff", {}))
+    st.caption(f"Sliders show z itself; nudged: {', '.join(map(str, nudged)) if nudged else 'none'}")
+    zv = S.z_values(state, z_dim)
+    r1, r2 = st.columns(2)
+    r1.button("Reset these", key="reset_zgroup", on_click=_reset_z, args=(groups[g],))
+    r2.button("Reset all z", key="reset_z", on_click=_reset_z)
+    cols = st.columns(2)
+    for j, d in enumerate(groups[g]):
+        ss[f"z{d}"] = max(-S.Z_RANGE, min(S.Z_RANGE, round(zv[d], 2)))
+        cols[j % 2].slider(f"z[{d}]", -S.Z_RANGE, S.Z_RANGE, step=0.01, key=f"z{d}",
+                           on_change=S.sync_z_slider, args=(ss, d, z_dim))
+
+# ---------------------------------------------------------------- gallery
+with tab_gal:
+    gcol1, gcol2 = st.columns([2, 1])
+    gcol1.number_input("Gallery from seed", 0, 2**31 - 1, step=12, key="gal_seed")
+    gcol2.button("🎲 New", key="gal_random", on_click=lambda: ss.update(gal_seed=random.randrange(0, 2**31 - 13)))
+    g0 = int(ss.get("gal_seed", 0))
+    seeds = list(range(g0, g0 + 12))
+    plain = [dataclasses.replace(state, seed=s_, edits=(), z_offsets=()) for s_ in seeds]
+    thumbs = eng.render_ws(torch.cat([eng.state_ws(p, None) for p in plain]))
+    gcols = st.columns(4)
+    for j, s_ in enumerate(seeds):
+        with gcols[j % 4]:
+            st.image(png_bytes(thumbs[j], scale=max(1, 96 // img.shape[0])))
+            st.button(f"{s_}", key=f"use{j}", on_click=_use_seed, args=(s_,), help="make this the current image",
+                      use_container_width=True)

@@ -1,0 +1,180 @@
+"""The explorer pages through Streamlit's AppTest, on a tiny conditional model."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explorer import checkpoint as ckpt
+from explorer import recipes
+from explorer.config import preset
+from explorer.latents import Edit, LatentState
+from explorer.models import build_generator
+from explorer.nets import compute_w_avg
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")
+    G = build_generator(cfg).eval()
+    compute_w_avg(G)
+    side = ckpt.save_generator(tmp_path / "pre" / "tiny", G, {"class_names": ["cat", "dog", "owl"],
+                                                             "model_card": "A **tiny** test model."})
+    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
+    meta = json.loads(side.read_text())
+    return {"sha": meta["sha256"], "G": G}
+
+
+def _image_ids(at: AppTest) -> list[str]:
+    return [str(im.proto) for im in at.get("image")]
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_explore_sliders_change_state_and_url(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    assert at.selectbox(key="model").options == ["tiny (pretrained)"]
+    assert at.query_params["s"] == "0" and at.query_params["ck"] == app_env["sha"][:12]
+    before = _image_ids(at)[0]
+    at.slider(key="amt0").set_value(2.5)
+    _run(at)
+    assert at.query_params["e"] == "0:2.5:0:"
+    assert _image_ids(at)[0] != before                          # the edit changed the picture
+    at.select_slider(key="lr0").set_value((1, 1))               # coarse-only edit -> layers 1..2 exclusive
+    _run(at)
+    assert at.query_params["e"] == "0:2.5:1:2"
+    at.button(key="next").click()
+    _run(at)
+    assert at.number_input(key="seed").value == 1 and at.query_params["s"] == "1"
+    at.selectbox(key="cls").set_value(2)
+    _run(at)
+    assert at.query_params["c"] == "2"
+    at.button(key="reset_all").click()
+    _run(at)
+    assert "e" not in at.query_params and at.slider(key="amt0").value == 0.0
+
+
+def test_z_sliders_nudge_one_dimension(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    z0 = at.slider(key="z3").value
+    at.slider(key="z3").set_value(round(z0 + 1.0, 2))
+    _run(at)
+    dim, delta = at.query_params["z"].split(":")
+    assert dim == "3" and abs(float(delta) - 1.0) < 0.02
+    at.button(key="reset_z").click()
+    _run(at)
+    assert "z" not in at.query_params
+
+
+def test_link_reproduces_state_and_bad_links_warn(app_env):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "s": "7", "c": "1", "p": "0.7", "e": "1:2:0:"})
+    _run(at)
+    assert at.number_input(key="seed").value == 7 and at.selectbox(key="cls").value == 1
+    assert at.slider(key="psi").value == pytest.approx(0.7) and at.slider(key="amt1").value == 2.0
+    assert not at.warning
+
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.query_params.update({"m": "nope", "s": "abc", "p": "99", "c": "9", "e": "zz,1:nan:0:", "z": "999:1"})
+    _run(bad)
+    text = " ".join(w.value for w in bad.warning)
+    assert "nope" in text and "seed" in text and "class 9" in text and "z offset" in text
+    assert bad.number_input(key="seed").value == 0                 # sensible defaults
+
+
+def test_direction_names_persist(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.text_input(key="dir_name").input("sleeve length")
+    at.button(key="save_name").click()
+    _run(at)
+    at2 = _run(AppTest.from_file(APP, default_timeout=120))
+    assert any("sleeve length" in s.label for s in at2.slider if s.key == "amt0")
+
+
+def test_interpolate_page(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/interpolate_page.py")
+    _run(at)
+    assert at.slider(key="ip_scrub").max == 47                   # 48 frames by default
+    at.number_input(key="ip_frames").set_value(10)
+    _run(at)
+    assert at.slider(key="ip_scrub").max == 9
+    first = _image_ids(at)
+    at.slider(key="ip_scrub").set_value(5)
+    _run(at)
+    assert _image_ids(at) != first
+    at.button(key="kf_add_seed").click()
+    _run(at)
+    assert len(at.session_state["keyframes"]) == 3
+    at.file_uploader(key="kf_recipe").set_value(("r.json", b"{not json", "application/json"))
+    _run(at)
+    at.button(key="kf_add_recipe").click()
+    _run(at)
+    assert "not a usable recipe" in at.error[0].value
+
+
+def test_export_page_recipe_round_trip_and_dataset(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.slider(key="amt2").set_value(-1.5)
+    _run(at)
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    text = at.code[0].value
+    state, warns = recipes.parse_recipe_json(text)
+    assert not warns and state.edits == (Edit(2, -1.5, 0, None),) and state.checkpoint == app_env["sha"][:12]
+    # upload a recipe made elsewhere: it opens in the explorer
+    other = LatentState("tiny", app_env["sha"][:12], seed=42, class_index=2, psi=0.5, edits=(Edit(0, 1.0, 0, 1),))
+    at.file_uploader(key="recipe_upload").set_value(("x.json", recipes.recipe_json(other).encode(), "application/json"))
+    _run(at)
+    at.button(key="recipe_open").click()
+    _run(at)
+    assert at.number_input(key="seed").value == 42 and at.slider(key="amt0").value == 1.0
+    assert at.select_slider(key="lr0").value == (0, 0)
+
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    at.file_uploader(key="recipe_upload").set_value(("x.json", b'{"format": "something else"}', "application/json"))
+    _run(at)
+    assert "not a usable recipe" in at.error[0].value
+    at.file_uploader(key="recipe_upload").set_value(None)
+    at.number_input(key="syn_n").set_value(4)
+    _run(at)
+    at.button(key="syn_build").click()
+    _run(at)
+    zf = zipfile.ZipFile(io.BytesIO(at.session_state["syn_zip"]))
+    pngs = [n for n in zf.namelist() if n.endswith(".png")]
+    assert len(pngs) == 12                                        # 4 per class x 3 classes
+    rows = zf.read("labels.csv").decode().splitlines()
+    assert rows[0] == "file,seed,class_index,class_name,psi" and len(rows) == 13 and ",owl," in rows[-1]
+
+
+def test_models_page(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/models_page.py")
+    _run(at)
+    assert any("tiny" in m.value for m in at.markdown)
+    at.number_input(key="grid_seed").set_value(3)
+    _run(at)
+    assert "seed 3" in str(at.get("image")[0].proto)
+
+
+def test_no_models_gives_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path))
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
+    at = _run(AppTest.from_file(APP, default_timeout=60))
+    assert "No models found" in at.warning[0].value
