@@ -55,7 +55,9 @@ def test_explore_sliders_change_state_and_url(app_env):
     _run(at)
     assert at.query_params["e"] == "0:2.5:0:"
     assert _image_ids(at)[0] != before                          # the edit changed the picture
-    at.select_slider(key="lr0").set_value((1, 1))               # coarse-only edit -> layers 1..2 exclusive
+    at.toggle(key="per_layer").set_value(True)
+    _run(at)
+    at.select_slider(key="lr0").set_value((1, 1))               # one middle layer -> ws[1:2]
     _run(at)
     assert at.query_params["e"] == "0:2.5:1:2"
     at.button(key="next").click()
@@ -71,6 +73,11 @@ def test_explore_sliders_change_state_and_url(app_env):
 
 def test_z_sliders_nudge_one_dimension(app_env):
     at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.slider(key="amt1").set_value(1.0)
+    _run(at)
+    at.radio(key="panel").set_value("Latent z")
+    _run(at)
+    assert at.query_params["e"] == "1:1:0:"                     # edits survive hiding their sliders
     z0 = at.slider(key="z3").value
     at.slider(key="z3").set_value(round(z0 + 1.0, 2))
     _run(at)
@@ -79,6 +86,24 @@ def test_z_sliders_nudge_one_dimension(app_env):
     at.button(key="reset_z").click()
     _run(at)
     assert "z" not in at.query_params
+    at.radio(key="panel").set_value("Gallery")
+    _run(at)
+    at.button(key="use5").click()
+    _run(at)
+    assert at.query_params["s"] == "5"
+    at.radio(key="panel").set_value("Edit directions")
+    _run(at)
+    assert at.slider(key="amt1").value == 1.0
+
+
+def test_layer_preset_applies_to_every_slider(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.selectbox(key="layer_preset").set_value("fine")
+    at.button(key="apply_preset").click()
+    _run(at)
+    at.slider(key="amt3").set_value(-2.0)
+    _run(at)
+    assert at.query_params["e"] == "3:-2:2:"                     # tiny film: 3 layers, fine = the last
 
 
 def test_link_reproduces_state_and_bad_links_warn(app_env):
@@ -144,6 +169,10 @@ def test_export_page_recipe_round_trip_and_dataset(app_env):
     at.button(key="recipe_open").click()
     _run(at)
     assert at.number_input(key="seed").value == 42 and at.slider(key="amt0").value == 1.0
+    at.switch_page("explorer/ui/explore_page.py")       # AppTest does not follow st.switch_page by itself
+    _run(at)
+    at.toggle(key="per_layer").set_value(True)
+    _run(at)
     assert at.select_slider(key="lr0").value == (0, 0)
 
     at.switch_page("explorer/ui/export_page.py")

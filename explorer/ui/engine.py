@@ -13,6 +13,7 @@ never interleave on one GPU (or fight over the CPU's threads).
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -82,6 +83,9 @@ class Engine:
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
 def get_engine(path: str, sha256: str) -> Engine:
     """One Engine per checkpoint version (sha256 is part of the key), shared by every session."""
+    # One intra-op thread: a batch-1 render takes a few ms, and two OpenMP threads on a busy
+    # 2-core machine spin against each other (measured 4 ms -> 220 ms). Override with $LATENT_EXPLORER_THREADS.
+    torch.set_num_threads(int(os.environ.get("LATENT_EXPLORER_THREADS") or 1))
     G, meta = load_generator(path, "cpu")
     dev = pick_device("auto")
     if dev.type == "cuda":

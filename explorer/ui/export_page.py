@@ -28,7 +28,8 @@ img, ms = eng.render_state(state, D)
 
 left, right = st.columns([1, 2])
 with left:
-    st.image(to_pil(img).resize((256, 256), Image.NEAREST), caption=f"seed {state.seed}, {len(state.edits)} edits")
+    st.image(to_pil(img).resize((256, 256), Image.NEAREST), caption=f"seed {state.seed}, {len(state.edits)} edits",
+             output_format="PNG")
 
 # ---------------------------------------------------------------- PNG
 with right:

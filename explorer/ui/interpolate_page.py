@@ -55,7 +55,8 @@ cols = st.columns(min(len(kfs), 6) or 1)
 for i, k in enumerate(kfs):
     with cols[i % len(cols)]:
         st.image(png_bytes(thumbs[i], scale=max(1, 96 // thumbs.shape[1])),
-                 caption=f"{i + 1}: seed {k.seed}" + (f", {len(k.edits)} edits" if k.edits else ""))
+                 caption=f"{i + 1}: seed {k.seed}" + (f", {len(k.edits)} edits" if k.edits else ""),
+                 output_format="PNG")
         if len(kfs) > 2 and st.button("Remove", key=f"kf_rm{i}"):
             ss["keyframes"] = kfs[:i] + kfs[i + 1:]
             st.rerun()
@@ -102,10 +103,11 @@ except ValueError as e:
 
 t = st.slider("Scrub", 0, len(frames_arr) - 1, 0, key="ip_scrub")
 v1, v2 = st.columns([1, 2])
-v1.image(png_bytes(frames_arr[t], scale=max(1, 256 // frames_arr.shape[1])), caption=f"frame {t + 1}/{len(frames_arr)}")
+v1.image(png_bytes(frames_arr[t], scale=max(1, 256 // frames_arr.shape[1])), caption=f"frame {t + 1}/{len(frames_arr)}",
+         output_format="PNG")
 pick = np.linspace(0, len(frames_arr) - 1, min(8, len(frames_arr))).round().astype(int)
 v2.image(png_bytes(make_grid(frames_arr[pick], nrow=len(pick), pad=1, fill=255),
-                   scale=max(1, 96 // frames_arr.shape[1])), caption="strip preview")
+                   scale=max(1, 96 // frames_arr.shape[1])), caption="strip preview", output_format="PNG")
 
 # ---------------------------------------------------------------- export
 st.subheader("Export")

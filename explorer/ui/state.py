@@ -2,8 +2,9 @@
 
 Widget keys (stable, used by tests): seed, psi, cls, method, k, amt{i} (direction i's amount),
 lr{i} (its layer range, inclusive), zgroup and z{d} (the shown group of raw-z sliders).
-Raw-z nudges live in the plain dict session_state["zoff"] ({dim: delta}) because only one
-group of z sliders exists at a time. The last state is kept in session_state["current"], so
+Edits and nudges live in plain dicts — session_state["amts"] {i: amount}, ["ranges"] {i: (lo, hi)}
+and ["zoff"] {dim: delta} — which the sliders show and update through on_change callbacks, because
+only one panel of sliders is drawn at a time (fewer widgets, faster reruns). The last state is kept in session_state["current"], so
 it survives other pages (Streamlit drops the state of widgets a page does not draw).
 
 To load a state (a recipe, a gallery pick, a link), call `request(state)`; the explore page
@@ -13,7 +14,7 @@ applies it with `apply_pending` before it draws any widget, and reruns if needed
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from explorer.latents import AMOUNT_LIMIT, Edit, LatentState, seed_to_z
@@ -53,18 +54,18 @@ def default_state(eng: Engine, seed: int = 0) -> LatentState:
                        class_index=0 if eng.G.cfg.num_classes else None)
 
 
-def read_state(ss: MutableMapping[str, Any], eng: Engine) -> LatentState:
-    """The LatentState the widgets currently describe."""
+def read_state(ss: Mapping[str, Any], eng: Engine) -> LatentState:
+    """The LatentState the explorer's session state describes."""
     from explorer.latents import checkpoint_id
     num_ws = eng.G.num_ws
-    k = int(ss.get("k", DEFAULT_K))
+    k = min(int(ss.get("k", DEFAULT_K)), MAX_DIRECTIONS)
+    amts, ranges = ss.get("amts", {}), ss.get("ranges", {})
     edits = []
-    for i in range(min(k, MAX_DIRECTIONS)):
-        amt = float(ss.get(f"amt{i}", 0.0))
-        if amt == 0.0:
+    for i in sorted(amts):
+        if not 0 <= i < k or float(amts[i]) == 0.0:
             continue
-        lo, hi = _range(ss.get(f"lr{i}"), num_ws)
-        edits.append(Edit(i, amt, int(lo), None if int(hi) >= num_ws - 1 else int(hi) + 1))
+        lo, hi = _range(ranges.get(i), num_ws)
+        edits.append(Edit(i, float(amts[i]), lo, None if hi >= num_ws - 1 else hi + 1))
     zoff = ss.get("zoff", {})
     return LatentState(
         model=eng.name, checkpoint=checkpoint_id(eng.meta), seed=int(ss.get("seed", 0)),
@@ -74,7 +75,7 @@ def read_state(ss: MutableMapping[str, Any], eng: Engine) -> LatentState:
 
 
 def _range(v: Any, num_ws: int) -> tuple[int, int]:
-    """A layer-range widget value (a pair, or one index when both ends meet) -> inclusive (lo, hi)."""
+    """A layer-range value (a pair, or one index when both ends meet) -> inclusive (lo, hi)."""
     if num_ws <= 1 or v is None:
         return 0, max(num_ws - 1, 0)
     if isinstance(v, (list, tuple)) and len(v) == 2:
@@ -83,37 +84,41 @@ def _range(v: Any, num_ws: int) -> tuple[int, int]:
 
 
 def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -> list[str]:
-    """Set every widget key from a state (before the widgets are drawn); returns notes on what could not be shown."""
+    """Set the session from a state (before any widget is drawn); returns notes on what could not be shown."""
     notes = []
     num_ws = eng.G.num_ws
     ss["seed"], ss["psi"], ss["method"] = int(state.seed), float(state.psi), state.method
     if eng.G.cfg.num_classes:
         ss["cls"] = int(state.class_index or 0)
-    for i in range(MAX_DIRECTIONS):
-        ss[f"amt{i}"] = 0.0
-        ss[f"lr{i}"] = (0, max(num_ws - 1, 0))
-    seen = set()
+    amts, ranges = {}, {}
     for e in state.edits:
-        if e.direction in seen:
+        if e.direction in amts:
             notes.append(f"direction {e.direction} is edited twice; the page shows the first edit only")
             continue
-        seen.add(e.direction)
-        ss[f"amt{e.direction}"] = max(-AMT_RANGE, min(AMT_RANGE, float(e.amount)))
+        amts[e.direction] = max(-AMT_RANGE, min(AMT_RANGE, float(e.amount)))
         end = num_ws - 1 if e.layer_end is None else int(e.layer_end) - 1
-        ss[f"lr{e.direction}"] = (int(e.layer_start), max(int(e.layer_start), end))
-    if seen:
-        ss["k"] = max(int(ss.get("k", DEFAULT_K)), max(seen) + 1)
+        ranges[e.direction] = (int(e.layer_start), max(int(e.layer_start), end))
+    ss["amts"], ss["ranges"] = amts, ranges
+    if amts:
+        ss["k"] = max(int(ss.get("k", DEFAULT_K)), max(amts) + 1)
     ss["zoff"] = {int(d): float(v) for d, v in state.z_offsets}
-    for key in [k for k in ss.keys() if isinstance(k, str) and k.startswith("z") and k[1:].isdigit()]:
-        del ss[key]
     ss["current"] = state
     return notes
 
 
-def reset_edits(ss: MutableMapping[str, Any], num_ws: int) -> None:
-    for i in range(MAX_DIRECTIONS):
-        ss[f"amt{i}"] = 0.0
-        ss[f"lr{i}"] = (0, max(num_ws - 1, 0))
+def reset_edits(ss: MutableMapping[str, Any]) -> None:
+    """Every direction slider back to 0 over all layers."""
+    ss["amts"], ss["ranges"] = {}, {}
+
+
+def sync_amount(ss: MutableMapping[str, Any], i: int) -> None:
+    """on_change of slider amt{i}."""
+    ss["amts"] = {**ss.get("amts", {}), i: float(ss[f"amt{i}"])}
+
+
+def sync_range(ss: MutableMapping[str, Any], i: int, num_ws: int) -> None:
+    """on_change of layer range lr{i}."""
+    ss["ranges"] = {**ss.get("ranges", {}), i: _range(ss[f"lr{i}"], num_ws)}
 
 
 def z_values(state: LatentState, z_dim: int) -> list[float]:
