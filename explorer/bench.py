@@ -113,8 +113,12 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
             "config_intervals": {"log": t.log_every, "samples": t.sample_every, "checkpoint": t.checkpoint_every}}
 
 
+PARTS = ("render", "directions", "train", "browser")
+
+
 def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device: str = "auto",
-              progress: Callable[[str], None] | None = None) -> dict:
+              progress: Callable[[str], None] | None = None, parts: tuple[str, ...] = PARTS,
+              browser_changes: int = 40) -> dict:
     say = progress or (lambda m: None)
     dev = pick_device(device)
     torch.manual_seed(0)
@@ -124,13 +128,34 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         raise ValueError(f"bench needs a model: {e}") from None
     out: dict = {"model": meta["name"], "device": str(dev), "threads": torch.get_num_threads(),
                  "torch": torch.__version__}
-    say(f"generator latency ({meta['name']} on {dev})")
-    out["generator_latency"] = {"batch_1": generator_latency(G, 1, 300, dev),
-                                "batch_64": generator_latency(G, 64, 40, dev)}
-    cfg = _model_config(meta)
-    say(f"training throughput for {train_seconds:.0f} s ({cfg.train.preset} config)")
-    out["training"] = training_throughput(cfg, train_seconds, dev)
-    run_timing = meta.get("training", {}).get("timing")
-    if run_timing:
-        out["training"]["shipped_run_bookkeeping_share"] = run_timing.get("bookkeeping_share")
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown bench part(s) {sorted(unknown)}; choose from {PARTS}")
+    if "render" in parts:
+        say(f"generator latency ({meta['name']} on {dev})")
+        out["generator_latency"] = {"batch_1": generator_latency(G, 1, 300, dev),
+                                    "batch_64": generator_latency(G, 64, 40, dev)}
+    if "directions" in parts:
+        from explorer.directions import benchmark_directions
+        say("edit direction discovery (PCA on 20000 w samples, SeFa), computed afresh")
+        Gc = G.to("cpu")
+        runs = [benchmark_directions(Gc) for _ in range(3)]
+        out["directions_s"] = {m: round(float(np.median([r[m] for r in runs])), 3) for m in ("pca", "sefa")}
+        out["directions_s"]["target_s"] = 3.0
+        G = G.to(dev)
+    if "train" in parts:
+        cfg = _model_config(meta)
+        say(f"training throughput for {train_seconds:.0f} s ({cfg.train.preset} config)")
+        out["training"] = training_throughput(cfg, train_seconds, dev)
+        run_timing = meta.get("training", {}).get("timing")
+        if run_timing:
+            out["training"]["shipped_run_bookkeeping_share"] = run_timing.get("bookkeeping_share")
+    if "browser" in parts:
+        from explorer.browser import chromium_available
+        why = chromium_available()
+        if why:
+            out["browser"] = {"skipped": why}
+        else:
+            from explorer.bench_browser import browser_bench
+            out["browser"] = browser_bench(model, changes=browser_changes, progress=say)
     return out

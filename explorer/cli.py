@@ -171,7 +171,9 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from explorer.bench import run_bench
 
     figures = run_bench(model=a.model, train_seconds=a.train_seconds, device=a.device,
-                        progress=None if a.json else lambda m: print(m, flush=True))
+                        progress=None if a.json else lambda m: print(m, flush=True),
+                        parts=tuple(p.strip() for p in a.parts.split(",") if p.strip()),
+                        browser_changes=a.browser_changes)
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 
@@ -272,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="speed figures")
     b.add_argument("--model", default="fashion-mnist")
     b.add_argument("--train-seconds", type=float, default=60.0)
+    b.add_argument("--parts", default="render,directions,train,browser",
+                   help="comma list of render, directions, train, browser")
+    b.add_argument("--browser-changes", type=int, default=40, help="slider changes timed per page (>= 30)")
     b.add_argument("--device", default="auto")
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)
