@@ -207,3 +207,17 @@ def test_no_models_gives_a_message(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
     at = _run(AppTest.from_file(APP, default_timeout=60))
     assert "No models found" in at.warning[0].value
+
+
+def test_engine_is_shared_and_renders_like_the_generator(app_env, tmp_path):
+    from explorer.latents import state_to_ws
+    from explorer.render import to_uint8
+    from explorer.ui.engine import get_engine
+    path = str(tmp_path / "pre" / "tiny.json")
+    a, b = get_engine(path, app_env["sha"]), get_engine(path, app_env["sha"])
+    assert a is b                                               # one copy for every session
+    st_ = LatentState("tiny", app_env["sha"][:12], seed=3, class_index=1, psi=0.8)
+    img, ms = a.render_state(st_, None)
+    with torch.no_grad():
+        want = to_uint8(app_env["G"].synthesis(state_to_ws(app_env["G"], st_)))[0]
+    assert ms > 0 and (img == want).all()

@@ -126,3 +126,20 @@ def test_names_persist_per_model_and_method(G, tmp_path):
 def test_benchmark_returns_seconds(G):
     t = D.benchmark_directions(G, n_samples=500, k=4)
     assert set(t) == {"pca", "sefa"} and all(isinstance(v, float) and v >= 0 for v in t.values())
+
+
+def test_film_generator_directions_w_avg_and_truncation():
+    """FiLM generators (the shipped kind) are mapped like style ones: directions in w, a real w_avg."""
+    import dataclasses
+
+    from explorer.latents import LatentState, state_to_ws
+    from explorer.nets import compute_w_avg
+    torch.manual_seed(0)
+    film = build_generator(dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")).eval()
+    compute_w_avg(film)
+    assert film.w_avg.abs().sum() > 0                                  # truncation has a centre per class
+    for method in ("pca", "sefa"):
+        d = D.compute_directions(film, method, k=6)
+        assert d.vectors.shape == (6, film.cfg.w_dim) and orthonormal(d.vectors)
+    ws0 = state_to_ws(film, LatentState("m", "", seed=3, class_index=1, psi=0.0))
+    assert torch.allclose(ws0[0, 0], film.w_avg[1], atol=1e-6)        # psi 0 = the class mean
