@@ -44,6 +44,8 @@ def _reference(meta: dict, data: str | None) -> tuple[str, ImageDataset, ImageDa
     g = meta["generator"]
     described = meta.get("dataset", {})
     spec = data or described.get("spec") or described.get("source") or ""
+    if spec.startswith("emoji"):
+        spec = "emoji"
     if spec.startswith("fashion-mnist"):
         kw = dict(resolution=g["resolution"], channels=g["channels"])
         return "fashion-mnist", load_dataset("fashion-mnist:train", **kw), load_dataset("fashion-mnist:test", **kw)
@@ -71,7 +73,7 @@ def evaluate_model(model: str, n: int = 10_000, data: str | None = None, device:
     ref_name, train, test = _reference(meta, data)
     say(f"generating {n} samples from {meta['name']}")
     fake, labels = generate(G, n, seed=seed, device=dev)
-    out: dict = {"model": meta["name"], "samples": n, "swd_images": min(n, len(test), swd_n), "seed": seed, "reference": ref_name,
+    out: dict = {"model": meta["name"], "samples": n, "seed": seed, "reference": ref_name,
                  "reference_test_images": len(test)}
     g = G.cfg
     clf_path = pretrained_dir() / f"{CLASSIFIER}.json"
@@ -85,12 +87,24 @@ def evaluate_model(model: str, n: int = 10_000, data: str | None = None, device:
         train_feats, _ = metrics.embed(clf, train.images[:len(test)])
         out["fd_train_vs_test"] = metrics.frechet_distance(train_feats, real_feats)
         out["feature_space"] = CLASSIFIER
+        ref_a, ref_b = test.images, train.images          # held-out test split vs train: the floor
+    else:
+        # A dataset the model saw whole (emoji, uploads): compare with the dataset itself, in two
+        # disjoint halves, so the floor (half vs half) uses as many images as the model's figure.
+        whole = torch.cat([train.images, test.images])
+        perm = torch.randperm(len(whole), generator=torch.Generator().manual_seed(1))
+        ref_a, ref_b = whole[perm[: len(whole) // 2]], whole[perm[len(whole) // 2:]]
+        m = min(n, len(ref_a), 5000)
+        say(f"k-NN precision/recall (k=3) in a pixel feature space, {m} images each")
+        real_f, fake_f = metrics.pixel_features(ref_a[:m], fake[:m])
+        out["precision"], out["recall"] = metrics.precision_recall(real_f, fake_f, k=3)
+        out["feature_space"] = "pixels 16x16, PCA-64 fitted on the dataset"
+        out["reference_images"] = len(whole)
     say("sliced Wasserstein distance (Laplacian pyramid)")
-    m = min(n, len(test), swd_n)                    # SWD sorts N*128 descriptors 2048 times per level
-    swd = metrics.sliced_wasserstein(fake[:m], test.images[:m], seed=seed)
-    out["swd"] = swd
-    swd_floor = metrics.sliced_wasserstein(train.images[:m], test.images[:m], seed=seed)
-    out["swd_train_vs_test"] = swd_floor
+    m = min(n, len(ref_a), len(ref_b), swd_n)       # SWD sorts N*128 descriptors 2048 times per level
+    out["swd_images"] = m
+    out["swd"] = metrics.sliced_wasserstein(fake[:m], ref_a[:m], seed=seed)
+    out["swd_train_vs_test"] = metrics.sliced_wasserstein(ref_b[:m], ref_a[:m], seed=seed)
     say("memorisation check (nearest training image)")
     out["memorisation"] = metrics.memorisation(fake, train.images, test.images, n=memorisation_n)
     out["seconds"] = round(time.perf_counter() - t0, 1)

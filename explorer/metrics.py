@@ -115,6 +115,20 @@ def precision_recall(real_feats: Array, fake_feats: Array, k: int = 3, chunk: in
     return _inside(fake, real, r_real, chunk), _inside(real, fake, r_fake, chunk)
 
 
+def pixel_features(fit_on: torch.Tensor, *sets: torch.Tensor, size: int = 16, dims: int = 64) -> list[np.ndarray]:
+    """A feature space without any pretrained network: images area-downsampled to size x size,
+    flattened and projected on the top `dims` principal components of `fit_on` (the real images).
+    Returns the features of `fit_on` followed by those of each of `sets`."""
+    from sklearn.decomposition import PCA
+
+    def flat(x: torch.Tensor) -> np.ndarray:
+        x = torch.nn.functional.interpolate(x.float() / 127.5 - 1.0, size=(size, size), mode="area")
+        return x.flatten(1).numpy().astype(np.float64)
+    ref = flat(fit_on)
+    pca = PCA(n_components=min(dims, *ref.shape), random_state=0).fit(ref)
+    return [pca.transform(ref)] + [pca.transform(flat(s)) for s in sets]
+
+
 # ---- Sliced Wasserstein distance (Karras et al. 2018, ProGAN) ---------------------------------
 
 def _gauss(c: int) -> torch.Tensor:

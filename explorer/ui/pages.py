@@ -20,6 +20,7 @@ def all_pages() -> list:
         st.Page("explorer/ui/explore_page.py", title="Explore", icon="🎛️", default=True),
         st.Page("explorer/ui/interpolate_page.py", title="Interpolate", icon="🎞️"),
         st.Page("explorer/ui/export_page.py", title="Export & share", icon="📤"),
+        st.Page("explorer/ui/train_page.py", title="Train", icon="🏋️"),
         st.Page("explorer/ui/models_page.py", title="Models", icon="🗂️"),
     ]
 
