@@ -195,6 +195,20 @@ def cmd_datasets(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(a: argparse.Namespace) -> int:
+    from explorer.device import load_generator
+    from explorer.figures import write_figures
+
+    G, meta = load_generator(a.model, "cpu")
+    cls = None
+    if a.cls is not None and G.cfg.num_classes:
+        names = meta.get("class_names") or []
+        cls = names.index(a.cls) if a.cls in names else int(a.cls)
+    for p in write_figures(G, meta, a.out, k=a.k, seeds=tuple(a.seeds), class_index=cls):
+        print(p)
+    return 0
+
+
 def cmd_train_classifier(a: argparse.Namespace) -> int:
     from explorer.classifier import build_and_ship
 
@@ -289,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Unicode's emoji-test.txt (sequences and groups; Debian's unicode-data)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(fn=cmd_datasets)
+
+    f = sub.add_parser("figures", help="README figures: direction strips (PCA, SeFa) and an interpolation strip")
+    f.add_argument("model")
+    f.add_argument("--out", required=True, help="output stem, e.g. docs/emoji")
+    f.add_argument("--k", type=int, default=5, help="directions shown")
+    f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    f.add_argument("--class", dest="cls", help="class index or name (conditional models)")
+    f.set_defaults(fn=cmd_figures)
 
     c = sub.add_parser("train-classifier", help="train the Fashion-MNIST feature classifier used by the metrics")
     c.add_argument("--out", default="pretrained/fashion-mnist-classifier")
