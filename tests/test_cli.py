@@ -55,8 +55,10 @@ def test_evaluate_and_bench_on_tiny_model(tmp_path, folder, capsys, monkeypatch)
     assert main(["evaluate", str(run), "--n", "40", "--json"]) == 0
     fig = json.loads(capsys.readouterr().out)
     assert fig["samples"] == 40 and fig["swd"]["avg"] > 0 and "memorised" in fig["memorisation"]
-    assert main(["bench", "--model", str(run / "model.json"), "--train-seconds", "2", "--json"]) == 0
+    assert main(["bench", "--model", str(run / "model.json"), "--train-seconds", "2", "--json",
+                 "--parts", "render,directions,train"]) == 0        # the browser part: tests/test_browser.py
     b = json.loads(capsys.readouterr().out)
+    assert b["directions_s"]["pca"] > 0 and b["directions_s"]["sefa"] > 0
     for k in ("batch_1", "batch_64"):
         assert b["generator_latency"][k]["p50_ms"] > 0
     assert b["training"]["img_per_s_median"] > 0
