@@ -29,7 +29,8 @@ def figures_table(m: dict, baseline: dict | None = None, baseline_name: str = "b
         v = d[key]
         return v["avg"] if key == "swd" else v["ratio"] if key == "memorisation" else v
 
-    lines = ["| figure | this model |" + (f" {baseline_name} |" if baseline else "") + " real train vs test |",
+    floor_name = "real vs real (floor)" if m.get("reference_images") else "real train vs test"
+    lines = ["| figure | this model |" + (f" {baseline_name} |" if baseline else "") + f" {floor_name} |",
              "|---|---|" + ("---|" if baseline else "") + "---|"]
     for label, key in rows:
         if get(m, key) is None:
@@ -68,9 +69,14 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
     if reproduce:
         out += ["", "## Reproduce", "```", reproduce, "```"]
     if figures:
+        if figures.get("reference_images"):
+            against = (f"the whole `{figures.get('reference', '?')}` dataset ({figures['reference_images']} images). "
+                       f"SWD uses {figures.get('swd_images', '?')} images per side; its floor compares two halves of "
+                       f"the dataset. Precision/recall features: {figures.get('feature_space', '?')}.")
+        else:
+            against = f"the {figures.get('reference', '?')} held-out/test images:"
         out += ["", "## Quality",
-                f"{figures.get('samples', '?')} samples (seed {figures.get('seed', 0)}, psi 1) against the "
-                f"{figures.get('reference', '?')} held-out/test images:", "",
+                f"{figures.get('samples', '?')} samples (seed {figures.get('seed', 0)}, psi 1) against {against}", "",
                 figures_table(figures, baseline, baseline_name)]
         mem = figures.get("memorisation")
         if mem:
