@@ -55,6 +55,10 @@ def sidebar() -> None:
     if st.session_state.get("model") not in labels:
         st.session_state.pop("model", None)
     st.sidebar.selectbox("Model", labels, key="model", help="Shipped models and models trained in this app")
+    info = current_model()
+    if info is not None:
+        with st.sidebar.expander("Model card"):
+            st.markdown(info.meta.get("model_card") or "_No model card._")
 
 
 def current_model() -> ModelInfo | None:
