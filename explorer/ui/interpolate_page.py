@@ -51,7 +51,7 @@ def _frames(model_key: str, recipes_json: tuple[str, ...], frames: int, space: s
 # ---------------------------------------------------------------- keyframes
 st.subheader("Keyframes")
 thumbs = eng.render_ws(torch.cat([eng.state_ws(k, eng.directions(k.method) if k.edits else None) for k in kfs]))
-cols = st.columns(min(len(kfs), 6) or 1)
+cols = st.columns(6)
 for i, k in enumerate(kfs):
     with cols[i % len(cols)]:
         st.image(png_bytes(thumbs[i], scale=max(1, 96 // thumbs.shape[1])),

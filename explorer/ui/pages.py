@@ -18,11 +18,11 @@ from explorer.config import data_dir, pretrained_dir
 def all_pages() -> list:
     return [
         st.Page("explorer/ui/explore_page.py", title="Explore", icon="🎛️", default=True),
-        st.Page("explorer/ui/interpolate_page.py", title="Interpolate", icon="🎞️"),
-        st.Page("explorer/ui/export_page.py", title="Export & share", icon="📤"),
-        st.Page("explorer/ui/train_page.py", title="Train", icon="🏋️"),
-        st.Page("explorer/ui/playground_page.py", title="GAN playground", icon="🎯"),
-        st.Page("explorer/ui/models_page.py", title="Models", icon="🗂️"),
+        st.Page("explorer/ui/interpolate_page.py", title="Interpolate", icon="🎞️", url_path="interpolate"),
+        st.Page("explorer/ui/export_page.py", title="Export & share", icon="📤", url_path="export"),
+        st.Page("explorer/ui/train_page.py", title="Train", icon="🏋️", url_path="train"),
+        st.Page("explorer/ui/playground_page.py", title="GAN playground", icon="🎯", url_path="playground"),
+        st.Page("explorer/ui/models_page.py", title="Models", icon="🗂️", url_path="models"),
     ]
 
 
