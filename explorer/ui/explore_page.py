@@ -18,6 +18,7 @@ from explorer import directions as dirs
 from explorer import recipes
 from explorer.latents import Edit, with_edit
 from explorer.render import make_grid, png_bytes
+from explorer.ui import critic_view as CV
 from explorer.ui import pages
 from explorer.ui import state as S
 from explorer.ui.engine import MAX_DIRECTIONS
@@ -43,7 +44,7 @@ if pending is not None:
     notes += S.write_state(ss, pending, eng)
 
 for key, default in (("k", S.DEFAULT_K), ("strip_dir", 0), ("panel", "Edit directions"),
-                     ("method", "pca"), ("psi", 1.0), ("zoff", {}), ("amts", {}), ("ranges", {})):
+                     ("method", "pca"), ("psi", 1.0), ("show_critic", False), ("zoff", {}), ("amts", {}), ("ranges", {})):
     ss.setdefault(key, default)
 for n in notes:
     st.warning(n)
@@ -131,6 +132,8 @@ with left:
                   "generator's first style weights, with no sampling at all.")
     st.number_input("Direction sliders", 1, MAX_DIRECTIONS, step=1, key="k")
     st.button("Reset all edits", key="reset_all", on_click=_reset_all)
+    st.toggle("Discriminator's opinion", key="show_critic",
+              help="How real the model's own discriminator finds this image (models that carry one)")
 
 snap = ss.to_dict()                               # one read: every ss.get() copies the whole state
 state = S.read_state(snap, eng)
@@ -149,6 +152,9 @@ with mid:
     st.image(png_bytes(img, scale=scale), caption=f"seed {state.seed} · ψ {state.psi:g}"
              + (f" · {eng.class_names[state.class_index]}" if nc else ""), output_format="PNG")
     st.caption(f"Rendered in {ms:.1f} ms on {eng.device.type}")
+    if ss.get("show_critic"):
+        score = CV.score_image(eng, img, state.class_index)
+        st.caption(CV.describe(eng, score) if score is not None else CV.why_none(eng))
     ss["current"] = state
     st.query_params.from_dict(recipes.to_query_params(state))
 

@@ -13,12 +13,19 @@ from PIL import Image
 from explorer import recipes
 from explorer.render import to_pil
 from explorer.synthetic import MAX_IMAGES, synthetic_zip
-from explorer.ui import pages
+from explorer.ui import handoff, pages
 from explorer.ui import state as S
 from explorer.ui.engine import MAX_DIRECTIONS
 
 eng = pages.engine_or_stop()
 ss = st.session_state
+handoff.follow()
+
+
+def _open(state) -> None:
+    ss["_notes"] = ss.pop("_recipe_notes", [])
+    handoff.open_in_explorer(state)
+
 st.title("Export & share")
 state = ss.get("current")
 if state is None or state.model != eng.name:
@@ -64,10 +71,8 @@ with right:
         else:
             for w in warns:
                 st.warning(w)
-            if st.button("Open it in the explorer", key="recipe_open", type="primary"):
-                S.request(ss, loaded)
-                ss["_notes"] = [f"Recipe: {w}" for w in warns]
-                st.switch_page("explorer/ui/explore_page.py")
+            ss["_recipe_notes"] = [f"Recipe: {w}" for w in warns]
+            st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open, args=(loaded,))
 
 # ---------------------------------------------------------------- synthetic dataset
 st.subheader("Synthetic dataset")

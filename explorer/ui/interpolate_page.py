@@ -18,6 +18,7 @@ from explorer.latents import LatentState
 from explorer.media import animation_bytes, resize_frames
 from explorer.paths import EASINGS, interpolate_path, keyframes_from_states
 from explorer.render import make_grid, png_bytes
+from explorer.ui import critic_view as CV
 from explorer.ui import pages
 from explorer.ui import state as S
 from explorer.ui.engine import MAX_DIRECTIONS
@@ -108,6 +109,13 @@ v1.image(png_bytes(frames_arr[t], scale=max(1, 256 // frames_arr.shape[1])), cap
 pick = np.linspace(0, len(frames_arr) - 1, min(8, len(frames_arr))).round().astype(int)
 v2.image(png_bytes(make_grid(frames_arr[pick], nrow=len(pick), pad=1, fill=255),
                    scale=max(1, 96 // frames_arr.shape[1])), caption="strip preview", output_format="PNG")
+
+if st.toggle("Discriminator's opinion along the path", key="ip_critic_on"):
+    scores = CV.score_images(eng, frames_arr, kfs[0].class_index)
+    if scores is None:
+        st.caption(CV.why_none(eng))
+    else:
+        st.plotly_chart(CV.path_scores_figure(scores, current=t), key="ip_critic", theme=None)
 
 # ---------------------------------------------------------------- export
 st.subheader("Export")

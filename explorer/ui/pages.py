@@ -22,6 +22,9 @@ def all_pages() -> list:
         st.Page("explorer/ui/export_page.py", title="Export & share", icon="📤", url_path="export"),
         st.Page("explorer/ui/train_page.py", title="Train", icon="🏋️", url_path="train"),
         st.Page("explorer/ui/playground_page.py", title="GAN playground", icon="🎯", url_path="playground"),
+        st.Page("explorer/ui/latent_map_page.py", title="Latent map", icon="🗺️", url_path="latent-map"),
+        st.Page("explorer/ui/classes_page.py", title="Classes", icon="🧬", url_path="classes"),
+        st.Page("explorer/ui/quiz_page.py", title="Real or fake?", icon="🕵️", url_path="quiz"),
         st.Page("explorer/ui/models_page.py", title="Models", icon="🗂️", url_path="models"),
     ]
 
