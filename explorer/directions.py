@@ -30,7 +30,7 @@ from explorer import fileio
 from explorer.config import data_dir
 
 CACHE_FORMAT = "latent-explorer-directions"
-CACHE_VERSION = 2                       # bump when an algorithm changes: old cache entries are ignored
+CACHE_VERSION = 3                       # bump when an algorithm changes: old cache entries are ignored
 METHODS = ("pca", "sefa")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "pca": {"n_samples": 20000, "seed": 0, "batch": 2000, "class_index": None},
@@ -98,6 +98,8 @@ def pca_directions(G: nn.Module, n_samples: int = 20000, k: int = 32, seed: int 
     from sklearn.decomposition import IncrementalPCA   # imported here: ~1 s, only when needed
     from threadpoolctl import threadpool_limits          # a scikit-learn dependency
 
+    if G.cfg.arch == "dcgan":
+        return _pca_via_features(G, n_samples, k, seed, class_index)
     t0 = time.perf_counter()
     dims = edit_dims(G)[0]
     k = max(1, min(k, dims))
@@ -113,6 +115,41 @@ def pca_directions(G: nn.Module, n_samples: int = 20000, k: int = 32, seed: int 
     sigma = torch.from_numpy(ipca.explained_variance_).clamp_min(0).sqrt()
     explained = torch.from_numpy(ipca.explained_variance_ratio_)
     settings = {"n_samples": n_samples, "seed": seed, "batch": batch, "class_index": class_index}
+    return Directions("pca", _pad(G, vectors).float(), sigma.float(), explained.float(), default_names("pca", k),
+                      time.perf_counter() - t0, settings)
+
+
+@torch.no_grad()
+def _pca_via_features(G: nn.Module, n_samples: int, k: int, seed: int, class_index: int | None) -> Directions:
+    """GANSpace for a generator without an intermediate latent (DCGAN: w is z, and z is isotropic, so
+    PCA on it finds nothing): PCA on the first block's activations, then each component is carried
+    back to z by linear regression (Härkönen et al. 2020, their BigGAN/PGGAN recipe), and the
+    z directions are orthonormalised in order (QR), so direction 0 is exactly the regressed PC 0."""
+    t0 = time.perf_counter()
+    dims = edit_dims(G)[0]
+    k = max(1, min(k, dims))
+    n = max(min(n_samples, 5_000), 4 * k)      # 5000 x (c x 4 x 4) activations: stable, and ~1 s
+    gen = torch.Generator().manual_seed(seed)
+    dev = G.w_avg.device
+    z = torch.randn(n, G.cfg.z_dim, generator=gen)
+    nc = G.cfg.num_classes
+    c = None
+    if nc:
+        c = (torch.full((n,), class_index, dtype=torch.long) if class_index is not None
+             else torch.randint(nc, (n,), generator=gen)).to(dev)
+    w = G.mapping(z.to(dev), c)
+    feats = torch.cat([G.net[:3](w[i:i + 2000, :, None, None]).flatten(1).float().cpu() for i in range(0, n, 2000)])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        _, s, v = torch.pca_lowrank(feats, q=min(k + 10, *feats.shape), center=True, niter=4)
+    x = (feats - feats.mean(0)) @ v[:, :k]                                      # (n, k) PC coordinates
+    b = torch.linalg.lstsq(x.double(), z.double()).solution                     # (k, z_dim): PC -> z
+    q, _ = torch.linalg.qr(b.T)                                                 # orthonormal, in order
+    vectors = _fix_signs(q.T)
+    sigma = (z.double() @ vectors.T).std(0)
+    total = feats.var(0).sum().double()
+    explained = (s[:k].double() ** 2 / (n - 1)) / total
+    settings = {"n_samples": n, "seed": seed, "class_index": class_index, "space": "first-block activations"}
     return Directions("pca", _pad(G, vectors).float(), sigma.float(), explained.float(), default_names("pca", k),
                       time.perf_counter() - t0, settings)
 

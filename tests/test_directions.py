@@ -143,3 +143,22 @@ def test_film_generator_directions_w_avg_and_truncation():
         assert d.vectors.shape == (6, film.cfg.w_dim) and orthonormal(d.vectors)
     ws0 = state_to_ws(film, LatentState("m", "", seed=3, class_index=1, psi=0.0))
     assert torch.allclose(ws0[0, 0], film.w_avg[1], atol=1e-6)        # psi 0 = the class mean
+
+
+def test_dcgan_pca_goes_through_first_block_activations(dcgan):
+    """z is isotropic, so PCA on it would be noise: PCA runs on the first block's activations and is
+    regressed back to z. Moving z along direction 0 must move the activations along their PC 0."""
+    d = D.pca_directions(dcgan, n_samples=3000, k=4)
+    v = d.vectors[:, :dcgan.cfg.z_dim]
+    assert orthonormal(v) and torch.all(d.explained[:-1] >= d.explained[1:])
+    assert d.settings["space"] == "first-block activations"
+    z = torch.randn(256, dcgan.cfg.z_dim, generator=torch.Generator().manual_seed(5))
+    c = torch.zeros(256, dtype=torch.long)
+
+    def feats(zz):
+        with torch.no_grad():
+            return dcgan.net[:3](dcgan.mapping(zz, c)[:, :, None, None]).flatten(1)
+    delta = feats(z + 2.0 * v[0]) - feats(z)                   # the change an edit of direction 0 makes
+    other = feats(z + 2.0 * v[3]) - feats(z)
+    assert delta.norm(dim=1).mean() > 0 and other.norm(dim=1).mean() > 0
+    assert delta.norm(dim=1).mean() > other.norm(dim=1).mean()  # the top direction moves the features most
