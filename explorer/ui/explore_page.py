@@ -102,6 +102,7 @@ def _random_gallery() -> None:
 
 def _use_seed(seed: int) -> None:
     ss["seed"] = int(seed)
+    ss["_full_rerun"] = True
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -115,7 +116,7 @@ def _gallery(model_key: str, first_seed: int, psi: float, class_index: int | Non
 
 # ---------------------------------------------------------------- controls
 st.title("Explore")
-left, mid, right = st.columns([1.1, 1.4, 1.5], gap="medium")
+left, main = st.columns([1.1, 2.9], gap="medium")
 with left:
     st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
     b1, b2, b3 = st.columns(3)
@@ -135,112 +136,122 @@ with left:
     st.toggle("Discriminator's opinion", key="show_critic",
               help="How real the model's own discriminator finds this image (models that carry one)")
 
-snap = ss.to_dict()                               # one read: every ss.get() copies the whole state
-state = S.read_state(snap, eng)
-method = state.method
-try:
-    D = eng.directions(method)
-except Exception as e:  # noqa: BLE001 - a model whose directions cannot be found is still explorable
-    st.error(f"Edit directions could not be computed: {e}")
-    D = None
-    state = S.read_state({**snap, "k": 0}, eng)
-names = dirs.load_direction_names(eng.meta, method, MAX_DIRECTIONS, G=G) if D is not None else []
+@st.fragment
+def _editor() -> None:
+    """Image, strip and slider panels: a slider change reruns only this, not the sidebar and controls."""
+    if ss.pop("_full_rerun", False):               # a gallery pick changed the seed, which lives outside
+        st.rerun()
+    mid, right = st.columns([1.4, 1.5], gap="medium")
+    snap = ss.to_dict()                               # one read: every ss.get() copies the whole state
+    state = S.read_state(snap, eng)
+    method = state.method
+    try:
+        D = eng.directions(method)
+    except Exception as e:  # noqa: BLE001 - a model whose directions cannot be found is still explorable
+        st.error(f"Edit directions could not be computed: {e}")
+        D = None
+        state = S.read_state({**snap, "k": 0}, eng)
+    names = dirs.load_direction_names(eng.meta, method, MAX_DIRECTIONS, G=G) if D is not None else []
 
-img, ms = eng.render_state(state, D)
-scale = max(1, 384 // img.shape[0])
-with mid:
-    st.image(png_bytes(img, scale=scale), caption=f"seed {state.seed} · ψ {state.psi:g}"
-             + (f" · {eng.class_names[state.class_index]}" if nc else ""), output_format="PNG")
-    st.caption(f"Rendered in {ms:.1f} ms on {eng.device.type}")
-    if ss.get("show_critic"):
-        score = CV.score_image(eng, img, state.class_index)
-        st.caption(CV.describe(eng, score) if score is not None else CV.why_none(eng))
-    ss["current"] = state
-    st.query_params.from_dict(recipes.to_query_params(state))
+    img, ms = eng.render_state(state, D)
+    scale = max(1, 384 // img.shape[0])
+    with mid:
+        st.image(png_bytes(img, scale=scale), caption=f"seed {state.seed} · ψ {state.psi:g}"
+                 + (f" · {eng.class_names[state.class_index]}" if nc else ""), output_format="PNG")
+        st.caption(f"Rendered in {ms:.1f} ms on {eng.device.type}")
+        if ss.get("show_critic"):
+            score = CV.score_image(eng, img, state.class_index)
+            st.caption(CV.describe(eng, score) if score is not None else CV.why_none(eng))
+        ss["current"] = state
+        st.query_params.from_dict(recipes.to_query_params(state))
 
-# ---------------------------------------------------------------- directions
-PANELS = ["Edit directions", "Latent z", "Gallery"]
-with right:
-    panel = st.radio("Panel", PANELS, horizontal=True, key="panel", label_visibility="collapsed")
-    if panel == PANELS[0] and D is not None:
-        st.caption(f"{D.k} {'PCA' if method == 'pca' else 'SeFa'} directions, computed in {D.seconds:.2f} s "
-                   f"(cached on disk). Units: standard deviations along each direction.")
-        per_layer = False
-        if num_ws > 1:
-            p1, p2, p3 = st.columns([2, 1, 2])
-            _restore("layer_preset", "all")
-            p1.selectbox("Layer range for all sliders", S.LAYER_PRESETS, key="layer_preset", on_change=_keep,
-                         args=("layer_preset",), help="coarse layers shape silhouette, fine layers detail")
-            p2.button("Apply", key="apply_preset", on_click=_apply_layer_preset)
-            _restore("per_layer", False)
-            per_layer = p3.toggle("Range per slider", key="per_layer", on_change=_keep, args=("per_layer",))
-        lnames = S.layer_names(num_ws)
-        amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
-        for i in range(min(int(snap.get("k", S.DEFAULT_K)), D.k)):
-            ss[f"amt{i}"] = float(amts.get(i, 0.0))
-            label = f"{names[i]} · {float(D.explained[i]):.1%}"
-            if per_layer:
-                a, b = st.columns([3, 2])
-                a.slider(label, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
-                         on_change=S.sync_amount, args=(ss, i))
-                ss[f"lr{i}"] = S._range(ranges.get(i), num_ws)
-                b.select_slider("layers", options=list(range(num_ws)), key=f"lr{i}", value=(0, num_ws - 1),
-                                format_func=lambda j: lnames[j], label_visibility="collapsed",
-                                on_change=S.sync_range, args=(ss, i, num_ws))
-            else:
-                lo, hi = S._range(ranges.get(i), num_ws)
-                rng = "" if (lo, hi) == (0, num_ws - 1) else f" · layers {lo}–{hi}"
-                st.slider(label + rng, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
-                          on_change=S.sync_amount, args=(ss, i))
-
-with mid:
-    if D is not None:
-        st.markdown("**Direction strip** (−3 … +3)")
-        sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key="strip_dir",
-                           label_visibility="collapsed")          # always drawn: keeps its value
-        base = next((e for e in state.edits if e.direction == sel), Edit(sel, 0.0))
-        strip_states = [with_edit(state, Edit(sel, float(a), base.layer_start, base.layer_end)) for a in range(-3, 4)]
-        ws = torch.cat([eng.state_ws(s_, D) for s_ in strip_states])
-        strip = make_grid(eng.render_ws(ws), nrow=7, pad=1, fill=255)
-        st.image(png_bytes(strip, scale=max(1, 96 // img.shape[0])), caption="−3   −2   −1   0   +1   +2   +3",
-                 output_format="PNG")
-        n1, n2 = st.columns([3, 1])
-        n1.text_input("Name this direction", key="dir_name", placeholder=names[sel], max_chars=80)
-        n2.button("Save name", key="save_name", on_click=_save_name, args=(method, sel))
-
-# ---------------------------------------------------------------- raw z
-if panel == PANELS[1]:
+    # ---------------------------------------------------------------- directions
+    PANELS = ["Edit directions", "Latent z", "Gallery"]
     with right:
-        z_dim = G.cfg.z_dim
-        groups = [list(range(i, min(i + S.Z_GROUP, z_dim))) for i in range(0, z_dim, S.Z_GROUP)]
-        _restore("zgroup", 0)
-        g = st.selectbox("Dimensions", list(range(len(groups))), key="zgroup", on_change=_keep, args=("zgroup",),
-                         format_func=lambda j: f"z[{groups[j][0]}…{groups[j][-1]}]")
-        nudged = sorted(snap.get("zoff", {}))
-        st.caption(f"Sliders show z itself; nudged: {', '.join(map(str, nudged)) if nudged else 'none'}")
-        zv = S.z_values(state, z_dim)
-        r1, r2 = st.columns(2)
-        r1.button("Reset these", key="reset_zgroup", on_click=_reset_z, args=(groups[g],))
-        r2.button("Reset all z", key="reset_z", on_click=_reset_z)
-        cols = st.columns(2)
-        for j, d in enumerate(groups[g]):
-            ss[f"z{d}"] = max(-S.Z_RANGE, min(S.Z_RANGE, round(zv[d], 2)))
-            cols[j % 2].slider(f"z[{d}]", -S.Z_RANGE, S.Z_RANGE, step=0.01, key=f"z{d}",
-                               on_change=S.sync_z_slider, args=(ss, d, z_dim))
+        panel = st.radio("Panel", PANELS, horizontal=True, key="panel", label_visibility="collapsed")
+        if panel == PANELS[0] and D is not None:
+            st.caption(f"{D.k} {'PCA' if method == 'pca' else 'SeFa'} directions, computed in {D.seconds:.2f} s "
+                       f"(cached on disk). Units: standard deviations along each direction.")
+            per_layer = False
+            if num_ws > 1:
+                p1, p2, p3 = st.columns([2, 1, 2])
+                _restore("layer_preset", "all")
+                p1.selectbox("Layer range for all sliders", S.LAYER_PRESETS, key="layer_preset", on_change=_keep,
+                             args=("layer_preset",), help="coarse layers shape silhouette, fine layers detail")
+                p2.button("Apply", key="apply_preset", on_click=_apply_layer_preset)
+                _restore("per_layer", False)
+                per_layer = p3.toggle("Range per slider", key="per_layer", on_change=_keep, args=("per_layer",))
+            lnames = S.layer_names(num_ws)
+            amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
+            for i in range(min(int(snap.get("k", S.DEFAULT_K)), D.k)):
+                ss[f"amt{i}"] = float(amts.get(i, 0.0))
+                label = f"{names[i]} · {float(D.explained[i]):.1%}"
+                if per_layer:
+                    a, b = st.columns([3, 2])
+                    a.slider(label, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
+                             on_change=S.sync_amount, args=(ss, i))
+                    ss[f"lr{i}"] = S._range(ranges.get(i), num_ws)
+                    b.select_slider("layers", options=list(range(num_ws)), key=f"lr{i}", value=(0, num_ws - 1),
+                                    format_func=lambda j: lnames[j], label_visibility="collapsed",
+                                    on_change=S.sync_range, args=(ss, i, num_ws))
+                else:
+                    lo, hi = S._range(ranges.get(i), num_ws)
+                    rng = "" if (lo, hi) == (0, num_ws - 1) else f" · layers {lo}–{hi}"
+                    st.slider(label + rng, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
+                              on_change=S.sync_amount, args=(ss, i))
 
-# ---------------------------------------------------------------- gallery
-if panel == PANELS[2]:
-    with right:
-        gcol1, gcol2 = st.columns([2, 1])
-        _restore("gal_seed", 0)
-        gcol1.number_input("Gallery from seed", 0, 2**31 - 1, step=12, key="gal_seed", on_change=_keep, args=("gal_seed",))
-        gcol2.button("🎲 New", key="gal_random", on_click=_random_gallery)
-        g0 = int(ss.get("gal_seed", 0))
-        seeds = list(range(g0, g0 + 12))
-        thumbs = _gallery(f"{eng.name}:{eng.meta.get('sha256', '')}", g0, state.psi, state.class_index)
-        gcols = st.columns(4)
-        for j, s_ in enumerate(seeds):
-            with gcols[j % 4]:
-                st.image(thumbs[j], output_format="PNG")
-                st.button(f"{s_}", key=f"use{j}", on_click=_use_seed, args=(s_,), help="make this the current image",
-                          use_container_width=True)
+    with mid:
+        if D is not None:
+            st.markdown("**Direction strip** (−3 … +3)")
+            sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key="strip_dir",
+                               label_visibility="collapsed")          # always drawn: keeps its value
+            base = next((e for e in state.edits if e.direction == sel), Edit(sel, 0.0))
+            strip_states = [with_edit(state, Edit(sel, float(a), base.layer_start, base.layer_end)) for a in range(-3, 4)]
+            ws = torch.cat([eng.state_ws(s_, D) for s_ in strip_states])
+            strip = make_grid(eng.render_ws(ws), nrow=7, pad=1, fill=255)
+            st.image(png_bytes(strip, scale=max(1, 96 // img.shape[0])), caption="−3   −2   −1   0   +1   +2   +3",
+                     output_format="PNG")
+            n1, n2 = st.columns([3, 1])
+            n1.text_input("Name this direction", key="dir_name", placeholder=names[sel], max_chars=80)
+            n2.button("Save name", key="save_name", on_click=_save_name, args=(method, sel))
+
+    # ---------------------------------------------------------------- raw z
+    if panel == PANELS[1]:
+        with right:
+            z_dim = G.cfg.z_dim
+            groups = [list(range(i, min(i + S.Z_GROUP, z_dim))) for i in range(0, z_dim, S.Z_GROUP)]
+            _restore("zgroup", 0)
+            g = st.selectbox("Dimensions", list(range(len(groups))), key="zgroup", on_change=_keep, args=("zgroup",),
+                             format_func=lambda j: f"z[{groups[j][0]}…{groups[j][-1]}]")
+            nudged = sorted(snap.get("zoff", {}))
+            st.caption(f"Sliders show z itself; nudged: {', '.join(map(str, nudged)) if nudged else 'none'}")
+            zv = S.z_values(state, z_dim)
+            r1, r2 = st.columns(2)
+            r1.button("Reset these", key="reset_zgroup", on_click=_reset_z, args=(groups[g],))
+            r2.button("Reset all z", key="reset_z", on_click=_reset_z)
+            cols = st.columns(2)
+            for j, d in enumerate(groups[g]):
+                ss[f"z{d}"] = max(-S.Z_RANGE, min(S.Z_RANGE, round(zv[d], 2)))
+                cols[j % 2].slider(f"z[{d}]", -S.Z_RANGE, S.Z_RANGE, step=0.01, key=f"z{d}",
+                                   on_change=S.sync_z_slider, args=(ss, d, z_dim))
+
+    # ---------------------------------------------------------------- gallery
+    if panel == PANELS[2]:
+        with right:
+            gcol1, gcol2 = st.columns([2, 1])
+            _restore("gal_seed", 0)
+            gcol1.number_input("Gallery from seed", 0, 2**31 - 1, step=12, key="gal_seed", on_change=_keep, args=("gal_seed",))
+            gcol2.button("🎲 New", key="gal_random", on_click=_random_gallery)
+            g0 = int(ss.get("gal_seed", 0))
+            seeds = list(range(g0, g0 + 12))
+            thumbs = _gallery(f"{eng.name}:{eng.meta.get('sha256', '')}", g0, state.psi, state.class_index)
+            gcols = st.columns(4)
+            for j, s_ in enumerate(seeds):
+                with gcols[j % 4]:
+                    st.image(thumbs[j], output_format="PNG")
+                    st.button(f"{s_}", key=f"use{j}", on_click=_use_seed, args=(s_,), help="make this the current image",
+                              use_container_width=True)
+
+
+with main:
+    _editor()
