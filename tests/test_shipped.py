@@ -24,7 +24,8 @@ def test_shipped_model(stem):
     assert stem.with_suffix(".safetensors").stat().st_size < 15 * 2**20
     G, meta = load_generator(stem, "cpu")
     assert meta["model_card"].startswith("# ") and "## Reproduce" in meta["model_card"]
-    assert meta["metrics"] and "fd" in meta["metrics"] and "memorisation" in meta["metrics"]
+    assert meta["metrics"] and "swd" in meta["metrics"] and "memorisation" in meta["metrics"]
+    assert not meta["metrics"]["memorisation"]["memorised"]
     assert meta["training"]["steps"] > 0 and meta["training"]["train_seconds"] > 0
     z = torch.randn(1, G.cfg.z_dim, generator=torch.Generator().manual_seed(0))
     c = torch.zeros(1, dtype=torch.long) if G.cfg.num_classes else None
@@ -42,3 +43,14 @@ def test_fashion_mnist_meets_its_bar():
     assert m["cond_accuracy"] >= 0.85
     assert m["fd"] <= 0.5 * base["fd"]
     assert not m["memorisation"]["memorised"]
+
+
+def test_emoji_records_its_figures():
+    """pretrained/emoji: 64x64 RGB, conditional on the emoji groups, figures recorded at export time
+    against the classic-dcgan run at (nearly) the same wall-clock time."""
+    meta = json.loads((pretrained_dir() / "emoji.json").read_text())
+    g, m, base = meta["generator"], meta["metrics"], meta["baseline_metrics"]
+    assert (g["resolution"], g["channels"], g["num_classes"]) == (64, 3, 9) and len(meta["class_names"]) == 9
+    assert {"precision", "recall", "swd", "memorisation"} <= set(m) and m["reference"] == "emoji"
+    assert m["swd"]["avg"] < base["swd"]["avg"]
+    assert "scripts/reproduce-emoji.sh" in meta["model_card"]
