@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from explorer.scheduler import background_scheduler
 from explorer.ui import pages
 
 st.set_page_config(page_title="Latent Explorer", page_icon="🎛️", layout="wide")
+background_scheduler()      # once per server process: training jobs resume and start with no Train page open
 page = st.navigation(pages.all_pages())
 pages.sidebar()
 page.run()

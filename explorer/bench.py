@@ -6,6 +6,8 @@
   measured over the bench run itself, and projected for the config's real intervals from the
   measured cost of one of each event and the measured step time.
 Figures are medians/percentiles measured in one run, so they can be compared with each other.
+Parts `train-page` and `finetune` (the Train page: watching costs nothing; fine-tuning pays) are
+in explorer/bench_train.py; they are not in the default set (they take many minutes).
 """
 
 from __future__ import annotations
@@ -114,11 +116,13 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
 
 
 PARTS = ("render", "directions", "train", "browser")
+EXTRA_PARTS = ("train-page", "finetune")              # explorer/bench_train.py; asked for by name only
 
 
 def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device: str = "auto",
               progress: Callable[[str], None] | None = None, parts: tuple[str, ...] = PARTS,
-              browser_changes: int = 40) -> dict:
+              browser_changes: int = 40, watch_phase_s: float = 60.0, watch_phases: int = 6,
+              finetune_source: str = "emoji", finetune_minutes: float = 10.0) -> dict:
     say = progress or (lambda m: None)
     dev = pick_device(device)
     torch.manual_seed(0)
@@ -128,9 +132,9 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         raise ValueError(f"bench needs a model: {e}") from None
     out: dict = {"model": meta["name"], "device": str(dev), "threads": torch.get_num_threads(),
                  "torch": torch.__version__}
-    unknown = set(parts) - set(PARTS)
+    unknown = set(parts) - set(PARTS) - set(EXTRA_PARTS)
     if unknown:
-        raise ValueError(f"unknown bench part(s) {sorted(unknown)}; choose from {PARTS}")
+        raise ValueError(f"unknown bench part(s) {sorted(unknown)}; choose from {PARTS + EXTRA_PARTS}")
     if "render" in parts:
         say(f"generator latency ({meta['name']} on {dev})")
         out["generator_latency"] = {"batch_1": generator_latency(G, 1, 300, dev),
@@ -158,4 +162,12 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         else:
             from explorer.bench_browser import browser_bench
             out["browser"] = browser_bench(model, changes=browser_changes, progress=say)
+    if "train-page" in parts:
+        from explorer.bench_train import watch_bench
+        from explorer.browser import chromium_available
+        why = chromium_available()
+        out["train_page_watching"] = {"skipped": why} if why else watch_bench(watch_phase_s, watch_phases, say=say)
+    if "finetune" in parts:
+        from explorer.bench_train import finetune_bench
+        out["finetune_vs_scratch"] = finetune_bench(finetune_source, finetune_minutes, say=say)
     return out

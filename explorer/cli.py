@@ -77,7 +77,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         cfg = preset(a.preset, res, ch, nc)
     tr = {k: v for k, v in {
         "steps": a.steps, "max_minutes": a.minutes, "batch_size": a.batch, "seed": a.seed, "loss": a.loss,
-        "lr_g": a.lr_g, "lr_d": a.lr_d, "r1_gamma": a.r1, "augment": a.augment, "ada_target": a.ada_target,
+        "lr_g": a.lr_g, "lr_d": a.lr_d, "r1_gamma": a.r1, "augment": a.augment, "augment_p": a.augment_p, "ada_target": a.ada_target,
         "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
         "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every}.items() if v is not None}
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
@@ -173,7 +173,9 @@ def cmd_bench(a: argparse.Namespace) -> int:
     figures = run_bench(model=a.model, train_seconds=a.train_seconds, device=a.device,
                         progress=None if a.json else lambda m: print(m, flush=True),
                         parts=tuple(p.strip() for p in a.parts.split(",") if p.strip()),
-                        browser_changes=a.browser_changes)
+                        browser_changes=a.browser_changes, watch_phase_s=a.watch_seconds,
+                        watch_phases=a.watch_phases, finetune_source=a.finetune_source,
+                        finetune_minutes=a.finetune_minutes)
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 
@@ -243,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-d", type=float)
     t.add_argument("--r1", type=float, help="R1 penalty weight (gamma)")
     t.add_argument("--augment", help=f"comma list of {','.join(AUGMENTS)} ('' = none)")
+    t.add_argument("--augment-p", type=float, help="augmentation probability (the start value when adaptive)")
     t.add_argument("--ada-target", type=float, help="adaptive augmentation target (0 = fixed p)")
     t.add_argument("--ema", type=float, help="EMA half-life in thousands of images (0 = off)")
     t.add_argument("--log-every", type=int)
@@ -289,8 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--model", default="fashion-mnist")
     b.add_argument("--train-seconds", type=float, default=60.0)
     b.add_argument("--parts", default="render,directions,train,browser",
-                   help="comma list of render, directions, train, browser")
+                   help="comma list of render, directions, train, browser; also train-page (img/s of a job with "
+                        "its progress page open vs closed) and finetune (fine-tuning vs scratch, SWD over time)")
     b.add_argument("--browser-changes", type=int, default=40, help="slider changes timed per page (>= 30)")
+    b.add_argument("--watch-seconds", type=float, default=60.0, help="train-page: seconds per open/closed phase")
+    b.add_argument("--watch-phases", type=int, default=6, help="train-page: phases, alternating closed/open")
+    b.add_argument("--finetune-source", default="emoji", help="finetune: the shipped 64x64 RGB model to start from")
+    b.add_argument("--finetune-minutes", type=float, default=10.0, help="finetune: training minutes of each run")
     b.add_argument("--device", default="auto")
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)

@@ -97,12 +97,15 @@ class Job:
 
 def make_spec(dataset: str | Path, *, preset: str = "quick", resolution: int = 32, channels: int = 1,
               num_classes: int = 0, name: str = "", device: str = "auto", fit: str = "crop",
-              labels: bool = False, init_from: str | None = None, **train: Any) -> dict:
-    """A job spec from a preset plus TrainConfig overrides (steps=..., max_minutes=..., checkpoint_every=...)."""
-    cfg = build_preset(preset, resolution, channels, num_classes)
+              labels: bool = False, init_from: str | os.PathLike | None = None, config: ModelConfig | None = None,
+              **train: Any) -> dict:
+    """A job spec from a preset (or a whole `config`, e.g. `finetune.finetune_config`) plus TrainConfig
+    overrides (steps=..., max_minutes=..., checkpoint_every=...)."""
+    cfg = config or build_preset(preset, resolution, channels, num_classes)
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **train))
-    return {"dataset": str(dataset), "config": to_dict(cfg), "name": name or preset, "device": device,
-            "fit": fit, "labels": bool(labels or num_classes), "init_from": init_from}
+    return {"dataset": str(dataset), "config": to_dict(cfg), "name": name or cfg.train.preset, "device": device,
+            "fit": fit, "labels": bool(labels or cfg.generator.num_classes),
+            "init_from": str(init_from) if init_from else None}
 
 
 def validate_spec(spec: dict) -> dict:
@@ -122,11 +125,21 @@ def validate_spec(spec: dict) -> dict:
     elif not ds or ds.split(":")[0].lower() not in ("fashion-mnist", "emoji"):
         raise JobError(f"dataset {ds!r} does not exist")
     init = spec.get("init_from")
-    if init and Path(init).exists():
-        init = str(Path(init).resolve())
+    if init:
+        init = str(Path(init).resolve()) if Path(init).exists() else _resolve_model(str(init))
     name = " ".join(str(spec.get("name") or cfg.train.preset).split())[:80]
     return {"dataset": ds, "config": to_dict(cfg), "name": name, "device": str(spec.get("device") or "auto"),
             "fit": spec.get("fit") or "crop", "labels": bool(spec.get("labels")), "init_from": init}
+
+
+def _resolve_model(name: str) -> str:
+    """A model name (as `latent-explorer list` shows it) -> its JSON sidecar, or JobError."""
+    from explorer.checkpoint import CheckpointError, resolve
+    from explorer.device import model_search_path
+    try:
+        return str(resolve(name, model_search_path()).resolve())
+    except CheckpointError as e:
+        raise JobError(f"the model to fine-tune from does not exist: {e}") from None
 
 
 # ----------------------------------------------------------------------------- registry

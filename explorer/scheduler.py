@@ -8,10 +8,12 @@ process, told apart by its start time) is marked `interrupted` and started again
 last checkpoint ahead of the queue; see `JobRegistry.mark_dead` for pause/cancel and crash loops.
 
     from explorer.jobs import JobRegistry
-    from explorer.scheduler import Scheduler
+    from explorer.scheduler import Scheduler, background_scheduler
     sched = Scheduler(JobRegistry())      # one per server process (st.cache_resource)
     sched.ensure_running()                # at server start: resumes interrupted jobs
     sched.tick()                          # on every UI refresh: reap dead workers, start the next job
+    sched = background_scheduler()        # the app's: ticks every few seconds in a daemon thread,
+                                          # so jobs resume and start with no Train page open
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ import threading
 import time
 from pathlib import Path
 
+from explorer.config import data_dir
 from explorer.jobs import JobRegistry
 
+BACKGROUND_EVERY_S = 2.0                 # tick interval of the server's background scheduler thread
 START_GRACE_S = 60.0                     # a claimed job whose worker never reported its pid is dead after this
 _CHILDREN: dict[int, subprocess.Popen] = {}   # workers this process started, polled so none stays a zombie
 _CHILDREN_LOCK = threading.Lock()
+_BACKGROUND: dict[str, "Scheduler"] = {}      # db path -> the scheduler ticking it in this process
+_BACKGROUND_LOCK = threading.Lock()
 
 
 # ----------------------------------------------------------------------------- processes
@@ -81,6 +87,8 @@ class Scheduler:
         self.registry, self.device = registry, device
         self.python = python or sys.executable
         self.env = env
+        self._stop: threading.Event | None = None
+        self.last_error: str | None = None        # the background thread's last failure, for the page
 
     def reap(self) -> list[str]:
         """Mark running jobs on this device whose worker is gone; returns their ids."""
@@ -123,3 +131,48 @@ class Scheduler:
     def ensure_running(self) -> str | None:
         """Call at server start: resumes interrupted jobs and jobs whose worker died with the old server."""
         return self.tick()
+
+    # -- background ticking (the web server's)
+    def start_background(self, every: float = BACKGROUND_EVERY_S) -> None:
+        """Tick every `every` seconds in a daemon thread until `stop_background()` (errors are kept in
+        `last_error`, never raised: a full disk must not kill the thread)."""
+        if self._stop is not None:
+            return
+        self._stop = stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    self.tick()
+                    self.last_error = None
+                except Exception as e:            # noqa: BLE001 - keep ticking; the page shows it
+                    self.last_error = f"{type(e).__name__}: {e}"
+                stop.wait(every)
+        threading.Thread(target=loop, name=f"scheduler:{self.registry.path}", daemon=True).start()
+
+    def stop_background(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._stop = None
+
+
+def background_scheduler(db: str | os.PathLike | None = None, every: float = BACKGROUND_EVERY_S) -> Scheduler:
+    """The process's scheduler for a job database (default <data>/jobs.sqlite3), ticking in the background
+    from its first call on: interrupted jobs resume and queued ones start as soon as the app serves a
+    page, whether or not anyone opens the Train page. Idempotent and cheap; call it on every run."""
+    path = Path(db) if db else data_dir() / "jobs.sqlite3"
+    key = str(path.resolve())
+    with _BACKGROUND_LOCK:
+        s = _BACKGROUND.get(key)
+        if s is None:
+            s = _BACKGROUND[key] = Scheduler(JobRegistry(path))
+            s.start_background(every)
+    return s
+
+
+def stop_background_schedulers() -> None:
+    """Stop every background scheduler of this process (tests)."""
+    with _BACKGROUND_LOCK:
+        for s in _BACKGROUND.values():
+            s.stop_background()
+        _BACKGROUND.clear()

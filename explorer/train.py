@@ -6,6 +6,9 @@
 * deterministic for a given seed on CPU (all randomness from one torch.Generator);
 * checkpoints (G, G_ema, D, optimizers, RNG, step, ADA p) every `checkpoint_every` steps,
   so `resume=True` continues exactly where the last checkpoint stopped;
+* quality curve: `quality(G_ema, step)` (e.g. `explorer.quality.QualityProbe`), when given, runs
+  before the first step of a fresh run and at every checkpoint; its dict is written to
+  metrics.jsonl as a {"kind": "quality", "step", "elapsed_s", ...} record and reported as an event;
 * divergence guard: a NaN/inf or exploding loss restores the last good state, halves the
   learning rates, reseeds the noise and reports a "rollback" event;
 * data-parallel when torch.distributed is initialised (see explorer/distributed.py):
@@ -77,7 +80,8 @@ def _finite(*xs: float, limit: float) -> bool:
 def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool] | None = None,
                on_progress: ProgressFn | None = None, on_checkpoint: Callable[[Path, int], None] | None = None,
                *, run_dir: str | Path | None = None, resume: bool = False,
-               init_from: str | Path | None = None, device: str | torch.device = "cpu") -> TrainResult:
+               init_from: str | Path | None = None, device: str | torch.device = "cpu",
+               quality: Callable[[nn.Module, int], dict | None] | None = None) -> TrainResult:
     """Train a GAN on `dataset` (an explorer.data.ImageDataset). See the module docstring."""
     t, gc = config.train, config.generator
     device = torch.device(device)
@@ -155,7 +159,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
             on_checkpoint(path, step)
         return path
 
-    book = {"log": 0.0, "samples": 0.0, "checkpoint": 0.0}
+    book = {"log": 0.0, "samples": 0.0, "checkpoint": 0.0, "quality": 0.0}
     t_start = time.perf_counter()
     elapsed0 = elapsed
 
@@ -175,7 +179,26 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
         run.mkdir(parents=True, exist_ok=True)
         fileio.atomic_write_json(run / "config.json", to_dict(config))
         metrics_f = open(run / "metrics.jsonl", "a", encoding="utf-8")
+    q_step = -1
+
+    def measure_quality() -> None:
+        nonlocal q_step
+        if quality is None or not lead or step == q_step:
+            return
+        tb = time.perf_counter()
+        figures = quality(nets.G_ema, step)
+        q_step = step
+        if figures:
+            rec = {"kind": "quality", "step": step, "elapsed_s": round(elapsed0 + time.perf_counter() - t_start, 1),
+                   **figures}
+            if metrics_f:
+                metrics_f.write(json.dumps(rec) + "\n")
+                metrics_f.flush()
+            report(rec)
+        book["quality"] += time.perf_counter() - tb
     try:
+        if step == 0:
+            measure_quality()
         while step < t.steps:
             stop = bool(should_stop and should_stop())
             if t.max_minutes and elapsed0 + time.perf_counter() - t_start >= t.max_minutes * 60:
@@ -311,10 +334,12 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 elapsed = elapsed0 + time.perf_counter() - t_start
                 save_checkpoint()
                 book["checkpoint"] += time.perf_counter() - tb
+                measure_quality()
         elapsed = elapsed0 + time.perf_counter() - t_start
         tb = time.perf_counter()
         final = save_checkpoint()
         book["checkpoint"] += time.perf_counter() - tb
+        measure_quality()
         if final is not None:
             export_model(final, run / "model")
     finally:

@@ -4,7 +4,10 @@ Started by `jobs.Scheduler` (never run by hand in normal use). It loads the job,
 dataset (a saved upload set, or any `load_dataset` spec), and runs `train_loop` in the job's
 run folder, resuming from the newest checkpoint when there is one. Progress goes to the job
 database (at most once a second, plus every checkpoint, rollback and message); pause and
-cancel are read from it between steps. Endings:
+cancel are read from it between steps. A quality curve (SWD of the EMA generator against the
+training images, `explorer.quality.QualityProbe`) is measured at every checkpoint into
+metrics.jsonl. A fine-tuning job starts from `spec["init_from"]`, adapted to the job's classes
+by `explorer.finetune.prepare_init`. Endings:
 
 * done: the run has model.json (exported by train_loop, re-exported here with a model card
   titled after the job, also written to model_card.md), so it appears in the model picker;
@@ -35,6 +38,7 @@ from explorer.scheduler import proc_start_token
 PROGRESS_EVERY_S = 1.0       # throttle for progress writes to the database
 STOP_CHECK_EVERY_S = 0.2     # throttle for reading pause/cancel flags
 FAULT_ENV = "LATENT_EXPLORER_FAULT_DISK_FULL"
+QUALITY_SAMPLES = 128        # images (and samples) per quality-curve point
 
 
 class _Reporter:
@@ -58,6 +62,9 @@ class _Reporter:
                 self.flush()
         elif kind == "sample":
             self.snap["sample"] = e["path"]
+        elif kind == "quality":
+            self.snap.update(swd=e.get("swd"), quality_step=e.get("step"))
+            self.flush()
         elif kind in ("info", "rollback"):
             self.reg.add_message(self.job_id, kind, e["message"])
             if kind == "rollback":
@@ -142,21 +149,40 @@ def _remove_export(run: Path) -> None:
         f.unlink(missing_ok=True)
 
 
-def _finalise(job: Job, run: Path, result: Any) -> dict:
+def _upload_meta(spec: dict) -> dict | None:
+    from explorer import fileio
+    try:
+        return fileio.read_json_object(Path(spec["dataset"]) / "dataset.json", "a dataset")
+    except Exception:
+        return None
+
+
+def _finalise(job: Job, run: Path, result: Any, device: str) -> dict:
     """Re-export with a card titled after the job; the final figures for the job row."""
-    from explorer import checkpoint, fileio
-    from explorer.card import model_card
+    from explorer import checkpoint, fileio, speed
+    from explorer.config import ModelConfig, from_dict
     from explorer.export import export_model
+    from explorer.runlog import job_card, read_metrics
 
     meta = checkpoint.read_meta(run / "model.json")
-    card = model_card(job.name, meta)
-    export_model(run / "model.json", run / "model", {"model_card": card, "job_name": job.name})
+    _, quality = read_metrics(run / "metrics.jsonl")
+    card = job_card(job.name, meta, job.spec, quality, _upload_meta(job.spec))
+    curve = [{k: q.get(k) for k in ("step", "elapsed_s", "swd")} for q in quality]
+    extra = {"model_card": card, "job_name": job.name, "quality_curve": curve,
+             "finetuned_from": job.spec.get("init_from")}
+    if quality:
+        extra["metrics"] = {"swd_probe": quality[-1]["swd"], "swd_probe_samples": quality[-1].get("n")}
+    export_model(run / "model.json", run / "model", extra)
     fileio.atomic_write_bytes(run / "model_card.md", card.encode("utf-8"))
     last = result.last or {}
+    if last.get("img_per_s"):
+        cfg = from_dict(ModelConfig, job.spec["config"])
+        speed.remember(cfg, device, cfg.train.batch_size / last["img_per_s"])
     return {"step": result.step, "steps": last.get("steps"), "images_seen": result.images_seen,
             "train_seconds": round(result.seconds, 1), "reason": result.reason, "rollbacks": result.rollbacks,
             "img_per_s": last.get("img_per_s"), "loss_g": last.get("loss_g"), "loss_d": last.get("loss_d"),
-            "model": str(run / "model.json"), "bookkeeping_share": result.timing.get("bookkeeping_share")}
+            "model": str(run / "model.json"), "bookkeeping_share": result.timing.get("bookkeeping_share"),
+            "swd": quality[-1]["swd"] if quality else None}
 
 
 def run_job(reg: JobRegistry, job: Job) -> int:
@@ -171,6 +197,8 @@ def run_job(reg: JobRegistry, job: Job) -> int:
         from explorer.checkpoint import latest_training, read_meta
         from explorer.config import ModelConfig, from_dict
         from explorer.device import pick_device
+        from explorer.finetune import prepare_init
+        from explorer.quality import QualityProbe
         from explorer.train import train_loop
 
         cfg = from_dict(ModelConfig, job.spec["config"])
@@ -186,14 +214,18 @@ def run_job(reg: JobRegistry, job: Job) -> int:
         fileio.atomic_write_json(run / "job.json", {"name": job.name, "spec": job.spec})
         print(f"[worker {os.getpid()}] {'resuming' if resume else 'starting'} {job.name!r}: {len(ds)} images",
               flush=True)
+        init = job.spec.get("init_from")
+        if init and not resume:
+            init = prepare_init(init, cfg, run)
+        device = pick_device(job.spec.get("device") or "auto")
+        probe = QualityProbe(ds, samples=QUALITY_SAMPLES) if len(ds) >= 2 else None
         result = train_loop(cfg, ds, should_stop=rep.should_stop, on_progress=rep.event,
                             on_checkpoint=rep.checkpoint, run_dir=run, resume=resume,
-                            init_from=None if resume else job.spec.get("init_from"),
-                            device=pick_device(job.spec.get("device") or "auto"))
+                            init_from=None if resume else init, device=device, quality=probe)
         rep.flush()
         why = rep.stop_reason if result.reason == "stopped" else None
         if why is None:
-            reg.finish(job.id, "done", result=_finalise(job, run, result), pid=os.getpid())
+            reg.finish(job.id, "done", result=_finalise(job, run, result, str(device)), pid=os.getpid())
             if result.reason == "time limit":
                 reg.add_message(job.id, "info", f"stopped at the time limit after step {result.step}")
         elif why != "lost":

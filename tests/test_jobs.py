@@ -17,7 +17,9 @@ import pytest
 import torch
 
 from explorer import checkpoint, scheduler
+from explorer.config import preset
 from explorer.jobs import MAX_RESTARTS, JobError, JobRegistry, make_spec
+from explorer.models import build_generator
 from explorer.scheduler import Scheduler
 from explorer.train import TrainingDiverged
 from explorer.uploads import save_dataset
@@ -271,3 +273,35 @@ def test_failure_messages():
     assert describe_failure(TrainingDiverged("diverged 6 times"), 2).startswith("Training diverged")
     assert describe_failure(ValueError("dataset images are (3, 8, 8)"), None).startswith("Training could not run")
     assert "KeyError" in describe_failure(KeyError("x"), None)
+
+
+# ----------------------------------------------------------------------------- the app's background scheduler
+
+def test_background_scheduler_runs_jobs_with_no_page_open(env):
+    reg, _, ds = env
+    j = reg.submit("alice", spec(ds, steps=4))
+    sched = scheduler.background_scheduler(reg.path, every=0.2)
+    try:
+        assert scheduler.background_scheduler(reg.path) is sched             # one per database and process
+        job = wait(reg, None, j, lambda j: j.status not in ("queued", "running"), "the background scheduler")
+        assert job.status == "done", job.error
+        # the worker measured a quality curve and put it in the job, the export and the card
+        assert job.progress["quality_step"] == 4 and job.result["swd"] == job.progress["swd"] > 0
+        meta = checkpoint.read_meta(Path(job.run_dir) / "model.json")
+        assert [q["step"] for q in meta["quality_curve"]] == [0, 2, 4] and "## Quality" in meta["model_card"]
+    finally:
+        scheduler.stop_background_schedulers()
+    assert scheduler._BACKGROUND == {}
+
+
+def test_specs_with_a_whole_config_and_a_model_to_finetune(env, tmp_path):
+    reg, _, ds = env
+    cfg = preset("tiny", 32, 1, 0)
+    s = make_spec(ds, config=cfg, name="ft", init_from=tmp_path / "nope.json")
+    assert s["config"]["train"]["preset"] == "tiny" and s["labels"] is False
+    with pytest.raises(JobError, match="fine-tune from does not exist"):
+        reg.submit("alice", s)
+    G = build_generator(cfg.generator)
+    checkpoint.save_generator(tmp_path / "data" / "runs" / "made" / "model", G, {})
+    ok = reg.get(reg.submit("alice", make_spec(ds, config=cfg, init_from="made")))      # a name, as listed
+    assert ok.spec["init_from"] == str((tmp_path / "data" / "runs" / "made" / "model.json").resolve())
