@@ -116,7 +116,7 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
 
 
 PARTS = ("render", "directions", "train", "browser")
-EXTRA_PARTS = ("train-page", "finetune")              # explorer/bench_train.py; asked for by name only
+EXTRA_PARTS = ("train-page", "finetune", "playground")              # explorer/bench_train.py; asked for by name only
 
 
 def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device: str = "auto",
@@ -167,6 +167,10 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         from explorer.browser import chromium_available
         why = chromium_available()
         out["train_page_watching"] = {"skipped": why} if why else watch_bench(watch_phase_s, watch_phases, say=say)
+    if "playground" in parts:
+        from explorer.playground import benchmark_playground
+        say("2D playground: training steps per second while the view is drawn at 6 fps")
+        out["playground"] = benchmark_playground(10.0)
     if "finetune" in parts:
         from explorer.bench_train import finetune_bench
         out["finetune_vs_scratch"] = finetune_bench(finetune_source, finetune_minutes, say=say)
