@@ -29,14 +29,27 @@ def all_pages() -> list:
     ]
 
 
-@st.cache_data(ttl=5, show_spinner=False)
-def _models(pretrained: str, runs: str) -> list[ModelInfo]:
+@st.cache_data(ttl=30, show_spinner=False)
+def _models(pretrained: str, runs: str, stamp: tuple) -> list[ModelInfo]:
     return checkpoint.list_models(Path(pretrained), Path(runs))
 
 
+def _stamp(*folders: Path) -> tuple:
+    """Names and mtimes of the model sidecars: a finished run changes it, so the list refreshes at once."""
+    out = []
+    for f in folders:
+        for p in sorted(f.glob("*.json")) + sorted(f.glob("*/model.json")):
+            try:
+                out.append((str(p), p.stat().st_mtime_ns))
+            except OSError:
+                pass
+    return tuple(out)
+
+
 def models() -> list[ModelInfo]:
-    """Every shipped model and every finished run (rescanned at most every 5 s)."""
-    return _models(str(pretrained_dir()), str(data_dir() / "runs"))
+    """Every shipped model and every finished run (rescanned when a sidecar appears or changes)."""
+    pre, runs = pretrained_dir(), data_dir() / "runs"
+    return _models(str(pre), str(runs), _stamp(pre, runs))
 
 
 def label(m: ModelInfo) -> str:
