@@ -65,8 +65,9 @@ def edit_dims(G: nn.Module) -> tuple[int, int]:
 
 
 @torch.no_grad()
-def _sample_w(G: nn.Module, n: int, gen: torch.Generator, class_index: int | None = None) -> torch.Tensor:
-    """n samples of w (n, dims) at psi=1 (random classes unless one is given), float64 on the CPU."""
+def _sample_zw(G: nn.Module, n: int, gen: torch.Generator, class_index: int | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z on the CPU, full w on G's device) for n samples at psi=1 (random classes unless one is given)."""
     dev = G.w_avg.device
     z = torch.randn(n, G.cfg.z_dim, generator=gen)
     nc = G.cfg.num_classes
@@ -75,7 +76,12 @@ def _sample_w(G: nn.Module, n: int, gen: torch.Generator, class_index: int | Non
         c = (torch.full((n,), class_index, dtype=torch.long) if class_index is not None
              else torch.randint(nc, (n,), generator=gen))
         c = c.to(dev)
-    return G.mapping(z.to(dev), c)[:, :edit_dims(G)[0]].double().cpu()
+    return z, G.mapping(z.to(dev), c)
+
+
+def _sample_w(G: nn.Module, n: int, gen: torch.Generator, class_index: int | None = None) -> torch.Tensor:
+    """n samples of w (n, dims) at psi=1, float64 on the CPU."""
+    return _sample_zw(G, n, gen, class_index)[1][:, :edit_dims(G)[0]].double().cpu()
 
 
 def _fix_signs(v: torch.Tensor) -> torch.Tensor:
@@ -129,15 +135,7 @@ def _pca_via_features(G: nn.Module, n_samples: int, k: int, seed: int, class_ind
     dims = edit_dims(G)[0]
     k = max(1, min(k, dims))
     n = max(min(n_samples, 5_000), 4 * k)      # 5000 x (c x 4 x 4) activations: stable, and ~1 s
-    gen = torch.Generator().manual_seed(seed)
-    dev = G.w_avg.device
-    z = torch.randn(n, G.cfg.z_dim, generator=gen)
-    nc = G.cfg.num_classes
-    c = None
-    if nc:
-        c = (torch.full((n,), class_index, dtype=torch.long) if class_index is not None
-             else torch.randint(nc, (n,), generator=gen)).to(dev)
-    w = G.mapping(z.to(dev), c)
+    z, w = _sample_zw(G, n, torch.Generator().manual_seed(seed), class_index)
     feats = torch.cat([G.net[:3](w[i:i + 2000, :, None, None]).flatten(1).float().cpu() for i in range(0, n, 2000)])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
