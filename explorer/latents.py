@@ -125,6 +125,16 @@ def state_to_ws(G: nn.Module, state: LatentState, directions: Directions | None 
     return apply_edits(ws, state.edits, directions)
 
 
+def sweep_ws(ws: torch.Tensor, directions: Directions, edit: Edit, amounts) -> torch.Tensor:
+    """ws (1, num_ws, w_dim) of a state holding `edit` -> (len(amounts), num_ws, w_dim): the same state
+    with that edit's amount set to each of `amounts` (what with_edit + state_to_ws give, in one batch)."""
+    v = directions.vectors[edit.direction].to(ws) * float(directions.sigma[edit.direction])
+    delta = torch.as_tensor(list(amounts), dtype=ws.dtype, device=ws.device) - float(edit.amount)
+    out = ws.expand(delta.shape[0], -1, -1).clone()
+    out[:, edit.layer_start:edit.layer_end] += delta[:, None, None] * v
+    return out
+
+
 def with_edit(state: LatentState, edit: Edit) -> LatentState:
     """Set one slider: replace any edit of the same direction and layer range (amount 0 removes it)."""
     key = (edit.direction, edit.layer_start, edit.layer_end)

@@ -71,6 +71,22 @@ def test_explore_sliders_change_state_and_url(app_env):
     assert "e" not in at.query_params and at.slider(key="amt0").value == 0.0
 
 
+def test_strip_follows_the_other_edits_not_its_own_slider(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    main, strip = _image_ids(at)[:2]
+    at.slider(key="amt0").set_value(1.5)           # the strip's own direction: the strip is the same
+    _run(at)
+    main2, strip2 = _image_ids(at)[:2]
+    assert main2 != main and strip2 == strip
+    at.slider(key="amt1").set_value(-2.0)          # another direction: the strip is redrawn
+    _run(at)
+    main3, strip3 = _image_ids(at)[:2]
+    assert main3 != main2 and strip3 != strip2
+    at.selectbox(key="strip_dir").set_value(1)     # another strip direction
+    _run(at)
+    assert _image_ids(at)[1] not in (strip, strip2, strip3)
+
+
 def test_z_sliders_nudge_one_dimension(app_env):
     at = _run(AppTest.from_file(APP, default_timeout=120))
     at.slider(key="amt1").set_value(1.0)

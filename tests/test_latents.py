@@ -180,3 +180,18 @@ def test_dcgan_state_to_ws():
     assert ws.shape == (1, 1, 11)
     assert torch.equal(ws[0, 0, 8:], torch.tensor([0.0, 0.0, 1.0]))        # the one-hot class is never edited
     assert D.synthesis(ws).shape == (1, 1, 32, 32)
+
+
+def test_sweep_ws_matches_setting_the_edit_one_by_one(G, dirs):
+    from explorer.latents import sweep_ws
+    st = dataclasses.replace(full_state(), class_index=1)
+    for edit in (Edit(3, 1.5, 0, 4), Edit(2, 0.0), Edit(7, -2.0, 2, None)):
+        base = with_edit(st, edit)
+        ws = sweep_ws(state_to_ws(G, base, dirs), dirs, edit, range(-3, 4))
+        want = torch.cat([state_to_ws(G, with_edit(base, dataclasses.replace(edit, amount=float(a))), dirs)
+                          for a in range(-3, 4)])
+        assert ws.shape == want.shape == (7, G.num_ws, 8)
+        assert torch.allclose(ws, want, atol=1e-5)
+        outside = [i for i in range(G.num_ws) if not edit.layer_start <= i < (edit.layer_end or G.num_ws)]
+        base_ws = state_to_ws(G, base, dirs)
+        assert all(torch.equal(ws[j, i], base_ws[0, i]) for j in range(7) for i in outside)

@@ -71,9 +71,15 @@ class Engine:
 
     def render_state(self, state: LatentState, d: dirs.Directions | None) -> tuple[np.ndarray, float]:
         """One image of a state and the milliseconds it took (latents + synthesis)."""
+        img, ms, _ = self.render_state_ws(state, d)
+        return img, ms
+
+    def render_state_ws(self, state: LatentState, d: dirs.Directions | None) -> tuple[np.ndarray, float, torch.Tensor]:
+        """render_state, plus the state's ws (1, num_ws, w_dim) for renders derived from it."""
         t0 = time.perf_counter()
-        img = self.render_ws(self.state_ws(state, d))[0]
-        return img, (time.perf_counter() - t0) * 1000.0
+        ws = self.state_ws(state, d)
+        img = self.render_ws(ws)[0]
+        return img, (time.perf_counter() - t0) * 1000.0, ws
 
     def directions(self, method: str) -> dirs.Directions:
         """PCA or SeFa directions (MAX_DIRECTIONS of them), from the disk cache or computed now."""

@@ -16,7 +16,7 @@ import torch
 
 from explorer import directions as dirs
 from explorer import recipes
-from explorer.latents import Edit, with_edit
+from explorer.latents import Edit, sweep_ws
 from explorer.render import make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import pages
@@ -114,6 +114,24 @@ def _gallery(model_key: str, first_seed: int, psi: float, class_index: int | Non
     return [png_bytes(t, scale=max(1, 96 // t.shape[0])) for t in thumbs]
 
 
+def _strip(snap: dict, state, D, sel: int, ws: torch.Tensor, size: int) -> bytes:
+    """PNG of the -3..+3 strip of direction `sel` around the current state, in one batch from its ws.
+
+    Kept per session: moving the strip's own slider leaves the strip as it was, so it is not redrawn.
+    """
+    base = next((e for e in state.edits if e.direction == sel), Edit(sel, 0.0))
+    others = tuple(e for e in state.edits if e.direction != sel)
+    key = (eng.name, eng.meta.get("sha256", ""), dataclasses.replace(state, edits=others),
+           sel, base.layer_start, base.layer_end)
+    cached = snap.get("_strip")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    strip = make_grid(eng.render_ws(sweep_ws(ws, D, base, range(-3, 4))), nrow=7, pad=1, fill=255)
+    png = png_bytes(strip, scale=max(1, 96 // size))
+    ss["_strip"] = (key, png)
+    return png
+
+
 # ---------------------------------------------------------------- controls
 st.title("Explore")
 left, main = st.columns([1.1, 2.9], gap="medium")
@@ -153,7 +171,7 @@ def _editor() -> None:
         state = S.read_state({**snap, "k": 0}, eng)
     names = dirs.load_direction_names(eng.meta, method, MAX_DIRECTIONS, G=G) if D is not None else []
 
-    img, ms = eng.render_state(state, D)
+    img, ms, ws = eng.render_state_ws(state, D)
     scale = max(1, 384 // img.shape[0])
     with mid:
         st.image(png_bytes(img, scale=scale), caption=f"seed {state.seed} · ψ {state.psi:g}"
@@ -205,11 +223,7 @@ def _editor() -> None:
             st.markdown("**Direction strip** (−3 … +3)")
             sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key="strip_dir",
                                label_visibility="collapsed")          # always drawn: keeps its value
-            base = next((e for e in state.edits if e.direction == sel), Edit(sel, 0.0))
-            strip_states = [with_edit(state, Edit(sel, float(a), base.layer_start, base.layer_end)) for a in range(-3, 4)]
-            ws = torch.cat([eng.state_ws(s_, D) for s_ in strip_states])
-            strip = make_grid(eng.render_ws(ws), nrow=7, pad=1, fill=255)
-            st.image(png_bytes(strip, scale=max(1, 96 // img.shape[0])), caption="−3   −2   −1   0   +1   +2   +3",
+            st.image(_strip(snap, state, D, sel, ws, img.shape[0]), caption="−3   −2   −1   0   +1   +2   +3",
                      output_format="PNG")
             n1, n2 = st.columns([3, 1])
             n1.text_input("Name this direction", key="dir_name", placeholder=names[sel], max_chars=80)
