@@ -85,7 +85,10 @@ def sidebar() -> None:
             st.session_state["_notes"] = [f"model {wanted!r} from the link is not here; showing {ms[0].name!r}"]
     if st.session_state.get("model") not in labels:
         st.session_state.pop("model", None)
-    st.sidebar.selectbox("Model", labels, key="model", help="Shipped models and models trained in this app")
+    # index= the current choice, not 0: after a page switch the browser may remount the picker from its
+    # proto's default and send that back on the next rerun, dropping a model set by a link or a handoff
+    st.sidebar.selectbox("Model", labels, key="model", index=labels.index(st.session_state.get("model", labels[0])),
+                         help="Shipped models and models trained in this app")
     info = current_model()
     if info is not None:
         with st.sidebar.expander("Model card"):
