@@ -114,6 +114,13 @@ def _gallery(model_key: str, first_seed: int, psi: float, class_index: int | Non
     return [png_bytes(t, scale=max(1, 96 // t.shape[0])) for t in thumbs]
 
 
+def _set(snap: dict, key: str, value) -> None:
+    """Point a widget at the state's value, only when it differs: a value set from code is sent to the
+    browser again and redrawn there (10 sliders per change cost about 20 ms of latency)."""
+    if snap.get(key) != value:
+        ss[key] = value
+
+
 def _strip(snap: dict, state, D, sel: int, ws: torch.Tensor, size: int) -> bytes:
     """PNG of the -3..+3 strip of direction `sel` around the current state, in one batch from its ws.
 
@@ -202,13 +209,13 @@ def _editor() -> None:
             lnames = S.layer_names(num_ws)
             amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
             for i in range(min(int(snap.get("k", S.DEFAULT_K)), D.k)):
-                ss[f"amt{i}"] = float(amts.get(i, 0.0))
+                _set(snap, f"amt{i}", float(amts.get(i, 0.0)))
                 label = f"{names[i]} · {float(D.explained[i]):.1%}"
                 if per_layer:
                     a, b = st.columns([3, 2])
                     a.slider(label, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
                              on_change=S.sync_amount, args=(ss, i))
-                    ss[f"lr{i}"] = S._range(ranges.get(i), num_ws)
+                    _set(snap, f"lr{i}", S._range(ranges.get(i), num_ws))
                     b.select_slider("layers", options=list(range(num_ws)), key=f"lr{i}", value=(0, num_ws - 1),
                                     format_func=lambda j: lnames[j], label_visibility="collapsed",
                                     on_change=S.sync_range, args=(ss, i, num_ws))
@@ -245,7 +252,7 @@ def _editor() -> None:
             r2.button("Reset all z", key="reset_z", on_click=_reset_z)
             cols = st.columns(2)
             for j, d in enumerate(groups[g]):
-                ss[f"z{d}"] = max(-S.Z_RANGE, min(S.Z_RANGE, round(zv[d], 2)))
+                _set(snap, f"z{d}", max(-S.Z_RANGE, min(S.Z_RANGE, round(zv[d], 2))))
                 cols[j % 2].slider(f"z[{d}]", -S.Z_RANGE, S.Z_RANGE, step=0.01, key=f"z{d}",
                                    on_change=S.sync_z_slider, args=(ss, d, z_dim))
 
