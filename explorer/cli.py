@@ -79,7 +79,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         "steps": a.steps, "max_minutes": a.minutes, "batch_size": a.batch, "seed": a.seed, "loss": a.loss,
         "lr_g": a.lr_g, "lr_d": a.lr_d, "r1_gamma": a.r1, "augment": a.augment, "augment_p": a.augment_p, "ada_target": a.ada_target,
         "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
-        "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every}.items() if v is not None}
+        "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every,
+        "collapse_d_loss": a.collapse_d_loss}.items() if v is not None}
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
     if not resuming and (a.g_arch or a.d_arch):
         cfg = dataclasses.replace(
@@ -248,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--augment-p", type=float, help="augmentation probability (the start value when adaptive)")
     t.add_argument("--ada-target", type=float, help="adaptive augmentation target (0 = fixed p)")
     t.add_argument("--ema", type=float, help="EMA half-life in thousands of images (0 = off)")
+    t.add_argument("--collapse-d-loss", type=float,
+                   help="roll back when the D loss averages below this (cross-entropy losses; 0 = off)")
     t.add_argument("--log-every", type=int)
     t.add_argument("--sample-every", type=int)
     t.add_argument("--checkpoint-every", type=int)

@@ -105,6 +105,7 @@ class TrainConfig:
     sample_every: int = 500        # steps between sample grids (0 = never)
     checkpoint_every: int = 1000   # steps between checkpoints (0 = only at the end)
     divergence_limit: float = 1e4  # |loss| above this (or NaN/inf) counts as divergence and rolls back
+    collapse_d_loss: float = 0.005  # cross-entropy losses: D loss averaging below this = collapse, rolls back (0 = off)
     num_workers: int = 0           # unused by the in-memory loader; kept for forward compatibility
 
     def __post_init__(self) -> None:
@@ -112,6 +113,7 @@ class TrainConfig:
         for a in self.augment_list:
             _check(a in AUGMENTS, f"unknown augmentation {a!r}; choose from {AUGMENTS}")
         _check(self.batch_size > 0, "batch_size must be positive")
+        _check(self.collapse_d_loss >= 0, "collapse_d_loss must be >= 0")
         _check(0.0 <= self.augment_p <= 1.0, "augment_p must be in [0, 1]")
 
     @property

@@ -9,8 +9,9 @@
 * quality curve: `quality(G_ema, step)` (e.g. `explorer.quality.QualityProbe`), when given, runs
   before the first step of a fresh run and at every checkpoint; its dict is written to
   metrics.jsonl as a {"kind": "quality", "step", "elapsed_s", ...} record and reported as an event;
-* divergence guard: a NaN/inf or exploding loss restores the last good state, halves the
-  learning rates, reseeds the noise and reports a "rollback" event;
+* guards (explorer/guards.py): a NaN/inf or exploding loss, or a discriminator that wins outright
+  (collapse), restores the last good state, halves the learning rates, reseeds the noise and
+  reports a "rollback" event;
 * data-parallel when torch.distributed is initialised (see explorer/distributed.py):
   gradients are averaged across ranks; only rank 0 writes files and reports progress;
 * CUDA when given a CUDA device (bf16 autocast, channels_last), CPU otherwise; one code path.
@@ -19,7 +20,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -36,6 +36,7 @@ from explorer.augment import adapt_p, diff_augment
 from explorer.config import ModelConfig, to_dict
 from explorer.losses import d_loss, g_loss, gradient_penalty, r1_penalty
 from explorer.export import export_model
+from explorer.guards import Guard
 from explorer.nets import (Nets, build_nets, compute_w_avg, freeze_lower_d, init_from_checkpoint, restore,
                            state_tensors, update_ema)
 from explorer.render import sample_grid, save_png
@@ -71,10 +72,6 @@ def _allreduce_grads(params: list[nn.Parameter], world: int) -> None:
     for g in grads:
         g.copy_(flat[i:i + g.numel()].view_as(g))
         i += g.numel()
-
-
-def _finite(*xs: float, limit: float) -> bool:
-    return all(math.isfinite(x) and abs(x) < limit for x in xs)
 
 
 def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool] | None = None,
@@ -149,12 +146,14 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
     def save_checkpoint() -> Path | None:
         nonlocal good
         compute_w_avg(nets.G_ema)                  # every rank, so all stay identical
-        good = snapshot()
+        snap = snapshot()
+        if guard.healthy():                        # a state on its way to collapse is no state to return to
+            good = snap
         if run is None or not lead:
             return None
-        meta = {**good[1], "config": to_dict(config), "class_names": list(dataset.class_names),
+        meta = {**snap[1], "config": to_dict(config), "class_names": list(dataset.class_names),
                 "dataset": dataset.description, "timing": timing()}
-        path = ckpt.save_training(run, step, good[0], meta)
+        path = ckpt.save_training(run, step, snap[0], meta)
         if on_checkpoint:
             on_checkpoint(path, step)
         return path
@@ -169,6 +168,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
         return {"wall_s": round(wall, 3), "bookkeeping_s": {k: round(v, 3) for k, v in book.items()},
                 "bookkeeping_share": round(b / wall, 4) if wall > 0 else 0.0}
 
+    guard = Guard(t)
     good = snapshot()
     window = {"t": time.perf_counter(), "steps": 0, "g": 0.0, "d": 0.0, "real": 0.0, "fake": 0.0, "rt": 0.0}
     ada_acc, ada_n = 0.0, 0
@@ -259,12 +259,13 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
             seen += t.batch_size * world
             gval, dval = float(loss_g.detach()), float(loss_d.detach())
 
-            # ---- divergence guard
-            if not _finite(gval, dval, limit=t.divergence_limit):
+            # ---- guards: divergence, collapse
+            why = guard.check(step, gval, dval)
+            if why is not None:
                 rollbacks += 1
                 if rollbacks > 5:
-                    raise TrainingDiverged(f"training diverged {rollbacks} times (last at step {step}); "
-                                           f"try a lower learning rate or another loss")
+                    raise TrainingDiverged(f"training diverged {rollbacks} times (last: {why}); "
+                                           f"try a lower learning rate, augmentation or another loss")
                 bad_step = step
                 restore(nets, good[0], good[1], None)
                 step, seen, p_aug = good[1]["step"], good[1]["images_seen"], good[1]["augment_p"]
@@ -273,9 +274,9 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                     for g in opt.param_groups:
                         g["lr"] = g["base_lr"] * lr_scale
                 gen.manual_seed(t.seed * 1000 + rank + 104729 * rollbacks)
+                guard.reset()
                 report({"kind": "rollback", "step": step, "bad_step": bad_step, "losses": [gval, dval],
-                        "message": f"loss became {'non-finite' if not math.isfinite(gval + dval) else 'too large'} "
-                                   f"at step {bad_step}: rolled back to step {step} and halved the learning rates"})
+                        "message": f"{why}: rolled back to step {step} and halved the learning rates"})
                 continue
             # ---- EMA
             if t.ema_half_life_k > 0:
