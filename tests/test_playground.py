@@ -4,6 +4,7 @@ gradient arrows, determinism, the background runner, and the Streamlit page thro
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import gc
 import json
@@ -18,6 +19,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer import playground as P
+from explorer.losses import d_loss, g_loss
 
 PAGE = str(Path(__file__).resolve().parent.parent / "explorer" / "ui" / "playground_page.py")
 
@@ -132,8 +134,8 @@ REAL, FAKE = [0.0, 2.0], [-1.0, 3.0]
 ])
 def test_losses_match_their_formulas(kind, d_expected, g_expected):
     real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
-    assert P.d_loss(kind, real, fake).item() == pytest.approx(d_expected, rel=1e-9)
-    assert P.g_loss(kind, fake).item() == pytest.approx(g_expected, rel=1e-9)
+    assert d_loss(kind, real, fake).item() == pytest.approx(d_expected, rel=1e-9)
+    assert g_loss(kind, fake).item() == pytest.approx(g_expected, rel=1e-9)
 
 
 def test_gradient_penalty_on_linear_critics():
@@ -175,7 +177,7 @@ def test_stable_preset_covers_the_ring():
 
 def test_minimax_stalls_where_nonsaturating_moves():
     stall, fix = trained("Minimax stalls"), trained("Non-saturating fix")
-    assert stall.settings == P.dataclasses.replace(fix.settings, loss="minimax")
+    assert stall.settings == dataclasses.replace(fix.settings, loss="minimax")
     start = P.Playground(fix.settings).generate(fix.z_eval)          # same seed: same initial generator
 
     def moved(pg):
@@ -240,7 +242,7 @@ def test_every_optimizer_and_loss_trains(optimizer):
 
 def test_same_seed_same_run_and_reset_restarts():
     s = P.Settings(loss="wgan-gp", d_steps=2, seed=7)
-    a, b, c = P.Playground(s), P.Playground(s), P.Playground(P.dataclasses.replace(s, seed=8))
+    a, b, c = P.Playground(s), P.Playground(s), P.Playground(dataclasses.replace(s, seed=8))
     for pg in (a, b, c):
         pg.step(15)
     assert np.array_equal(a.view().fake, b.view().fake) and a.hist == b.hist
