@@ -82,10 +82,10 @@ def watch_bench(phase_s: float = 60.0, phases: int = 6, settle_s: float = 10.0, 
     """Job img/s with the progress page closed vs open, alternating phases (closed first)."""
     from explorer import scheduler
     from explorer.browser import chromium, streamlit_server, wait_idle
+    from explorer.datasets_store import save_dataset
     from explorer.jobs import JobRegistry, make_spec
     from explorer.runlog import read_metrics
     from explorer.trainplan import plan, with_overrides
-    from explorer.uploads import save_dataset
     say = say or (lambda m: None)
     with tempfile.TemporaryDirectory() as tmp_, chromium() as browser:
         tmp = Path(tmp_)
@@ -146,6 +146,7 @@ def finetune_bench(source: str = "emoji", minutes: float = 10.0, n_images: int =
     folder to copy each run's sample grids (samples/step-*.png) and metrics.jsonl into."""
     from explorer import checkpoint as ckpt
     from explorer import scheduler
+    from explorer.datasets_store import save_dataset
     from explorer.device import model_search_path
     from explorer.finetune import Source, sources
     from explorer.jobs import JobRegistry, make_spec
@@ -153,7 +154,6 @@ def finetune_bench(source: str = "emoji", minutes: float = 10.0, n_images: int =
     from explorer.quality import QualityProbe
     from explorer.runlog import read_metrics
     from explorer.trainplan import plan, with_overrides
-    from explorer.uploads import save_dataset
     say = say or (lambda m: None)
     path = ckpt.resolve(source, model_search_path())
     info = ckpt.ModelInfo(Path(path).stem, Path(path), "pretrained", ckpt.read_meta(path))

@@ -118,7 +118,7 @@ def describe_failure(e: BaseException, checkpoint_step: int | None) -> str:
 def load_job_dataset(spec: dict, resolution: int, channels: int) -> Any:
     """A saved upload set (folder with dataset.json) or anything `data.load_dataset` reads."""
     from explorer.data import load_dataset
-    from explorer.uploads import is_dataset_dir, load_upload_set
+    from explorer.datasets_store import is_dataset_dir, load_upload_set
 
     if is_dataset_dir(spec["dataset"]):
         return load_upload_set(spec["dataset"])

@@ -18,11 +18,11 @@ import torch
 
 from explorer import checkpoint, scheduler
 from explorer.config import preset
+from explorer.datasets_store import save_dataset
 from explorer.jobs import MAX_RESTARTS, JobError, JobRegistry, make_spec
 from explorer.models import build_generator
 from explorer.scheduler import Scheduler
 from explorer.train import TrainingDiverged
-from explorer.uploads import save_dataset
 from explorer.worker import FAULT_ENV, _Reporter, describe_failure
 from tests.conftest import make_dataset
 

@@ -15,9 +15,9 @@ import pytest
 import torch
 from PIL import Image
 
+from explorer.datasets_store import load_upload_set, save_upload_set
 from explorer.images import Limits
-from explorer.uploads import (UploadLimits, display_name, ingest_uploads, load_upload_set, save_upload_set,
-                              unsafe_name, zip_entry_count)
+from explorer.uploads import UploadLimits, display_name, ingest_uploads, unsafe_name, zip_entry_count
 
 
 def enc(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -14,12 +14,13 @@ import streamlit as st
 
 from explorer import speed
 from explorer.config import AUGMENTS, LOSSES, ModelConfig
+from explorer.datasets_store import save_upload_set
 from explorer.finetune import Source, sources
 from explorer.jobs import JobError, JobRegistry, make_spec
 from explorer.scheduler import Scheduler
 from explorer.trainplan import RECIPES, SMALL_SET, intervals, plan, recipes, with_overrides
-from explorer.uploads import UploadReport, save_upload_set
 from explorer.ui import pages
+from explorer.uploads import UploadReport
 
 ss = st.session_state
 FROM = ["scratch", "fine-tune a model"]
