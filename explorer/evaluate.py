@@ -75,6 +75,10 @@ def evaluate_model(model: str, n: int = 10_000, data: str | None = None, device:
     fake, labels = generate(G, n, seed=seed, device=dev)
     out: dict = {"model": meta["name"], "samples": n, "seed": seed, "reference": ref_name,
                  "reference_test_images": len(test)}
+    tr = meta.get("training") or {}                # an export's training record, or a checkpoint's own
+    steps, secs = meta.get("step", tr.get("steps")), meta.get("elapsed_s", tr.get("train_seconds"))
+    if steps is not None:
+        out["trained"] = {"steps": int(steps), "seconds": None if secs is None else round(float(secs), 1)}
     g = G.cfg
     clf_path = pretrained_dir() / f"{CLASSIFIER}.json"
     if ref_name == "fashion-mnist" and g.resolution == 32 and clf_path.exists():

@@ -29,8 +29,10 @@ def test_generate_is_deterministic_and_balanced():
 def test_evaluate_fashion_mnist_shaped_model(tmp_path):
     torch.manual_seed(0)
     G = build_generator(preset("tiny", 32, 1, 10).generator)
-    ckpt.save_generator(tmp_path / "m", G, {"dataset": {"spec": "fashion-mnist", "source": "fashion-mnist:train"}})
+    ckpt.save_generator(tmp_path / "m", G, {"dataset": {"spec": "fashion-mnist", "source": "fashion-mnist:train"},
+                                             "training": {"steps": 12, "train_seconds": 34.56}})
     fig = evaluate_model(str(tmp_path / "m"), n=200, device="cpu", memorisation_n=200)
+    assert fig["trained"] == {"steps": 12, "seconds": 34.6}          # so a comparison can show equal time
     assert fig["reference"] == "fashion-mnist" and fig["feature_space"] == "fashion-mnist-classifier"
     # an untrained generator is far from the data; real train-vs-test is close: the floor
     assert fig["fd"] > 10 * fig["fd_train_vs_test"]
