@@ -21,12 +21,15 @@ def figures_table(m: dict, baseline: dict | None = None, baseline_name: str = "b
     rows = [("FD, classifier features (lower is better)", "fd"), ("KID", "kid"),
             ("conditional accuracy", "cond_accuracy"), ("precision (k=3)", "precision"),
             ("recall (k=3)", "recall"), ("SWD x1e3, Laplacian pyramid (lower is better)", "swd"),
-            ("memorisation ratio (sample / test NN distance; < 0.8 flags)", "memorisation")]
+            ("memorisation ratio (sample / test NN distance; < 0.8 flags)", "memorisation"),
+            ("trained for", "trained")]
 
     def get(d: dict | None, key: str) -> object:
         if not d or d.get(key) is None:
             return None
         v = d[key]
+        if key == "trained":
+            return f"{v['steps']} steps" + (f", {v['seconds'] / 60:.1f} min" if v.get("seconds") is not None else "")
         return v["avg"] if key == "swd" else v["ratio"] if key == "memorisation" else v
 
     floor_name = "real vs real (floor)" if m.get("reference_images") else "real train vs test"
@@ -62,10 +65,11 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
             f"- preset `{tr.get('preset', '?')}`: loss {tc.get('loss', '?')}, lr G {tc.get('lr_g', '?')} / "
             f"D {tc.get('lr_d', '?')}, batch {tc.get('batch_size', '?')}, EMA half-life "
             f"{tc.get('ema_half_life_k', '?')}k images, augmentation `{tc.get('augment') or 'none'}`"
-            + (f" (adaptive, final p {_fmt(tr.get('augment_p'))})" if tc.get("ada_target") else ""),
+            + ("" if not tc.get("augment") else f" (adaptive, final p {_fmt(tr.get('augment_p'))})"
+               if tc.get("ada_target") else f" (p {_fmt(tc.get('augment_p'))})"),
             f"- {tr.get('steps', '?')} steps, {tr.get('images_seen', '?')} images seen, "
             f"{_duration(tr.get('train_seconds', 0))} of training"
-            + (f", {tr.get('rollbacks')} divergence rollback(s)" if tr.get("rollbacks") else "")]
+            + (f", {tr.get('rollbacks')} rollback(s) (divergence or collapse)" if tr.get("rollbacks") else "")]
     if reproduce:
         out += ["", "## Reproduce", "```", reproduce, "```"]
     if figures:
