@@ -233,6 +233,18 @@ def save_training(run_dir: str | os.PathLike, step: int, tensors: dict[str, torc
     return stem.with_suffix(".json")
 
 
+def drop_training_after(run_dir: str | os.PathLike, step: int) -> None:
+    """Delete the training checkpoints newer than `step` (after a rollback to it)."""
+    for j in (Path(run_dir) / "checkpoints").glob("step-*.json"):
+        try:
+            later = int(j.stem.split("-")[1]) > step
+        except (IndexError, ValueError):
+            continue
+        if later:
+            for f in (j, j.with_suffix(".safetensors")):
+                f.unlink(missing_ok=True)
+
+
 def latest_training(run_dir: str | os.PathLike) -> Path | None:
     """Newest training checkpoint in a run folder whose weights verify; None if there is none."""
     for j in sorted((Path(run_dir) / "checkpoints").glob("step-*.json"), reverse=True):

@@ -43,7 +43,7 @@ class Guard:
 
     def healthy(self) -> bool:
         """Whether the current state is fit to roll back to (not on its way to a collapse)."""
-        return self.floor <= 0 or self.d_avg is None or self.d_avg > 5 * self.floor
+        return self.floor <= 0 or self.d_avg is None or self.d_avg > 2 * self.floor
 
     def reset(self) -> None:
         """After a rollback: start the moving average and the warm-up again."""

@@ -259,7 +259,11 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
             seen += t.batch_size * world
             gval, dval = float(loss_g.detach()), float(loss_d.detach())
 
-            # ---- guards: divergence, collapse
+            # ---- guards: divergence, collapse (on the mean over ranks, so every rank decides alike)
+            if world > 1:
+                both = torch.tensor([gval, dval], dtype=torch.float64)
+                tdist.all_reduce(both)
+                gval, dval = (both / world).tolist()
             why = guard.check(step, gval, dval)
             if why is not None:
                 rollbacks += 1
@@ -275,6 +279,8 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                         g["lr"] = g["base_lr"] * lr_scale
                 gen.manual_seed(t.seed * 1000 + rank + 104729 * rollbacks)
                 guard.reset()
+                if run is not None and lead:             # later checkpoints are on the bad path: never resume them
+                    ckpt.drop_training_after(run, step)
                 report({"kind": "rollback", "step": step, "bad_step": bad_step, "losses": [gval, dval],
                         "message": f"{why}: rolled back to step {step} and halved the learning rates"})
                 continue

@@ -48,16 +48,23 @@ def _winning_d(monkeypatch, calls: range):
 
 
 def test_collapse_rolls_back_to_a_healthy_checkpoint(tmp_path, tiny_ds, monkeypatch):
-    # D wins from step 21: the average is 0.5**n after n steps, unhealthy (< 5 x 0.005) from step 26, so
-    # the checkpoint at 26 must not become the state to roll back to; below 0.005 at step 28: rollback
-    # to step 24. The game is healthy after that.
+    # D wins from step 21: the average is 0.5**n after n steps, unhealthy (< 2 x 0.005) from step 27, so
+    # the checkpoint at 27 must not become the state to roll back to; below 0.005 at step 28: rollback
+    # to step 26, and step 27's checkpoint is deleted (a resume must not start on the bad path).
     _winning_d(monkeypatch, range(21, 29))
-    events = []
-    r = train_loop(tiny_config(steps=40, checkpoint_every=2, loss="nonsaturating"), tiny_ds,
-                   on_progress=events.append, run_dir=tmp_path)
+    events, on_disk = [], {}
+
+    def seen(e):
+        events.append(e)
+        if e["kind"] == "rollback":
+            on_disk["steps"] = sorted(int(p.stem[5:]) for p in (tmp_path / "checkpoints").glob("step-*.json"))
+
+    r = train_loop(tiny_config(steps=40, checkpoint_every=1, loss="nonsaturating"), tiny_ds,
+                   on_progress=seen, run_dir=tmp_path)
     rb = [e for e in events if e["kind"] == "rollback"]
     assert len(rb) == 1 and "won outright" in rb[0]["message"]
-    assert (rb[0]["step"], rb[0]["bad_step"]) == (24, 28)
+    assert (rb[0]["step"], rb[0]["bad_step"]) == (26, 28)
+    assert on_disk["steps"] == [26]
     assert r.step == 40 and r.rollbacks == 1
 
 

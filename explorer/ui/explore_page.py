@@ -126,7 +126,9 @@ def _strip(snap: dict, state, D, sel: int, ws: torch.Tensor, size: int) -> bytes
 
     Kept per session: moving the strip's own slider leaves the strip as it was, so it is not redrawn.
     """
-    base = next((e for e in state.edits if e.direction == sel), Edit(sel, 0.0))
+    lo, hi = S._range(snap.get("ranges", {}).get(sel), num_ws)     # its range, even while its amount is 0
+    base = next((e for e in state.edits if e.direction == sel),
+                Edit(sel, 0.0, lo, None if hi >= num_ws - 1 else hi + 1))
     others = tuple(e for e in state.edits if e.direction != sel)
     key = (eng.name, eng.meta.get("sha256", ""), dataclasses.replace(state, edits=others),
            sel, base.layer_start, base.layer_end)
