@@ -134,7 +134,9 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
 
     def noise(b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(b, gc.z_dim, generator=gen).to(device)
-        c = torch.randint(gc.num_classes, (b,), generator=gen).to(device) if conditional else None
+        # classes in the data's proportions (as for D's fakes, which take the real batch's labels): uniform
+        # classes over-train G on rare groups that D rarely sees faked, and it learns to fool D there
+        c = labels[torch.randint(len(dataset), (b,), generator=gen).to(device)] if conditional else None
         return z, c
 
     def snapshot() -> tuple[dict, dict]:
