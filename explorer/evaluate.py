@@ -24,12 +24,17 @@ CLASSIFIER = "fashion-mnist-classifier"
 
 @torch.inference_mode()
 def generate(G: torch.nn.Module, n: int, seed: int = 0, psi: float = 1.0, batch: int = 500,
-             device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n samples as uint8 (N, C, H, W) on CPU; conditional models get balanced classes (i % num_classes)."""
+             device: torch.device | str = "cpu", class_weights: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """n samples as uint8 (N, C, H, W) on CPU; conditional models get balanced classes (i % num_classes),
+    or classes drawn in proportion to `class_weights` (e.g. the reference data's class counts)."""
     gen = torch.Generator().manual_seed(seed)
     nc = G.cfg.num_classes
     labels = torch.arange(n) % nc if nc else None
     zs = torch.randn(n, G.cfg.z_dim, generator=gen)   # drawn up front: sample i never depends on `batch`
+    if nc and class_weights is not None:
+        labels = torch.multinomial(class_weights.double(), n, replacement=True,
+                                   generator=torch.Generator().manual_seed(seed + 1))
     out = []
     for i in range(0, n, batch):
         z = zs[i:i + batch].to(device)
@@ -72,7 +77,11 @@ def evaluate_model(model: str, n: int = 10_000, data: str | None = None, device:
     G, meta = load_generator(model, dev)
     ref_name, train, test = _reference(meta, data)
     say(f"generating {n} samples from {meta['name']}")
-    fake, labels = generate(G, n, seed=seed, device=dev)
+    weights = None                                 # compared with a whole (unbalanced) dataset: its proportions
+    nc = G.cfg.num_classes
+    if ref_name != "fashion-mnist" and nc and train.labels is not None:
+        weights = torch.bincount(torch.cat([train.labels, test.labels]), minlength=nc)[:nc]
+    fake, labels = generate(G, n, seed=seed, device=dev, class_weights=weights)
     out: dict = {"model": meta["name"], "samples": n, "seed": seed, "reference": ref_name,
                  "reference_test_images": len(test)}
     tr = meta.get("training") or {}                # an export's training record, or a checkpoint's own

@@ -25,6 +25,15 @@ def test_generate_is_deterministic_and_balanced():
     assert la.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
 
 
+def test_generate_can_follow_the_data_class_proportions():
+    G = build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    _, la = generate(G, 3000, class_weights=torch.tensor([6, 3, 1]))
+    share = torch.bincount(la, minlength=3).double() / 3000
+    assert torch.allclose(share, torch.tensor([0.6, 0.3, 0.1], dtype=torch.float64), atol=0.03)
+    _, again = generate(G, 3000, class_weights=torch.tensor([6, 3, 1]))
+    assert torch.equal(la, again)
+
+
 @needs_fm
 def test_evaluate_fashion_mnist_shaped_model(tmp_path):
     torch.manual_seed(0)
