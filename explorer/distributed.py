@@ -39,3 +39,17 @@ def shutdown() -> None:
 
 def is_lead() -> bool:
     return not tdist.is_initialized() or tdist.get_rank() == 0
+
+
+def allreduce_grads(params: list[torch.nn.Parameter], world: int) -> None:
+    """Average the gradients of `params` across ranks, as one flat all-reduce (a no-op on one rank)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if world <= 1 or not grads:
+        return
+    flat = torch.cat([g.flatten() for g in grads])
+    tdist.all_reduce(flat)
+    flat /= world
+    i = 0
+    for g in grads:
+        g.copy_(flat[i:i + g.numel()].view_as(g))
+        i += g.numel()

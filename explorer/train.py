@@ -35,6 +35,7 @@ from explorer import fileio
 from explorer.augment import adapt_p, diff_augment
 from explorer.config import ModelConfig, to_dict
 from explorer.losses import d_loss, g_loss, gradient_penalty, r1_penalty
+from explorer.distributed import allreduce_grads
 from explorer.export import export_model
 from explorer.guards import Guard
 from explorer.nets import (Nets, build_nets, compute_w_avg, freeze_lower_d, init_from_checkpoint, restore,
@@ -59,19 +60,6 @@ class TrainResult:
     timing: dict = field(default_factory=dict)
     last: dict = field(default_factory=dict)
     nets: Nets | None = field(default=None, repr=False)   # the trained networks (for callers that keep going)
-
-
-def _allreduce_grads(params: list[nn.Parameter], world: int) -> None:
-    grads = [p.grad for p in params if p.grad is not None]
-    if world <= 1 or not grads:
-        return
-    flat = torch.cat([g.flatten() for g in grads])
-    tdist.all_reduce(flat)
-    flat /= world
-    i = 0
-    for g in grads:
-        g.copy_(flat[i:i + g.numel()].view_as(g))
-        i += g.numel()
 
 
 def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool] | None = None,
@@ -237,7 +225,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                     loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(lr_, real_a)
                 nets.opt_D.zero_grad(set_to_none=True)
                 loss_d.backward()
-                _allreduce_grads(nets.d_trainable, world)
+                allreduce_grads(nets.d_trainable, world)
                 nets.opt_D.step()
                 ada_acc += float(torch.sign(lr_.detach()).mean())
                 ada_n += 1
@@ -254,7 +242,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 loss_g = g_loss(t.loss, lf_g)
             nets.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
-            _allreduce_grads(list(nets.G.parameters()), world)
+            allreduce_grads(list(nets.G.parameters()), world)
             nets.opt_G.step()
 
             step += 1
