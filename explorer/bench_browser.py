@@ -4,7 +4,11 @@ For each page: open it, focus a slider, press ArrowRight `changes` times (after 
 and time from just before each key press until the watched image shows a new, loaded picture.
 In the explorer that is done twice: with the slider of direction 0, the strip's own direction
 (the strip stays), and with direction 1's (the -3..+3 strip is redrawn too).
-The floor is a trivial Streamlit page with one slider and one image, measured in the same run.
+
+The floor is a trivial Streamlit page (one slider, one image; numpy + Pillow, nothing else), on the
+same server settings, in the same run. It is measured twice: as written, and with its heap frozen
+like the app's (`gc.freeze()`, see explorer/ui/heap.py), which takes Streamlit's per-rerun full
+garbage collection off the latency: the second is the floor the app could at best reach.
 Then server memory: RSS with one session open and with five (the model is shared, so the
 growth per extra session must be far below the model's size).
 
@@ -24,13 +28,17 @@ import numpy as np
 
 from explorer.browser import IMG, chromium, rss_mb, streamlit_server, timed_change, wait_idle
 
-TRIVIAL = '''import numpy as np
+TRIVIAL = '''import io
+import numpy as np
 import streamlit as st
-from explorer.render import png_bytes
+from PIL import Image
 v = st.slider("value", 0.0, 100.0, 0.0, 0.1, key="v")
-img = np.full((32, 32, 1), round(v * 10) % 256, np.uint8)   # every 0.1 step is a new picture
-st.image(png_bytes(img, scale=12), output_format="PNG")
+img = np.full((384, 384), round(v * 10) % 256, np.uint8)   # every 0.1 step is a new picture
+buf = io.BytesIO()
+Image.fromarray(img).save(buf, format="PNG")
+st.image(buf.getvalue(), output_format="PNG")
 '''
+FROZEN = "import gc\ngc.collect()\ngc.freeze()\n"      # what explorer/ui/heap.py does for the app
 
 
 def _stats(ms: list[float]) -> dict:
@@ -66,11 +74,13 @@ def browser_bench(model: str = "fashion-mnist", changes: int = 40, warmup: int =
     out: dict = {"model": meta["name"], "changes": changes, "warmup": warmup}
     env = {"LATENT_EXPLORER_THREADS": os.environ.get("LATENT_EXPLORER_THREADS", "1")}
     with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
-        trivial = Path(tmp) / "trivial_page.py"
-        trivial.write_text(TRIVIAL)
-        say("trivial page (floor)")
-        with streamlit_server(trivial, env=env) as (url, _):
-            floor = _slider_latency(url, browser, "v", changes, warmup)
+        floors = {}
+        for name, text in (("plain", TRIVIAL), ("frozen_heap", FROZEN + TRIVIAL)):
+            trivial = Path(tmp) / f"trivial_{name}.py"
+            trivial.write_text(text)
+            say(f"trivial page (floor, {name.replace('_', ' ')})")
+            with streamlit_server(trivial, env=env) as (url, _):
+                floors[name] = _slider_latency(url, browser, "v", changes, warmup)
         say(f"explorer ({meta['name']}): direction slider")
         with streamlit_server("streamlit_app.py", env=env) as (url, proc):
             app = _slider_latency(f"{url}/?m={meta['name']}", browser, "amt0", changes, warmup)
@@ -91,11 +101,16 @@ def browser_bench(model: str = "fashion-mnist", changes: int = 40, warmup: int =
             rss_many = rss_mb(proc.pid)
             for p in pages:
                 p.close()
+    floor, frozen = floors["plain"], floors["frozen_heap"]
     out["floor_trivial_page"] = _stats(floor)
+    out["floor_trivial_page_frozen_heap"] = _stats(frozen)
     out["explorer_direction_slider"] = _stats(app)
     out["explorer_other_slider"] = _stats(other)
-    out["p50_ratio_to_floor"] = round(statistics.median(app) / statistics.median(floor), 2)
-    out["other_p50_ratio_to_floor"] = round(statistics.median(other) / statistics.median(floor), 2)
+    med = statistics.median
+    out["p50_ratio_to_floor"] = round(med(app) / med(floor), 2)
+    out["other_p50_ratio_to_floor"] = round(med(other) / med(floor), 2)
+    out["p50_ratio_to_frozen_floor"] = round(med(app) / med(frozen), 2)
+    out["other_p50_ratio_to_frozen_floor"] = round(med(other) / med(frozen), 2)
     out["targets"] = {"p50_ratio_max": 1.3, "p95_ms_max": 300}
     out["server_rss_mb"] = {"sessions_1": round(rss_one, 1), f"sessions_{sessions}": round(rss_many, 1),
                             "growth_per_extra_session": round((rss_many - rss_one) / max(sessions - 1, 1), 1),

@@ -27,6 +27,7 @@ from explorer import directions as dirs
 from explorer.device import load_generator, pick_device
 from explorer.latents import LatentState, Limits, state_to_ws
 from explorer.render import to_uint8
+from explorer.ui.heap import freeze_heap
 
 MAX_DIRECTIONS = 32      # computed once per method; the page shows the first k
 
@@ -100,6 +101,7 @@ def get_engine(path: str, sha256: str) -> Engine:
         synth, dtype = G, torch.float32
     for p in synth.parameters():
         p.requires_grad_(False)
+    freeze_heap()                         # the model's objects too: Streamlit's per-rerun GC skips them
     return Engine(G, synth, meta, dev, dtype)
 
 

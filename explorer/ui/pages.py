@@ -66,6 +66,8 @@ def _process_setup() -> int:
     import torch
     n = int(os.environ.get("LATENT_EXPLORER_THREADS") or 1)
     torch.set_num_threads(n)
+    from explorer.ui.heap import freeze_heap
+    freeze_heap()
     return n
 
 

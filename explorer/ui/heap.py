@@ -1,0 +1,21 @@
+"""Keep Streamlit's per-rerun garbage collection cheap: freeze the long-lived heap.
+
+    freeze_heap()      # once per process, and after a model is loaded
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (modules, torch, a loaded model) into the GC's permanent generation.
+
+    Streamlit runs a full `gc.collect(2)` after every script run, holding the GIL; with torch loaded
+    it scanned ~300k objects, about 160 ms, and the rerun's messages waited behind it (measured: the
+    deltas left the server ~120 ms after the script had made them). Frozen objects are never
+    scanned, so the collection only walks what the sessions made since. Called at one-time points
+    (process start, a model load); whatever is frozen then is never collected, so never per rerun.
+    """
+    gc.collect()
+    gc.freeze()
