@@ -14,8 +14,10 @@ def freeze_heap() -> None:
     Streamlit runs a full `gc.collect(2)` after every script run, holding the GIL; with torch loaded
     it scanned ~300k objects, about 160 ms, and the rerun's messages waited behind it (measured: the
     deltas left the server ~120 ms after the script had made them). Frozen objects are never
-    scanned, so the collection only walks what the sessions made since. Called at one-time points
-    (process start, a model load); whatever is frozen then is never collected, so never per rerun.
+    scanned, so the collection only walks what the sessions made since. Reference counting still
+    frees a frozen object that is dropped (an evicted model); only reference cycles among frozen
+    objects are kept for good, so call it at one-time points (process start, a model load), never
+    per rerun.
     """
     gc.collect()
     gc.freeze()
