@@ -241,6 +241,7 @@ def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expe
 
 # m=model ck=checkpoint s=seed c=class p=psi d=method e=dir:amount:start:end,... z=dim:delta,...
 _KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method"}
+_STREAMLIT_KEYS = ("embed", "embed_options")          # Streamlit's own link options
 
 
 def _num(x: float) -> str:
@@ -275,8 +276,12 @@ def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | N
             v = v[-1] if v else None
         return None if v is None else str(v)
 
+    unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *_STREAMLIT_KEYS))
+    note = [f"ignored unknown link parameter(s) {', '.join(_short(k) for k in unknown[:5])}"
+            f"{' …' if len(unknown) > 5 else ''} (this app's are {', '.join((*_KEYS, 'e', 'z'))})"] if unknown else []
     if all(get(k) is None for k in (*_KEYS, "e", "z")):
-        return None, []
+        return None, note
     raw = {field: get(k) for k, field in _KEYS.items()}
     edits, offsets = ([s.split(":") for s in (get(k) or "").split(",") if s.strip()] for k in ("e", "z"))
-    return _decode(_Parser(), raw, edits, offsets, expected_model, expected_checkpoint, limits)
+    state, warns = _decode(_Parser(), raw, edits, offsets, expected_model, expected_checkpoint, limits)
+    return state, note + warns

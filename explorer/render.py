@@ -35,6 +35,21 @@ def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, fill: i
     return grid
 
 
+def label_columns(grid: np.ndarray, labels: list[str], pad: int, height: int | None = None) -> np.ndarray:
+    """A one-row grid (from `make_grid(..., nrow=len(labels), pad=pad)`) with a white band under it
+    holding one label centred under each tile; the band is a third of a tile high unless `height` says."""
+    from PIL import ImageDraw, ImageFont
+    step = (grid.shape[1] - pad) / max(len(labels), 1)            # tile width + pad
+    height = height or max(16, int(step / 3))
+    band = Image.new("L", (grid.shape[1], height), 255)
+    draw, font = ImageDraw.Draw(band), ImageFont.load_default(size=max(8, height - 5))
+    for i, text in enumerate(labels):
+        x = pad + i * step + (step - pad - draw.textlength(text, font=font)) / 2
+        draw.text((x, 1), text, fill=0, font=font)
+    rows = np.asarray(band)[..., None].repeat(grid.shape[-1], axis=-1)
+    return np.concatenate([grid, rows], axis=0)
+
+
 def to_pil(image: np.ndarray) -> Image.Image:
     """(H, W, 1 or 3) uint8 -> PIL image (L or RGB)."""
     return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)

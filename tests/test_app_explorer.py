@@ -40,6 +40,10 @@ def _image_ids(at: AppTest) -> list[str]:
     return [str(im.proto) for im in at.get("image")]
 
 
+def _strip_box(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Direction")
+
+
 def _run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, at.exception
@@ -83,9 +87,14 @@ def test_strip_follows_the_other_edits_not_its_own_slider(app_env):
     _run(at)
     main3, strip3 = _image_ids(at)[:2]
     assert main3 != main2 and strip3 != strip2
-    at.selectbox(key="strip_dir").set_value(1)     # another strip direction
+    _strip_box(at).set_value(1)                    # another strip direction
     _run(at)
     assert _image_ids(at)[1] not in (strip, strip2, strip3)
+    at.text_input(key="dir_name").input("wide")    # renamed: a fresh picker (the browser would keep the old
+    at.button(key="save_name").click()             # label), still on the same direction
+    _run(at)
+    assert _strip_box(at).value == 1 and _strip_box(at).options[1] == "wide"
+    assert at.session_state["strip_dir"] == 1
 
 
 def test_z_sliders_nudge_one_dimension(app_env):
@@ -136,6 +145,13 @@ def test_link_reproduces_state_and_bad_links_warn(app_env):
     _run(bad)
     text = " ".join(w.value for w in bad.warning)
     assert "nope" in text and "seed" in text and "class 9" in text and "z offset" in text
+    assert text.count("'nope'") == 1 and len(bad.warning) == 2     # the model once; the rest in one box
+
+    many = AppTest.from_file(APP, default_timeout=120)
+    many.query_params.update({"m": "tiny", "e": ",".join(f"{i}:x" for i in range(300)), "seed": "4"})
+    _run(many)
+    assert len(many.warning) == 1 and "unknown link parameter(s) 'seed'" in many.warning[0].value
+    assert "more problems" in many.warning[0].value and many.warning[0].value.count("\n- ") == 8
     assert bad.number_input(key="seed").value == 0                 # sensible defaults
 
 
@@ -152,17 +168,19 @@ def test_interpolate_page(app_env):
     at = _run(AppTest.from_file(APP, default_timeout=120))
     at.switch_page("explorer/ui/interpolate_page.py")
     _run(at)
-    assert at.slider(key="ip_scrub").max == 47                   # 48 frames by default
+    assert (at.slider(key="ip_scrub").min, at.slider(key="ip_scrub").max) == (1, 48)   # 48 frames by default
     at.number_input(key="ip_frames").set_value(10)
     _run(at)
-    assert at.slider(key="ip_scrub").max == 9
+    assert at.slider(key="ip_scrub").max == 10
     first = _image_ids(at)
     at.slider(key="ip_scrub").set_value(5)
     _run(at)
     assert _image_ids(at) != first
     at.button(key="kf_add_seed").click()
     _run(at)
-    assert len(at.session_state["keyframes"]) == 3
+    at.button(key="kf_add_seed").click()
+    _run(at)
+    assert [k.seed for k in at.session_state["keyframes"]] == [0, 1, 2, 3]    # the seed box moves on
     at.file_uploader(key="kf_recipe").set_value(("r.json", b"{not json", "application/json"))
     _run(at)
     at.button(key="kf_add_recipe").click()
@@ -258,3 +276,75 @@ def test_freeze_heap_skips_old_objects_and_still_collects_new_garbage():
     del a, b
     gc.collect()
     assert ref() is None
+
+
+@pytest.fixture
+def two_models(app_env, tmp_path):
+    torch.manual_seed(1)
+    cfg = dataclasses.replace(preset("tiny", 32, 1, 2).generator, arch="film")
+    G = build_generator(cfg).eval()
+    compute_w_avg(G)
+    ckpt.save_generator(tmp_path / "pre" / "other", G, {"class_names": ["a", "b"]})
+    return app_env
+
+
+def _pick_model(at: AppTest, name: str) -> None:
+    at.selectbox(key="model").set_value(next(o for o in at.selectbox(key="model").options if o.startswith(name + " ")))
+    _run(at)
+
+
+def test_switching_models_keeps_each_models_work(two_models):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    _pick_model(at, "tiny")
+    at.slider(key="amt0").set_value(2.5)
+    at.slider(key="psi").set_value(0.7)
+    _run(at)
+    _pick_model(at, "other")
+    assert at.slider(key="amt0").value == 0.0 and at.query_params["m"] == "other"
+    at.number_input(key="seed").set_value(9)
+    _run(at)
+    _pick_model(at, "tiny")
+    assert at.slider(key="amt0").value == 2.5 and at.slider(key="psi").value == pytest.approx(0.7)
+    _pick_model(at, "other")
+    assert at.number_input(key="seed").value == 9
+
+    at.switch_page("explorer/ui/interpolate_page.py")            # keyframes are kept per model too
+    _run(at)
+    at.button(key="kf_add_seed").click()
+    _run(at)
+    _pick_model(at, "tiny")
+    assert sum(k.model == "tiny" for k in at.session_state["keyframes"]) == 2
+    _pick_model(at, "other")
+    assert [k.seed for k in at.session_state["keyframes"] if k.model == "other"] == [9, 10, 11]
+
+
+def test_export_dataset_is_tied_to_model_and_settings_and_recipes_open_with_their_model(two_models):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    _pick_model(at, "tiny")
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    at.number_input(key="syn_n").set_value(2)
+    _run(at)
+    at.button(key="syn_build").click()
+    _run(at)
+    assert [b.key for b in at.get("download_button")].count("syn_download") == 1
+    at.number_input(key="syn_n").set_value(3)                      # other settings: that zip is not offered
+    _run(at)
+    assert "syn_download" not in [b.key for b in at.get("download_button")]
+    at.number_input(key="syn_n").set_value(2)
+    _run(at)
+    assert "syn_download" in [b.key for b in at.get("download_button")]
+    _pick_model(at, "other")                                        # nor for another model
+    assert "syn_download" not in [b.key for b in at.get("download_button")]
+
+    made = LatentState("tiny", two_models["sha"][:12], seed=42, class_index=2, psi=0.5)
+    at.file_uploader(key="recipe_upload").set_value(("t.json", recipes.recipe_json(made).encode(), "application/json"))
+    _run(at)
+    assert "made with the model 'tiny'" in at.info[0].value and not at.warning
+    at.button(key="recipe_open").click()
+    _run(at)
+    assert at.session_state["model"].startswith("tiny ")
+    at.switch_page("explorer/ui/explore_page.py")                  # AppTest does not follow st.switch_page
+    _run(at)
+    assert at.number_input(key="seed").value == 42 and at.selectbox(key="cls").value == 2
+    assert at.query_params["m"] == "tiny"

@@ -142,7 +142,9 @@ def test_query_params_round_trip_exact():
 def test_malformed_query_params_give_defaults_and_warnings():
     st, warnings = from_query_params({"seed": "x", "s": "abc", "p": "9", "e": "garbage"})
     assert (st.seed, st.psi, st.edits) == (0, 2.0, ())
-    assert len(warnings) == 3 and any("seed" in w for w in warnings) and any("psi" in w for w in warnings)
+    assert len(warnings) == 4 and any("seed" in w for w in warnings) and any("psi" in w for w in warnings)
+    assert "unknown link parameter(s) 'seed'" in warnings[0]
+    assert from_query_params({"psi": "1e9", "embed": "true"}) == (None, [warnings[0].replace("'seed'", "'psi'")])
     st, warnings = from_query_params({"s": "99999999999", "p": "-1", "e": "1:50:0:3,2:nan,:1,-1:1,4:1:7:2",
                                       "z": "3:x,1:0.5,a:b:c", "c": "1.5", "d": "ica", "ck": "nothex"})
     assert st.seed == 2**31 - 1 and st.psi == 0.0 and st.method == "pca" and st.class_index is None

@@ -89,3 +89,16 @@ def test_mp4_rgb_non_square():
         mp4_bytes(f[:0], 8)
     with pytest.raises(ValueError):
         frame_count_and_size(b"", "webm")
+
+
+def test_label_columns_puts_one_label_under_each_tile():
+    from explorer.render import label_columns, make_grid
+    tiles = np.zeros((3, 20, 20, 1), np.uint8)
+    grid = make_grid(tiles, nrow=3, pad=2, fill=255)
+    out = label_columns(grid, ["-1", "0", "+1"], pad=2, height=16)
+    assert out.shape == (grid.shape[0] + 16, grid.shape[1], 1) and (out[:grid.shape[0]] == grid).all()
+    band = out[grid.shape[0]:, :, 0] < 128                              # dark text pixels
+    for i in range(3):                                                  # ink under every tile, centred
+        x0 = 2 + i * 22
+        cols = np.nonzero(band[:, x0:x0 + 20].any(axis=0))[0]
+        assert len(cols) and abs((cols.min() + cols.max()) / 2 - 9.5) <= 3

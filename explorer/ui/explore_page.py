@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import zlib
 
 import streamlit as st
 import torch
@@ -17,11 +18,13 @@ import torch
 from explorer import directions as dirs
 from explorer import recipes
 from explorer.latents import Edit, sweep_ws
-from explorer.render import make_grid, png_bytes
+from explorer.render import label_columns, make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import pages
 from explorer.ui import state as S
 from explorer.ui.engine import MAX_DIRECTIONS
+
+STRIP_AMOUNTS = range(-3, 4)
 
 eng = pages.engine_or_stop()
 ss = st.session_state
@@ -34,17 +37,23 @@ if pending is None and not ss.get("_qp_done"):
     ss["_qp_done"] = True
     limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
     pending, warns = recipes.from_query_params(st.query_params.to_dict(), eng.name, eng.meta.get("sha256", ""), limits)
-    notes += [f"Link: {w}" for w in warns]
-cur = ss.get("current")
-if pending is None and (cur is None or cur.model != eng.name or cur.checkpoint != S.default_state(eng).checkpoint):
-    pending = S.default_state(eng, int(ss.get("seed", 0)) if cur is None else cur.seed)   # new model: start clean
+    if ss.pop("_qp_model_missing", False):        # the sidebar has said so already
+        warns = [w for w in warns if not w.startswith("this was made with model")]
+    if warns:                                      # one box, however broken the link
+        shown = warns if len(warns) <= 8 else warns[:7] + [f"… and {len(warns) - 7} more problems"]
+        notes.append("This link could not be shown exactly:\n" + "\n".join(f"- {w}" for w in shown))
+cur, fresh = ss.get("current"), S.default_state(eng)
+if pending is None and (cur is None or cur.model != eng.name or cur.checkpoint != fresh.checkpoint):
+    kept = ss.get("_by_model", {}).get(eng.name)          # back to a model: where this session left it
+    pending = kept if kept is not None and kept.checkpoint == fresh.checkpoint \
+        else S.default_state(eng, int(ss.get("seed", 0)) if cur is None else cur.seed)   # new model: start clean
 elif pending is None and "seed" not in ss:
     pending = cur                                  # back from another page: widgets were dropped
 if pending is not None:
     notes += S.write_state(ss, pending, eng)
 
-for key, default in (("k", S.DEFAULT_K), ("strip_dir", 0), ("panel", "Edit directions"),
-                     ("method", "pca"), ("psi", 1.0), ("show_critic", False), ("zoff", {}), ("amts", {}), ("ranges", {})):
+for key, default in (("k", S.DEFAULT_K), ("strip_dir", 0), ("panel", "Edit directions"), ("method", "pca"),
+                     ("psi", 1.0), ("show_critic", False), ("zoff", {}), ("amts", {}), ("ranges", {})):
     ss.setdefault(key, default)
 for n in notes:
     st.warning(n)
@@ -91,9 +100,11 @@ def _apply_layer_preset() -> None:
     ss["ranges"] = {i: (lo, hi) for i in range(MAX_DIRECTIONS)}
 
 
-def _save_name(method: str, direction: int) -> None:
-    dirs.save_direction_names(eng.meta, method, {direction: ss.get("dir_name", "")}, G=G)
+def _save_name(method: str, direction: int, default: str) -> None:
+    name = " ".join(str(ss.get("dir_name", "")).split())
+    dirs.save_direction_names(eng.meta, method, {direction: name}, G=G)
     ss["dir_name"] = ""
+    st.toast(f"Saved the name {name!r}" if name else f"Name cleared: back to {default!r}")
 
 
 def _random_gallery() -> None:
@@ -106,11 +117,12 @@ def _use_seed(seed: int) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _gallery(model_key: str, first_seed: int, psi: float, class_index: int | None) -> list[bytes]:
-    """PNGs of 12 plain seeds (no edits), cached: slider changes never re-render the gallery."""
-    base = S.default_state(eng)
-    plain = [dataclasses.replace(base, seed=first_seed + j, psi=psi, class_index=class_index) for j in range(12)]
-    thumbs = eng.render_ws(torch.cat([eng.state_ws(p, None) for p in plain]))
+def _gallery(model_key: str, first_seed: int, base_json: str) -> list[bytes]:
+    """PNGs of 12 seeds as picking them would show them: the current edits, z nudges, ψ and class."""
+    base = recipes.parse_recipe_json(base_json)[0]
+    D = eng.directions(base.method) if base.edits else None
+    picks = [dataclasses.replace(base, seed=first_seed + j) for j in range(12)]
+    thumbs = eng.render_ws(torch.cat([eng.state_ws(p, D) for p in picks]))
     return [png_bytes(t, scale=max(1, 96 // t.shape[0])) for t in thumbs]
 
 
@@ -135,8 +147,10 @@ def _strip(snap: dict, state, D, sel: int, ws: torch.Tensor, size: int) -> bytes
     cached = snap.get("_strip")
     if cached is not None and cached[0] == key:
         return cached[1]
-    strip = make_grid(eng.render_ws(sweep_ws(ws, D, base, range(-3, 4))), nrow=7, pad=1, fill=255)
-    png = png_bytes(strip, scale=max(1, 96 // size))
+    scale = max(1, 96 // size)
+    tiles = eng.render_ws(sweep_ws(ws, D, base, STRIP_AMOUNTS)).repeat(scale, axis=1).repeat(scale, axis=2)
+    labels = [f"{a:+d}" if a else "0" for a in STRIP_AMOUNTS]
+    png = png_bytes(label_columns(make_grid(tiles, nrow=len(labels), pad=2, fill=255), labels, pad=2))
     ss["_strip"] = (key, png)
     return png
 
@@ -190,6 +204,7 @@ def _editor() -> None:
             score = CV.score_image(eng, img, state.class_index)
             st.caption(CV.describe(eng, score) if score is not None else CV.why_none(eng))
         ss["current"] = state
+        ss.setdefault("_by_model", {})[eng.name] = state
         st.query_params.from_dict(recipes.to_query_params(state))
 
     # ---------------------------------------------------------------- directions
@@ -198,16 +213,18 @@ def _editor() -> None:
         panel = st.radio("Panel", PANELS, horizontal=True, key="panel", label_visibility="collapsed")
         if panel == PANELS[0] and D is not None:
             st.caption(f"{D.k} {'PCA' if method == 'pca' else 'SeFa'} directions, computed in {D.seconds:.2f} s "
-                       f"(cached on disk). Units: standard deviations along each direction.")
+                       f"(cached on disk). Units: standard deviations along each direction."
+                       + ("" if num_ws > 1 else " This model feeds one w to every layer, so an edit "
+                          "changes all layers (no layer ranges)."))
             per_layer = False
             if num_ws > 1:
-                p1, p2, p3 = st.columns([2, 1, 2])
+                p1, p2 = st.columns([3, 1], vertical_alignment="bottom")
                 _restore("layer_preset", "all")
                 p1.selectbox("Layer range for all sliders", S.LAYER_PRESETS, key="layer_preset", on_change=_keep,
                              args=("layer_preset",), help="coarse layers shape silhouette, fine layers detail")
-                p2.button("Apply", key="apply_preset", on_click=_apply_layer_preset)
+                p2.button("Apply", key="apply_preset", on_click=_apply_layer_preset, use_container_width=True)
                 _restore("per_layer", False)
-                per_layer = p3.toggle("Range per slider", key="per_layer", on_change=_keep, args=("per_layer",))
+                per_layer = st.toggle("Range per slider", key="per_layer", on_change=_keep, args=("per_layer",))
             lnames = S.layer_names(num_ws)
             amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
             for i in range(min(int(snap.get("k", S.DEFAULT_K)), D.k)):
@@ -230,13 +247,21 @@ def _editor() -> None:
     with mid:
         if D is not None:
             st.markdown("**Direction strip** (−3 … +3)")
-            sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key="strip_dir",
+            # keyed by the labels too: the browser keeps showing a kept selectbox's old label after a
+            # rename or a method switch, so a changed list gets a new widget that starts on the same direction
+            skey = f"strip_dir:{method}:{zlib.crc32('|'.join(names[:D.k]).encode()):08x}"
+            if skey not in ss:
+                ss[skey] = min(int(snap.get("strip_dir", 0)), D.k - 1)
+            sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key=skey,
                                label_visibility="collapsed")          # always drawn: keeps its value
-            st.image(_strip(snap, state, D, sel, ws, img.shape[0]), caption="−3   −2   −1   0   +1   +2   +3",
-                     output_format="PNG")
-            n1, n2 = st.columns([3, 1])
+            ss["strip_dir"] = sel
+            st.image(_strip(snap, state, D, sel, ws, img.shape[0]), output_format="PNG")
+            n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
             n1.text_input("Name this direction", key="dir_name", placeholder=names[sel], max_chars=80)
-            n2.button("Save name", key="save_name", on_click=_save_name, args=(method, sel))
+            default_name = dirs.default_names(method, sel + 1)[sel]
+            n2.button("Save", key="save_name", on_click=_save_name, args=(method, sel, default_name),
+                      help="Saved with the model's directions; an empty name restores the default",
+                      use_container_width=True)
 
     # ---------------------------------------------------------------- raw z
     if panel == PANELS[1]:
@@ -263,17 +288,21 @@ def _editor() -> None:
         with right:
             gcol1, gcol2 = st.columns([2, 1])
             _restore("gal_seed", 0)
-            gcol1.number_input("Gallery from seed", 0, 2**31 - 1, step=12, key="gal_seed", on_change=_keep, args=("gal_seed",))
+            gcol1.number_input("Gallery from seed", 0, 2**31 - 1, step=12, key="gal_seed", on_change=_keep,
+                               args=("gal_seed",))
             gcol2.button("🎲 New", key="gal_random", on_click=_random_gallery)
             g0 = int(ss.get("gal_seed", 0))
             seeds = list(range(g0, g0 + 12))
-            thumbs = _gallery(f"{eng.name}:{eng.meta.get('sha256', '')}", g0, state.psi, state.class_index)
+            thumbs = _gallery(f"{eng.name}:{eng.meta.get('sha256', '')}", g0,
+                              recipes.recipe_json(dataclasses.replace(state, seed=0)))
+            if state.edits or state.z_offsets:
+                st.caption("Each seed with your current edits; picking one keeps them.")
             gcols = st.columns(4)
             for j, s_ in enumerate(seeds):
                 with gcols[j % 4]:
                     st.image(thumbs[j], output_format="PNG")
-                    st.button(f"{s_}", key=f"use{j}", on_click=_use_seed, args=(s_,), help="make this the current image",
-                              use_container_width=True)
+                    st.button(f"{s_}", key=f"use{j}", on_click=_use_seed, args=(s_,),
+                              help="make this the current image", use_container_width=True)
 
 
 with main:

@@ -3,7 +3,6 @@ and a synthetic dataset (zip of PNGs + labels.csv) for data augmentation."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from urllib.parse import urlencode
 
@@ -15,16 +14,16 @@ from explorer.render import to_pil
 from explorer.synthetic import MAX_IMAGES, synthetic_zip
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
-from explorer.ui.engine import MAX_DIRECTIONS
 
 eng = pages.engine_or_stop()
 ss = st.session_state
 handoff.follow()
 
 
-def _open(state) -> None:
+def _open(state, model_label: str | None) -> None:
     ss["_notes"] = ss.pop("_recipe_notes", [])
-    handoff.open_in_explorer(state)
+    handoff.open_in_explorer(state, model_label)
+
 
 st.title("Export & share")
 state = ss.get("current")
@@ -63,16 +62,18 @@ with right:
 
     up = st.file_uploader("Load a recipe (.json)", type=["json"], key="recipe_upload")
     if up is not None:
-        limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
         try:
-            loaded, warns = recipes.parse_recipe_json(up.getvalue(), eng.name, eng.meta.get("sha256", ""), limits)
+            loaded, warns, switch = handoff.recipe_for_upload(up.getvalue(), eng)
         except ValueError as e:
             st.error(f"That file is not a usable recipe: {e}")
         else:
             for w in warns:
                 st.warning(w)
+            if switch is not None:
+                st.info(f"This recipe was made with the model {loaded.model!r}; it opens with that model.")
             ss["_recipe_notes"] = [f"Recipe: {w}" for w in warns]
-            st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open, args=(loaded,))
+            st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open,
+                      args=(loaded, switch))
 
 # ---------------------------------------------------------------- synthetic dataset
 st.subheader("Synthetic dataset")
@@ -84,6 +85,7 @@ psi = s2.slider("Truncation ψ", 0.0, 2.0, 0.8, 0.05, key="syn_psi")
 seed0 = s3.number_input("First seed", 0, 2**31 - 1 - cap, value=0, key="syn_seed")
 st.caption(f"{int(per) * max(nc, 1)} PNGs in class folders + labels.csv (file, seed, class, ψ)"
            + ("; every class uses the same seeds" if nc else ""))
+zip_key = (f"{eng.name}:{eng.meta.get('sha256', '')}", int(per), float(psi), int(seed0))   # what the zip holds
 if st.button("Build the zip", key="syn_build"):
     bar = st.progress(0.0, text="Rendering…")
 
@@ -95,8 +97,11 @@ if st.button("Build the zip", key="syn_build"):
 
     ss["syn_zip"] = synthetic_zip(eng.G, int(per), psi=float(psi), seed=int(seed0), class_names=eng.class_names,
                                   progress=_tick, render=_render)
+    ss["syn_zip_key"] = zip_key
     bar.progress(1.0, text="Done")
-if ss.get("syn_zip"):
+if ss.get("syn_zip") and ss.get("syn_zip_key") == zip_key:      # never a zip of another model or settings
     st.download_button(f"Download the dataset ({len(ss['syn_zip']) / 1e6:.1f} MB)", ss["syn_zip"],
                        file_name=f"{eng.name}-synthetic.zip", mime="application/zip", key="syn_download",
                        on_click="ignore")
+elif ss.get("syn_zip"):
+    st.caption("The settings or the model changed since the last zip: build it again to download.")

@@ -8,26 +8,72 @@ not known yet).
 
     st.button("Open in the explorer", key="x_open", on_click=handoff.open_in_explorer, args=(state,))
     handoff.follow()        # before the page draws much
+
+A recipe made with another model that is installed here opens with that model (the sidebar
+switches), like a link's `?m=`; `recipe_for_upload` parses it against the right model.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import streamlit as st
 
+from explorer import recipes
 from explorer.latents import LatentState
+from explorer.ui import pages
 from explorer.ui import state as S
 
 EXPLORE = "explorer/ui/explore_page.py"
 _FLAG = "_handoff_explore"
 
 
-def open_in_explorer(state: LatentState) -> None:
-    """on_click callback: ask the Explore page to load `state`, and go there on this rerun (see follow)."""
+def open_in_explorer(state: LatentState, model_label: str | None = None) -> None:
+    """on_click callback: ask the Explore page to load `state`, and go there on this rerun (see follow).
+    `model_label` (the sidebar's label of another model) switches the model too."""
     ss = st.session_state
     S.request(ss, state)
-    if "model" in ss:
+    if model_label is not None:
+        ss["model"] = model_label
+    elif "model" in ss:
         ss["model"] = ss["model"]          # a value set by code survives the page switch; a widget's does not
     ss[_FLAG] = True
+
+
+def recipe_model(data: bytes | str) -> str | None:
+    """The model a recipe file names, if it names one; never raises."""
+    try:
+        d = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError):
+        return None
+    name = d.get("model") if isinstance(d, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def other_installed_model(data: bytes | str, current: str) -> pages.ModelInfo | None:
+    """The installed model a recipe was made with, when that is not `current`; else None."""
+    name = recipe_model(data)
+    if not name or name == current:
+        return None
+    return next((m for m in pages.models() if m.name == name), None)
+
+
+def recipe_for_upload(data: bytes | str, eng) -> tuple[LatentState, list[str], str | None]:
+    """(state, warnings, model label to switch to or None) for an uploaded recipe; ValueError if it is
+    not one. Parsed against the model it was made with when that model is installed, else `eng`'s."""
+    from explorer.ui.engine import MAX_DIRECTIONS, get_engine
+    other = other_installed_model(data, eng.name)
+    switch = None
+    if other is not None:
+        try:
+            eng = get_engine(str(other.path), str(other.meta.get("sha256", "")))
+            switch = pages.label(other)
+        except (OSError, ValueError):        # cannot load it: show the recipe with the current model
+            pass
+    limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
+    state, warns = recipes.parse_recipe_json(data, eng.name, eng.meta.get("sha256", ""), limits)
+    return state, warns, switch
 
 
 def follow() -> None:

@@ -19,7 +19,7 @@ from explorer.media import animation_bytes, resize_frames
 from explorer.paths import EASINGS, interpolate_path, keyframes_from_states
 from explorer.render import make_grid, png_bytes
 from explorer.ui import critic_view as CV
-from explorer.ui import pages
+from explorer.ui import handoff, pages
 from explorer.ui import state as S
 from explorer.ui.engine import MAX_DIRECTIONS
 
@@ -28,12 +28,26 @@ eng = pages.engine_or_stop()
 ss = st.session_state
 st.title("Interpolate")
 
+
+
+def _save(kfs: list[LatentState]) -> None:
+    """This model's keyframes; other models' keyframes stay, for when the sidebar switches back."""
+    ss["keyframes"] = [k for k in ss.get("keyframes", []) if k.model != eng.name] + list(kfs)
+
+
 kfs: list[LatentState] = [k for k in ss.get("keyframes", []) if k.model == eng.name]
 if not kfs:                                   # a useful start: the current image and the next seed
     base = ss.get("current") if ss.get("current") is not None and ss["current"].model == eng.name \
         else S.default_state(eng)
     kfs = [base, dataclasses.replace(base, seed=base.seed + 1, edits=(), z_offsets=())]
-ss["keyframes"] = kfs
+    _save(kfs)
+
+
+def _add_seed(kfs: list[LatentState]) -> None:
+    """on_click: append the seed box's seed, then move the box on to the next seed."""
+    seed = int(ss.get("kf_seed", kfs[-1].seed + 1))
+    _save(kfs + [dataclasses.replace(kfs[-1], seed=seed, edits=(), z_offsets=())])
+    ss["kf_seed"] = min(seed + 1, 2**31 - 1)
 
 
 @st.cache_data(max_entries=16, show_spinner="Rendering the path…")
@@ -59,30 +73,33 @@ for i, k in enumerate(kfs):
                  caption=f"{i + 1}: seed {k.seed}" + (f", {len(k.edits)} edits" if k.edits else ""),
                  output_format="PNG")
         if len(kfs) > 2 and st.button("Remove", key=f"kf_rm{i}"):
-            ss["keyframes"] = kfs[:i] + kfs[i + 1:]
+            _save(kfs[:i] + kfs[i + 1:])
             st.rerun()
 
 a1, a2, a3 = st.columns(3)
 with a1:
     if st.button("Add the explorer's current image", key="kf_add_current", disabled=ss.get("current") is None):
-        ss["keyframes"] = kfs + [ss["current"]]
+        _save(kfs + [ss["current"]])
         st.rerun()
 with a2:
-    seed_in = st.number_input("Seed", 0, 2**31 - 1, value=kfs[-1].seed + 1, key="kf_seed")
-    if st.button("Add seed", key="kf_add_seed"):
-        ss["keyframes"] = kfs + [dataclasses.replace(kfs[-1], seed=int(seed_in), edits=(), z_offsets=())]
-        st.rerun()
+    st.number_input("Seed", 0, 2**31 - 1, value=kfs[-1].seed + 1, key="kf_seed")
+    st.button("Add seed", key="kf_add_seed", on_click=_add_seed, args=(kfs,))
 with a3:
     up = st.file_uploader("Add a recipe (.json)", type=["json"], key="kf_recipe")
     if up is not None and st.button("Add recipe", key="kf_add_recipe"):
-        try:
-            limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
-            st_, warns = recipes.parse_recipe_json(up.getvalue(), eng.name, eng.meta.get("sha256", ""), limits)
-            ss["keyframes"] = kfs + [st_]
-            ss["_kf_notes"] = warns
-            st.rerun()
-        except ValueError as e:
-            st.error(f"That file is not a usable recipe: {e}")
+        other = handoff.other_installed_model(up.getvalue(), eng.name)
+        if other is not None:
+            st.error(f"This recipe was made with the model {other.name!r}, and a path runs through one model: "
+                     f"choose {other.name!r} in the sidebar, then add it there.")
+        else:
+            try:
+                limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
+                st_, warns = recipes.parse_recipe_json(up.getvalue(), eng.name, eng.meta.get("sha256", ""), limits)
+                _save(kfs + [st_])
+                ss["_kf_notes"] = warns
+                st.rerun()
+            except ValueError as e:
+                st.error(f"That file is not a usable recipe: {e}")
 for n in ss.pop("_kf_notes", []):
     st.warning(n)
 
@@ -92,7 +109,7 @@ p1, p2, p3, p4, p5 = st.columns(5)
 method = p1.radio("Blend", ["slerp", "lerp"], key="ip_method", help="spherical or linear interpolation")
 space = p2.radio("Space", ["z", "w"], key="ip_space", help="z: through the mapping network; w: straight in w")
 frames = p3.number_input("Frames", 2, MAX_FRAMES, value=48, step=1, key="ip_frames")
-easing = p4.selectbox("Easing", list(EASINGS), key="ip_easing")
+easing = p4.selectbox("Easing", list(EASINGS), key="ip_easing", format_func=lambda e: e.replace("_", "-"))
 loop = p5.checkbox("Loop back to the first", value=True, key="ip_loop")
 
 key = f"{eng.name}:{eng.meta.get('sha256', '')}"
@@ -102,7 +119,7 @@ except ValueError as e:
     st.error(f"This path cannot be rendered: {e}")
     st.stop()
 
-t = st.slider("Scrub", 0, len(frames_arr) - 1, 0, key="ip_scrub")
+t = st.slider("Frame", 1, len(frames_arr), 1, key="ip_scrub", help="scrub along the path") - 1
 v1, v2 = st.columns([1, 2])
 v1.image(png_bytes(frames_arr[t], scale=max(1, 256 // frames_arr.shape[1])), caption=f"frame {t + 1}/{len(frames_arr)}",
          output_format="PNG")

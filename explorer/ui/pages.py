@@ -85,6 +85,7 @@ def sidebar() -> None:
             st.session_state["model"] = hit[0]
         elif wanted:
             st.session_state["_notes"] = [f"model {wanted!r} from the link is not here; showing {ms[0].name!r}"]
+            st.session_state["_qp_model_missing"] = True
     if st.session_state.get("model") not in labels:
         st.session_state.pop("model", None)
     # index= the current choice, not 0: after a page switch the browser may remount the picker from its

@@ -4,8 +4,9 @@ Widget keys (stable, used by tests): seed, psi, cls, method, k, amt{i} (directio
 lr{i} (its layer range, inclusive), zgroup and z{d} (the shown group of raw-z sliders).
 Edits and nudges live in plain dicts — session_state["amts"] {i: amount}, ["ranges"] {i: (lo, hi)}
 and ["zoff"] {dim: delta} — which the sliders show and update through on_change callbacks, because
-only one panel of sliders is drawn at a time (fewer widgets, faster reruns). The last state is kept in session_state["current"], so
-it survives other pages (Streamlit drops the state of widgets a page does not draw).
+only one panel of sliders is drawn at a time (fewer widgets, faster reruns). The last state is kept
+in session_state["current"] (and per model in ["_by_model"]), so it survives other pages and model
+switches (Streamlit drops the state of widgets a page does not draw).
 
 To load a state (a recipe, a gallery pick, a link), call `request(state)`; the explore page
 applies it with `apply_pending` before it draws any widget, and reruns if needed.
