@@ -4,12 +4,12 @@
 # Emoji font, both models train for the same wall-clock time side by side (one thread each), then
 # both are evaluated (SWD to the dataset, k-NN precision/recall, memorisation) and the model is
 # exported with its figures; the README figures (direction strips, interpolation) are redrawn.
-#   bash scripts/reproduce-emoji.sh             # 30 minutes of training on a 2-core CPU
+#   bash scripts/reproduce-emoji.sh             # 60 minutes of training on a 2-core CPU
 #   MINUTES=10 bash scripts/reproduce-emoji.sh  # a shorter, weaker run
 #   RESUME=1 bash scripts/reproduce-emoji.sh    # continue both runs from their last checkpoints
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MIN="${MINUTES:-30}"
+MIN="${MINUTES:-60}"
 RUNS="${LATENT_EXPLORER_DATA:-data}/runs"
 LE="${LE:-latent-explorer}"
 EXTRA=()
