@@ -138,7 +138,11 @@ def test_link_reproduces_state_and_bad_links_warn(app_env):
     _run(at)
     assert at.number_input(key="seed").value == 7 and at.selectbox(key="cls").value == 1
     assert at.slider(key="psi").value == pytest.approx(0.7) and at.slider(key="amt1").value == 2.0
-    assert not at.warning
+    assert not at.warning and at.selectbox(key="layer_preset").value == "all"
+    fine = AppTest.from_file(APP, default_timeout=120)
+    fine.query_params.update({"m": "tiny", "s": "7", "e": "1:2:2:,3:-1:2:"})   # both edits on the fine layer
+    _run(fine)
+    assert fine.selectbox(key="layer_preset").value == "fine"
 
     bad = AppTest.from_file(APP, default_timeout=120)
     bad.query_params.update({"m": "nope", "s": "abc", "p": "99", "c": "9", "e": "zz,1:nan:0:", "z": "999:1"})
@@ -176,6 +180,9 @@ def test_interpolate_page(app_env):
     at.slider(key="ip_scrub").set_value(5)
     _run(at)
     assert _image_ids(at) != first
+    at.toggle(key="ip_play").set_value(True)                     # the looping preview
+    _run(at)
+    assert len(_image_ids(at)) == len(first) + 1
     at.button(key="kf_add_seed").click()
     _run(at)
     at.button(key="kf_add_seed").click()

@@ -173,7 +173,8 @@ with left:
              help="PCA finds the main axes of variation of w over many samples; SeFa factorises the "
                   "generator's first style weights, with no sampling at all.")
     st.number_input("Direction sliders", 1, MAX_DIRECTIONS, step=1, key="k")
-    st.button("Reset all edits", key="reset_all", on_click=_reset_all)
+    st.button("Reset all edits", key="reset_all", on_click=_reset_all,
+              help="Clears every direction edit and z nudge, and sets ψ back to 1")
     st.toggle("Discriminator's opinion", key="show_critic",
               help="How real the model's own discriminator finds this image (models that carry one)")
 

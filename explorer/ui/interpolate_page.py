@@ -63,6 +63,11 @@ def _frames(model_key: str, recipes_json: tuple[str, ...], frames: int, space: s
     return eng.render_ws(ws)
 
 
+@st.cache_data(max_entries=4, show_spinner="Making the preview…", hash_funcs={np.ndarray: lambda a: hash(a.tobytes())})
+def _preview(model_key: str, frames: np.ndarray, fps: int) -> bytes:
+    return animation_bytes(resize_frames(frames, 192, smooth=False), fps=float(fps), fmt="gif", loop=True)
+
+
 # ---------------------------------------------------------------- keyframes
 st.subheader("Keyframes")
 thumbs = eng.render_ws(torch.cat([eng.state_ws(k, eng.directions(k.method) if k.edits else None) for k in kfs]))
@@ -133,6 +138,9 @@ if st.toggle("Discriminator's opinion along the path", key="ip_critic_on"):
         st.caption(CV.why_none(eng))
     else:
         st.plotly_chart(CV.path_scores_figure(scores, current=t), key="ip_critic", theme=None)
+
+if st.toggle("Play it", key="ip_play", help="the path as a looping GIF, at the export settings below"):
+    st.image(_preview(key, frames_arr, int(ss.get("ip_fps", 12))), output_format="GIF")
 
 # ---------------------------------------------------------------- export
 st.subheader("Export")

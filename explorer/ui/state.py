@@ -100,6 +100,10 @@ def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -
         end = num_ws - 1 if e.layer_end is None else int(e.layer_end) - 1
         ranges[e.direction] = (int(e.layer_start), max(int(e.layer_start), end))
     ss["amts"], ss["ranges"] = amts, ranges
+    by_range = {preset_range(name, num_ws): name for name in reversed(LAYER_PRESETS)}   # "all" wins ties
+    used = set(ranges.values())
+    if len(used) == 1 and (only := next(iter(used))) in by_range:
+        ss["_layer_preset"] = by_range[only]       # every edit on one preset's layers: show that preset
     if amts:
         ss["k"] = max(int(ss.get("k", DEFAULT_K)), max(amts) + 1)
     ss["zoff"] = {int(d): float(v) for d, v in state.z_offsets}
