@@ -2,14 +2,17 @@
 
     data = synthetic_zip(G, per_class=100, psi=0.8, class_names=names)   # bytes of a .zip
 
-Conditional models get `per_class` samples of every class; unconditional ones `per_class` in
-all. Seeds are consecutive from `seed`, so a row of labels.csv says exactly how to remake its image.
+Conditional models get `per_class` samples of every class, one folder each (`images/03-Dress/`:
+index and name, the layout image-folder loaders expect); unconditional ones `per_class` in all.
+Seeds are consecutive from `seed` and name the files (`seed12.png`), so a row of labels.csv says
+exactly how to remake its image.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from typing import Callable
 
@@ -19,6 +22,12 @@ from torch import nn
 from explorer.render import png_bytes, to_uint8
 
 MAX_IMAGES = 20_000
+
+
+def _slug(name: str) -> str:
+    """A class name as a safe folder name: letters, digits, '.', '-' and '_' only (at most 40)."""
+    out = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")[:40]
+    return out or "class"
 
 
 @torch.inference_mode()
@@ -36,7 +45,6 @@ def synthetic_zip(G: nn.Module, per_class: int, psi: float = 1.0, seed: int = 0,
     dev = G.w_avg.device
     synth = render or (lambda ws: to_uint8(G.synthesis(ws)))
     buf, rows, done = io.BytesIO(), [], 0
-    width = len(str(total - 1))
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:   # PNGs are compressed already
         for c in classes:
             for i in range(0, per_class, batch):
@@ -47,8 +55,8 @@ def synthetic_zip(G: nn.Module, per_class: int, psi: float = 1.0, seed: int = 0,
                 ws = G.mapping(z.to(dev), cls, psi=psi)
                 imgs = synth(ws)
                 for j, s in enumerate(seeds):
-                    folder = "" if c is None else f"{c:02d}/"
-                    name = f"images/{folder}{done:0{width}d}.png"
+                    folder = "" if c is None else f"{c:02d}-{_slug(names[c])}/"
+                    name = f"images/{folder}seed{s}.png"
                     zf.writestr(name, png_bytes(imgs[j]))
                     rows.append([name, s, "" if c is None else c, "" if c is None else names[c], psi])
                     done += 1

@@ -30,6 +30,7 @@ def test_conditional_zip_has_every_class_and_reproducible_rows():
     zf = zipfile.ZipFile(io.BytesIO(data))
     rows = list(csv.DictReader(io.StringIO(zf.read("labels.csv").decode())))
     assert len(rows) == 15 and {r["class_name"] for r in rows} == {"a", "b", "c"}
+    assert rows[0]["file"] == "images/00-a/seed10.png" and rows[14]["file"] == "images/02-c/seed14.png"
     assert ticks[-1] == (15, 15)
     r = rows[7]                                           # class b, 3rd seed
     img = np.asarray(Image.open(io.BytesIO(zf.read(r["file"]))))
@@ -47,3 +48,10 @@ def test_unconditional_and_limits():
         synthetic_zip(G, per_class=0)
     with pytest.raises(ValueError, match="images per class"):
         synthetic_zip(G, per_class=10**6)
+
+
+def test_class_folders_are_safe_names():
+    G = _gen(3)
+    zf = zipfile.ZipFile(io.BytesIO(synthetic_zip(G, per_class=1, class_names=["T-shirt/top", "../../etc", "ü ✨"])))
+    pngs = sorted(n for n in zf.namelist() if n.endswith(".png"))
+    assert pngs == ["images/00-T-shirt_top/seed0.png", "images/01-etc/seed0.png", "images/02-class/seed0.png"]
