@@ -355,3 +355,18 @@ def test_export_dataset_is_tied_to_model_and_settings_and_recipes_open_with_thei
     _run(at)
     assert at.number_input(key="seed").value == 42 and at.selectbox(key="cls").value == 2
     assert at.query_params["m"] == "tiny"
+
+
+def test_freeze_new_modules_freezes_only_after_an_import(monkeypatch):
+    import sys
+    import types
+
+    from explorer.ui import heap
+    heap.freeze_heap()
+    calls = []
+    monkeypatch.setattr(heap, "freeze_heap", lambda: calls.append(1))
+    heap.freeze_new_modules()
+    assert calls == []                                   # nothing new since the last freeze
+    monkeypatch.setitem(sys.modules, "_le_test_module", types.ModuleType("_le_test_module"))
+    heap.freeze_new_modules()
+    assert calls == [1]
