@@ -172,8 +172,15 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
     G = build_generator(gcfg)
     load_state(G, tensors, "generator")
     G.eval().requires_grad_(False)
-    meta = dict(meta, name=meta.get("name") or j.stem, path=str(j), generator=to_dict(gcfg))
+    meta = dict(meta, name=model_name(j, meta), path=str(j), generator=to_dict(gcfg))
     return G.to(device), meta
+
+
+def model_name(j: Path, meta: dict[str, Any] | None = None) -> str:
+    """A model's name as the app lists it: a run's export (runs/<run>/model.json) is named by its run
+    folder (older exports recorded the file stem, 'model', for every run), a shipped one by its file."""
+    name = (meta or {}).get("name") or j.stem
+    return j.parent.name if j.name == "model.json" and name == "model" else name
 
 
 # ---------------------------------------------------------------- writing
@@ -288,6 +295,6 @@ def list_models(pretrained: Path, runs: Path | None = None) -> list[ModelInfo]:
                 continue
             if meta["format"] != FORMAT_GENERATOR:
                 continue
-            name = j.stem if source == "pretrained" else j.parent.name
+            name = j.stem if source == "pretrained" else model_name(j, meta)
             found.append(ModelInfo(name=name, path=j, source=source, meta=meta))
     return found

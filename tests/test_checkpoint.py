@@ -148,3 +148,19 @@ def test_list_models(tmp_path, exported):
     (tmp_path / "junk.json").write_text("{}")
     models = ckpt.list_models(tmp_path)
     assert [m.name for m in models] == ["m"] and models[0].source == "pretrained"
+
+
+def test_a_runs_export_is_named_by_its_run_folder(tmp_path):
+    """runs/<run>/model.json: the run's name everywhere (links, recipes, cards), also for older exports
+    that recorded 'model' for every run."""
+    torch.manual_seed(0)
+    G = build_generator(preset("tiny", 32, 1, 0).generator).eval()
+    legacy = ckpt.save_generator(tmp_path / "runs" / "cats-1" / "model", G, {})
+    assert json.loads(legacy.read_text())["name"] == "model"          # what older exports wrote
+    assert ckpt.load_generator(legacy)[1]["name"] == "cats-1"
+    assert [m.name for m in ckpt.list_models(tmp_path / "none", tmp_path / "runs")] == ["cats-1"]
+
+    from explorer.export import export_model
+    again = export_model(legacy, tmp_path / "runs" / "dogs-2" / "model")
+    meta = json.loads(again.read_text())
+    assert meta["name"] == "dogs-2" and meta["model_card"].startswith("# dogs-2")
