@@ -65,6 +65,18 @@ def test_upload_folder_train_and_watch(served):
     page.get_by_text("10 image(s) accepted").wait_for(timeout=60_000)
     wait_idle(page)
 
+    # a recipe switch sticks, also after a later rerun (the browser used to send the old recipe's values back)
+    page.locator(".st-key-tr_preset").get_by_text("balanced").click()
+    wait_idle(page)
+    for name in ("other", "my-gan"):
+        box = page.locator(".st-key-tr_name input")
+        box.fill(name)
+        box.press("Enter")
+        wait_idle(page)
+        page.get_by_text("for 5,000 steps on cpu").wait_for(timeout=30_000)
+    page.locator(".st-key-tr_preset").get_by_text("quick look").click()
+    wait_idle(page)
+
     page.get_by_text("Advanced settings").click()
     _number(page, "adv_steps", 6)
     _number(page, "adv_batch", 8)

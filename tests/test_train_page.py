@@ -83,15 +83,22 @@ def texts(at: AppTest, kind: str = "markdown") -> list[str]:
     return [e.value for e in at.get(kind)]
 
 
+def adv(at: AppTest, prefix: str):
+    """The advanced-settings number box whose key starts with `prefix` (keys carry the recipe's signature)."""
+    hits = [w for w in at.number_input if str(w.key).startswith(prefix)]
+    assert len(hits) == 1, [w.key for w in at.number_input]
+    return hits[0]
+
+
 def start(at: AppTest, steps: int, **extra) -> str:
     """Tiny settings in the advanced panel, then Start; returns the new job's id (from the URL)."""
-    at.number_input(key="adv_steps").set_value(steps)
+    adv(at, "adv_steps_").set_value(steps)
     run(at)
-    at.number_input(key="adv_batch").set_value(8)
-    at.number_input(key=f"adv_samples_{steps}").set_value(2)
-    at.number_input(key=f"adv_ckpt_{steps}").set_value(2)
+    adv(at, "adv_batch_").set_value(8)
+    adv(at, f"adv_samples_{steps}_").set_value(2)
+    adv(at, f"adv_ckpt_{steps}_").set_value(2)
     for k, v in extra.items():
-        at.number_input(key=k).set_value(v)
+        adv(at, k).set_value(v)
     run(at)
     assert any(t.startswith(f"≈ **< 1 min** for {steps} steps on cpu") for t in texts(at))
     at.button(key="tr_start").click()
@@ -118,6 +125,16 @@ def test_upload_check_train_watch_then_finetune(app_env):
     assert any("≈ **" in t and "for 500 steps on cpu" in t for t in texts(at))        # quick: 500 steps
     assert "DiffAugment is on" in " ".join(texts(at, "caption"))                        # 12 < 1000 images
     assert measured and measured[0].train.augment == "color,translation,cutout"
+    at.radio(key="tr_preset").set_value("textbook DCGAN baseline")      # a recipe switch sticks, also after
+    run(at)                                                             # a later, unrelated rerun
+    at.text_input(key="tr_name").set_value("baseline")
+    run(at)
+    assert adv(at, "adv_steps_").value == 3000 and at.selectbox(key=adv(at, "adv_steps_").key.replace(
+        "adv_steps_", "adv_loss_")).value == "nonsaturating"
+    at.radio(key="tr_preset").set_value("quick look")
+    at.text_input(key="tr_name").set_value("my-gan")
+    run(at)
+    assert adv(at, "adv_steps_").value == 500
 
     job_id = start(at, steps=6)
     assert any(t.startswith("**my-gan** — ") for t in texts(at))                        # status shown at once
@@ -149,7 +166,7 @@ def test_upload_check_train_watch_then_finetune(app_env):
                                                      f"{run_name} (trained, style)"]
     at.selectbox(key="tr_source").set_value(f"{run_name} (trained, style)")
     run(at)
-    assert at.number_input(key="adv_freeze").value == 1 and not at.number_input(key="adv_freeze").disabled
+    assert adv(at, "adv_freeze_").value == 1 and not adv(at, "adv_freeze_").disabled
     assert at.radio(key="tr_preset").options == ["quick look", "balanced", "best quality"]
     ft_id = start(at, steps=4)
     ft = wait_done(reg, ft_id)
