@@ -84,6 +84,26 @@ def test_latent_map_page(app_env):
     _run(at)
     assert at.title[0].value == "Explore"                                    # it opened in the explorer
     assert at.number_input(key="seed").value == 5 and at.selectbox(key="cls").value == 2
+    at.switch_page("explorer/ui/latent_map_page.py")                         # and back: the same map
+    _run(at)
+    assert (at.radio(key="lm_method").value, at.slider(key="lm_n").value, at.toggle(key="lm_thumbs").value,
+            at.number_input(key="lm_pick").value) == ("tsne", 100, False, 5)
+
+
+def test_playground_keeps_its_game_across_a_page_switch(app_env):
+    at = _open("explorer/ui/playground_page.py")
+    at.selectbox(key="pg_preset").set_value("Mode collapse")
+    _run(at)
+    at.button(key="pg_step").click()
+    _run(at)
+    runner, lr = at.session_state["pg_runner"], at.select_slider(key="pg_lr_g").value
+    assert runner.pg.steps == 1
+    at.switch_page("explorer/ui/models_page.py")
+    _run(at)
+    at.switch_page("explorer/ui/playground_page.py")
+    _run(at)
+    assert at.selectbox(key="pg_preset").value == "Mode collapse" and at.select_slider(key="pg_lr_g").value == lr
+    assert at.session_state["pg_runner"] is runner and runner.pg.steps == 1  # not reset to the Stable preset
 
 
 def test_classes_page(app_env):

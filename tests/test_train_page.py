@@ -135,6 +135,13 @@ def test_upload_check_train_watch_then_finetune(app_env):
     at.text_input(key="tr_name").set_value("my-gan")
     run(at)
     assert adv(at, "adv_steps_").value == 500
+    at.switch_page("explorer/ui/models_page.py")                       # a look elsewhere keeps the checked
+    run(at)                                                             # images and the choices
+    at.switch_page("explorer/ui/train_page.py")
+    run(at)
+    assert texts(at, "success")[0] == "12 image(s) accepted; 1 left out (corrupt: 1)"
+    assert at.selectbox(key="up_res").value == 32 and at.radio(key="up_ch").value == "greyscale"
+    assert at.text_input(key="tr_name").value == "my-gan"
 
     job_id = start(at, steps=6)
     assert any(t.startswith("**my-gan** — ") for t in texts(at))                        # status shown at once

@@ -98,7 +98,7 @@ class Runner:
     it; it also pauses itself when no view was taken for `idle_timeout` seconds (the page is gone).
     """
 
-    def __init__(self, pg: Playground, chunk: int = 5, idle_timeout: float = 30.0):
+    def __init__(self, pg: Playground, chunk: int = 5, idle_timeout: float = 10.0):
         self.pg, self.lock, self.chunk, self.idle_timeout = pg, threading.Lock(), chunk, idle_timeout
         self.flags, self.thread, self.error = _Flags(), None, None
         self.last_seen = time.monotonic()

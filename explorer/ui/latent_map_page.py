@@ -16,12 +16,14 @@ import streamlit as st
 
 from explorer import latent_map as LM
 from explorer.render import png_bytes
-from explorer.ui import handoff, pages
+from explorer.ui import handoff, pages, sticky
 from explorer.ui import state as S
 
 eng = pages.engine_or_stop()
 handoff.follow()
 ss = st.session_state
+STICKY = ("lm_method", "lm_n", "lm_seed", "lm_psi", "lm_thumbs", "lm_pick")
+sticky.restore(STICKY)      # back from another page: the same map
 nc = eng.G.cfg.num_classes
 
 st.title("Latent map")
@@ -97,3 +99,4 @@ with right:
     if nc:
         st.caption("Colours are the class each image was asked for. If the classes form separate islands, the "
                    "generator has learned to give each class its own region of w.")
+sticky.remember(STICKY)

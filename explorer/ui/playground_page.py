@@ -13,6 +13,7 @@ import hashlib
 import streamlit as st
 
 from explorer import playground as P
+from explorer.ui import sticky
 
 TARGETS = {"Ring of 8 Gaussians": "ring", "5×5 grid": "grid", "Spiral": "spiral", "Two moons": "moons",
            "Uploaded CSV": "csv"}
@@ -83,6 +84,8 @@ def runner() -> P.Runner:
     return st.session_state.pg_runner
 
 
+STICKY = ("pg_preset", "pg_target", *widget_values(P.PRESETS["Stable"].settings))
+sticky.restore(STICKY)                                         # back from another page: the same game
 if "pg_loss" not in st.session_state:                          # first run: start from the stable preset
     st.session_state.pg_preset = "Stable"
     apply_preset()
@@ -106,6 +109,7 @@ with st.sidebar:
     st.number_input("Seed", 0, 2**31 - 1, step=1, key="pg_seed", on_change=to_custom)
 
 ss = st.session_state
+sticky.remember(STICKY)
 settings = P.Settings(target=TARGETS[ss.pg_target], loss=ss.pg_loss, optimizer=ss.pg_opt, lr_g=ss.pg_lr_g,
                       lr_d=ss.pg_lr_d, d_steps=ss.pg_d_steps, latent=ss.pg_latent, width=ss.pg_width,
                       depth=ss.pg_depth, seed=int(ss.pg_seed))

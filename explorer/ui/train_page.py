@@ -16,6 +16,7 @@ import streamlit as st
 
 from explorer.device import pick_device
 from explorer.scheduler import background_scheduler
+from explorer.ui import sticky
 from explorer.ui.owner import owner_token
 from explorer.ui.train_start import start_panel
 from explorer.ui.train_view import jobs_section, remember_job
@@ -24,6 +25,8 @@ from explorer.uploads import ingest_uploads
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
 
 ss = st.session_state
+STICKY = ("up_mode", "up_res", "up_ch", "up_fit", "up_labels", "tr_from", "tr_source", "tr_preset", "tr_name")
+sticky.restore(STICKY)            # a visit to another page keeps this page's choices
 owner_token()                     # ss["owner"]: the same for a browser across reloads
 sched = background_scheduler()
 reg = sched.registry
@@ -46,8 +49,13 @@ if files and ss.get("report_key") != key and st.button("Check images", type="pri
         ss["report"] = ingest_uploads([(f.name, f.getvalue()) for f in files], resolution=resolution,
                                       channels=channels, fit=fit, labels=labels)
         ss["report_key"] = key
-report = ss.get("report") if ss.get("report_key") == key and files else None
+# the upload box empties when the page is left: the images checked earlier stay, if the settings match
+kept = not files and ss.get("report") is not None and tuple(ss.get("report_key") or ())[1:] == key[1:]
+report = ss.get("report") if (files and ss.get("report_key") == key) or kept else None
 if report is not None:
+    if kept:
+        st.caption("The images you checked earlier in this session (the upload box empties when you leave "
+                   "the page); upload again to change them.")
     (st.success if len(report) else st.error)(report.summary())
     if len(report):
         st.image(report.preview_png(64, scale=max(1, 128 // resolution)), caption="the first 64 images, as trained")
@@ -66,6 +74,8 @@ else:
     job_id = start_panel(report, fit, labels, reg, sched, str(pick_device("auto")))
     if job_id:
         remember_job(job_id)
+
+sticky.remember(STICKY)
 
 # ---------------------------------------------------------------- 3. jobs
 st.subheader("3. Your training jobs")
