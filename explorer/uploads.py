@@ -178,12 +178,14 @@ def _zip_candidates(name: str, data: bytes, limits: UploadLimits) -> Iterator[_C
         yield shown, (), len(data), f"corrupt archive: {e}"
         return
     stem = _parts(name)[-1].rsplit(".", 1)[0] if _parts(name) else "archive"
-    for info in sorted(infos, key=lambda i: i.filename):
+    files = [i for i in sorted(infos, key=lambda i: i.filename) if not i.is_dir() and _parts(i.filename)]
+    if not files:
+        yield shown, (), len(data), "empty archive: no files inside"
+        return
+    for info in files:
         parts = _parts(info.filename)
         label_parts = (*_parts(name)[:-1], stem, *parts)
         member = f"{shown}/{display_name(info.filename)}"
-        if info.is_dir() or not parts:
-            continue
         why = unsafe_name(info.filename)
         if why is None and _hidden(parts):
             why = "ignored: hidden or system file"

@@ -100,6 +100,7 @@ def test_zip_bombs_and_archive_problems():
         ("nested.zip", make_zip({"inner.zip": make_zip({"a.png": enc(noise(2))})})),
         ("locked.zip", encrypted_zip("secret.png", enc(noise(3)))),
         ("ok.zip", make_zip({"fine.png": enc(noise(4))})),
+        ("empty.zip", make_zip({})),
     ]
     lim = UploadLimits(max_file_bytes=100_000, max_members=10)
     r = ingest_uploads(files, resolution=8, channels=1, limits=lim)
@@ -112,6 +113,7 @@ def test_zip_bombs_and_archive_problems():
     assert got["broken.zip"].startswith("corrupt archive")
     assert got["nested.zip/inner.zip"].startswith("nested archive")
     assert got["locked.zip/secret.png"].startswith("encrypted")
+    assert got["empty.zip"] == "empty archive: no files inside"          # said, not silently dropped
     assert r.names == ["ok.zip/fine.png"]
     assert zip_entry_count(files[2][1]) == 12
 

@@ -161,9 +161,9 @@ left, main = st.columns([1.1, 2.9], gap="medium")
 with left:
     st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
     b1, b2, b3 = st.columns(3)
-    b1.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed", use_container_width=True)
-    b2.button("🎲", key="random", on_click=_random_seed, help="random seed", use_container_width=True)
-    b3.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed", use_container_width=True)
+    b1.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed", width="stretch")
+    b2.button("🎲", key="random", on_click=_random_seed, help="random seed", width="stretch")
+    b3.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed", width="stretch")
     st.slider("Truncation ψ", 0.0, 2.0, step=0.05, key="psi",
               help="Pulls w toward the average (of the class): lower is more typical, higher more varied.")
     if nc:
@@ -223,7 +223,7 @@ def _editor() -> None:
                 _restore("layer_preset", "all")
                 p1.selectbox("Layer range for all sliders", S.LAYER_PRESETS, key="layer_preset", on_change=_keep,
                              args=("layer_preset",), help="coarse layers shape silhouette, fine layers detail")
-                p2.button("Apply", key="apply_preset", on_click=_apply_layer_preset, use_container_width=True)
+                p2.button("Apply", key="apply_preset", on_click=_apply_layer_preset, width="stretch")
                 _restore("per_layer", False)
                 per_layer = st.toggle("Range per slider", key="per_layer", on_change=_keep, args=("per_layer",))
             lnames = S.layer_names(num_ws)
@@ -262,7 +262,7 @@ def _editor() -> None:
             default_name = dirs.default_names(method, sel + 1)[sel]
             n2.button("Save", key="save_name", on_click=_save_name, args=(method, sel, default_name),
                       help="Saved with the model's directions; an empty name restores the default",
-                      use_container_width=True)
+                      width="stretch")
 
     # ---------------------------------------------------------------- raw z
     if panel == PANELS[1]:
@@ -303,7 +303,7 @@ def _editor() -> None:
                 with gcols[j % 4]:
                     st.image(thumbs[j], output_format="PNG")
                     st.button(f"{s_}", key=f"use{j}", on_click=_use_seed, args=(s_,),
-                              help="make this the current image", use_container_width=True)
+                              help="make this the current image", width="stretch")
 
 
 with main:

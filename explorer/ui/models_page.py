@@ -22,7 +22,7 @@ if ms:
                    "channels": m.meta.get("generator", {}).get("channels"),
                    "classes": len(m.meta.get("class_names") or []),
                    "training": _minutes(m.meta), "steps": m.meta.get("training", {}).get("steps")} for m in ms],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
 eng = pages.engine_or_stop()
 meta = eng.meta
 left, right = st.columns([2, 3])

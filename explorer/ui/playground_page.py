@@ -137,8 +137,8 @@ if ss.pg_preset in P.PRESETS:
     st.info(f"**{preset.title}** (try ~{preset.steps} steps): {preset.note}")
 
 cols = st.columns(4)
-cols[0].button("▶ Play", key="pg_play", on_click=lambda: runner().play(), width="stretch")
-cols[1].button("⏸ Pause", key="pg_pause", on_click=lambda: runner().pause(), width="stretch")
+cols[0].button("Play", icon=":material/play_arrow:", key="pg_play", on_click=lambda: runner().play(), width="stretch")
+cols[1].button("Pause", icon=":material/pause:", key="pg_pause", on_click=lambda: runner().pause(), width="stretch")
 cols[2].button("Step", key="pg_step", on_click=lambda: (runner().pause(), runner().step(1)),
                width="stretch", help="Pause and train one step (d_steps D updates + one G update).")
 cols[3].button("Reset", key="pg_reset", on_click=lambda: (runner().pause(), runner().reset()),

@@ -60,10 +60,12 @@ if report is not None:
     if len(report):
         st.image(report.preview_png(64, scale=max(1, 128 // resolution)), caption="the first 64 images, as trained")
     if report.rejected:
-        with st.expander(f"{len(report.rejected)} file(s) left out: {report.counts}"):
+        with st.expander(f"{len(report.rejected)} file(s) left out: "
+                         + ", ".join(f"{k} ({v})" for k, v in report.counts.items())):
             st.dataframe([{"file": n, "reason": r} for n, r in report.rejected], hide_index=True)
     if report.notes:
-        with st.expander(f"{len(report.notes)} conversion note(s): {report.note_counts}"):
+        with st.expander(f"{len(report.notes)} conversion note(s): "
+                         + ", ".join(f"{k} ({v})" for k, v in report.note_counts.items())):
             st.dataframe([{"file": n, "note": r} for n, r in report.notes], hide_index=True)
 
 # ---------------------------------------------------------------- 2. train

@@ -86,7 +86,7 @@ def _curves(run: Path) -> None:
     rows = thin(progress)
     x = [r["step"] for r in rows]
     fig = make_subplots(rows=1, cols=4, horizontal_spacing=0.06,
-                        subplot_titles=("losses", "D(real) / D(fake)", "augmentation p",
+                        subplot_titles=("losses", "D raw scores: real / fake", "augmentation p",
                                         "quality: SWD (lower is better)"))
     for col, key, name in ((1, "loss_g", "G loss"), (1, "loss_d", "D loss"), (2, "d_real", "D(real)"),
                            (2, "d_fake", "D(fake)"), (3, "augment_p", "aug. p")):
