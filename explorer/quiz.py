@@ -57,7 +57,18 @@ def real_spec(meta: dict) -> str | None:
 
 def real_dataset(meta: dict, resolution: int, channels: int) -> ImageDataset:
     """The model's real images at its resolution. Raises FileNotFoundError / ValueError / OSError with a
-    sentence when they are not on this machine (never builds the emoji dataset on the fly)."""
+    sentence when they are not on this machine (never builds the emoji dataset on the fly). A model
+    trained in the app quizzes on the upload set it was trained on, while the server keeps it."""
+    d = meta.get("dataset") or {}
+    if str(d.get("source") or "").startswith("upload:") and d.get("path"):
+        from explorer.datasets_store import is_dataset_dir, load_upload_set
+        if not is_dataset_dir(d["path"]):
+            raise FileNotFoundError("the images this model was trained on are no longer on this server")
+        ds = load_upload_set(d["path"])
+        if tuple(ds.images.shape[1:]) != (channels, resolution, resolution):
+            raise ValueError(f"its training images are {tuple(ds.images.shape[1:])}, the model draws "
+                             f"{(channels, resolution, resolution)}")
+        return ds
     spec = real_spec(meta)
     if spec is None:
         raise FileNotFoundError("the model does not record which dataset it was trained on")

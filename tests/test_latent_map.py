@@ -86,3 +86,27 @@ def test_quiz_round_and_tally():
     assert Q.real_spec({"dataset": {"source": "fashion-mnist:train"}}) == "fashion-mnist:test"
     assert Q.real_spec({"dataset": {"source": "emoji (Noto Color Emoji)"}}) == "emoji"
     assert Q.real_spec({}) is None and Q.real_spec({"dataset": {"source": "zip:x.zip"}}) is None
+
+
+def test_quiz_uses_the_upload_set_a_model_was_trained_on(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from explorer.datasets_store import save_upload_set
+    from explorer.uploads import ingest_uploads
+
+    def png(i: int) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(np.full((20, 20), i * 20, np.uint8)).save(buf, format="PNG")
+        return buf.getvalue()
+
+    folder = save_upload_set(ingest_uploads([(f"p{i}.png", png(i)) for i in range(6)], resolution=16, channels=1),
+                             tmp_path / "up")
+    meta = {"dataset": {"source": "upload:abc", "path": str(folder)}}
+    ds = Q.real_dataset(meta, 16, 1)
+    assert len(ds) == 6 and tuple(ds.images.shape[1:]) == (1, 16, 16)
+    with pytest.raises(ValueError, match="draws"):
+        Q.real_dataset(meta, 32, 1)
+    with pytest.raises(FileNotFoundError, match="no longer on this server"):
+        Q.real_dataset({"dataset": {"source": "upload:abc", "path": str(tmp_path / "gone")}}, 16, 1)
