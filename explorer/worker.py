@@ -157,15 +157,18 @@ def _upload_meta(spec: dict) -> dict | None:
         return None
 
 
-def _finalise(job: Job, run: Path, result: Any, device: str) -> dict:
-    """Re-export with a card titled after the job; the final figures for the job row."""
-    from explorer import checkpoint, fileio, speed
-    from explorer.config import ModelConfig, from_dict
+def export_job_model(job: Job, run: Path, checkpoint_json: Path | None = None) -> list[dict]:
+    """(Re-)export the run's model with a card titled after the job; returns its quality points.
+    `checkpoint_json`: export that training checkpoint first (a cancelled or paused run kept as a model)."""
+    from explorer import checkpoint, fileio
     from explorer.export import export_model
     from explorer.runlog import job_card, read_metrics
 
+    if checkpoint_json is not None:
+        export_model(checkpoint_json, run / "model")
     meta = checkpoint.read_meta(run / "model.json")
     _, quality = read_metrics(run / "metrics.jsonl")
+    quality = [q for q in quality if q.get("step", 0) <= meta.get("training", {}).get("steps", float("inf"))]
     card = job_card(job.name, meta, job.spec, quality, _upload_meta(job.spec))
     curve = [{k: q.get(k) for k in ("step", "elapsed_s", "swd")} for q in quality]
     extra = {"model_card": card, "job_name": job.name, "quality_curve": curve,
@@ -174,6 +177,15 @@ def _finalise(job: Job, run: Path, result: Any, device: str) -> dict:
         extra["metrics"] = {"swd_probe": quality[-1]["swd"], "swd_probe_samples": quality[-1].get("n")}
     export_model(run / "model.json", run / "model", extra)
     fileio.atomic_write_bytes(run / "model_card.md", card.encode("utf-8"))
+    return quality
+
+
+def _finalise(job: Job, run: Path, result: Any, device: str) -> dict:
+    """Re-export with a card titled after the job; the final figures for the job row."""
+    from explorer import speed
+    from explorer.config import ModelConfig, from_dict
+
+    quality = export_job_model(job, run)
     last = result.last or {}
     if last.get("img_per_s"):
         cfg = from_dict(ModelConfig, job.spec["config"])

@@ -305,3 +305,19 @@ def test_specs_with_a_whole_config_and_a_model_to_finetune(env, tmp_path):
     checkpoint.save_generator(tmp_path / "data" / "runs" / "made" / "model", G, {})
     ok = reg.get(reg.submit("alice", make_spec(ds, config=cfg, init_from="made")))      # a name, as listed
     assert ok.spec["init_from"] == str((tmp_path / "data" / "runs" / "made" / "model.json").resolve())
+
+
+def test_a_cancelled_run_can_be_kept_as_a_model(env):
+    """Its last checkpoint is exported like a finished run's model: named by its run, carded by its job."""
+    from explorer import checkpoint as ckpt
+    from explorer.worker import export_job_model
+    from tests.helpers.critic_run import make_run
+    reg, _, ds = env
+    job = reg.cancel(reg.submit("me", spec(ds, name="half done")))
+    run = Path(job.run_dir)
+    make_run(run, step=4)
+    export_job_model(job, run, ckpt.latest_training(run))
+    G, meta = ckpt.load_generator(run / "model.json")
+    assert meta["name"] == run.name and meta["training"]["steps"] == 4
+    assert meta["model_card"].startswith("# half done") and (run / "model_card.md").exists()
+    assert [m.name for m in ckpt.list_models(run / "none", run.parent)] == [run.name]

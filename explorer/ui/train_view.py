@@ -133,6 +133,22 @@ def _zip(run_dir: str, mtime: float) -> bytes:
     return buf.getvalue()
 
 
+STOPPED = ("cancelled", "paused", "failed")
+
+
+def _keep(job: Job, run: Path) -> None:
+    """on_click: export a stopped run's last good checkpoint as its model."""
+    from explorer.checkpoint import latest_training
+    from explorer.worker import export_job_model
+    found = latest_training(run)
+    try:
+        if found is None:
+            raise FileNotFoundError("it has no readable checkpoint")
+        export_job_model(job, run, found)
+    except (OSError, ValueError) as e:
+        ss["job_warning"] = f"Could not keep {job.name!r} as a model: {e}"
+
+
 def _finished(job: Job, run: Path) -> None:
     name = run.name
     st.success(f"Model **{name}** is in the model picker (sidebar, \"{name} (trained)\"): explore it on the "
@@ -174,8 +190,11 @@ def job_panel(job: Job, reg: JobRegistry, full: bool) -> None:
         run = Path(job.run_dir)
         _curves(run)
         _samples(job, run)
-        if job.status == "done":
+        if job.status == "done" or (job.status in STOPPED and (run / "model.json").exists()):
             _finished(job, run)
+        elif job.status in STOPPED and any((run / "checkpoints").glob("step-*.json")):
+            st.button("Keep it as a model (its last checkpoint)", key=f"keep-{job.id}", on_click=_keep,
+                      args=(job, run), help="Export what it has learnt so far; it joins the model picker")
         for m in job.messages[-3:]:
             st.caption(f"{time.strftime('%H:%M', time.localtime(m['t']))} {m['kind']}: {m['message']}")
     else:
