@@ -22,14 +22,18 @@ from explorer.nets import compute_w_avg
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
 
+def _tiny_model(stem: Path, classes: list[str], seed: int, meta: dict | None = None):
+    """A tiny conditional film generator exported at `stem`: (G, sidecar path)."""
+    torch.manual_seed(seed)
+    G = build_generator(dataclasses.replace(preset("tiny", 32, 1, len(classes)).generator, arch="film")).eval()
+    compute_w_avg(G)
+    return G, ckpt.save_generator(stem, G, {"class_names": classes, **(meta or {})})
+
+
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
-    torch.manual_seed(0)
-    cfg = dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")
-    G = build_generator(cfg).eval()
-    compute_w_avg(G)
-    side = ckpt.save_generator(tmp_path / "pre" / "tiny", G, {"class_names": ["cat", "dog", "owl"],
-                                                             "model_card": "A **tiny** test model."})
+    G, side = _tiny_model(tmp_path / "pre" / "tiny", ["cat", "dog", "owl"], 0,
+                          {"model_card": "A **tiny** test model."})
     monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
     monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
     meta = json.loads(side.read_text())
@@ -287,11 +291,7 @@ def test_freeze_heap_skips_old_objects_and_still_collects_new_garbage():
 
 @pytest.fixture
 def two_models(app_env, tmp_path):
-    torch.manual_seed(1)
-    cfg = dataclasses.replace(preset("tiny", 32, 1, 2).generator, arch="film")
-    G = build_generator(cfg).eval()
-    compute_w_avg(G)
-    ckpt.save_generator(tmp_path / "pre" / "other", G, {"class_names": ["a", "b"]})
+    _tiny_model(tmp_path / "pre" / "other", ["a", "b"], 1)
     return app_env
 
 
