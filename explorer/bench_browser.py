@@ -28,16 +28,7 @@ import numpy as np
 
 from explorer.browser import IMG, chromium, rss_mb, streamlit_server, timed_change, wait_idle
 
-TRIVIAL = '''import io
-import numpy as np
-import streamlit as st
-from PIL import Image
-v = st.slider("value", 0.0, 100.0, 0.0, 0.1, key="v")
-img = np.full((384, 384), round(v * 10) % 256, np.uint8)   # every 0.1 step is a new picture
-buf = io.BytesIO()
-Image.fromarray(img).save(buf, format="PNG")
-st.image(buf.getvalue(), output_format="PNG")
-'''
+TRIVIAL = Path(__file__).with_name("ui") / "bench_trivial_page.py"
 FROZEN = "import gc\ngc.collect()\ngc.freeze()\n"      # what explorer/ui/heap.py does for the app
 
 
@@ -75,7 +66,7 @@ def browser_bench(model: str = "fashion-mnist", changes: int = 40, warmup: int =
     env = {"LATENT_EXPLORER_THREADS": os.environ.get("LATENT_EXPLORER_THREADS", "1")}
     with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
         floors = {}
-        for name, text in (("plain", TRIVIAL), ("frozen_heap", FROZEN + TRIVIAL)):
+        for name, text in (("plain", TRIVIAL.read_text()), ("frozen_heap", FROZEN + TRIVIAL.read_text())):
             trivial = Path(tmp) / f"trivial_{name}.py"
             trivial.write_text(text)
             say(f"trivial page (floor, {name.replace('_', ' ')})")

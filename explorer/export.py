@@ -28,7 +28,7 @@ def export_model(training_json: str | Path, stem: str | Path, extra: dict | None
                             "train_config": cfg["train"], "discriminator": cfg["discriminator"],
                             "timing": meta.get("timing", {}), "exported_weights": weights}}
     out.update(extra or {})
-    out["name"] = out.get("name") or ckpt.model_name(Path(stem).with_suffix(".json"), {"name": Path(stem).name})
+    out["name"] = out.get("name") or ckpt.model_name(Path(stem).with_suffix(".json"))    # a run's: its folder
     if "model_card" not in (extra or {}):
         out["model_card"] = model_card(out["name"], {**out, "generator": to_dict(G.cfg)}, out.get("metrics"),
                                        out.get("baseline_metrics"), reproduce=out.get("reproduce"))

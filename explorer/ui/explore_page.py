@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import zlib
 
 import streamlit as st
 import torch
@@ -20,7 +19,7 @@ from explorer import recipes
 from explorer.latents import Edit, sweep_ws
 from explorer.render import label_columns, make_grid, png_bytes
 from explorer.ui import critic_view as CV
-from explorer.ui import pages
+from explorer.ui import pages, sticky
 from explorer.ui import state as S
 from explorer.ui.engine import MAX_DIRECTIONS
 
@@ -248,9 +247,8 @@ def _editor() -> None:
     with mid:
         if D is not None:
             st.markdown("**Direction strip** (−3 … +3)")
-            # keyed by the labels too: the browser keeps showing a kept selectbox's old label after a
-            # rename or a method switch, so a changed list gets a new widget that starts on the same direction
-            skey = f"strip_dir:{method}:{zlib.crc32('|'.join(names[:D.k]).encode()):08x}"
+            # a new widget when its labels change (rename, method switch), starting on the same direction
+            skey = sticky.versioned("strip_dir", method, names[:D.k])
             if skey not in ss:
                 ss[skey] = min(int(snap.get("strip_dir", 0)), D.k - 1)
             sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key=skey,

@@ -9,7 +9,6 @@ the starting model or the upload changes.
 from __future__ import annotations
 
 import os
-import zlib
 
 import streamlit as st
 
@@ -20,7 +19,7 @@ from explorer.finetune import Source, sources
 from explorer.jobs import JobError, JobRegistry, make_spec
 from explorer.scheduler import Scheduler
 from explorer.trainplan import RECIPES, SMALL_SET, intervals, plan, recipes, with_overrides
-from explorer.ui import pages
+from explorer.ui import pages, sticky
 from explorer.uploads import UploadReport
 
 ss = st.session_state
@@ -33,44 +32,42 @@ def _fmt_min(m: float) -> str:
     return f"{m / 60:.1f} h" if m >= 90 else f"{m:.0f} min"
 
 
-def _widget_suffix(sig: tuple) -> str:
-    """New recipe, source or upload: the advanced widgets start again from the new defaults. Their keys
-    carry the signature, because deleting a kept widget's value is not enough: the browser keeps the
-    widget and sends its old value back on the next rerun (measured: a recipe switch was undone)."""
-    return f"{zlib.crc32(repr(sig).encode()):08x}"
-
-
-def _advanced(cfg: ModelConfig, source: Source | None, sfx: str) -> ModelConfig:
-    """The expander of TrainConfig overrides; returns the config with them applied."""
+def _advanced(cfg: ModelConfig, source: Source | None, sig: tuple) -> ModelConfig:
+    """The expander of TrainConfig overrides; returns the config with them applied. Its widgets are new
+    ones whenever `sig` (recipe, source, upload) changes, so they start from the new defaults."""
     t = cfg.train
+
+    def key(name: str) -> str:
+        return sticky.versioned(f"adv_{name}", *sig)
+
     with st.expander("Advanced settings", key="tr_advanced"):
         c1, c2, c3 = st.columns(3)
-        loss = c1.selectbox("Loss", LOSSES, index=LOSSES.index(t.loss), key=f"adv_loss_{sfx}")
-        aug = c2.multiselect("DiffAugment policies", AUGMENTS, default=t.augment_list, key=f"adv_augment_{sfx}",
+        loss = c1.selectbox("Loss", LOSSES, index=LOSSES.index(t.loss), key=key("loss"))
+        aug = c2.multiselect("DiffAugment policies", AUGMENTS, default=t.augment_list, key=key("augment"),
                              help="Differentiable augmentation of real and fake images: essential below "
                                   f"{SMALL_SET} images")
         ada = c3.number_input("Adaptive augmentation target (0 = fixed strength)", 0.0, 1.0, float(t.ada_target),
-                              0.05, key=f"adv_ada_{sfx}")
+                              0.05, key=key("ada"))
         lr_g = c1.number_input("Learning rate G", 1e-6, 1e-2, float(t.lr_g), 5e-5, format="%.6f",
-                               key=f"adv_lr_g_{sfx}")
+                               key=key("lr_g"))
         lr_d = c2.number_input("Learning rate D", 1e-6, 1e-2, float(t.lr_d), 5e-5, format="%.6f",
-                               key=f"adv_lr_d_{sfx}")
-        batch = c3.number_input("Batch size", 1, 512, int(t.batch_size), key=f"adv_batch_{sfx}")
-        steps = c1.number_input("Steps", 1, 10_000_000, int(t.steps), key=f"adv_steps_{sfx}")
+                               key=key("lr_d"))
+        batch = c3.number_input("Batch size", 1, 512, int(t.batch_size), key=key("batch"))
+        steps = c1.number_input("Steps", 1, 10_000_000, int(t.steps), key=key("steps"))
         ema = c2.number_input("EMA half-life (thousands of images, 0 = off)", 0.0, 1000.0,
-                              float(t.ema_half_life_k), key=f"adv_ema_{sfx}")
+                              float(t.ema_half_life_k), key=key("ema"))
         minutes = c3.number_input("Time limit (minutes, 0 = none)", 0, 7 * 24 * 60, int(t.max_minutes),
-                                  key=f"adv_minutes_{sfx}")
+                                  key=key("minutes"))
         every = intervals(int(steps))
         ck = c1.number_input("Checkpoint and quality point every N steps", 1, 1_000_000,
-                             every["checkpoint_every"], key=f"adv_ckpt_{steps}_{sfx}")
+                             every["checkpoint_every"], key=key(f"ckpt_{steps}"))
         smp = c2.number_input("Sample grid every N steps", 1, 1_000_000, every["sample_every"],
-                              key=f"adv_samples_{steps}_{sfx}")
+                              key=key(f"samples_{steps}"))
         freeze = t.freeze_d
         if source is not None:
             nb = cfg.discriminator.num_blocks
             freeze = c3.number_input(f"FreezeD: lower discriminator blocks frozen (of {nb})", 0, nb,
-                                     int(t.freeze_d), key=f"adv_freeze_{sfx}", disabled=not source.has_d,
+                                     int(t.freeze_d), key=key("freeze"), disabled=not source.has_d,
                                      help=None if source.has_d else "needs the source's discriminator: runs "
                                      "trained here keep theirs, shipped models may carry one; this one has none")
     return with_overrides(cfg, loss=loss, augment=",".join(aug), ada_target=float(ada),
@@ -127,13 +124,13 @@ def start_panel(report: UploadReport, fit: str, labels: bool, reg: JobRegistry, 
     if ss.get("tr_preset") not in names:
         ss.pop("tr_preset", None)                       # e.g. "film" chosen, then fine-tuning picked
     recipe = st.radio("Recipe", names, horizontal=True, key="tr_preset", format_func=lambda r: RECIPES[r][0])
-    sfx = _widget_suffix((recipe, source.info.name if source else None, res, ch, nc, n >= SMALL_SET))
+    sig = (recipe, source.info.name if source else None, res, ch, nc, n >= SMALL_SET)
     cfg = plan(recipe, res, ch, nc, n, source)
     if n < SMALL_SET:
         st.caption(f"{n} images (< {SMALL_SET:,}): DiffAugment is on"
                    + (" and the lower discriminator blocks are frozen (FreezeD)" if cfg.train.freeze_d else "")
                    + " to keep the discriminator from memorising them.")
-    cfg = _advanced(cfg, source, sfx)
+    cfg = _advanced(cfg, source, sig)
     busy = (bool(reg.list_status("running", device=sched.device))
             or os.getloadavg()[0] > 0.75 * (os.cpu_count() or 1))
     _estimate(cfg, device, busy)
