@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer.scheduler import background_scheduler
+from explorer.jobs.scheduler import background_scheduler
 from explorer.ui import pages
 from explorer.ui.heap import freeze_new_modules
 

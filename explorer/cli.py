@@ -44,12 +44,12 @@ def print_progress(e: dict) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from explorer import distributed
-    from explorer.checkpoint import latest_training
+    from explorer.gan import distributed
+    from explorer.gan.checkpoint import latest_training
     from explorer.config import ModelConfig, from_dict, preset
-    from explorer.data import load_dataset
-    from explorer.device import pick_device
-    from explorer.train import train_loop
+    from explorer.data.datasets import load_dataset
+    from explorer.gan.device import pick_device
+    from explorer.gan.train import train_loop
 
     out = Path(a.out) if a.out else data_dir() / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
     device = pick_device(a.device)
@@ -109,8 +109,8 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_sample(a: argparse.Namespace) -> int:
     import torch
 
-    from explorer.device import load_generator
-    from explorer.render import sample_grid, save_png
+    from explorer.gan.device import load_generator
+    from explorer.imaging.render import sample_grid, save_png
 
     G, meta = load_generator(a.model, a.device)
     classes = None
@@ -129,7 +129,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from explorer.evaluate import evaluate_model
+    from explorer.evaluation.evaluate import evaluate_model
 
     figures = evaluate_model(a.model, n=a.n, data=a.data, device=a.device, seed=a.seed,
                              progress=None if a.json else lambda m: print(m, flush=True))
@@ -138,8 +138,8 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from explorer.checkpoint import latest_training, resolve
-    from explorer.export import export_model
+    from explorer.gan.checkpoint import latest_training, resolve
+    from explorer.gan.export import export_model
 
     extra = {}
     if a.card:
@@ -158,7 +158,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 
 def cmd_list(a: argparse.Namespace) -> int:
-    from explorer.checkpoint import list_models
+    from explorer.gan.checkpoint import list_models
     from explorer.config import pretrained_dir
 
     for m in list_models(pretrained_dir(), data_dir() / "runs"):
@@ -169,7 +169,7 @@ def cmd_list(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    from explorer.bench import run_bench
+    from explorer.bench.speed import run_bench
 
     figures = run_bench(model=a.model, train_seconds=a.train_seconds, device=a.device,
                         progress=None if a.json else lambda m: print(m, flush=True),
@@ -182,7 +182,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 
 def cmd_datasets(a: argparse.Namespace) -> int:
-    from explorer.emoji import build_emoji
+    from explorer.data.emoji import build_emoji
 
     def show(i: int, n: int) -> None:
         print(f"\rrendering {i}/{n}", end="" if i < n else "\n", file=sys.stderr, flush=True)
@@ -199,8 +199,8 @@ def cmd_datasets(a: argparse.Namespace) -> int:
 
 
 def cmd_figures(a: argparse.Namespace) -> int:
-    from explorer.device import load_generator
-    from explorer.figures import write_figures
+    from explorer.gan.device import load_generator
+    from explorer.explore.figures import write_figures
 
     G, meta = load_generator(a.model, "cpu")
     cls = None
@@ -213,7 +213,7 @@ def cmd_figures(a: argparse.Namespace) -> int:
 
 
 def cmd_train_classifier(a: argparse.Namespace) -> int:
-    from explorer.classifier import build_and_ship
+    from explorer.evaluation.classifier import build_and_ship
 
     build_and_ship(a.out, epochs=a.epochs)
     return 0
@@ -332,9 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
-    from explorer.checkpoint import CheckpointError
+    from explorer.gan.checkpoint import CheckpointError
 
-    from explorer.device import set_threads
+    from explorer.gan.device import set_threads
 
     set_threads(getattr(a, "threads", None))        # $LATENT_EXPLORER_THREADS, else all cores
     try:

@@ -18,5 +18,5 @@ LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/classic-dcgan" --json > "$RUNS/cla
 $LE export "$RUNS/fashion-mnist" pretrained/fashion-mnist \
     --metrics "$RUNS/fashion-mnist/eval.json" --baseline-metrics "$RUNS/classic-dcgan/eval.json" \
     --reproduce "bash scripts/reproduce-fashion-mnist.sh   # MINUTES=$MIN"
-python -c "from explorer.critic import export_discriminator; export_discriminator('$RUNS/fashion-mnist', 'pretrained/fashion-mnist')"
+python -c "from explorer.gan.critic import export_discriminator; export_discriminator('$RUNS/fashion-mnist', 'pretrained/fashion-mnist')"
 $LE sample pretrained/fashion-mnist --n 100 --scale 3 --out docs/fashion-mnist-samples.png

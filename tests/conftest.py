@@ -12,7 +12,7 @@ os.environ.setdefault("LATENT_EXPLORER_THREADS", "1")
 torch.set_num_threads(1)
 
 from explorer.config import preset  # noqa: E402
-from explorer.data import ImageDataset  # noqa: E402
+from explorer.data.datasets import ImageDataset  # noqa: E402
 
 
 def make_dataset(n: int = 64, res: int = 32, ch: int = 1, classes: int = 3, seed: int = 0) -> ImageDataset:

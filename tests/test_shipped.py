@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from explorer.config import pretrained_dir
-from explorer.device import load_generator
+from explorer.gan.device import load_generator
 
 SHIPPED = sorted(p.with_suffix("") for p in pretrained_dir().glob("*.json")
                  if json.loads(p.read_text()).get("format") == "latent-explorer-generator")

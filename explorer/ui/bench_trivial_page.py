@@ -1,5 +1,5 @@
 """The browser benchmark's floor: the most trivial Streamlit page, one slider and one image (numpy
-and Pillow only). `explorer.bench_browser` runs it as it is and with a heap freeze prepended."""
+and Pillow only). `explorer.bench.browser_bench` runs it as it is and with a heap freeze prepended."""
 import io
 
 import numpy as np

@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.render import make_grid, png_bytes
+from explorer.imaging.render import make_grid, png_bytes
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from explorer import critic
+from explorer.gan import critic
 from explorer.ui.engine import Engine
 
 

@@ -23,10 +23,10 @@ import streamlit as st
 import torch
 from torch import nn
 
-from explorer import directions as dirs
-from explorer.device import load_generator, pick_device
-from explorer.latents import LatentState, Limits, state_to_ws
-from explorer.render import to_uint8
+from explorer.explore import directions as dirs
+from explorer.gan.device import load_generator, pick_device
+from explorer.explore.latents import LatentState, Limits, state_to_ws
+from explorer.imaging.render import to_uint8
 from explorer.ui.heap import freeze_heap
 
 MAX_DIRECTIONS = 32      # computed once per method; the page shows the first k

@@ -14,10 +14,10 @@ import random
 import streamlit as st
 import torch
 
-from explorer import directions as dirs
-from explorer import recipes
-from explorer.latents import Edit, sweep_ws
-from explorer.render import label_columns, make_grid, png_bytes
+from explorer.explore import directions as dirs
+from explorer.explore import recipes
+from explorer.explore.latents import Edit, sweep_ws
+from explorer.imaging.render import label_columns, make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import pages, sticky
 from explorer.ui import state as S

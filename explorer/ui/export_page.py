@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 import streamlit as st
 from PIL import Image
 
-from explorer import recipes
-from explorer.render import to_pil
-from explorer.synthetic import MAX_IMAGES, synthetic_zip
+from explorer.explore import recipes
+from explorer.imaging.render import to_pil
+from explorer.explore.synthetic import MAX_IMAGES, synthetic_zip
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
 

@@ -20,8 +20,8 @@ import json
 
 import streamlit as st
 
-from explorer import recipes
-from explorer.latents import LatentState
+from explorer.explore import recipes
+from explorer.explore.latents import LatentState
 from explorer.ui import pages
 from explorer.ui import state as S
 

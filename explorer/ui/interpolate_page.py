@@ -13,11 +13,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import recipes
-from explorer.latents import LatentState
-from explorer.media import animation_bytes, resize_frames
-from explorer.paths import EASINGS, interpolate_path, keyframes_from_states
-from explorer.render import make_grid, png_bytes
+from explorer.explore import recipes
+from explorer.explore.latents import LatentState
+from explorer.imaging.media import animation_bytes, resize_frames
+from explorer.explore.paths import EASINGS, interpolate_path, keyframes_from_states
+from explorer.imaging.render import make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import handoff, pages
 from explorer.ui import state as S

@@ -14,8 +14,8 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from explorer import latent_map as LM
-from explorer.render import png_bytes
+from explorer.learn import latent_map as LM
+from explorer.imaging.render import png_bytes
 from explorer.ui import handoff, pages, sticky
 from explorer.ui import state as S
 

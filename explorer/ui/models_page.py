@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.render import png_bytes, sample_grid
+from explorer.imaging.render import png_bytes, sample_grid
 from explorer.ui import pages
 
 

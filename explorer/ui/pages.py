@@ -10,8 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import checkpoint
-from explorer.checkpoint import ModelInfo
+from explorer.gan import checkpoint
+from explorer.gan.checkpoint import ModelInfo
 from explorer.config import data_dir, pretrained_dir
 
 

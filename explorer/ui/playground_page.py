@@ -2,7 +2,7 @@
 
 Registered in explorer/ui/pages.py as
     st.Page("explorer/ui/playground_page.py", title="GAN playground", icon="🎯")
-Training runs in a background thread (explorer.playground.Runner) kept in session state; the view is
+Training runs in a background thread (explorer.learn.playground.Runner) kept in session state; the view is
 an st.fragment that redraws five times a second while playing. Step trains one step synchronously.
 """
 
@@ -12,7 +12,7 @@ import hashlib
 
 import streamlit as st
 
-from explorer import playground as P
+from explorer.learn import playground as P
 from explorer.ui import sticky
 
 TARGETS = {"Ring of 8 Gaussians": "ring", "5×5 grid": "grid", "Spiral": "spiral", "Two moons": "moons",

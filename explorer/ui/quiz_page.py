@@ -16,10 +16,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import quiz as Q
-from explorer.critic import probability_real
-from explorer.data import ImageDataset
-from explorer.render import png_bytes
+from explorer.learn import quiz as Q
+from explorer.gan.critic import probability_real
+from explorer.data.datasets import ImageDataset
+from explorer.imaging.render import png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import pages
 from explorer.ui import state as S

@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from explorer.latents import AMOUNT_LIMIT, Edit, LatentState, seed_to_z
+from explorer.explore.latents import AMOUNT_LIMIT, Edit, LatentState, seed_to_z
 from explorer.ui.engine import MAX_DIRECTIONS, Engine
 
 DEFAULT_K = 10
@@ -50,14 +50,14 @@ def preset_range(preset: str, num_ws: int) -> tuple[int, int]:
 
 
 def default_state(eng: Engine, seed: int = 0) -> LatentState:
-    from explorer.latents import checkpoint_id
+    from explorer.explore.latents import checkpoint_id
     return LatentState(model=eng.name, checkpoint=checkpoint_id(eng.meta), seed=seed,
                        class_index=0 if eng.G.cfg.num_classes else None)
 
 
 def read_state(ss: Mapping[str, Any], eng: Engine) -> LatentState:
     """The LatentState the explorer's session state describes."""
-    from explorer.latents import checkpoint_id
+    from explorer.explore.latents import checkpoint_id
     num_ws = eng.G.num_ws
     k = min(int(ss.get("k", DEFAULT_K)), MAX_DIRECTIONS)
     amts, ranges = ss.get("amts", {}), ss.get("ranges", {})

@@ -1,7 +1,7 @@
 """Train: upload images (files, a folder or .zip archives), check them, and train a GAN on them.
 
-Training runs in a separate worker process per job (explorer.scheduler), one at a time per
-device; this page only submits jobs and shows them. 1. upload and check (`explorer.uploads`);
+Training runs in a separate worker process per job (explorer.jobs.scheduler), one at a time per
+device; this page only submits jobs and shows them. 1. upload and check (`explorer.data.uploads`);
 2. start a run from scratch or by fine-tuning a model, with an estimated duration
 (`train_start.start_panel`); 3. the session's jobs with live progress (`train_view.jobs_section`,
 an st.fragment refreshing every few seconds). Jobs are kept in the URL (`?job=<id>`, the id is
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.device import pick_device
-from explorer.scheduler import background_scheduler
+from explorer.gan.device import pick_device
+from explorer.jobs.scheduler import background_scheduler
 from explorer.ui import sticky
 from explorer.ui.owner import owner_token
 from explorer.ui.train_start import start_panel
 from explorer.ui.train_view import jobs_section, remember_job
-from explorer.uploads import ingest_uploads
+from explorer.data.uploads import ingest_uploads
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
 

@@ -1,7 +1,7 @@
 """The Train page's "start a run" panel: from scratch or fine-tuning, recipe, estimated duration,
 advanced settings, and the Start button. `start_panel(...)` draws it and submits the job.
 
-The estimate is measured once per config and device (`explorer.speed`, a few steps in a
+The estimate is measured once per config and device (`explorer.jobs.speed`, a few steps in a
 subprocess) and cached; the advanced widgets reset to the recipe's defaults whenever the recipe,
 the starting model or the upload changes.
 """
@@ -12,15 +12,15 @@ import os
 
 import streamlit as st
 
-from explorer import speed
+from explorer.jobs import speed
 from explorer.config import AUGMENTS, LOSSES, ModelConfig
-from explorer.datasets_store import save_upload_set
-from explorer.finetune import Source, sources
-from explorer.jobs import JobError, JobRegistry, make_spec
-from explorer.scheduler import Scheduler
-from explorer.trainplan import RECIPES, SMALL_SET, intervals, plan, recipes, with_overrides
+from explorer.data.store import save_upload_set
+from explorer.gan.finetune import Source, sources
+from explorer.jobs.registry import JobError, JobRegistry, make_spec
+from explorer.jobs.scheduler import Scheduler
+from explorer.jobs.plan import RECIPES, SMALL_SET, intervals, plan, recipes, with_overrides
 from explorer.ui import pages, sticky
-from explorer.uploads import UploadReport
+from explorer.data.uploads import UploadReport
 
 ss = st.session_state
 FROM = ["scratch", "fine-tune a model"]

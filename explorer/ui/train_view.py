@@ -3,7 +3,7 @@
 `jobs_section(reg, sched)` lists a session's jobs (and those named in the URL, so a reload or a
 shared link finds them again) and draws the full panel for the open one: progress bar with ETA
 and img/s, loss, D(real)/D(fake), augmentation and quality curves (plotly, from metrics.jsonl,
-read incrementally by `explorer.runlog`), the sample grid from fixed noise with a history
+read incrementally by `explorer.jobs.runlog`), the sample grid from fixed noise with a history
 slider, and, once done, the model card and a download of the exported generator.
 """
 
@@ -18,9 +18,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from explorer.jobs import Job, JobError, JobRegistry
-from explorer.runlog import read_metrics, sample_steps, thin
-from explorer.scheduler import Scheduler
+from explorer.jobs.registry import Job, JobError, JobRegistry
+from explorer.jobs.runlog import read_metrics, sample_steps, thin
+from explorer.jobs.scheduler import Scheduler
 
 ss = st.session_state
 REFRESH_S = 3
@@ -138,8 +138,8 @@ STOPPED = ("cancelled", "paused", "failed")
 
 def _keep(job: Job, run: Path) -> None:
     """on_click: export a stopped run's last good checkpoint as its model."""
-    from explorer.checkpoint import latest_training
-    from explorer.worker import export_job_model
+    from explorer.gan.checkpoint import latest_training
+    from explorer.jobs.worker import export_job_model
     found = latest_training(run)
     try:
         if found is None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from explorer import checkpoint as ckpt
+from explorer.gan import checkpoint as ckpt
 from explorer.config import preset, to_dict
-from explorer.nets import Nets, build_nets, compute_w_avg, state_tensors
+from explorer.gan.nets import Nets, build_nets, compute_w_avg, state_tensors
 
 
 def make_run(run: Path, d_arch: str = "resnet", classes: int = 3, dataset: dict | None = None,

@@ -6,8 +6,8 @@ import torch
 import torch.distributed as tdist
 from safetensors.torch import save_file
 
-from explorer import distributed
-from explorer.train import train_loop
+from explorer.gan import distributed
+from explorer.gan.train import train_loop
 from tests.conftest import make_dataset, tiny_config
 
 out = sys.argv[1]

@@ -1,0 +1,287 @@
+"""Recipes: a `LatentState` as a JSON document or as URL query parameters, and back.
+
+`to_recipe` / `from_recipe` (a JSON document, "format": "latent-explorer-recipe") and
+`to_query_params` / `from_query_params` (compact strings for st.query_params). Decoding never
+trusts its input: bad values become defaults plus one human-readable warning each; only input
+that is not a recipe at all raises ValueError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from explorer.explore.latents import (_HEX12, AMOUNT_LIMIT, MAX_ITEMS, METHODS, PSI_MAX, PSI_MIN, RECIPE_FORMAT,
+                              RECIPE_VERSION, SEED_MAX, Edit, LatentState, Limits)
+
+
+# ---------------------------------------------------------------- validation (never raises)
+
+
+class _Parser:
+    """Collects warnings while coercing untrusted values; a default of None means "drop it"."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, msg: str) -> None:
+        self.warnings.append(msg)
+
+    def _fallback(self, default: Any) -> str:
+        return "ignored" if default is None else f"using {default}"
+
+    def int_(self, v: Any, what: str, default: Any, lo: int | None = None, hi: int | None = None) -> Any:
+        try:
+            if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+                raise ValueError
+            x = int(v.strip()) if isinstance(v, str) else int(v)
+        except (TypeError, ValueError, OverflowError):
+            self.warn(f"{what} {_short(v)} is not a whole number; {self._fallback(default)}")
+            return default
+        y = max(x, lo) if lo is not None else x
+        y = min(y, hi) if hi is not None else y
+        if y != x:
+            self.warn(f"{what} {x} is " + (f"below {lo}" if hi is None else f"outside {lo}..{hi}") + f"; using {y}")
+        return y
+
+    def float_(self, v: Any, what: str, default: Any, lo: float, hi: float) -> Any:
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            x = float(v.strip()) if isinstance(v, str) else float(v)
+        except (TypeError, ValueError, OverflowError):
+            self.warn(f"{what} {_short(v)} is not a number; {self._fallback(default)}")
+            return default
+        if not math.isfinite(x):
+            self.warn(f"{what} {_short(v)} is not finite; {self._fallback(default)}")
+            return default
+        y = min(max(x, lo), hi)
+        if y != x:
+            self.warn(f"{what} {x} is outside [{lo}, {hi}]; using {y}")
+        return y
+
+
+def _short(v: Any) -> str:
+    s = repr(v)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def _rng(start: int, end: int | None) -> str:
+    return f"{start}..{'end' if end is None else end}"
+
+
+def sanitize(state: LatentState, limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
+    """Clamp or drop whatever in `state` a model with these limits cannot use, with a warning each."""
+    warnings: list[str] = []
+    nc, n = limits.num_classes, limits.num_ws
+    cls = state.class_index
+    if cls is not None and (cls < 0 or (nc is not None and cls >= nc)):
+        why = "it is unconditional" if nc == 0 else f"it has {nc} classes" if nc else "classes start at 0"
+        warnings.append(f"class {cls} does not exist in this model ({why}); class ignored")
+        cls = None
+    edits = []
+    for e in state.edits:
+        if e.direction < 0 or (limits.num_directions is not None and e.direction >= limits.num_directions):
+            warnings.append(f"edit of direction {e.direction} ignored: "
+                            + (f"there are only {limits.num_directions} directions"
+                               if e.direction >= 0 else "directions start at 0"))
+            continue
+        start, end = max(e.layer_start, 0), None if e.layer_end is None else max(e.layer_end, 0)
+        if n is not None:
+            start, end = min(start, n), None if end is None else min(end, n)
+        if (end is not None and start >= end) or (n is not None and start >= n):
+            warnings.append(f"edit of direction {e.direction} ignored: layers {_rng(e.layer_start, e.layer_end)} "
+                            f"select no layer" + (f" (there are {n})" if n is not None else ""))
+            continue
+        if (start, end) != (e.layer_start, e.layer_end):
+            warnings.append(f"layers {_rng(e.layer_start, e.layer_end)} of the direction {e.direction} edit "
+                            f"clamped to {_rng(start, end)}")
+        edits.append(Edit(e.direction, e.amount, start, end))
+    offs = []
+    for d, v in state.z_offsets:
+        if d < 0 or (limits.z_dim is not None and d >= limits.z_dim):
+            warnings.append(f"z offset of dimension {d} ignored: z has dimensions 0..{limits.z_dim - 1 if limits.z_dim else ''}")
+            continue
+        offs.append((d, v))
+    return dataclasses.replace(state, class_index=cls, edits=tuple(edits), z_offsets=tuple(offs)), warnings
+
+
+def _retarget(state: LatentState, warnings: list[str], expected_model: str | None,
+              expected_checkpoint: str | None) -> LatentState:
+    """Warn when a state was made for another model or checkpoint, and point it at the expected one."""
+    if expected_model is not None and state.model and state.model != expected_model:
+        warnings.append(f"this was made with model {state.model!r}; showing it with {expected_model!r}")
+    if (expected_checkpoint is not None and state.checkpoint
+            and state.checkpoint != expected_checkpoint[:12].lower()):
+        warnings.append(f"this was made with checkpoint {state.checkpoint}, not the loaded "
+                        f"{expected_checkpoint[:12].lower()}: the image will differ")
+    return dataclasses.replace(
+        state, model=state.model if expected_model is None else expected_model,
+        checkpoint=state.checkpoint if expected_checkpoint is None else expected_checkpoint[:12].lower())
+
+
+def _checkpoint(p: _Parser, v: Any) -> str:
+    s = str(v).strip().lower()
+    if not _HEX12.match(s):
+        p.warn(f"checkpoint id {_short(v)} is not 12 hex digits; ignored")
+        return ""
+    return s
+
+
+def _method(p: _Parser, v: Any) -> str:
+    if v in METHODS:
+        return v
+    p.warn(f"direction method {_short(v)} is unknown (use {' or '.join(METHODS)}); using pca")
+    return "pca"
+
+
+def _edit(p: _Parser, parts: list[Any], where: str) -> Edit | None:
+    """[direction, amount, layer_start?, layer_end?] -> Edit, or None (warned) if unusable."""
+    if not 2 <= len(parts) <= 4:
+        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be direction:amount[:start:end]; ignored")
+        return None
+    d = p.int_(parts[0], f"{where}: direction", None)
+    a = p.float_(parts[1], f"{where}: amount", None, -AMOUNT_LIMIT, AMOUNT_LIMIT)
+    s = p.int_(parts[2], f"{where}: layer start", 0, lo=0) if len(parts) > 2 and parts[2] not in ("", None) else 0
+    e = p.int_(parts[3], f"{where}: layer end", None, lo=0) if len(parts) > 3 and parts[3] not in ("", None) else None
+    return None if d is None or a is None else Edit(d, a, s, e)
+
+
+def _offset(p: _Parser, parts: list[Any], where: str) -> tuple[int, float] | None:
+    if len(parts) != 2:
+        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be dimension:delta; ignored")
+        return None
+    d = p.int_(parts[0], f"{where}: dimension", None)
+    v = p.float_(parts[1], f"{where}: delta", None, -AMOUNT_LIMIT, AMOUNT_LIMIT)
+    return None if d is None or v is None else (d, v)
+
+
+def _decode(p: _Parser, raw: Mapping[str, Any], edits: list[list], offsets: list[list],
+            expected_model: str | None, expected_checkpoint: str | None,
+            limits: Limits) -> tuple[LatentState, list[str]]:
+    """Shared by both decoders: raw field values (None or missing = default) -> checked state."""
+    model = raw.get("model") or ""
+    if not isinstance(model, str):
+        p.warn(f"model name {_short(model)} is not text; ignored")
+        model = ""
+    ck = _checkpoint(p, raw["checkpoint"]) if raw.get("checkpoint") else ""
+    seed = p.int_(raw["seed"], "seed", 0, 0, SEED_MAX) if raw.get("seed") is not None else 0
+    ci = p.int_(raw["class_index"], "class", None) if raw.get("class_index") not in (None, "") else None
+    psi = p.float_(raw["psi"], "psi", 1.0, PSI_MIN, PSI_MAX) if raw.get("psi") is not None else 1.0
+    method = _method(p, raw["method"]) if raw.get("method") is not None else "pca"
+    if len(edits) > MAX_ITEMS or len(offsets) > MAX_ITEMS:
+        p.warn(f"only the first {MAX_ITEMS} edits and z offsets were read")
+    es = [_edit(p, parts, f"edit {i + 1}") for i, parts in enumerate(edits[:MAX_ITEMS])]
+    zs = [_offset(p, parts, f"z offset {i + 1}") for i, parts in enumerate(offsets[:MAX_ITEMS])]
+    state = LatentState(model, ck, seed, ci, psi, method, tuple(e for e in es if e is not None),
+                        tuple(z for z in zs if z is not None))
+    state = _retarget(state, p.warnings, expected_model, expected_checkpoint)
+    state, more = sanitize(state, limits)
+    return state, p.warnings + more
+
+
+# ---------------------------------------------------------------- JSON recipes
+
+
+def to_recipe(state: LatentState) -> dict:
+    """A JSON-able recipe that reproduces the image."""
+    return {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": state.model,
+            "checkpoint": state.checkpoint, "seed": state.seed, "class_index": state.class_index,
+            "psi": state.psi, "method": state.method,
+            "edits": [dataclasses.asdict(e) for e in state.edits],
+            "z_offsets": [[d, v] for d, v in state.z_offsets]}
+
+
+def recipe_json(state: LatentState) -> str:
+    return json.dumps(to_recipe(state), indent=2, allow_nan=False) + "\n"
+
+
+def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: str | None = None,
+                limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
+    """Recipe dict -> (state, warnings). Raises ValueError only if `d` is not a recipe at all.
+
+    A recipe made for another model or checkpoint gives a warning and is re-targeted at the
+    expected one; bad fields fall back to defaults with a warning each.
+    """
+    if not isinstance(d, Mapping):
+        raise ValueError(f"a recipe must be a JSON object, not {type(d).__name__}")
+    if d.get("format") != RECIPE_FORMAT:
+        raise ValueError(f"not a Latent Explorer recipe: 'format' is {_short(d.get('format'))}, "
+                         f"expected {RECIPE_FORMAT!r}")
+    p = _Parser()
+    version = p.int_(d.get("version", RECIPE_VERSION), "recipe version", RECIPE_VERSION)
+    if version > RECIPE_VERSION:
+        p.warn(f"recipe version {version} is newer than this program's {RECIPE_VERSION}; reading what it can")
+    lists = {}
+    for key in ("edits", "z_offsets"):
+        lists[key] = d.get(key) or []
+        if not isinstance(lists[key], list):
+            p.warn(f"'{key}' is not a list; ignored")
+            lists[key] = []
+    edits = [[i.get("direction"), i.get("amount"), i.get("layer_start"), i.get("layer_end")]
+             if isinstance(i, Mapping) else i if isinstance(i, list) else [i] for i in lists["edits"]]
+    offsets = [i if isinstance(i, list) else [i] for i in lists["z_offsets"]]
+    return _decode(p, d, edits, offsets, expected_model, expected_checkpoint, limits)
+
+
+def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expected_checkpoint: str | None = None,
+                      limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
+    """Recipe file contents -> (state, warnings); ValueError with a clear message if it is not one."""
+    try:
+        d = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"the recipe is not valid JSON ({e})") from None
+    return from_recipe(d, expected_model, expected_checkpoint, limits)
+
+
+# ---------------------------------------------------------------- query parameters
+
+# m=model ck=checkpoint s=seed c=class p=psi d=method e=dir:amount:start:end,... z=dim:delta,...
+_KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method"}
+_STREAMLIT_KEYS = ("embed", "embed_options")          # Streamlit's own link options
+
+
+def _num(x: float) -> str:
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def to_query_params(state: LatentState) -> dict[str, str]:
+    """Compact strings for st.query_params; keys holding defaults are left out."""
+    q = {"m": state.model, "ck": state.checkpoint, "s": str(state.seed)}
+    if state.class_index is not None:
+        q["c"] = str(state.class_index)
+    if state.psi != 1.0:
+        q["p"] = _num(state.psi)
+    if state.method != "pca":
+        q["d"] = state.method
+    if state.edits:
+        q["e"] = ",".join(f"{e.direction}:{_num(e.amount)}:{e.layer_start}:{'' if e.layer_end is None else e.layer_end}"
+                          for e in state.edits)
+    if state.z_offsets:
+        q["z"] = ",".join(f"{d}:{_num(v)}" for d, v in state.z_offsets)
+    return q
+
+
+def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | None = None,
+                      expected_checkpoint: str | None = None,
+                      limits: Limits = Limits()) -> tuple[LatentState | None, list[str]]:
+    """st.query_params -> (state, warnings); (None, []) when no state is encoded. Never raises."""
+    def get(k: str) -> str | None:
+        v = qp.get(k)
+        if isinstance(v, (list, tuple)):                 # several values for one key: the last one wins
+            v = v[-1] if v else None
+        return None if v is None else str(v)
+
+    unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *_STREAMLIT_KEYS))
+    note = [f"ignored unknown link parameter(s) {', '.join(_short(k) for k in unknown[:5])}"
+            f"{' …' if len(unknown) > 5 else ''} (this app's are {', '.join((*_KEYS, 'e', 'z'))})"] if unknown else []
+    if all(get(k) is None for k in (*_KEYS, "e", "z")):
+        return None, note
+    raw = {field: get(k) for k, field in _KEYS.items()}
+    edits, offsets = ([s.split(":") for s in (get(k) or "").split(",") if s.strip()] for k in ("e", "z"))
+    state, warns = _decode(_Parser(), raw, edits, offsets, expected_model, expected_checkpoint, limits)
+    return state, note + warns

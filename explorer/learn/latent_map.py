@@ -1,0 +1,124 @@
+"""A map of the latent space: many samples' w vectors projected to 2D, as a plotly scatter.
+
+Sample i is seed `first_seed + i` (class i mod num_classes for a conditional model), exactly the
+image the explorer shows for that seed and class, so a point can be opened there. Projections are
+deterministic: PCA (linear, axes are the two main directions of variation) or t-SNE (non-linear,
+keeps neighbours together, distances between clusters mean little).
+
+    ws, seeds, classes = sample_ws(G, 300, first_seed=0, psi=1.0)      # (300, w_dim), (300,), (300,) | None
+    xy = project(ws, "tsne")                                            # (300, 2)
+    fig = map_figure(xy, seeds, classes, class_names, thumbs=png_list)
+    i = selected_index(event)                                           # from st.plotly_chart(on_select=...)
+
+Plotly's hover box shows text only (no <img>), so thumbnails are drawn as layout images on the
+map itself, and the page previews the selected point beside the plot.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from explorer.explore.latents import seed_to_z
+
+METHODS = {"pca": "PCA (linear)", "tsne": "t-SNE (neighbourhoods)"}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#843c39", "#7b4173", "#3182bd", "#31a354"]
+
+
+@torch.inference_mode()
+def sample_ws(G: nn.Module, n: int, first_seed: int = 0, psi: float = 1.0
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(w (n, w_dim), seeds, classes) of seeds first_seed .. first_seed + n - 1; a conditional G's classes
+    cycle 0, 1, .., nc - 1, 0, ..; classes is None for an unconditional G."""
+    seeds = np.arange(first_seed, first_seed + n, dtype=np.int64)
+    dev = G.w_avg.device
+    z = torch.cat([seed_to_z(int(s), G.cfg.z_dim) for s in seeds]).to(dev)
+    nc = G.cfg.num_classes
+    classes = np.arange(n, dtype=np.int64) % nc if nc else None
+    c = torch.from_numpy(classes).to(dev) if classes is not None else None
+    w = G.mapping(z, c, psi=psi)
+    return w.float().cpu().numpy(), seeds, classes
+
+
+def project(ws: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """(n, d) -> (n, 2) float32, deterministic for a given input and seed."""
+    x = np.asarray(ws, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 3:
+        raise ValueError(f"need at least 3 vectors to project, got shape {x.shape}")
+    if method == "pca":
+        from sklearn.decomposition import PCA
+        xy = PCA(n_components=2, svd_solver="full").fit_transform(x)
+        signs = np.sign(xy[np.abs(xy).argmax(0), [0, 1]])       # fix each axis' sign: same picture every time
+        xy = xy * np.where(signs == 0, 1, signs)
+    elif method == "tsne":
+        from sklearn.manifold import TSNE
+        perplexity = float(min(30.0, (x.shape[0] - 1) / 3))
+        xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                  n_jobs=1).fit_transform(x)
+    else:
+        raise ValueError(f"unknown projection {method!r}; choose from {list(METHODS)}")
+    return xy.astype(np.float32)
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def map_figure(xy: np.ndarray, seeds: Sequence[int], classes: Sequence[int] | None, class_names: Sequence[str],
+               thumbs: Sequence[bytes] | None = None, selected: int | None = None, height: int = 620):
+    """A scatter of the projected samples, one trace per class (legend), each point's sample index in
+    customdata[0]; PNG `thumbs` drawn on the map; the `selected` sample ringed."""
+    import plotly.graph_objects as go
+    xy = np.asarray(xy, dtype=np.float64)
+    n = xy.shape[0]
+    groups = [(None, np.arange(n))] if classes is None else \
+        [(k, np.flatnonzero(np.asarray(classes) == k)) for k in sorted(set(int(c) for c in classes))]
+    fig = go.Figure()
+    for k, idx in groups:
+        name = "samples" if k is None else (class_names[k] if k < len(class_names) else f"class {k}")
+        fig.add_trace(go.Scatter(
+            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
+            customdata=np.stack([idx, np.asarray(seeds)[idx]], 1).tolist(),   # lists: typed arrays come back as dicts
+            marker={"size": 7 if thumbs is None else 5, "color": PALETTE[(k or 0) % len(PALETTE)],
+                    "line": {"width": 0.5, "color": "white"}},
+            hovertemplate="seed %{customdata[1]}" + ("" if k is None else f"<br>{name}") + "<extra></extra>"))
+    span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-6))
+    if thumbs is not None:
+        size = span * (0.07 if n <= 150 else 0.05 if n <= 300 else 0.04)
+        fig.update_layout(images=[{"source": data_uri(thumbs[i]), "x": float(xy[i, 0]), "y": float(xy[i, 1]),
+                                   "xref": "x", "yref": "y", "sizex": size, "sizey": size, "xanchor": "center",
+                                   "yanchor": "middle", "layer": "below", "sizing": "contain"} for i in range(n)])
+    if selected is not None and 0 <= selected < n:
+        fig.add_trace(go.Scatter(x=[xy[selected, 0]], y=[xy[selected, 1]], mode="markers", name="selected",
+                                 hoverinfo="skip", showlegend=False,
+                                 marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}))
+    pad = span * 0.06
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="pan",
+                      clickmode="event+select", legend={"itemsizing": "constant"}, plot_bgcolor="white",
+                      xaxis={"showticklabels": False, "showgrid": False, "zeroline": False,
+                             "range": [float(xy[:, 0].min() - pad), float(xy[:, 0].max() + pad)]},
+                      yaxis={"showticklabels": False, "showgrid": False, "zeroline": False, "scaleanchor": "x",
+                             "range": [float(xy[:, 1].min() - pad), float(xy[:, 1].max() + pad)]})
+    return fig
+
+
+def selected_index(event: Mapping[str, Any] | None) -> int | None:
+    """The sample index of the first selected point of an st.plotly_chart selection event, else None."""
+    if not event:
+        return None
+    sel = event.get("selection") or {}
+    for point in sel.get("points") or []:
+        cd = point.get("customdata")
+        if isinstance(cd, Mapping) and cd:            # a typed array comes back as {"0": i, "1": seed}
+            cd = cd.get("0", next(iter(cd.values())))
+        if isinstance(cd, (list, tuple)) and cd:
+            cd = cd[0]
+        if isinstance(cd, (int, float)) and not isinstance(cd, bool):
+            return int(cd)
+    return None

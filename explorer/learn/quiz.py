@@ -1,0 +1,145 @@
+""""Real or fake?": a round of real dataset images and generated samples, shuffled, and its score.
+
+Pure logic for explorer/ui/quiz_page.py. Everything is seeded: the same round seed gives the same
+images in the same order.
+
+    ds = real_dataset(meta, G.cfg.resolution, G.cfg.channels)         # ImageDataset (FileNotFoundError etc. if absent)
+    items = make_round(ds, lambda seeds, classes: render(seeds, classes), n=10, seed=7, num_classes=10)
+    items = with_scores(items, critic)                                  # D's raw score per item (or None)
+    t = tally(items, answers)                                           # people and D, right out of answered
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explorer.data.datasets import ImageDataset, load_dataset
+
+
+@dataclass(frozen=True)
+class Item:
+    image: np.ndarray            # (H, W, C) uint8, exactly what is shown (and what D scores)
+    real: bool
+    label: int | None            # class index (real: the dataset's label; fake: the class asked for)
+    origin: str                  # "test image #123" or "generated from seed 42"
+    d_score: float | None = None # D's raw score; None when the model has no (usable) discriminator
+
+
+@dataclass(frozen=True)
+class Tally:
+    answered: int
+    people_right: int
+    d_right: int                 # among answered items D could score
+    d_scored: int
+
+    def line(self) -> str:
+        d = f" · Discriminator {self.d_right}/{self.d_scored}" if self.d_scored else ""
+        return f"You {self.people_right}/{self.answered}{d}"
+
+
+def real_spec(meta: dict) -> str | None:
+    """The dataset to draw real images from: the model's training data; Fashion-MNIST's test split."""
+    d = meta.get("dataset") or {}
+    spec, source = d.get("spec"), str(d.get("source") or "")
+    if not spec and source.startswith(("fashion-mnist", "emoji")):     # older runs record only the source
+        spec = source.split(" ")[0]
+    if not spec:
+        return None
+    name, _, _split = str(spec).partition(":")
+    return "fashion-mnist:test" if name.lower() == "fashion-mnist" else str(spec)
+
+
+def real_dataset(meta: dict, resolution: int, channels: int) -> ImageDataset:
+    """The model's real images at its resolution. Raises FileNotFoundError / ValueError / OSError with a
+    sentence when they are not on this machine (never builds the emoji dataset on the fly). A model
+    trained in the app quizzes on the upload set it was trained on, while the server keeps it."""
+    d = meta.get("dataset") or {}
+    if str(d.get("source") or "").startswith("upload:") and d.get("path"):
+        from explorer.data.store import is_dataset_dir, load_upload_set
+        if not is_dataset_dir(d["path"]):
+            raise FileNotFoundError("the images this model was trained on are no longer on this server")
+        ds = load_upload_set(d["path"])
+        if tuple(ds.images.shape[1:]) != (channels, resolution, resolution):
+            raise ValueError(f"its training images are {tuple(ds.images.shape[1:])}, the model draws "
+                             f"{(channels, resolution, resolution)}")
+        return ds
+    spec = real_spec(meta)
+    if spec is None:
+        raise FileNotFoundError("the model does not record which dataset it was trained on")
+    if spec == "emoji" and not Path(spec).exists():
+        from explorer.data.emoji import dataset_path
+        if not dataset_path(64).exists():
+            raise FileNotFoundError("the emoji dataset is not built on this server "
+                                    "(run `latent-explorer datasets emoji`)")
+    fit = str((meta.get("dataset") or {}).get("fit") or "crop")
+    subfolders = bool((meta.get("dataset") or {}).get("labels_from_subfolders"))
+    return load_dataset(spec, resolution, channels, fit=fit if fit in ("crop", "pad") else "crop",
+                        labels_from_subfolders=subfolders)
+
+
+def make_round(ds: ImageDataset, render: Callable[[list[int], list[int] | None], np.ndarray], n: int = 10,
+               seed: int = 0, num_classes: int = 0) -> list[Item]:
+    """n items, half of them (rounded down) real, in a seeded random order.
+
+    `render(seeds, classes)` -> (k, H, W, C) uint8 generated images (classes None for an unconditional model).
+    """
+    if n < 2:
+        raise ValueError("a round needs at least 2 images")
+    rng = np.random.default_rng(seed)
+    n_real = n // 2
+    idx = rng.choice(len(ds), size=min(n_real, len(ds)), replace=False)
+    source = str(ds.description.get("source") or "dataset")
+    reals = [Item(ds.images[int(i)].permute(1, 2, 0).numpy().copy(), True,
+                  None if ds.labels is None else int(ds.labels[int(i)]), f"{source} image #{int(i)}") for i in idx]
+    k = n - len(reals)
+    seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=k)]
+    classes = [int(c) for c in rng.integers(0, num_classes, size=k)] if num_classes else None
+    imgs = render(seeds, classes)
+    fakes = [Item(np.ascontiguousarray(imgs[j]), False, None if classes is None else classes[j],
+                  f"generated from seed {seeds[j]}") for j in range(k)]
+    items = reals + fakes
+    order = rng.permutation(len(items))
+    return [items[int(i)] for i in order]
+
+
+def with_scores(items: Sequence[Item], critic) -> list[Item]:
+    """The items with D's raw scores (threshold 0: above is "real"); unchanged when critic is None.
+    A conditional D cannot score an item without a class (an unlabelled real image): that one stays None."""
+    if critic is None or not items:
+        return list(items)
+    from explorer.gan.critic import realness
+    ok = [i for i, it in enumerate(items) if it.label is not None or not critic.conditional]
+    if not ok:
+        return list(items)
+    x = np.stack([items[i].image for i in ok])
+    labels = torch.tensor([items[i].label for i in ok]) if critic.conditional else None
+    scores = realness(critic, x, labels).tolist()
+    out = list(items)
+    for i, s in zip(ok, scores):
+        out[i] = dataclasses.replace(out[i], d_score=float(s))
+    return out
+
+
+def d_says_real(item: Item) -> bool | None:
+    return None if item.d_score is None else item.d_score > 0
+
+
+def tally(items: Sequence[Item], answers: Sequence[bool | None]) -> Tally:
+    """answers[i]: True = "real", False = "fake", None = not answered yet."""
+    answered = people = d_right = d_scored = 0
+    for it, a in zip(items, answers):
+        if a is None:
+            continue
+        answered += 1
+        people += int(a == it.real)
+        d = d_says_real(it)
+        if d is not None:
+            d_scored += 1
+            d_right += int(d == it.real)
+    return Tally(answered, people, d_right, d_scored)

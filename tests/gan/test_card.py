@@ -1,0 +1,30 @@
+"""Model cards: the figures table (with a baseline and the training each model had) and the settings line."""
+
+from __future__ import annotations
+
+from explorer.gan.card import figures_table, model_card
+
+FIG = {"precision": 0.5, "recall": 0.4, "swd": {"avg": 40.0}, "swd_train_vs_test": {"avg": 6.5},
+       "memorisation": {"ratio": 2.1, "memorised": False, "sample_median": 47.0, "test_median": 22.0},
+       "reference": "emoji", "reference_images": 3641, "trained": {"steps": 3000, "seconds": 3600.0}}
+BASE = {"precision": 0.6, "recall": 0.2, "swd": {"avg": 45.0}, "trained": {"steps": 3400, "seconds": 3590.0}}
+
+
+def test_figures_table_shows_both_models_and_their_training():
+    t = figures_table(FIG, BASE, "classic-dcgan")
+    assert "| figure | this model | classic-dcgan | real vs real (floor) |" in t
+    assert "| SWD x1e3, Laplacian pyramid (lower is better) | 40 | 45 | 6.5 |" in t
+    assert "| trained for | 3000 steps, 60.0 min | 3400 steps, 59.8 min | – |" in t
+    assert "trained for" not in figures_table({"swd": {"avg": 1.0}})
+
+
+def test_card_states_a_fixed_or_adaptive_augmentation_probability():
+    meta = {"generator": {"resolution": 64, "channels": 3, "arch": "dcgan", "num_classes": 9},
+            "training": {"steps": 10, "train_seconds": 65, "augment_p": 0.7,
+                         "train_config": {"augment": "color,translation", "augment_p": 0.2, "ada_target": 0.0}}}
+    assert "augmentation `color,translation` (p 0.2)" in model_card("m", meta)
+    meta["training"]["train_config"]["ada_target"] = 0.6
+    assert "(adaptive, final p 0.7)" in model_card("m", meta)
+    meta["training"]["train_config"]["augment"] = ""
+    card = model_card("m", meta)
+    assert "augmentation `none`" in card and "adaptive" not in card

@@ -1,0 +1,112 @@
+"""The latent map's sampling, projections, figure and selection parsing; the quiz's rounds and score."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.learn import latent_map as LM
+from explorer.learn import quiz as Q
+from explorer.config import preset
+from explorer.explore.latents import LatentState, state_to_ws
+from explorer.gan.generators import build_generator
+from explorer.gan.nets import compute_w_avg
+from tests.conftest import make_dataset
+
+
+@pytest.fixture(scope="module")
+def G():
+    torch.manual_seed(0)
+    g = build_generator(dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")).eval()
+    compute_w_avg(g)
+    return g
+
+
+def test_samples_are_the_explorers_seeds(G):
+    ws, seeds, classes = LM.sample_ws(G, 40, first_seed=10, psi=0.7)
+    assert ws.shape == (40, G.cfg.w_dim) and list(seeds[:3]) == [10, 11, 12] and list(classes[:4]) == [0, 1, 2, 0]
+    want = state_to_ws(G, LatentState("tiny", "", seed=15, class_index=2, psi=0.7))[0, 0].numpy()
+    assert np.allclose(ws[5], want, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", list(LM.METHODS))
+def test_projection_shape_and_determinism(G, method):
+    ws, _, _ = LM.sample_ws(G, 60)
+    a, b = LM.project(ws, method), LM.project(ws.copy(), method)
+    assert a.shape == (60, 2) and a.dtype == np.float32 and np.isfinite(a).all()
+    assert np.array_equal(a, b)
+
+
+def test_projection_errors():
+    with pytest.raises(ValueError, match="unknown projection"):
+        LM.project(np.zeros((10, 4)), "umap")
+    with pytest.raises(ValueError, match="at least 3"):
+        LM.project(np.zeros((2, 4)), "pca")
+
+
+def test_figure_and_selection(G):
+    ws, seeds, classes = LM.sample_ws(G, 30)
+    xy = LM.project(ws, "pca")
+    thumbs = [b"\x89PNG fake"] * 30
+    fig = LM.map_figure(xy, seeds, classes, ["cat", "dog", "owl"], thumbs, selected=4)
+    assert [t.name for t in fig.data] == ["cat", "dog", "owl", "selected"]
+    assert len(fig.layout.images) == 30 and fig.layout.images[0].source.startswith("data:image/png;base64,")
+    dog = fig.data[1]
+    assert list(dog.customdata[0]) == [1, 1] and float(dog.x[0]) == pytest.approx(float(xy[1, 0]))
+    plain = LM.map_figure(xy, seeds, None, [], None)
+    assert len(plain.data) == 1 and not plain.layout.images
+    assert LM.selected_index({"selection": {"points": [{"customdata": [7, 107], "point_index": 2}]}}) == 7
+    assert LM.selected_index({"selection": {"points": [{"customdata": 3}]}}) == 3
+    assert LM.selected_index({"selection": {"points": [{"customdata": {"0": 9, "1": 9}}]}}) == 9   # typed array
+    assert LM.selected_index({"selection": {"points": [], "point_indices": []}}) is None
+    assert LM.selected_index(None) is None
+
+
+def test_quiz_round_and_tally():
+    ds = make_dataset(n=20, classes=3)
+
+    def render(seeds, classes):
+        return np.full((len(seeds), 32, 32, 1), 128, np.uint8)
+
+    items = Q.make_round(ds, render, n=9, seed=3, num_classes=3)
+    again = Q.make_round(ds, render, n=9, seed=3, num_classes=3)
+    assert len(items) == 9 and sum(it.real for it in items) == 4
+    assert [it.origin for it in items] == [it.origin for it in again]        # seeded
+    assert all(it.image.shape == (32, 32, 1) and it.image.dtype == np.uint8 for it in items)
+    assert all(it.label in (0, 1, 2) for it in items)
+    truth = [it.real for it in items]
+    scored = [dataclasses.replace(it, d_score=1.0) for it in items]          # a D that always says "real"
+    t = Q.tally(scored, truth[:3] + [not truth[3]] + [None] * 5)
+    assert (t.answered, t.people_right, t.d_scored, t.d_right) == (4, 3, 4, sum(truth[:4]))
+    assert t.line().startswith("You 3/4 · Discriminator")
+    assert Q.real_spec({"dataset": {"spec": "fashion-mnist"}}) == "fashion-mnist:test"
+    assert Q.real_spec({"dataset": {"source": "fashion-mnist:train"}}) == "fashion-mnist:test"
+    assert Q.real_spec({"dataset": {"source": "emoji (Noto Color Emoji)"}}) == "emoji"
+    assert Q.real_spec({}) is None and Q.real_spec({"dataset": {"source": "zip:x.zip"}}) is None
+
+
+def test_quiz_uses_the_upload_set_a_model_was_trained_on(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from explorer.data.store import save_upload_set
+    from explorer.data.uploads import ingest_uploads
+
+    def png(i: int) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(np.full((20, 20), i * 20, np.uint8)).save(buf, format="PNG")
+        return buf.getvalue()
+
+    folder = save_upload_set(ingest_uploads([(f"p{i}.png", png(i)) for i in range(6)], resolution=16, channels=1),
+                             tmp_path / "up")
+    meta = {"dataset": {"source": "upload:abc", "path": str(folder)}}
+    ds = Q.real_dataset(meta, 16, 1)
+    assert len(ds) == 6 and tuple(ds.images.shape[1:]) == (1, 16, 16)
+    with pytest.raises(ValueError, match="draws"):
+        Q.real_dataset(meta, 32, 1)
+    with pytest.raises(FileNotFoundError, match="no longer on this server"):
+        Q.real_dataset({"dataset": {"source": "upload:abc", "path": str(tmp_path / "gone")}}, 16, 1)

@@ -1,0 +1,199 @@
+"""The educators' pages through AppTest: latent map, classes, real-or-fake quiz (tiny models, 1 thread)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from explorer.gan import critic
+from explorer.gan.export import export_model
+from explorer.ui import pages
+from tests.helpers.critic_run import make_run
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+NEW_PAGES = {"explorer/ui/latent_map_page.py": "Latent map", "explorer/ui/classes_page.py": "Classes",
+             "explorer/ui/quiz_page.py": "Real or fake?"}
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """pretrained/: "tiny" (conditional, with a discriminator and real images in a folder) and "plain"
+    (unconditional, no discriminator, its dataset missing). The new pages are added to the navigation
+    unless pages.py already lists them."""
+    real = tmp_path / "real"
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(["cat", "dog", "owl"]):
+        (real / name).mkdir(parents=True)
+        for i in range(4):
+            arr = (rng.random((32, 32)) * 60 + 60 * k).astype(np.uint8)
+            Image.fromarray(arr).save(real / name / f"{i}.png")
+    ds = {"spec": str(real), "fit": "crop", "labels_from_subfolders": True, "resolution": 32, "channels": 1}
+    j, _ = make_run(tmp_path / "runs" / "t", "dcgan", classes=3, dataset=ds, class_names=["cat", "dog", "owl"])
+    export_model(j, tmp_path / "pre" / "tiny")
+    critic.export_discriminator(j, tmp_path / "pre" / "tiny")
+    j0, _ = make_run(tmp_path / "runs" / "p", "resnet", classes=0, dataset={"spec": "fashion-mnist"})
+    export_model(j0, tmp_path / "pre" / "plain")
+    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("LATENT_EXPLORER_FMNIST", str(tmp_path / "no-fmnist"))
+    original = pages.all_pages
+
+    def with_new_pages() -> list:
+        have = original()
+        listed = " ".join(str(getattr(p, "_page", "")) for p in have)
+        return have + [st.Page(f, title=t) for f, t in NEW_PAGES.items() if Path(f).name not in listed]
+
+    monkeypatch.setattr(pages, "all_pages", with_new_pages)
+    st.cache_resource.clear()                 # models of different tests share names and hashes
+    st.cache_data.clear()
+    return tmp_path
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _open(page: str, model: str = "tiny (pretrained)") -> AppTest:
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.selectbox(key="model").set_value(model)
+    at.switch_page(page)
+    return _run(at)
+
+
+def test_latent_map_page(app_env):
+    at = _open("explorer/ui/latent_map_page.py")
+    at.slider(key="lm_n").set_value(100)
+    _run(at)
+    chart = at.get("plotly_chart")[0].proto
+    assert '"cat"' in chart.spec and chart.spec.count(";base64,") == 100    # thumbnails drawn
+    at.number_input(key="lm_pick").set_value(5)
+    _run(at)
+    assert "seed 5 · owl" in str(at.get("image")[0].proto)                                  # 5 % 3 = class 2
+    at.radio(key="lm_method").set_value("tsne")
+    at.toggle(key="lm_thumbs").set_value(False)
+    _run(at)
+    assert ";base64," not in at.get("plotly_chart")[0].proto.spec
+    at.button(key="lm_open").click()
+    _run(at)
+    assert at.title[0].value == "Explore"                                    # it opened in the explorer
+    assert at.number_input(key="seed").value == 5 and at.selectbox(key="cls").value == 2
+    at.switch_page("explorer/ui/latent_map_page.py")                         # and back: the same map
+    _run(at)
+    assert (at.radio(key="lm_method").value, at.slider(key="lm_n").value, at.toggle(key="lm_thumbs").value,
+            at.number_input(key="lm_pick").value) == ("tsne", 100, False, 5)
+
+
+def test_playground_keeps_its_game_across_a_page_switch(app_env):
+    at = _open("explorer/ui/playground_page.py")
+    at.selectbox(key="pg_preset").set_value("Mode collapse")
+    _run(at)
+    at.button(key="pg_step").click()
+    _run(at)
+    runner, lr = at.session_state["pg_runner"], at.select_slider(key="pg_lr_g").value
+    assert runner.pg.steps == 1
+    at.switch_page("explorer/ui/models_page.py")
+    _run(at)
+    at.switch_page("explorer/ui/playground_page.py")
+    _run(at)
+    assert at.selectbox(key="pg_preset").value == "Mode collapse" and at.select_slider(key="pg_lr_g").value == lr
+    assert at.session_state["pg_runner"] is runner and runner.pg.steps == 1  # not reset to the Stable preset
+
+
+def test_classes_page(app_env):
+    at = _open("explorer/ui/classes_page.py")
+    captions = [str(im.proto) for im in at.get("image")]
+    assert len(captions) == 3 and all(n in c for n, c in zip(["cat", "dog", "owl"], captions))
+    before = captions[0]
+    at.number_input(key="cl_seed").set_value(7)
+    at.slider(key="cl_rows").set_value(2)
+    _run(at)
+    assert str(at.get("image")[0].proto) != before and "seeds 7–8" in at.caption[-1].value
+    at.selectbox(key="cl_class").set_value(1)
+    at.button(key="cl_open").click()
+    _run(at)
+    assert at.title[0].value == "Explore"
+    assert at.number_input(key="seed").value == 7 and at.selectbox(key="cls").value == 1
+    plain = _open("explorer/ui/classes_page.py", "plain (pretrained)")
+    assert "unconditional" in plain.info[0].value
+
+
+def test_quiz_scores_people_and_discriminator(app_env):
+    at = _open("explorer/ui/quiz_page.py")
+    at.slider(key="qz_n").set_value(4)
+    _run(at)
+    at.button(key="qz_new").click()
+    _run(at)
+    items = at.session_state["qz_round"]["items"]
+    assert len(items) == 4 and sum(it.real for it in items) == 2
+    assert all(it.d_score is not None for it in items)                      # the exported D scored them all
+    assert at.subheader[0].value == "You 0/0"
+    at.button(key="qz_real" if items[0].real else "qz_fake").click()        # right
+    _run(at)
+    assert "right" in at.success[0].value and "Discriminator:" in " ".join(m.value for m in at.markdown)
+    assert at.subheader[0].value.startswith("You 1/1 · Discriminator ")
+    at.button(key="qz_next").click()
+    _run(at)
+    at.button(key="qz_fake" if items[1].real else "qz_real").click()        # wrong
+    _run(at)
+    assert "wrong" in at.error[0].value and at.subheader[0].value.startswith("You 1/2")
+    for _ in range(2):
+        at.button(key="qz_next").click()
+        _run(at)
+        at.button(key="qz_real").click()
+        _run(at)
+    at.button(key="qz_next").click()
+    _run(at)
+    assert "Round over" in at.success[0].value and len(at.dataframe) == 1
+    d_right = sum((it.d_score > 0) == it.real for it in items)
+    assert at.subheader[0].value.endswith(f"Discriminator {d_right}/4")
+
+
+def test_quiz_without_data_or_discriminator_says_so(app_env):
+    at = _open("explorer/ui/quiz_page.py", "plain (pretrained)")
+    assert "not available on this server" in at.warning[0].value and "Fashion-MNIST" in at.warning[0].value
+    (app_env / "real2").mkdir()
+    (app_env / "real").rename(app_env / "real2" / "gone")
+    st.cache_resource.clear()
+    at = _open("explorer/ui/quiz_page.py")
+    assert "not available" in at.warning[0].value
+    (app_env / "real2" / "gone").rename(app_env / "real")
+    for f in (app_env / "pre").glob("tiny-discriminator.*"):
+        f.unlink()
+    st.cache_resource.clear()
+    at = _open("explorer/ui/quiz_page.py")
+    assert "no discriminator" in at.info[0].value
+    at.button(key="qz_fake").click()
+    _run(at)
+    assert at.subheader[0].value in ("You 0/1", "You 1/1")
+
+
+def test_critic_view_scores_for_the_explore_and_interpolate_pages(app_env):
+    from explorer.explore.latents import LatentState
+    from explorer.ui import critic_view as CV
+    from explorer.ui.engine import get_engine
+    eng = get_engine(str(app_env / "pre" / "tiny.json"), _sha(app_env / "pre" / "tiny.json"))
+    img, _ = eng.render_state(LatentState("tiny", "", seed=3, class_index=1), None)
+    s = CV.score_image(eng, img, 1)
+    c = critic.load_critic(app_env / "pre" / "tiny.json")
+    assert isinstance(s, float) and s == float(critic.realness(c, img[None], 1)[0])
+    assert "Discriminator score" in CV.describe(eng, s) and CV.why_none(eng) == ""
+    frames = np.stack([img, img, img])
+    scores = CV.score_images(eng, frames, 1)
+    assert scores.shape == (3,) and np.allclose(scores, s)
+    fig = CV.path_scores_figure(scores, current=1)
+    assert len(fig.data) == 2 and list(fig.data[1].x) == [2] and fig.layout.shapes[0].y0 == 0
+    plain = get_engine(str(app_env / "pre" / "plain.json"), _sha(app_env / "pre" / "plain.json"))
+    img0, _ = plain.render_state(LatentState("plain", "", seed=0), None)
+    assert CV.score_image(plain, img0) is None and "no discriminator" in CV.why_none(plain)
+
+
+def _sha(side: Path) -> str:
+    import json
+    return json.loads(side.read_text())["sha256"]

@@ -1,0 +1,372 @@
+"""The explorer pages through Streamlit's AppTest, on a tiny conditional model."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explorer.gan import checkpoint as ckpt
+from explorer.explore import recipes
+from explorer.config import preset
+from explorer.explore.latents import Edit, LatentState
+from explorer.gan.generators import build_generator
+from explorer.gan.nets import compute_w_avg
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+
+
+def _tiny_model(stem: Path, classes: list[str], seed: int, meta: dict | None = None):
+    """A tiny conditional film generator exported at `stem`: (G, sidecar path)."""
+    torch.manual_seed(seed)
+    G = build_generator(dataclasses.replace(preset("tiny", 32, 1, len(classes)).generator, arch="film")).eval()
+    compute_w_avg(G)
+    return G, ckpt.save_generator(stem, G, {"class_names": classes, **(meta or {})})
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    G, side = _tiny_model(tmp_path / "pre" / "tiny", ["cat", "dog", "owl"], 0,
+                          {"model_card": "A **tiny** test model."})
+    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
+    meta = json.loads(side.read_text())
+    return {"sha": meta["sha256"], "G": G}
+
+
+def _image_ids(at: AppTest) -> list[str]:
+    return [str(im.proto) for im in at.get("image")]
+
+
+def _strip_box(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Direction")
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_explore_sliders_change_state_and_url(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    assert at.selectbox(key="model").options == ["tiny (pretrained)"]
+    assert at.query_params["s"] == "0" and at.query_params["ck"] == app_env["sha"][:12]
+    before = _image_ids(at)[0]
+    at.slider(key="amt0").set_value(2.5)
+    _run(at)
+    assert at.query_params["e"] == "0:2.5:0:"
+    assert _image_ids(at)[0] != before                          # the edit changed the picture
+    at.toggle(key="per_layer").set_value(True)
+    _run(at)
+    at.select_slider(key="lr0").set_value((1, 1))               # one middle layer -> ws[1:2]
+    _run(at)
+    assert at.query_params["e"] == "0:2.5:1:2"
+    at.button(key="next").click()
+    _run(at)
+    assert at.number_input(key="seed").value == 1 and at.query_params["s"] == "1"
+    at.selectbox(key="cls").set_value(2)
+    _run(at)
+    assert at.query_params["c"] == "2"
+    at.button(key="reset_all").click()
+    _run(at)
+    assert "e" not in at.query_params and at.slider(key="amt0").value == 0.0
+
+
+def test_strip_follows_the_other_edits_not_its_own_slider(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    main, strip = _image_ids(at)[:2]
+    kept = at.session_state["_strip"]
+    at.slider(key="amt0").set_value(1.5)           # the strip's own direction: the strip is kept, not redrawn
+    _run(at)
+    main2, strip2 = _image_ids(at)[:2]
+    assert main2 != main and strip2 == strip and at.session_state["_strip"] is kept
+    at.slider(key="amt1").set_value(-2.0)          # another direction: the strip is redrawn
+    _run(at)
+    main3, strip3 = _image_ids(at)[:2]
+    assert main3 != main2 and strip3 != strip2
+    _strip_box(at).set_value(1)                    # another strip direction
+    _run(at)
+    assert _image_ids(at)[1] not in (strip, strip2, strip3)
+    at.text_input(key="dir_name").input("wide")    # renamed: a fresh picker (the browser would keep the old
+    at.button(key="save_name").click()             # label), still on the same direction
+    _run(at)
+    assert _strip_box(at).value == 1 and _strip_box(at).options[1] == "wide"
+    assert at.session_state["strip_dir"] == 1
+
+
+def test_z_sliders_nudge_one_dimension(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.slider(key="amt1").set_value(1.0)
+    _run(at)
+    at.radio(key="panel").set_value("Latent z")
+    _run(at)
+    assert at.query_params["e"] == "1:1:0:"                     # edits survive hiding their sliders
+    z0 = at.slider(key="z3").value
+    at.slider(key="z3").set_value(round(z0 + 1.0, 2))
+    _run(at)
+    dim, delta = at.query_params["z"].split(":")
+    assert dim == "3" and abs(float(delta) - 1.0) < 0.02
+    at.button(key="reset_z").click()
+    _run(at)
+    assert "z" not in at.query_params
+    at.radio(key="panel").set_value("Gallery")
+    _run(at)
+    at.button(key="use5").click()
+    _run(at)
+    assert at.query_params["s"] == "5"
+    at.radio(key="panel").set_value("Edit directions")
+    _run(at)
+    assert at.slider(key="amt1").value == 1.0
+
+
+def test_layer_preset_applies_to_every_slider(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.selectbox(key="layer_preset").set_value("fine")
+    at.button(key="apply_preset").click()
+    _run(at)
+    at.slider(key="amt3").set_value(-2.0)
+    _run(at)
+    assert at.query_params["e"] == "3:-2:2:"                     # tiny film: 3 layers, fine = the last
+
+
+def test_link_reproduces_state_and_bad_links_warn(app_env):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "s": "7", "c": "1", "p": "0.7", "e": "1:2:0:"})
+    _run(at)
+    assert at.number_input(key="seed").value == 7 and at.selectbox(key="cls").value == 1
+    assert at.slider(key="psi").value == pytest.approx(0.7) and at.slider(key="amt1").value == 2.0
+    assert not at.warning and at.selectbox(key="layer_preset").value == "all"
+    fine = AppTest.from_file(APP, default_timeout=120)
+    fine.query_params.update({"m": "tiny", "s": "7", "e": "1:2:2:,3:-1:2:"})   # both edits on the fine layer
+    _run(fine)
+    assert fine.selectbox(key="layer_preset").value == "fine"
+
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.query_params.update({"m": "nope", "s": "abc", "p": "99", "c": "9", "e": "zz,1:nan:0:", "z": "999:1"})
+    _run(bad)
+    text = " ".join(w.value for w in bad.warning)
+    assert "nope" in text and "seed" in text and "class 9" in text and "z offset" in text
+    assert text.count("'nope'") == 1 and len(bad.warning) == 2     # the model once; the rest in one box
+
+    many = AppTest.from_file(APP, default_timeout=120)
+    many.query_params.update({"m": "tiny", "e": ",".join(f"{i}:x" for i in range(300)), "seed": "4"})
+    _run(many)
+    assert len(many.warning) == 1 and "unknown link parameter(s) 'seed'" in many.warning[0].value
+    assert "more problems" in many.warning[0].value and many.warning[0].value.count("\n- ") == 8
+    assert bad.number_input(key="seed").value == 0                 # sensible defaults
+
+
+def test_direction_names_persist(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.text_input(key="dir_name").input("sleeve length")
+    at.button(key="save_name").click()
+    _run(at)
+    at2 = _run(AppTest.from_file(APP, default_timeout=120))
+    assert any("sleeve length" in s.label for s in at2.slider if s.key == "amt0")
+
+
+def test_interpolate_page(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/interpolate_page.py")
+    _run(at)
+    assert (at.slider(key="ip_scrub").min, at.slider(key="ip_scrub").max) == (1, 48)   # 48 frames by default
+    at.number_input(key="ip_frames").set_value(10)
+    _run(at)
+    assert at.slider(key="ip_scrub").max == 10
+    first = _image_ids(at)
+    at.slider(key="ip_scrub").set_value(5)
+    _run(at)
+    assert _image_ids(at) != first
+    at.toggle(key="ip_play").set_value(True)                     # the looping preview
+    _run(at)
+    assert len(_image_ids(at)) == len(first) + 1
+    at.button(key="kf_add_seed").click()
+    _run(at)
+    at.button(key="kf_add_seed").click()
+    _run(at)
+    assert [k.seed for k in at.session_state["keyframes"]] == [0, 1, 2, 3]    # the seed box moves on
+    at.file_uploader(key="kf_recipe").set_value(("r.json", b"{not json", "application/json"))
+    _run(at)
+    at.button(key="kf_add_recipe").click()
+    _run(at)
+    assert "not a usable recipe" in at.error[0].value
+
+
+def test_export_page_recipe_round_trip_and_dataset(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.slider(key="amt2").set_value(-1.5)
+    _run(at)
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    text = at.code[0].value
+    state, warns = recipes.parse_recipe_json(text)
+    assert not warns and state.edits == (Edit(2, -1.5, 0, None),) and state.checkpoint == app_env["sha"][:12]
+    # upload a recipe made elsewhere: it opens in the explorer
+    other = LatentState("tiny", app_env["sha"][:12], seed=42, class_index=2, psi=0.5, edits=(Edit(0, 1.0, 0, 1),))
+    at.file_uploader(key="recipe_upload").set_value(("x.json", recipes.recipe_json(other).encode(), "application/json"))
+    _run(at)
+    at.button(key="recipe_open").click()
+    _run(at)
+    assert at.number_input(key="seed").value == 42 and at.slider(key="amt0").value == 1.0
+    at.switch_page("explorer/ui/explore_page.py")       # AppTest does not follow st.switch_page by itself
+    _run(at)
+    at.toggle(key="per_layer").set_value(True)
+    _run(at)
+    assert at.select_slider(key="lr0").value == (0, 0)
+
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    at.file_uploader(key="recipe_upload").set_value(("x.json", b'{"format": "something else"}', "application/json"))
+    _run(at)
+    assert "not a usable recipe" in at.error[0].value
+    at.file_uploader(key="recipe_upload").set_value(None)
+    at.number_input(key="syn_n").set_value(4)
+    _run(at)
+    at.button(key="syn_build").click()
+    _run(at)
+    zf = zipfile.ZipFile(io.BytesIO(at.session_state["syn_zip"]))
+    pngs = [n for n in zf.namelist() if n.endswith(".png")]
+    assert len(pngs) == 12                                        # 4 per class x 3 classes
+    rows = zf.read("labels.csv").decode().splitlines()
+    assert rows[0] == "file,seed,class_index,class_name,psi" and len(rows) == 13 and ",owl," in rows[-1]
+
+
+def test_models_page(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/models_page.py")
+    _run(at)
+    assert any("tiny" in m.value for m in at.markdown)
+    at.number_input(key="grid_seed").set_value(3)
+    _run(at)
+    assert "seed 3" in str(at.get("image")[0].proto)
+
+
+def test_no_models_gives_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path))
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
+    at = _run(AppTest.from_file(APP, default_timeout=60))
+    assert "No models found" in at.warning[0].value
+
+
+def test_engine_is_shared_and_renders_like_the_generator(app_env, tmp_path):
+    from explorer.explore.latents import state_to_ws
+    from explorer.imaging.render import to_uint8
+    from explorer.ui.engine import get_engine
+    path = str(tmp_path / "pre" / "tiny.json")
+    a, b = get_engine(path, app_env["sha"]), get_engine(path, app_env["sha"])
+    assert a is b                                               # one copy for every session
+    st_ = LatentState("tiny", app_env["sha"][:12], seed=3, class_index=1, psi=0.8)
+    img, ms = a.render_state(st_, None)
+    with torch.no_grad():
+        want = to_uint8(app_env["G"].synthesis(state_to_ws(app_env["G"], st_)))[0]
+    assert ms > 0 and (img == want).all()
+
+
+def test_freeze_heap_skips_old_objects_and_still_collects_new_garbage():
+    import gc
+    import weakref
+
+    from explorer.ui.heap import freeze_heap
+
+    class Node:
+        pass
+
+    old = [Node()]                                      # alive at freeze time: moved out of the GC's generations
+    freeze_heap()
+    assert gc.get_freeze_count() > 0 and not any(o is old for o in gc.get_objects())
+    a, b = Node(), Node()                               # a cycle made after the freeze is still collected
+    a.other, b.other = b, a
+    ref = weakref.ref(a)
+    del a, b
+    gc.collect()
+    assert ref() is None
+
+
+@pytest.fixture
+def two_models(app_env, tmp_path):
+    _tiny_model(tmp_path / "pre" / "other", ["a", "b"], 1)
+    return app_env
+
+
+def _pick_model(at: AppTest, name: str) -> None:
+    at.selectbox(key="model").set_value(next(o for o in at.selectbox(key="model").options if o.startswith(name + " ")))
+    _run(at)
+
+
+def test_switching_models_keeps_each_models_work(two_models):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    _pick_model(at, "tiny")
+    at.slider(key="amt0").set_value(2.5)
+    at.slider(key="psi").set_value(0.7)
+    _run(at)
+    _pick_model(at, "other")
+    assert at.slider(key="amt0").value == 0.0 and at.query_params["m"] == "other"
+    at.number_input(key="seed").set_value(9)
+    _run(at)
+    _pick_model(at, "tiny")
+    assert at.slider(key="amt0").value == 2.5 and at.slider(key="psi").value == pytest.approx(0.7)
+    _pick_model(at, "other")
+    assert at.number_input(key="seed").value == 9
+
+    at.switch_page("explorer/ui/interpolate_page.py")            # keyframes are kept per model too
+    _run(at)
+    at.button(key="kf_add_seed").click()
+    _run(at)
+    _pick_model(at, "tiny")
+    assert sum(k.model == "tiny" for k in at.session_state["keyframes"]) == 2
+    _pick_model(at, "other")
+    assert [k.seed for k in at.session_state["keyframes"] if k.model == "other"] == [9, 10, 11]
+
+
+def test_export_dataset_is_tied_to_model_and_settings_and_recipes_open_with_their_model(two_models):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    _pick_model(at, "tiny")
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    at.number_input(key="syn_n").set_value(2)
+    _run(at)
+    at.button(key="syn_build").click()
+    _run(at)
+    assert [b.key for b in at.get("download_button")].count("syn_download") == 1
+    at.number_input(key="syn_n").set_value(3)                      # other settings: that zip is not offered
+    _run(at)
+    assert "syn_download" not in [b.key for b in at.get("download_button")]
+    at.number_input(key="syn_n").set_value(2)
+    _run(at)
+    assert "syn_download" in [b.key for b in at.get("download_button")]
+    _pick_model(at, "other")                                        # nor for another model
+    assert "syn_download" not in [b.key for b in at.get("download_button")]
+
+    made = LatentState("tiny", two_models["sha"][:12], seed=42, class_index=2, psi=0.5)
+    at.file_uploader(key="recipe_upload").set_value(("t.json", recipes.recipe_json(made).encode(), "application/json"))
+    _run(at)
+    assert "made with the model 'tiny'" in at.info[0].value and not at.warning
+    at.button(key="recipe_open").click()
+    _run(at)
+    assert at.session_state["model"].startswith("tiny ")
+    at.switch_page("explorer/ui/explore_page.py")                  # AppTest does not follow st.switch_page
+    _run(at)
+    assert at.number_input(key="seed").value == 42 and at.selectbox(key="cls").value == 2
+    assert at.query_params["m"] == "tiny"
+
+
+def test_freeze_new_modules_freezes_only_after_an_import(monkeypatch):
+    import sys
+    import types
+
+    from explorer.ui import heap
+    heap.freeze_heap()
+    calls = []
+    monkeypatch.setattr(heap, "freeze_heap", lambda: calls.append(1))
+    heap.freeze_new_modules()
+    assert calls == []                                   # nothing new since the last freeze
+    monkeypatch.setitem(sys.modules, "_le_test_module", types.ModuleType("_le_test_module"))
+    heap.freeze_new_modules()
+    assert calls == [1]

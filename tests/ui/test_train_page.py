@@ -1,0 +1,195 @@
+"""The Train page through Streamlit's AppTest: upload, check, start (from scratch, then fine-tuning the
+model it made), live progress (plots, sample history slider), the finished model in the picker,
+and jobs found again from the URL after a reload. Jobs run in real worker processes (1 thread)
+started by the app's own scheduler; the duration estimate is faked (tests/test_train_support.py
+measures a real one)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from explorer.gan import checkpoint as ckpt
+from explorer.jobs import scheduler
+from explorer.jobs import speed
+from explorer.config import preset
+from explorer.jobs.registry import JobRegistry
+from explorer.gan.generators import build_generator
+from explorer.gan.nets import compute_w_avg
+from explorer.jobs.runlog import read_metrics
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+TIMEOUT = 180.0
+
+
+def png(i: int, size: int = 20) -> bytes:
+    a = (np.random.default_rng(i).random((size, size, 3)) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    G = build_generator(dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")).eval()
+    compute_w_avg(G)
+    ckpt.save_generator(tmp_path / "pre" / "tiny", G, {"class_names": ["a", "b", "c"], "model_card": "tiny"})
+    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("LATENT_EXPLORER_THREADS", "1")
+    measured = []
+
+    def fake_estimate(cfg, device="cpu", busy=False, timeout=0.0):
+        measured.append(cfg)
+        est = speed.Estimate(0.05, device, 1, "measured", busy)
+        speed._store(speed.speed_key(cfg, device), est)
+        return est
+    monkeypatch.setattr(speed, "estimate", fake_estimate)
+    mine = set(scheduler._CHILDREN)
+    yield JobRegistry(tmp_path / "data" / "jobs.sqlite3"), measured
+    scheduler.stop_background_schedulers()
+    for pid, p in list(scheduler._CHILDREN.items()):      # only workers this test started
+        if pid not in mine and p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_done(reg: JobRegistry, job_id: str):
+    end = time.monotonic() + TIMEOUT
+    while time.monotonic() < end:
+        job = reg.get(job_id)
+        if job.status in ("done", "failed", "cancelled"):
+            assert job.status == "done", (job.error, Path(job.run_dir, "worker.log").read_text()[-2000:])
+            return job
+        time.sleep(0.3)
+    pytest.fail(f"job did not finish: {reg.get(job_id)}")
+
+
+def texts(at: AppTest, kind: str = "markdown") -> list[str]:
+    return [e.value for e in at.get(kind)]
+
+
+def adv(at: AppTest, prefix: str):
+    """The advanced-settings number box whose key starts with `prefix` (keys carry the recipe's signature)."""
+    hits = [w for w in at.number_input if str(w.key).startswith(prefix)]
+    assert len(hits) == 1, [w.key for w in at.number_input]
+    return hits[0]
+
+
+def start(at: AppTest, steps: int, **extra) -> str:
+    """Tiny settings in the advanced panel, then Start; returns the new job's id (from the URL)."""
+    adv(at, "adv_steps_").set_value(steps)
+    run(at)
+    adv(at, "adv_batch_").set_value(8)
+    adv(at, f"adv_samples_{steps}_").set_value(2)
+    adv(at, f"adv_ckpt_{steps}_").set_value(2)
+    for k, v in extra.items():
+        adv(at, k).set_value(v)
+    run(at)
+    assert any(t.startswith(f"≈ **< 1 min** for {steps} steps on cpu") for t in texts(at))
+    at.button(key="tr_start").click()
+    run(at)
+    return at.query_params["job"][0] if isinstance(at.query_params["job"], list) else at.query_params["job"]
+
+
+def test_upload_check_train_watch_then_finetune(app_env):
+    reg, measured = app_env
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/train_page.py")
+    run(at)
+    files = [(f"cats/img{i}.png", png(i), "image/png") for i in range(12)]
+    files.append(("cats/broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "image/png"))
+    at.file_uploader(key="up_files").set_value(files)
+    at.selectbox(key="up_res").set_value(32)
+    at.radio(key="up_ch").set_value("greyscale")
+    run(at)
+    at.button(key="up_check").click()
+    run(at)
+    assert texts(at, "success")[0] == "12 image(s) accepted; 1 left out (corrupt: 1)"
+    assert at.radio(key="tr_preset").options == ["quick look", "balanced", "best quality",
+                                                 "fast on a CPU (FiLM generator)", "textbook DCGAN baseline"]
+    assert any("≈ **" in t and "for 500 steps on cpu" in t for t in texts(at))        # quick: 500 steps
+    assert "DiffAugment is on" in " ".join(texts(at, "caption"))                        # 12 < 1000 images
+    assert measured and measured[0].train.augment == "color,translation,cutout"
+    at.radio(key="tr_preset").set_value("textbook DCGAN baseline")      # a recipe switch sticks, also after
+    run(at)                                                             # a later, unrelated rerun
+    at.text_input(key="tr_name").set_value("baseline")
+    run(at)
+    assert adv(at, "adv_steps_").value == 3000 and at.selectbox(key=adv(at, "adv_steps_").key.replace(
+        "adv_steps_", "adv_loss_")).value == "nonsaturating"
+    at.radio(key="tr_preset").set_value("quick look")
+    at.text_input(key="tr_name").set_value("my-gan")
+    run(at)
+    assert adv(at, "adv_steps_").value == 500
+    at.switch_page("explorer/ui/models_page.py")                       # a look elsewhere keeps the checked
+    run(at)                                                             # images and the choices
+    at.switch_page("explorer/ui/train_page.py")
+    run(at)
+    assert texts(at, "success")[0] == "12 image(s) accepted; 1 left out (corrupt: 1)"
+    assert at.selectbox(key="up_res").value == 32 and at.radio(key="up_ch").value == "greyscale"
+    assert at.text_input(key="tr_name").value == "my-gan"
+
+    job_id = start(at, steps=6)
+    assert any(t.startswith("**my-gan** — ") for t in texts(at))                        # status shown at once
+    job = wait_done(reg, job_id)
+    run(at)
+    md = texts(at)
+    assert "**my-gan** — done" in md
+    bar = at.get("progress")[0]
+    assert bar.proto.text.startswith("step 6 / 6") and "SWD" in bar.proto.text
+    fig = at.get("plotly_chart")[0].proto.spec
+    assert all(name in fig for name in ('"G loss"', '"D(real)"', '"aug. p"', '"SWD"'))
+    hist = at.select_slider(key=f"hist-{job_id}")
+    assert hist.options == ["step 2", "step 4", "step 6"] and hist.value == 6          # follows the newest
+    assert at.get("image")[-1].proto.imgs[0].caption == "samples at step 6"
+    hist.set_value(2)
+    run(at)
+    assert at.get("image")[-1].proto.imgs[0].caption == "samples at step 2"
+    assert at.select_slider(key=f"hist-{job_id}").value == 2                           # the user's choice stays
+    assert [q["step"] for q in read_metrics(Path(job.run_dir) / "metrics.jsonl")[1]] == [0, 2, 4, 6]
+    run_name = Path(job.run_dir).name
+    assert f"{run_name} (trained)" in at.selectbox(key="model").options                 # in the model picker
+    assert at.get("download_button")[0].proto.label.startswith("Download the model")
+    assert any(t.startswith("# my-gan\n") and "## Quality" in t for t in md)            # the model card
+
+    # Fine-tune the model just made: its run keeps D, so FreezeD is on for this small set.
+    at.radio(key="tr_from").set_value("fine-tune a model")
+    run(at)
+    assert at.selectbox(key="tr_source").options == ["tiny (pretrained, film, 3 classes)",
+                                                     f"{run_name} (trained, style)"]
+    at.selectbox(key="tr_source").set_value(f"{run_name} (trained, style)")
+    run(at)
+    assert adv(at, "adv_freeze_").value == 1 and not adv(at, "adv_freeze_").disabled
+    assert at.radio(key="tr_preset").options == ["quick look", "balanced", "best quality"]
+    ft_id = start(at, steps=4)
+    ft = wait_done(reg, ft_id)
+    assert ft.spec["init_from"] == job.run_dir and ft.spec["config"]["train"]["freeze_d"] == 1
+    assert any("fine-tuning from" in m["message"] and "(G, G_ema and D)" in m["message"] for m in ft.messages)
+
+    # A reload is a new session: the jobs come back from the URL. The new model opens in the explorer.
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params["job"] = [ft_id, job_id]
+    again.query_params["m"] = run_name
+    run(again)
+    assert again.selectbox(key="model").value == f"{run_name} (trained)" and len(again.get("image")) >= 1
+    again.switch_page("explorer/ui/train_page.py")
+    again.query_params["job"] = [ft_id, job_id]
+    run(again)
+    heads = [t for t in texts(again) if t.startswith("**my-gan** — ")]
+    assert heads == ["**my-gan** — done", "**my-gan** — done"]
+    assert again.button(key=f"open-{job_id}") is not None                               # the other one: compact
