@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point that does all set-up on a fresh machine, then runs something:
-#   bash run.sh app     start the explorer (Streamlit) with the shipped models
+#   bash run.sh app     start the explorer (Streamlit) with the shipped models, and the training-job
+#                       scheduler with it (jobs resume when the server restarts, before any page view)
 #   bash run.sh test    run the test suite
 #   bash run.sh setup   only install
 #   bash run.sh cli ... run `latent-explorer ...` inside the project's environment
@@ -38,7 +39,7 @@ setup_apt
 setup_python
 case "$cmd" in
   setup) ;;
-  app)  exec "$VENV/bin/python" -m streamlit run streamlit_app.py --server.headless true "$@" ;;
+  app)  exec "$VENV/bin/python" -m explorer.ui.serve --server.headless true "$@" ;;   # scheduler starts with the server
   test) exec "$VENV/bin/python" -m pytest "$@" ;;
   cli)  exec "$VENV/bin/latent-explorer" "$@" ;;
   *) echo "usage: bash run.sh [app|test|setup|cli ...]" >&2; exit 2 ;;

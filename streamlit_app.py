@@ -7,7 +7,8 @@ from explorer.ui import pages
 from explorer.ui.heap import freeze_new_modules
 
 st.set_page_config(page_title="Latent Explorer", page_icon="🎛️", layout="wide")
-background_scheduler()      # once per server process: training jobs resume and start with no Train page open
+background_scheduler()      # started with the server by explorer.ui.serve (run.sh app); idempotent, and the
+                            # fallback for a bare `streamlit run streamlit_app.py`, which starts it on first view
 page = st.navigation(pages.all_pages())
 pages.sidebar()
 page.run()

@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from explorer.config import AUGMENTS, LOSSES, PRESETS, data_dir
+from explorer.config import AUGMENTS, DEVICES, DISCRIMINATOR_ARCHS, GENERATOR_ARCHS, LOSSES, PRESETS, RESOLUTIONS
+from explorer.settings import data_dir, use_threads
 
 
 def _fmt_time(s: float) -> str:
@@ -44,10 +45,10 @@ def print_progress(e: dict) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from explorer.gan import distributed
-    from explorer.gan.checkpoint import latest_training
     from explorer.config import ModelConfig, from_dict, preset
     from explorer.data.datasets import load_dataset
+    from explorer.gan import distributed
+    from explorer.gan.checkpoint import latest_training
     from explorer.gan.device import pick_device
     from explorer.gan.train import train_loop
 
@@ -64,7 +65,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     elif not a.data:
         raise ValueError("--data is required for a new run (fashion-mnist, a folder or a .zip)")
     data_spec = load["spec"]
-    res = cfg.generator.resolution if resuming else a.resolution
+    default_res = 64 if data_spec.partition(":")[0] == "fonts" else 32      # glyph stacks are stored at 64
+    res = cfg.generator.resolution if resuming else (a.resolution or default_res)
     ch = cfg.generator.channels if resuming else a.channels
     ds = load_dataset(data_spec, resolution=res, channels=ch, fit=load["fit"],
                       labels_from_subfolders=load["labels_from_subfolders"])
@@ -74,10 +76,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         print(f"skipped {len(ds.skipped)} file(s): {ds.description.get('skip_reasons')}", flush=True)
     if not resuming:
         nc = 0 if a.unconditional or ds.labels is None else len(ds.class_names)
-        cfg = preset(a.preset, res, ch, nc)
+        cfg = preset(a.preset, res, ch, nc, glyphs=ds.description.get("glyphs", ""))   # glyphs: a font model
     tr = {k: v for k, v in {
         "steps": a.steps, "max_minutes": a.minutes, "batch_size": a.batch, "seed": a.seed, "loss": a.loss,
-        "lr_g": a.lr_g, "lr_d": a.lr_d, "r1_gamma": a.r1, "augment": a.augment, "augment_p": a.augment_p, "ada_target": a.ada_target,
+        "lr_g": a.lr_g, "lr_d": a.lr_d, "r1_gamma": a.r1, "augment": a.augment, "augment_p": a.augment_p,
+        "ada_target": a.ada_target,
         "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
         "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every,
         "collapse_d_loss": a.collapse_d_loss}.items() if v is not None}
@@ -159,7 +162,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 def cmd_list(a: argparse.Namespace) -> int:
     from explorer.gan.checkpoint import list_models
-    from explorer.config import pretrained_dir
+    from explorer.settings import pretrained_dir
 
     for m in list_models(pretrained_dir(), data_dir() / "runs"):
         g = m.meta["generator"]
@@ -176,7 +179,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
                         parts=tuple(p.strip() for p in a.parts.split(",") if p.strip()),
                         browser_changes=a.browser_changes, watch_phase_s=a.watch_seconds,
                         watch_phases=a.watch_phases, finetune_source=a.finetune_source,
-                        finetune_minutes=a.finetune_minutes)
+                        finetune_minutes=a.finetune_minutes,
+                        inversion_images={m: int(n) for m, _, n in (x.partition(":") for x in a.inversion_images.split(","))})
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 
@@ -199,8 +203,8 @@ def cmd_datasets(a: argparse.Namespace) -> int:
 
 
 def cmd_figures(a: argparse.Namespace) -> int:
-    from explorer.gan.device import load_generator
     from explorer.explore.figures import write_figures
+    from explorer.gan.device import load_generator
 
     G, meta = load_generator(a.model, "cpu")
     cls = None
@@ -213,10 +217,29 @@ def cmd_figures(a: argparse.Namespace) -> int:
 
 
 def cmd_train_classifier(a: argparse.Namespace) -> int:
+    if a.fonts:                                    # the glyph classifier behind `evaluate` of font models
+        from explorer.evaluation.typefaces import ship_glyph_classifier
+        meta = ship_glyph_classifier(a.out, epochs=a.epochs or 3)
+        print(json.dumps(meta["summary"]))
+        return 0
     from explorer.evaluation.classifier import build_and_ship
 
-    build_and_ship(a.out, epochs=a.epochs)
+    build_and_ship(a.out or "pretrained/fashion-mnist-classifier", epochs=a.epochs or 6)
     return 0
+
+
+def cmd_train_encoder(a: argparse.Namespace) -> int:
+    from explorer.explore.encoder import train_encoder_for_model
+
+    def show(e: dict) -> None:
+        print(f"step {e['step']:>6} | loss {e['loss']:.4f} | {e['elapsed_s']:.0f} s", flush=True)
+    path, summary = train_encoder_for_model(a.model, max_seconds=a.minutes * 60, seed=a.seed,
+                                            on_progress=None if a.json else show)
+    print(json.dumps({"encoder": str(path), **summary}) if a.json else f"wrote {path}: {summary}")
+    return 0
+
+
+DEVICE_HELP = f"{' | '.join(DEVICES)} | cuda:N (default: auto = CUDA, then MPS, then CPU)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,10 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     t = sub.add_parser("train", help="train or fine-tune a GAN")
-    t.add_argument("--data", help="fashion-mnist[:train|:test], an image folder, or a .zip")
+    t.add_argument("--data", help="fashion-mnist[:train|:test], emoji, fonts (glyph stacks), a folder or a .zip")
     t.add_argument("--out", help="run folder (default: <data>/runs/run-<time>)")
     t.add_argument("--preset", default="balanced", choices=sorted(PRESETS))
-    t.add_argument("--resolution", type=int, default=32, choices=(32, 64, 128))
+    t.add_argument("--resolution", type=int, choices=RESOLUTIONS, help="default 32 (64 for fonts)")
     t.add_argument("--channels", type=int, default=1, choices=(1, 3))
     t.add_argument("--fit", default="crop", choices=("crop", "pad"), help="how non-square images become square")
     t.add_argument("--labels", action="store_true", help="use first-level subfolder names as classes")
@@ -235,8 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
     t.add_argument("--init", help="fine-tune: start from this checkpoint or model")
     t.add_argument("--freeze-d", type=int, help="FreezeD: freeze this many lowest D blocks")
-    t.add_argument("--g-arch", choices=("style", "film", "dcgan"), help="override the preset's generator")
-    t.add_argument("--d-arch", choices=("resnet", "dcgan"), help="override the preset's discriminator")
+    t.add_argument("--g-arch", choices=GENERATOR_ARCHS, help="override the preset's generator")
+    t.add_argument("--d-arch", choices=DISCRIMINATOR_ARCHS, help="override the preset's discriminator")
     t.add_argument("--steps", type=int)
     t.add_argument("--minutes", type=float, help="stop after this much training wall time")
     t.add_argument("--batch", type=int)
@@ -254,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--log-every", type=int)
     t.add_argument("--sample-every", type=int)
     t.add_argument("--checkpoint-every", type=int)
-    t.add_argument("--device", default="auto")
+    t.add_argument("--device", default="auto", help=DEVICE_HELP)
     t.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     t.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     t.set_defaults(fn=cmd_train)
@@ -267,15 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--psi", type=float, default=1.0, help="truncation (1 = none)")
     s.add_argument("--class", dest="cls", help="class index or name (conditional models)")
     s.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor")
-    s.add_argument("--device", default="auto")
+    s.add_argument("--device", default="auto", help=DEVICE_HELP)
     s.set_defaults(fn=cmd_sample)
 
-    e = sub.add_parser("evaluate", help="offline quality figures (FD, KID, accuracy, precision/recall, SWD, memorisation)")
+    e = sub.add_parser("evaluate",
+                       help="offline quality figures (FD, KID, accuracy, precision/recall, SWD, memorisation)")
     e.add_argument("model")
     e.add_argument("--data", help="reference set (default: the model's own test split)")
     e.add_argument("--n", type=int, default=10_000, help="generated samples")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--device", default="auto")
+    e.add_argument("--device", default="auto", help=DEVICE_HELP)
     e.add_argument("--json", action="store_true")
     e.set_defaults(fn=cmd_evaluate)
 
@@ -296,13 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--train-seconds", type=float, default=60.0)
     b.add_argument("--parts", default="render,directions,train,browser",
                    help="comma list of render, directions, train, browser; also train-page (img/s of a job with "
-                        "its progress page open vs closed) and finetune (fine-tuning vs scratch, SWD over time)")
+                        "its progress page open vs closed), finetune (fine-tuning vs scratch, SWD over time) and "
+                        "inversion (projection of real images: quality and time, and docs/inversion.png)")
     b.add_argument("--browser-changes", type=int, default=40, help="slider changes timed per page (>= 30)")
     b.add_argument("--watch-seconds", type=float, default=60.0, help="train-page: seconds per open/closed phase")
     b.add_argument("--watch-phases", type=int, default=6, help="train-page: phases, alternating closed/open")
     b.add_argument("--finetune-source", default="emoji", help="finetune: the shipped 64x64 RGB model to start from")
     b.add_argument("--finetune-minutes", type=float, default=10.0, help="finetune: training minutes of each run")
-    b.add_argument("--device", default="auto")
+    b.add_argument("--inversion-images", default="fashion-mnist:200,emoji:100",
+                   help="inversion: images projected per shipped model")
+    b.add_argument("--device", default="auto", help=DEVICE_HELP)
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)
 
@@ -323,10 +350,22 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--class", dest="cls", help="class index or name (conditional models)")
     f.set_defaults(fn=cmd_figures)
 
-    c = sub.add_parser("train-classifier", help="train the Fashion-MNIST feature classifier used by the metrics")
-    c.add_argument("--out", default="pretrained/fashion-mnist-classifier")
-    c.add_argument("--epochs", type=int, default=6)
+    c = sub.add_parser("train-classifier", help="train the Fashion-MNIST (or, with --fonts, the glyph) "
+                                                "classifier used by the metrics")
+    c.add_argument("--fonts", action="store_true", help="the 62-way glyph classifier, on the fonts train split")
+    c.add_argument("--out", help="output stem (default: pretrained/fashion-mnist-classifier, "
+                                 "pretrained/fonts-glyph-classifier with --fonts)")
+    c.add_argument("--epochs", type=int, help="default 6 (3 with --fonts)")
     c.set_defaults(fn=cmd_train_classifier)
+
+    n = sub.add_parser("train-encoder", help="train a model's encoder (image -> w+), the first guess of projection; "
+                                             "saved beside the model as <name>-encoder.{safetensors,json}")
+    n.add_argument("model", help="a shipped model name, a run folder, or a .json path")
+    n.add_argument("--minutes", type=float, default=5.0, help="training time")
+    n.add_argument("--seed", type=int, default=0)
+    n.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    n.add_argument("--json", action="store_true")
+    n.set_defaults(fn=cmd_train_encoder)
     return p
 
 
@@ -334,9 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     from explorer.gan.checkpoint import CheckpointError
 
-    from explorer.gan.device import set_threads
-
-    set_threads(getattr(a, "threads", None))        # $LATENT_EXPLORER_THREADS, else all cores
+    use_threads("work", getattr(a, "threads", None))  # --threads, else $LATENT_EXPLORER_THREADS, else all cores
     try:
         return a.fn(a)
     except (CheckpointError, FileNotFoundError, ValueError) as err:

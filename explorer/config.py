@@ -9,21 +9,37 @@ against.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
-LOSSES = ("minimax", "nonsaturating", "hinge", "wgan-gp")
-AUGMENTS = ("color", "translation", "cutout")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# The named choices, defined once: the configs check against these tuples and the CLI offers them.
+Loss = Literal["minimax", "nonsaturating", "hinge", "wgan-gp"]
+GeneratorArch = Literal["style", "film", "dcgan"]
+DiscriminatorArch = Literal["resnet", "dcgan"]
+Augment = Literal["color", "translation", "cutout"]
+Device = Literal["auto", "cpu", "cuda", "mps"]      # or "cuda:N"; see explorer.gan.device.pick_device
+
+LOSSES: tuple[Loss, ...] = get_args(Loss)
+GENERATOR_ARCHS: tuple[GeneratorArch, ...] = get_args(GeneratorArch)
+DISCRIMINATOR_ARCHS: tuple[DiscriminatorArch, ...] = get_args(DiscriminatorArch)
+AUGMENTS: tuple[Augment, ...] = get_args(Augment)
+DEVICES: tuple[Device, ...] = get_args(Device)
+RESOLUTIONS = (32, 64, 128)
+
+_C = TypeVar("_C", bound="DataclassInstance")     # a config dataclass
 
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    arch: str = "style"        # "style": mapping z->w, w modulates every conv (StyleGAN2); "film": DCGAN-shaped
-                               # transposed convs with AdaIN/FiLM from w per block; "dcgan": textbook (w is z)
+    # "style": mapping z->w, w modulates every conv (StyleGAN2); "film": DCGAN-shaped transposed convs with
+    # AdaIN/FiLM from w per block; "dcgan": textbook (w is z)
+    arch: GeneratorArch = "style"
     resolution: int = 32       # output side in pixels: 32, 64 or 128
-    channels: int = 1          # image channels: 1 (grayscale) or 3 (RGB)
+    channels: int = 1          # image channels: 1 (grayscale), 3 (RGB), or len(glyphs) for a glyph stack
+    glyphs: str = ""           # glyph stack: the characters of the channels, in order ("" = an image)
     z_dim: int = 128           # size of the input noise z
     w_dim: int = 128           # size of the intermediate latent w (style arch only)
     mapping_layers: int = 2    # depth of the z->w MLP (style arch only)
@@ -33,12 +49,13 @@ class GeneratorConfig:
     attention_res: int = 0     # resolution of a SAGAN self-attention block, 0 = none
 
     def __post_init__(self) -> None:
-        _check(self.arch in ("style", "film", "dcgan"), f"arch must be 'style', 'film' or 'dcgan', not {self.arch!r}")
-        _check(self.resolution in (32, 64, 128), f"resolution must be 32, 64 or 128, not {self.resolution}")
-        _check(self.channels in (1, 3), f"channels must be 1 or 3, not {self.channels}")
+        _check(self.arch in GENERATOR_ARCHS, f"arch must be 'style', 'film' or 'dcgan', not {self.arch!r}")
+        _check(self.resolution in RESOLUTIONS, f"resolution must be 32, 64 or 128, not {self.resolution}")
+        _check_channels(self.channels, self.glyphs)
         _check(self.z_dim > 0 and self.w_dim > 0, "z_dim and w_dim must be positive")
         _check(self.num_classes >= 0, "num_classes must be >= 0")
-        _check(self.attention_res == 0 or (self.attention_res in (8, 16, 32, 64) and self.attention_res < self.resolution),
+        _check(self.attention_res == 0
+               or (self.attention_res in (8, 16, 32, 64) and self.attention_res < self.resolution),
                f"attention_res must be 0 or a resolution below the output, not {self.attention_res}")
 
     @property
@@ -58,9 +75,11 @@ class GeneratorConfig:
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
-    arch: str = "resnet"       # "resnet": spectral-norm residual blocks; "dcgan": textbook strided convs + BatchNorm
+    # "resnet": spectral-norm residual blocks; "dcgan": textbook strided convs + BatchNorm
+    arch: DiscriminatorArch = "resnet"
     resolution: int = 32       # input side in pixels
-    channels: int = 1          # input channels
+    channels: int = 1          # input channels: 1, 3, or len(glyphs) for a glyph stack
+    glyphs: str = ""           # glyph stack: the characters of the channels, in order ("" = an image)
     num_classes: int = 0       # 0 = unconditional; otherwise projection conditioning (Miyato & Koyama 2018)
     base_channels: int = 32    # channels of the first (full-resolution) block; doubled at each halving
     max_channels: int = 256    # ceiling on feature channels
@@ -68,9 +87,9 @@ class DiscriminatorConfig:
     spectral_norm: bool = True # spectral normalisation on every weight (off in the dcgan preset)
 
     def __post_init__(self) -> None:
-        _check(self.arch in ("resnet", "dcgan"), f"arch must be 'resnet' or 'dcgan', not {self.arch!r}")
-        _check(self.resolution in (32, 64, 128), f"resolution must be 32, 64 or 128, not {self.resolution}")
-        _check(self.channels in (1, 3), f"channels must be 1 or 3, not {self.channels}")
+        _check(self.arch in DISCRIMINATOR_ARCHS, f"arch must be 'resnet' or 'dcgan', not {self.arch!r}")
+        _check(self.resolution in RESOLUTIONS, f"resolution must be 32, 64 or 128, not {self.resolution}")
+        _check_channels(self.channels, self.glyphs)
 
     @property
     def num_blocks(self) -> int:
@@ -81,7 +100,7 @@ class DiscriminatorConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     preset: str = "custom"         # name of the preset this config came from
-    loss: str = "hinge"            # one of LOSSES
+    loss: Loss = "hinge"           # one of LOSSES
     r1_gamma: float = 0.0          # R1 penalty weight on real images, 0 = off
     gp_weight: float = 10.0        # gradient-penalty weight (wgan-gp only)
     lr_g: float = 2e-4             # generator Adam learning rate
@@ -106,7 +125,10 @@ class TrainConfig:
     checkpoint_every: int = 1000   # steps between checkpoints (0 = only at the end)
     divergence_limit: float = 1e4  # |loss| above this (or NaN/inf) counts as divergence and rolls back
     collapse_d_loss: float = 0.005  # cross-entropy losses: D loss averaging below this = collapse, rolls back (0 = off)
-    num_workers: int = 0           # unused by the in-memory loader; kept for forward compatibility
+    max_rollbacks: int = 5         # guard rollbacks before training stops as diverged (TrainingDiverged)
+    ada_every: int = 4             # steps between updates of the adaptive augmentation p (StyleGAN2-ADA)
+    collapse_warmup: int = 100     # steps after a start or a rollback before the collapse check applies
+    collapse_decay: float = 0.97   # decay of the D-loss moving average the collapse check reads (~30 steps)
 
     def __post_init__(self) -> None:
         _check(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
@@ -114,6 +136,9 @@ class TrainConfig:
             _check(a in AUGMENTS, f"unknown augmentation {a!r}; choose from {AUGMENTS}")
         _check(self.batch_size > 0, "batch_size must be positive")
         _check(self.collapse_d_loss >= 0, "collapse_d_loss must be >= 0")
+        _check(self.max_rollbacks >= 0 and self.ada_every > 0 and self.collapse_warmup >= 0
+               and 0.0 <= self.collapse_decay < 1.0,
+               "max_rollbacks and collapse_warmup must be >= 0, ada_every > 0, collapse_decay in [0, 1)")
         _check(0.0 <= self.augment_p <= 1.0, "augment_p must be in [0, 1]")
 
     @property
@@ -130,11 +155,21 @@ class ModelConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def preset(name: str, resolution: int = 32, channels: int = 1, num_classes: int = 0) -> ModelConfig:
-    """A named recipe, sized for the data. Names: see PRESETS."""
+def preset(name: str, resolution: int = 32, channels: int = 1, num_classes: int = 0,
+           glyphs: str = "") -> ModelConfig:
+    """A named recipe, sized for the data. Names: see PRESETS. With `glyphs` (a glyph stack, e.g. the
+    62 characters A-Z a-z 0-9 of a font face) the model has one channel per glyph, whatever `channels` says."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
-    return PRESETS[name](resolution, channels, num_classes)
+    m = PRESETS[name](resolution, 1 if glyphs else channels, num_classes)
+    return with_glyphs(m, glyphs) if glyphs else m
+
+
+def with_glyphs(m: ModelConfig, glyphs: str) -> ModelConfig:
+    """`m` with generator and discriminator turned into glyph-stack models: one channel per glyph."""
+    return dataclasses.replace(
+        m, generator=dataclasses.replace(m.generator, channels=len(glyphs), glyphs=glyphs),
+        discriminator=dataclasses.replace(m.discriminator, channels=len(glyphs), glyphs=glyphs))
 
 
 def _classic_dcgan(res: int, ch: int, nc: int) -> ModelConfig:
@@ -212,8 +247,25 @@ def _tiny(res: int, ch: int, nc: int) -> ModelConfig:
     )
 
 
+def _fonts(res: int, ch: int, nc: int) -> ModelConfig:
+    # Glyph stacks (one channel per glyph, 64x64): the balanced recipe with wider low-resolution
+    # features (all 62 glyphs are decoded from them) and translation only as augmentation (colour
+    # jitter means nothing for ink coverage). Sized by measured faces/s on one CPU thread: see
+    # scripts/reproduce-fonts.sh and the model card.
+    m = _balanced(res, ch, nc)
+    return dataclasses.replace(
+        m,
+        generator=dataclasses.replace(m.generator, base_channels=256, min_channels=64),
+        discriminator=dataclasses.replace(m.discriminator, base_channels=32, max_channels=256),
+        train=dataclasses.replace(m.train, preset="fonts", batch_size=32, augment="translation", augment_p=0.0,
+                                  ada_target=0.6, ema_half_life_k=5.0, steps=1_000_000, log_every=20,
+                                  sample_every=200, checkpoint_every=100),
+    )
+
+
 PRESETS = {
     "classic-dcgan": _classic_dcgan,
+    "fonts": _fonts,
     "quick": _quick,
     "balanced": _balanced,
     "film": _film,
@@ -222,16 +274,23 @@ PRESETS = {
 }
 
 
+# fields that configs written by earlier versions may still carry; ignored on load
+REMOVED_FIELDS: dict[str, tuple[str, ...]] = {"TrainConfig": ("num_workers",)}
+
+
 def to_dict(cfg: Any) -> dict:
     """A config dataclass as plain JSON-able dict."""
     return dataclasses.asdict(cfg)
 
 
-def from_dict(cls: type, d: dict) -> Any:
-    """Rebuild a config dataclass from a dict, rejecting unknown keys with a clear message."""
+def from_dict(cls: type[_C], d: Any) -> _C:
+    """Rebuild a config dataclass from a dict, rejecting unknown keys with a clear message.
+
+    Raises ValueError when d is not a dict or has unknown keys, TypeError or ValueError on bad values."""
     if not isinstance(d, dict):
         raise ValueError(f"{cls.__name__} must be a JSON object, not {type(d).__name__}")
     known = {f.name: f for f in fields(cls)}
+    d = {k: v for k, v in d.items() if k not in REMOVED_FIELDS.get(cls.__name__, ())}   # older files load
     unknown = set(d) - set(known)
     if unknown:
         raise ValueError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
@@ -244,15 +303,12 @@ def from_dict(cls: type, d: dict) -> Any:
     return cls(**kwargs)
 
 
-def data_dir() -> Path:
-    """Where datasets, runs and caches live: $LATENT_EXPLORER_DATA, else ./data (git-ignored)."""
-    return Path(os.environ.get("LATENT_EXPLORER_DATA", "data")).expanduser()
-
-
-def pretrained_dir() -> Path:
-    """The shipped models: $LATENT_EXPLORER_PRETRAINED, else pretrained/ beside the package."""
-    env = os.environ.get("LATENT_EXPLORER_PRETRAINED")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "pretrained"
+def _check_channels(channels: int, glyphs: str) -> None:
+    if glyphs:
+        _check(channels == len(glyphs) and len(set(glyphs)) == len(glyphs),
+               f"a glyph stack has one channel per distinct glyph: {len(glyphs)} glyphs but channels={channels}")
+    else:
+        _check(channels in (1, 3), f"channels must be 1 or 3 (or a glyph stack), not {channels}")
 
 
 def _check(ok: bool, msg: str) -> None:

@@ -1,19 +1,31 @@
-"""Atomic file writes and content hashes.
+"""Atomic file writes, locked read-modify-write updates, and content hashes.
 
 Every file the project writes that another process may read (checkpoints, model cards,
 job state, metric logs) goes through here: write to a temporary file in the same folder,
 flush and fsync, then `os.replace` it over the target, so a reader sees the old file or
 the new one, never half of one. A full disk raises `OSError` and leaves the old file intact.
+
+A shared file that is read, changed and written back (direction names, the speed cache) must
+use `locked_update`: an exclusive `fcntl.flock` on a sidecar `.<name>.lock` file serialises
+the whole read-modify-write across threads (each call opens its own descriptor) and processes,
+so two sessions saving at the same moment both keep their change.
+
+    fileio.atomic_write_json(path, obj)
+    names = fileio.locked_update(path, lambda d: {**d, "3": "smile"}, default={})
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors.torch import save as st_save
@@ -52,6 +64,43 @@ def atomic_save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor
     data = st_save(flat, metadata=metadata)
     atomic_write_bytes(path, data)
     return hashlib.sha256(data).hexdigest()
+
+
+T = TypeVar("T")
+
+
+def lock_path(path: str | os.PathLike) -> Path:
+    """The sidecar lock file of `path` (hidden, in the same folder, never replaced)."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.lock")
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on `path`'s sidecar lock file (blocks until it is free). Works across
+    threads and processes on one machine (flock; each call opens its own file description)."""
+    lp = lock_path(path)
+    lp.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)                              # closing the descriptor releases the lock
+
+
+def locked_update(path: str | os.PathLike, fn: Callable[[Any], T], default: Any = None) -> T:
+    """Read JSON at `path` (`default` if missing or unreadable), write `fn(value)` back atomically, and
+    return it, all under `file_lock(path)`: concurrent updates from threads or processes never lose one.
+    `fn` may change the value in place and return it; it should not block (other writers wait)."""
+    with file_lock(path):
+        try:
+            value = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            value = copy.deepcopy(default)
+        new = fn(value)
+        atomic_write_json(path, new)
+        return new
 
 
 def sha256_file(path: str | os.PathLike) -> str:

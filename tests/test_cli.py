@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from explorer.cli import main
-from tests.conftest import make_dataset
+from tests.factories import make_dataset
 
 
 @pytest.fixture

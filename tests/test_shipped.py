@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from explorer.config import pretrained_dir
 from explorer.gan.device import load_generator
+from explorer.settings import pretrained_dir
 
 SHIPPED = sorted(p.with_suffix("") for p in pretrained_dir().glob("*.json")
                  if json.loads(p.read_text()).get("format") == "latent-explorer-generator")

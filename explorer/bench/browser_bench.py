@@ -21,14 +21,14 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from explorer.bench.browser import IMG, chromium, rss_mb, streamlit_server, timed_change, wait_idle
 
-TRIVIAL = Path(__file__).with_name("ui") / "bench_trivial_page.py"
+TRIVIAL = Path(__file__).resolve().parents[1] / "ui" / "bench_trivial_page.py"
 FROZEN = "import gc\ngc.collect()\ngc.freeze()\n"      # what explorer/ui/heap.py does for the app
 
 

@@ -16,15 +16,16 @@ import dataclasses
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from explorer.gan import checkpoint as ckpt
 from explorer.config import ModelConfig, from_dict, preset
+from explorer.gan import checkpoint as ckpt
 from explorer.gan.device import load_generator, pick_device
+from explorer.gan.protocol import Generator
 
 
 def _percentiles(xs: list[float]) -> dict:
@@ -34,7 +35,7 @@ def _percentiles(xs: list[float]) -> dict:
 
 
 @torch.inference_mode()
-def generator_latency(G: torch.nn.Module, batch: int, reps: int, device: torch.device) -> dict:
+def generator_latency(G: Generator, batch: int, reps: int, device: torch.device) -> dict:
     """Wall time of one z -> image forward pass (mapping + synthesis) at a batch size."""
     gen = torch.Generator().manual_seed(0)
     times = []
@@ -116,13 +117,14 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
 
 
 PARTS = ("render", "directions", "train", "browser")
-EXTRA_PARTS = ("train-page", "finetune", "playground")              # explorer/bench_train.py; asked for by name only
+EXTRA_PARTS = ("train-page", "finetune", "playground", "inversion")              # explorer/bench_train.py; asked for by name only
 
 
 def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device: str = "auto",
               progress: Callable[[str], None] | None = None, parts: tuple[str, ...] = PARTS,
               browser_changes: int = 40, watch_phase_s: float = 60.0, watch_phases: int = 6,
-              finetune_source: str = "emoji", finetune_minutes: float = 10.0) -> dict:
+              finetune_source: str = "emoji", finetune_minutes: float = 10.0,
+              inversion_images: dict[str, int] | None = None) -> dict:
     say = progress or (lambda m: None)
     dev = pick_device(device)
     torch.manual_seed(0)
@@ -163,8 +165,8 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
             from explorer.bench.browser_bench import browser_bench
             out["browser"] = browser_bench(model, changes=browser_changes, progress=say)
     if "train-page" in parts:
-        from explorer.bench.train_bench import watch_bench
         from explorer.bench.browser import chromium_available
+        from explorer.bench.train_bench import watch_bench
         why = chromium_available()
         out["train_page_watching"] = {"skipped": why} if why else watch_bench(watch_phase_s, watch_phases, say=say)
     if "playground" in parts:
@@ -174,4 +176,7 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
     if "finetune" in parts:
         from explorer.bench.train_bench import finetune_bench
         out["finetune_vs_scratch"] = finetune_bench(finetune_source, finetune_minutes, say=say)
+    if "inversion" in parts:
+        from explorer.bench.inversion_bench import inversion_bench   # projection quality and time (explore/inversion.py)
+        out["inversion"] = inversion_bench(inversion_images, say=say)
     return out

@@ -3,9 +3,9 @@
 Every source becomes an `ImageDataset`: uint8 images (N, C, H, W), optional labels and a
 JSON-able `description` for the model card. Sources: Fashion-MNIST from Debian's IDX files,
 a folder (recursive, sorted, symlinks never leave it) or a .zip (read in memory, never
-extracted; member names are labels, never paths). Uploads are untrusted: `decode_image`
-never raises, and a file that is not a PNG/JPEG/WEBP/BMP/GIF, is truncated, breaks a
-`Limits` cap (files, bytes, zip ratio, pixels) or duplicates another is skipped with a reason.
+extracted; member names are labels, never paths). Folders and zips go through the one
+ingestion core the app's uploads use (`explorer.data.ingest`): the same decode path (EXIF
+orientation), the same name rules (NFC, unsafe names, nested archives), caps and reasons.
 
     from explorer.data.datasets import load_dataset
     ds = load_dataset("fashion-mnist:test")            # ds.images: (10000, 1, 32, 32) uint8
@@ -14,21 +14,21 @@ never raises, and a file that is not a PNG/JPEG/WEBP/BMP/GIF, is truncated, brea
 
 from __future__ import annotations
 
+import contextlib
 import gzip
-import hashlib
 import os
 import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator  # noqa: F401 (Callable: string annotation)
 
 import numpy as np
 import torch
 
-from explorer.imaging.decode import (FITS, IMAGE_FORMATS, Limits, _check_shape_args,  # noqa: F401 (re-exported)
-                             decode_image, preprocess)
+from explorer.data.archives import nfc
+from explorer.data.ingest import Ingested, folder_entries, ingest, zip_entries
+from explorer.imaging.decode import FITS, IMAGE_FORMATS, Limits, check_shape_args, decode_image, preprocess  # noqa: F401 (re-exported)
 
 FMNIST_ROOT = "/usr/share/datasets/fashion-mnist"
 FMNIST_ENV = "LATENT_EXPLORER_FMNIST"
@@ -44,6 +44,7 @@ class ImageDataset:
     class_names: list[str]                  # class index -> name; empty if unlabelled
     description: dict                       # JSON-able summary for the model card
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (display name, reason)
+    weights: torch.Tensor | None = None     # (N,) float sampling weights for training (None = uniform)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -95,7 +96,7 @@ def load_fashion_mnist(split: str = "train", resolution: int = 32, channels: int
     """Fashion-MNIST, 28x28 zero-padded to 32x32 (then resized for 64/128)."""
     if split not in ("train", "test"):
         raise ValueError(f"Fashion-MNIST split must be 'train' or 'test', not {split!r}")
-    _check_shape_args(resolution, channels, "pad")
+    check_shape_args(resolution, channels, "pad")
     root = Path(root or os.environ.get(FMNIST_ENV) or FMNIST_ROOT)
     prefix = "train" if split == "train" else "t10k"
     arrays = []
@@ -120,144 +121,53 @@ def load_fashion_mnist(split: str = "train", resolution: int = 32, channels: int
         x = x.expand(-1, 3, -1, -1)
     y = torch.from_numpy(labels.astype(np.int64))
     counts = Counter(labels.tolist())
-    desc = _describe(f"fashion-mnist:{split}", len(x), resolution, channels, "pad", [],
+    desc = describe_source(f"fashion-mnist:{split}", len(x), resolution, channels, "pad", [],
                      {FMNIST_CLASSES[k]: counts.get(k, 0) for k in range(10)})
     return ImageDataset(x.contiguous(), y, list(FMNIST_CLASSES), desc)
 
 
 # ----------------------------------------------------------------------------- folders and zips
 
-# A source yields (display name, path parts, size in bytes, compression ratio, reader), where
-# reader is a zero-argument function returning the bytes, or a string: the reason to skip.
-_Entry = tuple[str, tuple[str, ...], int, float, "Callable[[], bytes] | str"]
-
-
-def _hidden(parts: tuple[str, ...]) -> bool:
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
-def _folder_entries(root: Path, cap: int) -> Iterator[_Entry]:
-    real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):   # symlinked folders not entered
-        dirnames[:] = sorted(d for d in dirnames if not _hidden((d,)))
-        for fname in sorted(filenames):
-            path = Path(dirpath) / fname
-            parts = path.relative_to(root).parts
-            if _hidden(parts):
-                continue
-            try:
-                real = path.resolve()
-                size = real.stat().st_size if real.is_relative_to(real_root) and real.is_file() else -1
-            except (OSError, RuntimeError) as e:   # vanished, permission, symlink loop
-                yield "/".join(parts), parts, 0, 1.0, f"unreadable: {e}"
-                continue
-            if size < 0:
-                yield "/".join(parts), parts, 0, 1.0, "not a regular file inside the folder"
-                continue
-
-            def read(real: Path = real) -> bytes:
-                with open(real, "rb") as f:
-                    return f.read(cap + 1)
-            yield "/".join(parts), parts, size, 1.0, read
-
-
-def _zip_entries(zf: zipfile.ZipFile) -> Iterator[_Entry]:
-    members = []
-    for info in zf.infolist():
-        # Member names are labels, never paths: '', '.' and '..' parts are dropped ('../../a.png' -> 'a.png').
-        parts = tuple(p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".", ".."))
-        if not info.is_dir() and parts and not _hidden(parts):
-            members.append((parts, info))
-    if len({p[0] for p, _ in members}) == 1 and all(len(p) > 1 for p, _ in members):
-        members = [(p[1:], info) for p, info in members]      # a zipped folder: its name is no class
-    for parts, info in sorted(members, key=lambda m: m[0]):
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.flag_bits & 0x1:
-            yield "/".join(parts), parts, info.file_size, ratio, "encrypted zip member"
-        else:   # ZipExtFile stops at the declared size and checks the CRC at the end
-            yield "/".join(parts), parts, info.file_size, ratio, lambda info=info: zf.read(info)
-
-
-def _build(entries: Iterator[_Entry], source: str, resolution: int, channels: int, fit: str,
-           labels_from_subfolders: bool, limits: Limits) -> ImageDataset:
-    """Apply the caps, then decode, preprocess, label and de-duplicate what a source yields."""
-    _check_shape_args(resolution, channels, fit)
-    arrays: list[np.ndarray] = []
-    classes: list[str] = []
-    skipped: list[tuple[str, str]] = []
-    seen: dict[str, str] = {}                                 # pixel sha256 -> first name
-    stopped, total = None, 0
-    for i, (name, parts, size, ratio, read) in enumerate(entries):
-        name = "".join(c if c.isprintable() else "?" for c in name)
-        reason = read if isinstance(read, str) else None
-        if reason is None and size > limits.max_file_bytes:
-            reason = f"too large: {size:,} bytes (limit {limits.max_file_bytes:,})"
-        if reason is None and ratio > limits.max_ratio:
-            reason = f"zip bomb: compression ratio {ratio:.0f}:1 (limit {limits.max_ratio:.0f}:1)"
-        if reason is None and labels_from_subfolders and len(parts) < 2:
-            reason = "no class: not inside a subfolder"
-        if i >= limits.max_files:
-            stopped = f"stopped: more than {limits.max_files} files; the rest were not read"
-        elif reason is None and total + size > limits.max_total_bytes:
-            stopped = f"stopped: more than {limits.max_total_bytes:,} bytes in all; the rest were not read"
-        if stopped:
-            skipped.append(("(rest)", stopped))
-            break
-        if reason is None:
-            try:
-                data = read()
-                total += len(data)
-                if len(data) > limits.max_file_bytes:                     # grew since it was listed
-                    reason = f"too large: over {limits.max_file_bytes:,} bytes"
-            except Exception as e:   # OSError, BadZipFile (bad CRC), NotImplementedError (compression), ...
-                reason = f"unreadable: {e}"
-        if reason is None:
-            img, reason = decode_image(data, name, limits.max_pixels, limits.max_side)
-        if reason is None:
-            a = preprocess(img, resolution, channels, fit)                         # (C, H, W) uint8
-            digest = hashlib.sha256(a.tobytes()).hexdigest()
-            if digest in seen:
-                reason = f"duplicate of {seen[digest]}"
-            else:
-                seen[digest] = name
-                arrays.append(a)
-                classes.append(parts[0])
-        if reason is not None:
-            skipped.append((name, reason))
-    images = torch.from_numpy(np.stack(arrays)) if arrays else torch.zeros(
-        (0, channels, resolution, resolution), dtype=torch.uint8)
+def _from_ingested(out: Ingested, source: str, resolution: int, channels: int, fit: str,
+                   labels_from_subfolders: bool) -> ImageDataset:
+    images = torch.from_numpy(np.ascontiguousarray(out.images))
     labels, class_names, class_counts = None, [], {}
     if labels_from_subfolders:
-        class_names = sorted(set(classes))
-        labels = torch.tensor([class_names.index(c) for c in classes], dtype=torch.int64)
-        class_counts = dict(sorted(Counter(classes).items()))
-    desc = _describe(source, len(images), resolution, channels, fit, skipped, class_counts, stopped)
-    return ImageDataset(images, labels, class_names, desc, skipped)
+        class_names = sorted(set(out.classes))
+        labels = torch.tensor([class_names.index(c) for c in out.classes], dtype=torch.int64)
+        class_counts = dict(sorted(Counter(out.classes).items()))
+    desc = describe_source(source, len(images), resolution, channels, fit, out.rejected, class_counts, out.stopped)
+    return ImageDataset(images, labels, class_names, desc, list(out.rejected))
 
 
 def load_image_folder(path: str | os.PathLike, resolution: int = 32, channels: int = 1, fit: str = "crop",
                       labels_from_subfolders: bool = False, limits: Limits | None = None) -> ImageDataset:
-    """Every decodable image under `path` (recursive, sorted); others are skipped with reasons."""
-    root, limits = Path(path), limits or Limits()
+    """Every decodable image under `path` (recursive, sorted; .zip files in it are opened like uploaded
+    ones), through the same ingestion core as the app's uploads; others are skipped with reasons."""
+    root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder")
-    return _build(_folder_entries(root, limits.max_file_bytes), f"folder:{root.name}", resolution, channels,
-                  fit, labels_from_subfolders, limits)
+    with contextlib.ExitStack() as stack:
+        out = ingest(folder_entries(root, limits, stack), resolution=resolution, channels=channels, fit=fit,
+                     labels=labels_from_subfolders, limits=limits)
+    return _from_ingested(out, f"folder:{nfc(root.name)}", resolution, channels, fit, labels_from_subfolders)
 
 
 def load_zip(path: str | os.PathLike, resolution: int = 32, channels: int = 1, fit: str = "crop",
              labels_from_subfolders: bool = False, limits: Limits | None = None) -> ImageDataset:
-    """Every decodable image in a .zip, read in memory (never extracted), under zip-bomb caps."""
-    path, limits = Path(path), limits or Limits()
+    """Every decodable image in a .zip, read in memory (never extracted), through the same ingestion core
+    as the app's uploads (unsafe member names, nested archives and bombs are left out with reasons)."""
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
     try:
-        zf = zipfile.ZipFile(path)
+        zipfile.ZipFile(path).close()
     except (zipfile.BadZipFile, OSError) as e:
         raise ValueError(f"{path}: not a readable zip archive ({e})") from e
-    with zf:
-        return _build(_zip_entries(zf), f"zip:{path.name}", resolution, channels, fit,
-                      labels_from_subfolders, limits)
+    with contextlib.ExitStack() as stack:
+        out = ingest(zip_entries(path, limits, stack), resolution=resolution, channels=channels, fit=fit,
+                     labels=labels_from_subfolders, limits=limits)
+    return _from_ingested(out, f"zip:{nfc(path.name)}", resolution, channels, fit, labels_from_subfolders)
 
 
 def load_emoji_dataset(resolution: int = 64, channels: int = 3) -> ImageDataset:
@@ -272,16 +182,40 @@ def load_emoji_dataset(resolution: int = 64, channels: int = 3) -> ImageDataset:
         x = np.round(x.astype(np.float32).transpose(0, 2, 3, 1) @ np.array([0.299, 0.587, 0.114], np.float32))
         x = x.clip(0, 255).astype(np.uint8)[:, None]
     names = meta.get("class_names") or []
-    desc = _describe("emoji (Noto Color Emoji)", len(x), resolution, channels, "pad", [],
+    desc = describe_source("emoji (Noto Color Emoji)", len(x), resolution, channels, "pad", [],
                      meta.get("class_counts", {}))
     desc["dropped"] = meta.get("dropped", {})
     return ImageDataset(torch.from_numpy(np.ascontiguousarray(x)), labels if names else None, names, desc)
 
 
+def load_fonts_dataset(split: str = "train", resolution: int = 64) -> ImageDataset:
+    """One split of the typefaces dataset (built by `latent-explorer datasets fonts`): images are glyph
+    stacks (N, 62, R, R) uint8, ink = 255, channel i = glyph description["glyphs"][i]; unlabelled;
+    `weights` = 1 / (faces of the face's family in the split), so training samples families equally.
+    Other resolutions than the stored 64 are resized (bicubic, antialiased). Raises FileNotFoundError
+    when the dataset was not built."""
+    from explorer.data.fontstore import load_fonts
+    fs = load_fonts(split)
+    x = fs.glyphs                                                                       # (N, 62, 64, 64)
+    n, g = x.shape[:2]
+    if resolution != x.shape[-1]:
+        x = torch.from_numpy(_resize_batch(x.reshape(n * g, *x.shape[2:]).numpy(), resolution)).reshape(
+            n, g, resolution, resolution)
+    chars = str(fs.meta.get("chars", ""))
+    if len(chars) != g:
+        raise ValueError(f"the fonts dataset names {len(chars)} glyphs but stores {g}; rebuild it")
+    desc = describe_source(f"fonts:{split}", n, resolution, g, "glyphs", [], {})
+    desc.update(glyphs=chars, families=len(fs.families), split=split)
+    return ImageDataset(x.contiguous(), None, [], desc, weights=fs.family_weight.clone().float())
+
+
 def load_dataset(spec: str, resolution: int = 32, channels: int = 1, fit: str = "crop",
                  labels_from_subfolders: bool = False) -> ImageDataset:
-    """'fashion-mnist[:train|:test]', 'emoji', a folder, or a .zip -> a non-empty ImageDataset."""
+    """'fashion-mnist[:train|:test]', 'emoji', 'fonts[:train|:test]' (glyph stacks: `channels` is
+    ignored), a folder, or a .zip -> a non-empty ImageDataset."""
     name, _, split = spec.partition(":")
+    if name.lower() == "fonts" and not Path(spec).exists():
+        return load_fonts_dataset(split or "train", resolution)
     if name.lower() == "fashion-mnist":
         return load_fashion_mnist(split or "train", resolution, channels)
     if name.lower() == "emoji" and not Path(spec).exists():
@@ -304,8 +238,10 @@ def load_dataset(spec: str, resolution: int = 32, channels: int = 1, fit: str = 
 
 # ----------------------------------------------------------------------------- helpers
 
-def _describe(source: str, count: int, resolution: int, channels: int, fit: str,
-              skipped: list[tuple[str, str]], class_counts: dict[str, int], stopped: str | None = None) -> dict:
-    kinds = Counter("duplicate" if r.startswith("duplicate of") else r.split(":", 1)[0] for _, r in skipped)
+def describe_source(source: str, count: int, resolution: int, channels: int, fit: str,
+                    skipped: list[tuple[str, str]], class_counts: dict[str, int], stopped: str | None = None) -> dict:
+    """The JSON-able description of a dataset for its model card: counts, settings, reasons per category."""
+    kinds = Counter(r.split(":", 1)[0] for _, r in skipped)
     return {"source": source, "count": count, "resolution": resolution, "channels": channels, "fit": fit,
-            "skipped": len(skipped), "skip_reasons": dict(sorted(kinds.items())), "class_counts": class_counts, "stopped": stopped}
+            "skipped": len(skipped), "skip_reasons": dict(sorted(kinds.items())), "class_counts": class_counts,
+            "stopped": stopped}

@@ -28,7 +28,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer import fileio
-from explorer.config import data_dir
+from explorer.settings import data_dir
 
 FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 EMOJI_TEST = "/usr/share/unicode/emoji/emoji-test.txt"
@@ -70,7 +70,7 @@ def render_emoji(font: ImageFont.FreeTypeFont, seq: str, resolution: int = 64, m
     w, h = font.getbbox(seq)[2:]
     if w <= 0 or h <= 0:
         return None, "blank"
-    canvas = Image.new("RGBA", (w + 8, h + 8), (0, 0, 0, 0))
+    canvas = Image.new("RGBA", (int(w) + 8, int(h) + 8), (0, 0, 0, 0))
     ImageDraw.Draw(canvas).text((4, 4), seq, font=font, embedded_color=True)
     box = canvas.getchannel("A").point(lambda a: 255 if a > 8 else 0).getbbox()
     if box is None:
@@ -81,7 +81,7 @@ def render_emoji(font: ImageFont.FreeTypeFont, seq: str, resolution: int = 64, m
     side = int(round(max(glyph.size) * (1 + 2 * margin)))
     square = Image.new("RGBA", (side, side), background + (255,))
     square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    rgb = square.convert("RGB").resize((resolution, resolution), Image.LANCZOS)
+    rgb = square.convert("RGB").resize((resolution, resolution), Image.Resampling.LANCZOS)
     arr = np.asarray(rgb, dtype=np.uint8)
     if int(arr.max()) - int(arr.min()) < 8:
         return None, "blank"
@@ -98,7 +98,7 @@ def build_emoji(resolution: int = 64, out: str | os.PathLike | None = None, font
     font = ImageFont.truetype(font_path, FONT_SIZE, layout_engine=ImageFont.Layout.RAQM
                               if _has_raqm() else ImageFont.Layout.BASIC)
     labelled = emoji_test is not None and Path(emoji_test).is_file()
-    seqs = read_emoji_test(emoji_test) if labelled else _fallback_sequences()
+    seqs = read_emoji_test(emoji_test) if emoji_test is not None and labelled else _fallback_sequences()
     seqs = [s for s in seqs if s[2] not in SKIP_GROUPS][:limit]
     groups = sorted({g for _, _, g in seqs}, key=[g for _, _, g in seqs].index) if labelled else []
     images, labels, kept, seen = [], [], [], {}

@@ -1,5 +1,10 @@
 """Saved training sets: an ImageDataset as images.safetensors + dataset.json, written atomically and
-verified (hash, shapes, labels) when read back. Upload sets live under <data>/uploads/<random id>.
+verified (hash, shapes, labels) when read back.
+
+Upload sets are content-addressed: they live under <data>/uploads/<hash of what training reads>
+(images, labels, class names, fit), so pressing Start again, or another session uploading the same
+files, reuses the stored set instead of writing another copy. The name is derived from the pixels,
+so it cannot be guessed without them.
 
     folder = save_upload_set(report)       # report: explorer.data.uploads.ingest_uploads(...)
     ds = load_upload_set(folder)           # an ImageDataset the trainer reads
@@ -8,7 +13,6 @@ verified (hash, shapes, labels) when read back. Upload sets live under <data>/up
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,8 +22,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 
 from explorer import fileio
-from explorer.config import data_dir
 from explorer.data.datasets import ImageDataset
+from explorer.settings import data_dir
 
 if TYPE_CHECKING:
     from explorer.data.uploads import UploadReport
@@ -28,9 +32,25 @@ DATASET_FORMAT = "latent-explorer-dataset"
 DATASET_VERSION = 1
 
 
-def new_upload_dir(root: Path | None = None) -> Path:
-    """A fresh, unguessable folder name under <data>/uploads (not created)."""
-    return (root or data_dir() / "uploads") / secrets.token_urlsafe(12)
+def content_key(ds: ImageDataset, fit: str = "") -> str:
+    """sha256 (hex, 32 characters) of what training reads from a set: images (shape and bytes), labels,
+    class names and the fit; identical uploads give the same key, whatever their file names."""
+    h = hashlib.sha256()
+    h.update(repr((tuple(ds.images.shape), str(ds.images.dtype), list(ds.class_names), fit)).encode("utf-8"))
+    h.update(ds.images.contiguous().numpy().tobytes())
+    if ds.labels is not None:
+        h.update(b"labels")
+        h.update(ds.labels.to(torch.int64).contiguous().numpy().tobytes())
+    return h.hexdigest()[:32]
+
+
+def _stored(folder: Path) -> bool:
+    """Whether `folder` holds a complete, verified set (a crash between its two writes leaves none)."""
+    try:
+        load_upload_set(folder)
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def save_dataset(ds: ImageDataset, dest_dir: str | Path, extra: dict | None = None) -> Path:
@@ -52,13 +72,26 @@ def save_dataset(ds: ImageDataset, dest_dir: str | Path, extra: dict | None = No
 
 def save_upload_set(report: UploadReport, dest_dir: str | Path | None = None) -> Path:
     """Save the accepted images of an upload (and its report) as a dataset folder; returns the folder.
-    Default destination: a new random folder under <data>/uploads."""
+    Default destination: <data>/uploads/<content_key>, reused (not rewritten) when it already holds the
+    same set, so identical uploads are stored once."""
     if len(report) == 0:
         raise ValueError("no usable images to save: " + (report.summary()))
-    dest = Path(dest_dir) if dest_dir is not None else new_upload_dir()
-    ds = report.to_dataset(source=f"upload:{dest.name}")
-    return save_dataset(ds, dest, {"fit": report.fit, "names": report.names, "rejected": report.rejected,
-                                   "notes": report.notes, "counts": report.counts, "stopped": report.stopped})
+    ds = report.to_dataset(source="upload")
+    if dest_dir is None:
+        dest = data_dir() / "uploads" / content_key(ds, report.fit)
+        with fileio.file_lock(dest):           # two sessions starting the same set at once: one writes it
+            if not _stored(dest):
+                ds.description = {**ds.description, "source": f"upload:{dest.name}"}
+                save_dataset(ds, dest, _report_extra(report))
+        return dest
+    dest = Path(dest_dir)
+    ds.description = {**ds.description, "source": f"upload:{dest.name}"}
+    return save_dataset(ds, dest, _report_extra(report))
+
+
+def _report_extra(report: UploadReport) -> dict:
+    return {"fit": report.fit, "names": report.names, "rejected": report.rejected, "notes": report.notes,
+            "counts": report.counts, "stopped": report.stopped}
 
 
 def is_dataset_dir(path: str | Path) -> bool:

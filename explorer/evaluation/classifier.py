@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -232,6 +232,8 @@ def build_and_ship(out_stem: str | Path = "pretrained/fashion-mnist-classifier",
         from explorer.data.datasets import load_fashion_mnist
         load = load_fashion_mnist
     train, test = load("train"), load("test")
+    if train.labels is None or test.labels is None:
+        raise ValueError("the classifier trains on labelled data: both splits need labels")
     t0 = time.perf_counter()
     model = train_classifier(train.images, train.labels, epochs=epochs, seed=seed,
                              batch_size=batch_size, on_progress=on_progress)

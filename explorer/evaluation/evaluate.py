@@ -1,5 +1,6 @@
 """`latent-explorer evaluate MODEL`: offline quality figures for a generator. No downloads.
 
+Font models (glyph stacks) get the typefaces figures instead: `explorer.evaluation.typefaces`.
 For a Fashion-MNIST-shaped model (32x32 grey) the shipped classifier's feature space gives
 FD, KID, k-NN precision/recall and conditional accuracy, against the test split, with the
 train-vs-test FD as the floor any generator could reach. For every model: sliced
@@ -10,20 +11,21 @@ memorisation check (nearest-train-image distances of samples vs of held-out imag
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
-from explorer.evaluation import metrics
-from explorer.config import pretrained_dir
 from explorer.data.datasets import ImageDataset, load_dataset
+from explorer.evaluation import metrics
 from explorer.gan.device import load_generator, pick_device
+from explorer.gan.protocol import Generator
+from explorer.settings import pretrained_dir
 
 CLASSIFIER = "fashion-mnist-classifier"
 
 
 @torch.inference_mode()
-def generate(G: torch.nn.Module, n: int, seed: int = 0, psi: float = 1.0, batch: int = 500,
+def generate(G: Generator, n: int, seed: int = 0, psi: float = 1.0, batch: int = 500,
              device: torch.device | str = "cpu", class_weights: torch.Tensor | None = None
              ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """n samples as uint8 (N, C, H, W) on CPU; conditional models get balanced classes (i % num_classes),
@@ -38,7 +40,7 @@ def generate(G: torch.nn.Module, n: int, seed: int = 0, psi: float = 1.0, batch:
     out = []
     for i in range(0, n, batch):
         z = zs[i:i + batch].to(device)
-        c = labels[i:i + len(z)].to(device) if nc else None
+        c = labels[i:i + len(z)].to(device) if labels is not None else None
         x = G(z, c, psi=psi).float().clamp(-1, 1)
         out.append(((x + 1) * 127.5).round().to(torch.uint8).cpu())
     return torch.cat(out), labels
@@ -75,11 +77,14 @@ def evaluate_model(model: str, n: int = 10_000, data: str | None = None, device:
     t0 = time.perf_counter()
     dev = pick_device(device)
     G, meta = load_generator(model, dev)
+    if G.cfg.glyphs:                               # a font model: the typefaces quality bar (held-out families)
+        from explorer.evaluation.typefaces import evaluate_typefaces
+        return evaluate_typefaces(G, meta, n=n, seed=seed, device=dev, progress=say)
     ref_name, train, test = _reference(meta, data)
     say(f"generating {n} samples from {meta['name']}")
     weights = None                                 # compared with a whole (unbalanced) dataset: its proportions
     nc = G.cfg.num_classes
-    if ref_name != "fashion-mnist" and nc and train.labels is not None:
+    if ref_name != "fashion-mnist" and nc and train.labels is not None and test.labels is not None:
         weights = torch.bincount(torch.cat([train.labels, test.labels]), minlength=nc)[:nc]
     fake, labels = generate(G, n, seed=seed, device=dev, class_weights=weights)
     out: dict = {"model": meta["name"], "samples": n, "seed": seed, "reference": ref_name,

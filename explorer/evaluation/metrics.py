@@ -13,13 +13,16 @@ Pixel metrics work on images, (N, C, H, W) uint8 in [0, 255] or float in [-1, 1]
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-Array = Union[np.ndarray, torch.Tensor]      # (N, D) features
+if TYPE_CHECKING:
+    from explorer.evaluation.classifier import FashionClassifier
+
+Array = np.ndarray | torch.Tensor      # (N, D) features
 
 
 def _np64(x: Any) -> np.ndarray:
@@ -254,7 +257,8 @@ def memorisation(samples: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
 # ---- Classifier-based bundle -------------------------------------------------------------------
 
 @torch.inference_mode()
-def embed(classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+def embed(classifier: FashionClassifier, images: torch.Tensor,
+          batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, C, H, W) uint8 or [-1, 1] images -> ((N, feature_dim) features, (N,) predicted class), on CPU.
 
     `classifier` is an `explorer.evaluation.classifier.FashionClassifier` (anything with `.features` and `.head`).
@@ -268,7 +272,7 @@ def embed(classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 2
     return torch.cat(feats), torch.cat(preds)
 
 
-def classifier_metrics(classifier: torch.nn.Module, fake_images: torch.Tensor,
+def classifier_metrics(classifier: FashionClassifier, fake_images: torch.Tensor,
                        fake_labels: torch.Tensor | None, real_images: torch.Tensor | None = None,
                        real_features: torch.Tensor | None = None, batch_size: int = 256,
                        kid_subsets: int = 50, kid_subset_size: int = 1000, k: int = 3,

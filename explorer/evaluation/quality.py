@@ -20,9 +20,9 @@ import time
 from typing import Any
 
 import torch
-from torch import nn
 
 from explorer.evaluation.metrics import sliced_wasserstein
+from explorer.gan.protocol import Generator
 
 SWD_SETTINGS = {"nhoods_per_image": 64, "dir_repeats": 2, "dirs_per_repeat": 64}
 
@@ -47,7 +47,7 @@ class QualityProbe:
         return int(self.reference.shape[0])
 
     @torch.no_grad()
-    def samples(self, G: nn.Module) -> torch.Tensor:
+    def samples(self, G: Generator) -> torch.Tensor:
         """(n, C, H, W) uint8 samples of G from the probe's fixed noise (and the references' classes)."""
         dev = next(G.parameters()).device
         if self._z is None or self._z.shape[1] != G.cfg.z_dim:
@@ -66,7 +66,7 @@ class QualityProbe:
         G.train(was)
         return torch.cat(out)
 
-    def __call__(self, G: nn.Module, step: int) -> dict:
+    def __call__(self, G: Generator, step: int) -> dict:
         t = time.perf_counter()
         fake = self.samples(G)
         r = sliced_wasserstein(self.reference, fake, seed=self.seed, **self.swd)

@@ -17,8 +17,9 @@ from PIL import Image, ImageDraw
 
 from explorer.explore import directions as dirs
 from explorer.explore.latents import Edit, LatentState, checkpoint_id, state_to_ws
-from explorer.imaging.media import render_frames
 from explorer.explore.paths import interpolate_path, keyframes_from_states
+from explorer.gan.protocol import Generator
+from explorer.imaging.media import render_frames
 from explorer.imaging.render import make_grid, save_png
 
 AMOUNTS = (-3, -2, -1, 0, 1, 2, 3)
@@ -35,7 +36,7 @@ def _label(grid: np.ndarray, labels: list[str], row_h: int, width: int = 90) -> 
 
 
 @torch.no_grad()
-def direction_strips(G: torch.nn.Module, meta: dict, method: str = "pca", k: int = 5,
+def direction_strips(G: Generator, meta: dict, method: str = "pca", k: int = 5,
                      seeds: tuple[int, ...] = (0, 1, 2), class_index: int | None = None,
                      scale: int = 2) -> np.ndarray:
     """Rows: direction x seed; columns: amounts -3..+3. Returns an (H, W, 3) uint8 image."""
@@ -57,7 +58,7 @@ def direction_strips(G: torch.nn.Module, meta: dict, method: str = "pca", k: int
 
 
 @torch.no_grad()
-def interpolation_strip(G: torch.nn.Module, meta: dict, seed_a: int = 0, seed_b: int = 1, frames: int = 10,
+def interpolation_strip(G: Generator, meta: dict, seed_a: int = 0, seed_b: int = 1, frames: int = 10,
                         class_index: int | None = None, scale: int = 2) -> np.ndarray:
     nc = G.cfg.num_classes
     states = [LatentState(meta.get("name", ""), checkpoint_id(meta), s, class_index=class_index if nc else None)
@@ -70,7 +71,7 @@ def interpolation_strip(G: torch.nn.Module, meta: dict, seed_a: int = 0, seed_b:
     return grid if grid.shape[-1] == 3 else np.repeat(grid, 3, axis=-1)
 
 
-def write_figures(G: torch.nn.Module, meta: dict, out_stem: str | Path, k: int = 5,
+def write_figures(G: Generator, meta: dict, out_stem: str | Path, k: int = 5,
                   seeds: tuple[int, ...] = (0, 1, 2), class_index: int | None = None) -> list[Path]:
     stem = Path(out_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)

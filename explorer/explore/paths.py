@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
-from torch import nn
 
 from explorer.explore.latents import LatentState, class_tensor, state_to_ws, state_to_z
+from explorer.gan.protocol import Generator
 
 if TYPE_CHECKING:
     from explorer.explore.directions import Directions
@@ -121,14 +121,14 @@ def as_keyframe(x: Keyframe | Mapping[str, Any] | torch.Tensor, space: str) -> K
     raise TypeError(f"a keyframe must be a Keyframe, a dict or a tensor, not {type(x).__name__}")
 
 
-def keyframes_from_states(G: nn.Module, states: Sequence[LatentState],
+def keyframes_from_states(G: Generator, states: Sequence[LatentState],
                           directions: Directions | None = None) -> list[Keyframe]:
     """Keyframes carrying both z and the edited ws of each state, usable in either space."""
     return [Keyframe(state_to_z(s, G.cfg.z_dim), s.class_index, s.psi, state_to_ws(G, s, directions))
             for s in states]
 
 
-def _map(G: nn.Module, z: torch.Tensor, c: int | None, psi: float | torch.Tensor) -> torch.Tensor:
+def _map(G: Generator, z: torch.Tensor, c: int | None, psi: float | torch.Tensor) -> torch.Tensor:
     """z (N, z_dim) -> ws (N, num_ws, w_dim) with one class and per-row psi."""
     dev = G.w_avg.device
     cls = class_tensor(G, c, z.shape[0])
@@ -146,13 +146,13 @@ def _map(G: nn.Module, z: torch.Tensor, c: int | None, psi: float | torch.Tensor
     return w[:, None].repeat(1, G.num_ws, 1)
 
 
-def _full_ws(G: nn.Module, ws: torch.Tensor) -> torch.Tensor:
+def _full_ws(G: Generator, ws: torch.Tensor) -> torch.Tensor:
     ws = ws.to(G.w_avg.device)
     return ws[:, None].expand(-1, G.num_ws, -1) if ws.dim() == 2 else ws
 
 
 @torch.no_grad()
-def interpolate_path(G: nn.Module, keyframes: Sequence[Keyframe | Mapping[str, Any] | torch.Tensor], frames: int,
+def interpolate_path(G: Generator, keyframes: Sequence[Keyframe | Mapping[str, Any] | torch.Tensor], frames: int,
                      space: str = "w", method: str = "lerp", easing: str | Easing = linear,
                      loop: bool = False) -> torch.Tensor:
     """ws (frames, num_ws, w_dim) along a path through the keyframes, on G's device."""
@@ -167,14 +167,16 @@ def interpolate_path(G: nn.Module, keyframes: Sequence[Keyframe | Mapping[str, A
     if space == "w":
         if any(k.ws is None and k.z is None for k in kfs):
             raise ValueError("every keyframe needs ws or z")
-        ws = torch.cat([_full_ws(G, k.ws) if k.ws is not None else _map(G, k.z, k.c, k.psi) for k in kfs])
+        ws = torch.cat([_full_ws(G, k.ws) if k.ws is not None else _map(G, cast(torch.Tensor, k.z), k.c, k.psi)
+                        for k in kfs])
         return blend(ws[ia], ws[ib], t)                     # (F, num_ws, w_dim)
-    if any(k.z is None for k in kfs):
+    kz = [k.z for k in kfs if k.z is not None]
+    if len(kz) != len(kfs):
         raise ValueError("space 'z' needs a z in every keyframe")
-    if any(k.z.numel() != G.cfg.z_dim for k in kfs):
-        raise ValueError(f"keyframe z must have z_dim = {G.cfg.z_dim} values, not {[k.z.numel() for k in kfs]}")
+    if any(zk.numel() != G.cfg.z_dim for zk in kz):
+        raise ValueError(f"keyframe z must have z_dim = {G.cfg.z_dim} values, not {[zk.numel() for zk in kz]}")
     dev = G.w_avg.device
-    z = torch.cat([k.z.reshape(1, -1).to(dev) for k in kfs])                 # (K, z_dim)
+    z = torch.cat([zk.reshape(1, -1).to(dev) for zk in kz])                  # (K, z_dim)
     psi = torch.tensor([k.psi for k in kfs], dtype=torch.float32, device=dev)
     base = [_map(G, z[i:i + 1], k.c, k.psi) for i, k in enumerate(kfs)]
     delta = torch.cat([(_full_ws(G, k.ws) - b) if k.ws is not None else torch.zeros_like(b)

@@ -14,9 +14,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from explorer.explore.latents import (_HEX12, AMOUNT_LIMIT, MAX_ITEMS, METHODS, PSI_MAX, PSI_MIN, RECIPE_FORMAT,
-                              RECIPE_VERSION, SEED_MAX, Edit, LatentState, Limits)
-
+from explorer.explore.latents import (
+    _HEX12,
+    AMOUNT_LIMIT,
+    MAX_ITEMS,
+    METHODS,
+    PSI_MAX,
+    PSI_MIN,
+    RECIPE_FORMAT,
+    RECIPE_VERSION,
+    SEED_MAX,
+    MAX_PROJECTED_CHARS,
+    Edit,
+    LatentState,
+    Limits,
+    decode_ws,
+)
 
 # ---------------------------------------------------------------- validation (never raises)
 
@@ -99,14 +112,23 @@ def sanitize(state: LatentState, limits: Limits = Limits()) -> tuple[LatentState
         if (start, end) != (e.layer_start, e.layer_end):
             warnings.append(f"layers {_rng(e.layer_start, e.layer_end)} of the direction {e.direction} edit "
                             f"clamped to {_rng(start, end)}")
-        edits.append(Edit(e.direction, e.amount, start, end))
+        edits.append(Edit(e.direction, e.amount, start, end, _ortho(state.method, e, limits, warnings)))
     offs = []
     for d, v in state.z_offsets:
         if d < 0 or (limits.z_dim is not None and d >= limits.z_dim):
-            warnings.append(f"z offset of dimension {d} ignored: z has dimensions 0..{limits.z_dim - 1 if limits.z_dim else ''}")
+            top = limits.z_dim - 1 if limits.z_dim else ""
+            warnings.append(f"z offset of dimension {d} ignored: z has dimensions 0..{top}")
             continue
         offs.append((d, v))
-    return dataclasses.replace(state, class_index=cls, edits=tuple(edits), z_offsets=tuple(offs)), warnings
+    projected = state.projected
+    if projected and limits.num_ws is not None and limits.w_width is not None:
+        try:
+            decode_ws(projected, limits.num_ws, limits.w_width)
+        except ValueError as e:
+            warnings.append(f"{e}: the projected latent was ignored (showing the seed instead)")
+            projected = ""
+    return dataclasses.replace(state, class_index=cls, edits=tuple(edits), z_offsets=tuple(offs),
+                               projected=projected), warnings
 
 
 def _retarget(state: LatentState, warnings: list[str], expected_model: str | None,
@@ -139,15 +161,40 @@ def _method(p: _Parser, v: Any) -> str:
 
 
 def _edit(p: _Parser, parts: list[Any], where: str) -> Edit | None:
-    """[direction, amount, layer_start?, layer_end?] -> Edit, or None (warned) if unusable."""
-    if not 2 <= len(parts) <= 4:
-        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be direction:amount[:start:end]; ignored")
+    """[direction, amount, layer_start?, layer_end?, ortho?] -> Edit, or None (warned) if unusable."""
+    if not 2 <= len(parts) <= 5:
+        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be direction:amount[:start:end[:orthogonal to]]; "
+               f"ignored")
         return None
     d = p.int_(parts[0], f"{where}: direction", None)
     a = p.float_(parts[1], f"{where}: amount", None, -AMOUNT_LIMIT, AMOUNT_LIMIT)
     s = p.int_(parts[2], f"{where}: layer start", 0, lo=0) if len(parts) > 2 and parts[2] not in ("", None) else 0
     e = p.int_(parts[3], f"{where}: layer end", None, lo=0) if len(parts) > 3 and parts[3] not in ("", None) else None
-    return None if d is None or a is None else Edit(d, a, s, e)
+    o = _ortho_parse(p, parts[4], where) if len(parts) > 4 else ()
+    return None if d is None or a is None else Edit(d, a, s, e, o)
+
+
+def _ortho(method: str, e: Edit, limits: Limits, warnings: list[str]) -> tuple[int, ...]:
+    """The attribute directions a conditional edit may be orthogonal to: existing ones, not itself, sorted."""
+    n = limits.num_attributes if limits.num_attributes is not None else (
+        limits.num_directions if method == "attr" else None)
+    keep = []
+    for i in dict.fromkeys(e.ortho):
+        if i < 0 or (n is not None and i >= n):
+            warnings.append(f"edit of direction {e.direction}: attribute direction {i} to stay orthogonal to "
+                            f"does not exist" + (f" (there are {n})" if n is not None else "") + "; ignored")
+        elif not (method == "attr" and i == e.direction):
+            keep.append(i)
+    return tuple(sorted(keep))
+
+
+def _ortho_parse(p: _Parser, v: Any, where: str) -> tuple[int, ...]:
+    """A conditional edit's attribute indices: a list (JSON) or "3.5.7" (links) -> ints (bad ones warned)."""
+    items = v if isinstance(v, list) else str(v).split(".") if v not in (None, "") else []
+    if len(items) > MAX_ITEMS:
+        p.warn(f"{where}: only the first {MAX_ITEMS} attribute directions to stay orthogonal to were read")
+    got = [p.int_(x, f"{where}: attribute direction", None, lo=0) for x in items[:MAX_ITEMS]]
+    return tuple(x for x in got if x is not None)
 
 
 def _offset(p: _Parser, parts: list[Any], where: str) -> tuple[int, float] | None:
@@ -176,8 +223,12 @@ def _decode(p: _Parser, raw: Mapping[str, Any], edits: list[list], offsets: list
         p.warn(f"only the first {MAX_ITEMS} edits and z offsets were read")
     es = [_edit(p, parts, f"edit {i + 1}") for i, parts in enumerate(edits[:MAX_ITEMS])]
     zs = [_offset(p, parts, f"z offset {i + 1}") for i, parts in enumerate(offsets[:MAX_ITEMS])]
+    projected = raw.get("projected") or ""
+    if not isinstance(projected, str) or len(projected) > MAX_PROJECTED_CHARS:
+        p.warn("the projected latent is not text of a sane length; ignored")
+        projected = ""
     state = LatentState(model, ck, seed, ci, psi, method, tuple(e for e in es if e is not None),
-                        tuple(z for z in zs if z is not None))
+                        tuple(z for z in zs if z is not None), projected=projected)
     state = _retarget(state, p.warnings, expected_model, expected_checkpoint)
     state, more = sanitize(state, limits)
     return state, p.warnings + more
@@ -187,12 +238,24 @@ def _decode(p: _Parser, raw: Mapping[str, Any], edits: list[list], offsets: list
 
 
 def to_recipe(state: LatentState) -> dict:
-    """A JSON-able recipe that reproduces the image."""
-    return {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": state.model,
-            "checkpoint": state.checkpoint, "seed": state.seed, "class_index": state.class_index,
-            "psi": state.psi, "method": state.method,
-            "edits": [dataclasses.asdict(e) for e in state.edits],
-            "z_offsets": [[d, v] for d, v in state.z_offsets]}
+    """A JSON-able recipe that reproduces the image ("projected" only when the state holds a projected latent)."""
+    out = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": state.model,
+           "checkpoint": state.checkpoint, "seed": state.seed, "class_index": state.class_index,
+           "psi": state.psi, "method": state.method,
+           "edits": [_edit_dict(e) for e in state.edits],
+           "z_offsets": [[d, v] for d, v in state.z_offsets]}
+    if state.projected:
+        out["projected"] = state.projected
+    return out
+
+
+def _edit_dict(e: Edit) -> dict:
+    """An edit as JSON; "ortho" (a conditional edit's attribute directions) only when it has some."""
+    d = dataclasses.asdict(e)
+    d["ortho"] = list(e.ortho)
+    if not e.ortho:
+        del d["ortho"]
+    return d
 
 
 def recipe_json(state: LatentState) -> str:
@@ -222,6 +285,7 @@ def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: 
             p.warn(f"'{key}' is not a list; ignored")
             lists[key] = []
     edits = [[i.get("direction"), i.get("amount"), i.get("layer_start"), i.get("layer_end")]
+             + ([i["ortho"]] if i.get("ortho") not in (None, "", []) else [])
              if isinstance(i, Mapping) else i if isinstance(i, list) else [i] for i in lists["edits"]]
     offsets = [i if isinstance(i, list) else [i] for i in lists["z_offsets"]]
     return _decode(p, d, edits, offsets, expected_model, expected_checkpoint, limits)
@@ -239,8 +303,10 @@ def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expe
 
 # ---------------------------------------------------------------- query parameters
 
-# m=model ck=checkpoint s=seed c=class p=psi d=method e=dir:amount:start:end,... z=dim:delta,...
-_KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method"}
+# m=model ck=checkpoint s=seed c=class p=psi d=method w=projected latent
+# e=dir:amount:start:end[:a.b.c],... (a.b.c: attribute directions a conditional edit is orthogonal to) z=dim:delta,...
+_KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method",
+         "w": "projected"}
 _STREAMLIT_KEYS = ("embed", "embed_options")          # Streamlit's own link options
 
 
@@ -260,9 +326,11 @@ def to_query_params(state: LatentState) -> dict[str, str]:
         q["d"] = state.method
     if state.edits:
         q["e"] = ",".join(f"{e.direction}:{_num(e.amount)}:{e.layer_start}:{'' if e.layer_end is None else e.layer_end}"
-                          for e in state.edits)
+                          + (":" + ".".join(map(str, e.ortho)) if e.ortho else "") for e in state.edits)
     if state.z_offsets:
         q["z"] = ",".join(f"{d}:{_num(v)}" for d, v in state.z_offsets)
+    if state.projected:
+        q["w"] = state.projected
     return q
 
 

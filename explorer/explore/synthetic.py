@@ -3,7 +3,8 @@
     data = synthetic_zip(G, per_class=100, psi=0.8, class_names=names)   # bytes of a .zip
 
 Conditional models get `per_class` samples of every class, one folder each (`images/03-Dress/`:
-index and name, the layout image-folder loaders expect); unconditional ones `per_class` in all.
+index and name, the layout image-folder loaders expect; names in any script are kept, NFC, and
+stored as UTF-8: `images/00-猫/`); unconditional ones `per_class` in all.
 Seeds are consecutive from `seed` and name the files (`seed12.png`), so a row of labels.csv says
 exactly how to remake its image.
 """
@@ -13,35 +14,40 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 import zipfile
-from typing import Callable
+from collections.abc import Callable
 
+import numpy as np
 import torch
-from torch import nn
 
+from explorer.gan.protocol import Generator
 from explorer.imaging.render import png_bytes, to_uint8
 
 MAX_IMAGES = 20_000
 
 
 def _slug(name: str) -> str:
-    """A class name as a safe folder name: letters, digits, '.', '-' and '_' only (at most 40)."""
-    out = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")[:40]
+    """A class name as a safe folder name, in any script: NFC letters, digits and marks of every language
+    (猫, Ørken, café), '.', '-' and '_' (anything else, path separators and controls included, becomes '_';
+    at most 40 characters, no leading dot). Non-ASCII names are stored with the zip's UTF-8 flag."""
+    out = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", str(name))).strip("._")[:40].strip("._")
     return out or "class"
 
 
 @torch.inference_mode()
-def synthetic_zip(G: nn.Module, per_class: int, psi: float = 1.0, seed: int = 0,
+def synthetic_zip(G: Generator, per_class: int, psi: float = 1.0, seed: int = 0,
                   class_names: list[str] | None = None, batch: int = 100,
                   progress: Callable[[int, int], None] | None = None,
-                  render: Callable[[torch.Tensor], torch.Tensor] | None = None) -> bytes:
+                  render: Callable[[torch.Tensor], np.ndarray] | None = None) -> bytes:
     """The zip's bytes. `render` maps ws to images (default: G.synthesis on G's device)."""
     nc = G.cfg.num_classes
     classes = list(range(nc)) if nc else [None]
     total = per_class * len(classes)
     if per_class < 1 or total > MAX_IMAGES:
         raise ValueError(f"ask for 1..{MAX_IMAGES // len(classes)} images per class (got {per_class})")
-    names = class_names if class_names and len(class_names) == nc else [str(i) for i in range(nc)]
+    names = ([unicodedata.normalize("NFC", str(n)) for n in class_names] if class_names and len(class_names) == nc
+             else [str(i) for i in range(nc)])
     dev = G.w_avg.device
     synth = render or (lambda ws: to_uint8(G.synthesis(ws)))
     buf, rows, done = io.BytesIO(), [], 0

@@ -1,13 +1,66 @@
 """Auto-written model cards: markdown from what a checkpoint already knows (data, settings,
-duration) plus the figures `evaluate` measured. Pure string building; no I/O."""
+duration) plus the figures `evaluate` measured. Pure string building; no I/O.
+
+Every value a person chose (model, job and class names, dataset paths, recipe fields) goes in
+through `md_escape`, so a name like `[x](http://example.invalid)` stays text in the exported
+card and in every page that shows it (`md_value` keeps plain settings such as `color,translation` as
+inline code); `code_block` fences a command however many backticks it holds.
+
+    card = model_card("cats", meta, figures)          # markdown
+    md_escape("![i](http://127.0.0.1:9/p.png)")       # '!\\[i\\](http:\\u2060//127.0.0.1:9/p.png)': shows as text
+"""
 
 from __future__ import annotations
+
+import re
+
+# Backslash-escaped (CommonMark allows it for any ASCII punctuation): what starts a link or image ([ ]), an
+# autolink or HTML (< >), emphasis and code (* _ `), strikethrough (~), maths ($), an entity (&), a table cell
+# (|), and the backslash itself; Streamlit's `:color[...]` directives need '[' too. Bare URLs and e-mail
+# addresses are linkified from the *text* after escapes are resolved (remark-gfm's autolink-literal
+# transform), so escaping cannot stop them: an invisible word joiner (U+2060) breaks their only entry points,
+# "scheme:" + "//", "www" + "." and "@". Mid-line nothing else has a meaning: "my-gan 0.7 (x)" stays as it is.
+_INLINE = re.compile(r"([\\`*_\[\]<>~$&|])")
+_WJ = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(:)(?=//)|\b(www)(?=\.)|(?=@)")
+_BLOCK = re.compile(r"^(?:([#>+=-])|(\d+)([.)]))")            # what starts a heading, quote, list, rule
+_SPACE = re.compile(r"[\s\u2028\u2029]+")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,._+-]{0,79}")
+
+
+def md_escape(value: object, limit: int | None = None) -> str:
+    """`value` as a Markdown fragment that renders as exactly its text, on one line, with no link, image,
+    autolink, HTML, emphasis or maths in it.
+
+    Line breaks, tabs and runs of spaces become one space (no block can start inside it); control and
+    format characters (bidi overrides) are dropped; a leading '#', '>', '-', '+', '=' or "1." is escaped;
+    URLs and e-mail addresses get an invisible word joiner after "scheme:", after "www" and before "@".
+    `limit`: at most this many characters of the text (the last one "…")."""
+    s = "".join(c for c in str(value) if c.isprintable() or c.isspace())
+    s = _SPACE.sub(" ", s).strip()
+    if limit is not None and len(s) > limit:
+        s = s[: max(limit - 1, 0)] + "…"
+    s = _AUTOLINK.sub(lambda m: (m.group(1) or m.group(2) or "") + _WJ, _INLINE.sub(r"\\\1", s))
+    return _BLOCK.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), s)
+
+
+def code_block(text: str) -> str:
+    """`text` in a fenced code block whose fence is longer than any run of backticks inside it."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
 
 
 def _fmt(v: object, digits: int = 3) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:.0f}"
     return str(v)
+
+
+def md_value(v: object) -> str:
+    """A setting as inline code when it is a plain word list ("color,translation"), else as escaped text."""
+    t = " ".join(str(v).split())
+    return f"`{t}`" if _PLAIN.fullmatch(t) else md_escape(t)
 
 
 def _duration(s: float) -> str:
@@ -52,33 +105,36 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
     ds = meta.get("dataset", {})
     tc = tr.get("train_config", {})
     kind = f"conditional on {g.get('num_classes')} classes" if g.get("num_classes") else "unconditional"
-    out = [f"# {name}", "",
+    out = [f"# {md_escape(name)}", "",
            f"A {g.get('resolution')}x{g.get('resolution')} {'RGB' if g.get('channels') == 3 else 'greyscale'} "
-           f"GAN generator ({g.get('arch')} architecture, {kind}), trained by Latent Explorer.", "",
+           f"GAN generator ({md_escape(g.get('arch'))} architecture, {kind}), trained by Latent Explorer.", "",
            "## Data",
-           f"- source: `{ds.get('spec') or ds.get('source', '?')}`, {ds.get('count', '?')} images"
+           f"- source: {md_escape(ds.get('spec') or ds.get('source', '?'))}, {md_escape(ds.get('count', '?'))} images"
            + (f", {ds.get('skipped')} skipped" if ds.get("skipped") else ""),
            ]
     if meta.get("class_names"):
-        out.append(f"- classes: {', '.join(meta['class_names'])}")
+        out.append(f"- classes: {', '.join(md_escape(c) for c in meta['class_names'])}")
     out += ["", "## Training",
-            f"- preset `{tr.get('preset', '?')}`: loss {tc.get('loss', '?')}, lr G {tc.get('lr_g', '?')} / "
-            f"D {tc.get('lr_d', '?')}, batch {tc.get('batch_size', '?')}, EMA half-life "
-            f"{tc.get('ema_half_life_k', '?')}k images, augmentation `{tc.get('augment') or 'none'}`"
+            f"- preset {md_value(tr.get('preset', '?'))}: loss {md_value(tc.get('loss', '?'))}, "
+            f"lr G {md_value(tc.get('lr_g', '?'))} / D {md_value(tc.get('lr_d', '?'))}, "
+            f"batch {md_value(tc.get('batch_size', '?'))}, EMA half-life {md_value(tc.get('ema_half_life_k', '?'))}k "
+            f"images, augmentation {md_value(tc.get('augment') or 'none')}"
             + ("" if not tc.get("augment") else f" (adaptive, final p {_fmt(tr.get('augment_p'))})"
                if tc.get("ada_target") else f" (p {_fmt(tc.get('augment_p'))})"),
             f"- {tr.get('steps', '?')} steps, {tr.get('images_seen', '?')} images seen, "
             f"{_duration(tr.get('train_seconds', 0))} of training"
             + (f", {tr.get('rollbacks')} rollback(s) (divergence or collapse)" if tr.get("rollbacks") else "")]
     if reproduce:
-        out += ["", "## Reproduce", "```", reproduce, "```"]
+        out += ["", "## Reproduce", code_block(reproduce)]
     if figures:
         if figures.get("reference_images"):
-            against = (f"the whole `{figures.get('reference', '?')}` dataset ({figures['reference_images']} images). "
-                       f"SWD uses {figures.get('swd_images', '?')} images per side; its floor compares two halves of "
-                       f"the dataset. Precision/recall features: {figures.get('feature_space', '?')}.")
+            against = (f"the whole {md_value(figures.get('reference', '?'))} dataset "
+                       f"({md_value(figures['reference_images'])} images). SWD uses "
+                       f"{md_value(figures.get('swd_images', '?'))} images per side; its floor compares "
+                       f"two halves of the dataset. Precision/recall features: "
+                       f"{md_escape(figures.get('feature_space', '?'))}.")
         else:
-            against = f"the {figures.get('reference', '?')} held-out/test images:"
+            against = f"the {md_escape(figures.get('reference', '?'))} held-out/test images:"
         out += ["", "## Quality",
                 f"{figures.get('samples', '?')} samples (seed {figures.get('seed', 0)}, psi 1) against {against}", "",
                 figures_table(figures, baseline, baseline_name)]

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -31,6 +32,7 @@ from torch import nn
 from explorer import fileio
 from explorer.config import GeneratorConfig, ModelConfig, from_dict, to_dict
 from explorer.gan.generators import build_generator
+from explorer.gan.protocol import Generator
 
 FORMAT_GENERATOR = "latent-explorer-generator"
 FORMAT_TRAINING = "latent-explorer-training"
@@ -129,7 +131,7 @@ def read_tensors(path: str | os.PathLike, meta: dict | None = None) -> dict[str,
         raise CheckpointError(f"{w.name} is not a readable safetensors file ({e})") from None
 
 
-def load_state(module: nn.Module, tensors: dict[str, torch.Tensor], what: str) -> None:
+def load_state(module: nn.Module | Generator, tensors: dict[str, torch.Tensor], what: str) -> None:
     """load_state_dict with a readable account of any mismatch."""
     own = module.state_dict()
     missing = [k for k in own if k not in tensors]
@@ -149,7 +151,7 @@ def load_state(module: nn.Module, tensors: dict[str, torch.Tensor], what: str) -
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
-                   search: list[Path] | None = None, weights: str = "G_ema") -> tuple[nn.Module, dict]:
+                   search: list[Path] | None = None, weights: str = "G_ema") -> tuple[Generator, dict]:
     """The one loader: build a generator from its sidecar's config, load and verify its weights.
 
     Accepts a generator export or a training checkpoint (whose G_ema is used, or G with
@@ -186,7 +188,7 @@ def model_name(j: Path, meta: dict[str, Any] | None = None) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def save_generator(stem: str | os.PathLike, G: nn.Module, meta: dict[str, Any]) -> Path:
+def save_generator(stem: str | os.PathLike, G: Generator, meta: dict[str, Any]) -> Path:
     """Export a generator (weights + sidecar). `meta` adds class_names, training, dataset, metrics, model_card."""
     stem = _stem(stem)
     sha = fileio.atomic_save_tensors(stem.with_suffix(".safetensors"), G.state_dict())

@@ -36,12 +36,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from explorer.gan import checkpoint as ckpt
 from explorer import fileio
 from explorer.config import DiscriminatorConfig, ModelConfig, from_dict, to_dict
-from explorer.gan.discriminators import ResNetDiscriminator, build_discriminator
+from explorer.gan import checkpoint as ckpt
+from explorer.gan.discriminators import Discriminator, ResNetDiscriminator, build_discriminator
 
 FORMAT_DISCRIMINATOR = "latent-explorer-discriminator"
 FORMAT_VERSION = 1
@@ -54,7 +53,7 @@ class CriticError(ValueError):
 
 @dataclass
 class Critic:
-    D: nn.Module                    # fp32, CPU, eval mode, gradients off
+    D: Discriminator                # fp32, CPU, eval mode, gradients off
     cfg: DiscriminatorConfig
     source: str                     # the file its weights came from
     step: int | None                # training step of those weights, when known
@@ -103,7 +102,7 @@ def _d_from_training(j: Path, expect_steps: int | None) -> Critic:
                   mcfg.train.loss, note)
 
 
-def _build(cfg: DiscriminatorConfig, tensors: dict[str, torch.Tensor], what: str) -> nn.Module:
+def _build(cfg: DiscriminatorConfig, tensors: dict[str, torch.Tensor], what: str) -> Discriminator:
     D = build_discriminator(cfg)
     try:
         ckpt.load_state(D, tensors, f"the discriminator in {what}")
@@ -196,7 +195,7 @@ def as_model_input(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return images.float()
 
 
-def realness(D: nn.Module | Critic, images: np.ndarray | torch.Tensor,
+def realness(D: Discriminator | Critic, images: np.ndarray | torch.Tensor,
              labels: torch.Tensor | np.ndarray | list[int] | int | None = None, batch: int = 256) -> torch.Tensor:
     """D's raw scores (logits) (N,): above 0 means "real" for the usual losses. Inference mode, CPU, fp32.
 

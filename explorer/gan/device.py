@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from explorer.gan import checkpoint
-from explorer.config import data_dir, pretrained_dir
+from explorer.gan.protocol import Generator
+from explorer.settings import data_dir, pretrained_dir
 
 
 def pick_device(pref: str = "auto") -> torch.device:
@@ -29,18 +29,12 @@ def pick_device(pref: str = "auto") -> torch.device:
     return dev
 
 
-def set_threads(n: int | None) -> None:
-    """Use n CPU threads (default: all cores, or $LATENT_EXPLORER_THREADS)."""
-    n = n or int(os.environ.get("LATENT_EXPLORER_THREADS", "0")) or os.cpu_count() or 1
-    torch.set_num_threads(n)
-
-
 def model_search_path() -> list[Path]:
     """Where bare model names are looked up: pretrained/, then <data>/runs/."""
     return [pretrained_dir(), data_dir() / "runs"]
 
 
-def load_generator(name_or_path: str | os.PathLike, device: str | torch.device = "auto") -> tuple[nn.Module, dict]:
+def load_generator(name_or_path: str | os.PathLike, device: str | torch.device = "auto") -> tuple[Generator, dict]:
     """Load a generator for inference (eval mode, no grads) on the chosen device."""
     dev = pick_device(device) if isinstance(device, str) else device
     return checkpoint.load_generator(name_or_path, dev, search=model_search_path())

@@ -126,5 +126,9 @@ class DCGANDiscriminator(nn.Module):
         return self.out(x).flatten()                  # (B,)
 
 
-def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
+Discriminator = ResNetDiscriminator | DCGANDiscriminator      # D(x (B, C, H, W), c (B,) | None) -> (B,) logits
+
+
+def build_discriminator(cfg: DiscriminatorConfig) -> Discriminator:
+    """A freshly initialised discriminator of cfg.arch ("resnet" or "dcgan"), in training mode."""
     return ResNetDiscriminator(cfg) if cfg.arch == "resnet" else DCGANDiscriminator(cfg)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from explorer.config import to_dict
 from explorer.gan import checkpoint as ckpt
 from explorer.gan.card import model_card
-from explorer.config import to_dict
 from explorer.gan.nets import compute_w_avg
 
 

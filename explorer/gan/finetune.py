@@ -5,39 +5,44 @@ For the style and FiLM generators (their classes enter through one embedding in 
 network) `adapt_generator` folds the mean class input of a conditional source into the first
 mapping layer's bias for an unconditional target, or adds class inputs with zero weight (the
 model starts out ignoring them) for a conditional target; a DCGAN generator's one-hot class
-input channels are dropped or added with zero weight (approximate, see `_adapt_dcgan`). The discriminator is fine-tuned too
-when the model has one (a run trained here keeps it in its checkpoints; a shipped model may
+input channels are dropped or added with zero weight (approximate, see `_adapt_dcgan`). The discriminator is
+fine-tuned too when the model has one (a run trained here keeps it in its checkpoints; a shipped model may
 carry `<name>-discriminator.*`, see `explorer.gan.critic`): `adapt_discriminator` drops or adds its
 class inputs (projection embedding, or one-hot input channels of a DCGAN discriminator without
 spectral norm). Without one, a fresh discriminator is trained and FreezeD is not offered.
+Classes continue by name: a conditional source fine-tuned on labelled data whose class list differs
+needs an explicit class map ("new", or "old=new,..."; see explorer.gan.classes), else ClassMismatch.
 
     from explorer.gan.finetune import sources, finetune_config, prepare_init
     fits = [s for s in sources(models(), resolution=64, channels=3, num_classes=0) if s.usable]
     cfg = finetune_config(fits[0].info.meta, 0, fits[0].d_config, steps=2000)   # or trainplan.plan(...)
     spec = make_spec(upload_dir, config=cfg, init_from=str(fits[0].init_path))
-    # in the worker:  init = prepare_init(spec["init_from"], cfg, run_dir)  -> train_loop(init_from=init)
+    # in the worker:  init = prepare_init(spec["init_from"], cfg, run_dir, ds.class_names, spec["class_map"])
+    #                 -> train_loop(init_from=init)
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
-from explorer.gan import checkpoint as ckpt
 from explorer import fileio
+from explorer.config import DiscriminatorConfig, GeneratorConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from explorer.config import preset as build_preset
+from explorer.gan import checkpoint as ckpt
 from explorer.gan import critic
 from explorer.gan.checkpoint import ModelInfo
-from explorer.config import DiscriminatorConfig, GeneratorConfig, ModelConfig, TrainConfig, from_dict, to_dict
-from explorer.gan.discriminators import build_discriminator
-from explorer.config import preset as build_preset
-from explorer.gan.generators import _pixel_norm, build_generator
+from explorer.gan.classes import ClassPlan, class_plan, remap_discriminator, remap_generator
+from explorer.gan.discriminators import Discriminator, build_discriminator
+from explorer.gan.generators import DCGANGenerator, MappedGenerator, _pixel_norm, build_generator
 from explorer.gan.nets import compute_w_avg
-
+from explorer.gan.protocol import Generator
 
 
 @dataclass
@@ -142,28 +147,36 @@ def finetune_config(meta: dict, num_classes: int, d_config: dict | None = None, 
 # ----------------------------------------------------------------------------- weights
 
 @torch.no_grad()
-def adapt_generator(G: nn.Module, target: GeneratorConfig) -> nn.Module:
+def adapt_generator(G: Generator, target: GeneratorConfig, plan: ClassPlan | None = None) -> Generator:
     """A generator for `target` (the same but for num_classes) that draws what G draws: for an
     unconditional target, G's mean class input is folded into the first mapping bias; for a new
-    class count, class inputs start with zero weight (ignored until training gives them one)."""
+    class count, class inputs start with zero weight (ignored until training gives them one).
+    `plan` (explorer.gan.classes): its order re-indexes G's classes; order None starts every class
+    afresh even when the count is the same."""
     src = G.cfg
     if dataclasses.replace(src, num_classes=target.num_classes) != target:
         raise ValueError(f"cannot fine-tune a {src.arch} {src.resolution}px generator into a different "
                          f"architecture or size ({target.arch} {target.resolution}px)")
-    if src.num_classes == target.num_classes:
+    if plan is not None and plan.order is not None:
+        return G if plan.identity(src.num_classes) else remap_generator(G, plan.order)
+    if src.num_classes == target.num_classes and plan is None:
         return G
     new = build_generator(target)
     if src.arch == "dcgan":
-        return _adapt_dcgan(G, new)
+        return _adapt_dcgan(cast(DCGANGenerator, G), cast(DCGANGenerator, new))
+    G, new = cast(MappedGenerator, G), cast(MappedGenerator, new)      # style / film: a mapping network
     state = {k: v for k, v in G.state_dict().items()
              if not k.startswith("embed.") and k not in ("mapping_net.0.weight", "mapping_net.0.bias", "w_avg")}
-    W, b, z = G.mapping_net[0].weight, G.mapping_net[0].bias, src.z_dim            # W: (w_dim, z [+ w_dim])
+    first = cast(nn.Linear, G.mapping_net[0])
+    W: torch.Tensor = first.weight                                                  # (w_dim, z [+ w_dim])
+    b: torch.Tensor = first.bias
+    z = src.z_dim
     if src.num_classes:
-        cls_in = W[:, z:] @ _pixel_norm(G.embed.weight).T                             # (w_dim, K)
+        cls_in = W[:, z:] @ _pixel_norm(cast(nn.Embedding, G.embed).weight).T         # (w_dim, K)
         W, b = W[:, :z], b + cls_in.mean(dim=1)
     if target.num_classes:
         W = torch.cat([W, torch.zeros(W.shape[0], target.w_dim)], dim=1)
-        state["embed.weight"] = new.embed.weight.detach().clone()
+        state["embed.weight"] = cast(nn.Embedding, new.embed).weight.detach().clone()
     state.update({"mapping_net.0.weight": W.clone(), "mapping_net.0.bias": b.clone(), "w_avg": new.w_avg.clone()})
     new.load_state_dict(state)
     compute_w_avg(new)
@@ -171,14 +184,17 @@ def adapt_generator(G: nn.Module, target: GeneratorConfig) -> nn.Module:
 
 
 @torch.no_grad()
-def adapt_discriminator(D: nn.Module, target: DiscriminatorConfig) -> nn.Module:
+def adapt_discriminator(D: Discriminator, target: DiscriminatorConfig, plan: ClassPlan | None = None) -> Discriminator:
     """A discriminator for `target` (the same but for num_classes): the projection embedding is dropped
     or freshly made; a DCGAN discriminator's one-hot class input channels are dropped or added with
-    zero weight (not possible with spectral norm, which would divide by a zero norm)."""
+    zero weight (not possible with spectral norm, which would divide by a zero norm). `plan`: as for
+    adapt_generator."""
     src = D.cfg
     if dataclasses.replace(src, num_classes=target.num_classes) != target:
         raise ValueError("cannot fine-tune a discriminator into a different architecture or size")
-    if src.num_classes == target.num_classes:
+    if plan is not None and plan.order is not None:
+        return D if plan.identity(src.num_classes) else remap_discriminator(D, plan.order)
+    if src.num_classes == target.num_classes and plan is None:
         return D
     new = build_discriminator(target)
     fresh = new.state_dict()
@@ -197,17 +213,17 @@ def adapt_discriminator(D: nn.Module, target: DiscriminatorConfig) -> nn.Module:
     return new
 
 
-def _discriminator(p: Path, cfg: DiscriminatorConfig) -> nn.Module | None:
+def _discriminator(p: Path, cfg: DiscriminatorConfig, plan: ClassPlan | None) -> Discriminator | None:
     """The source's discriminator adapted to `cfg`, or None (none there, unusable, or not adaptable)."""
     try:
         c = critic.load_critic(p)
-        return adapt_discriminator(c.D, cfg) if c is not None else None
+        return adapt_discriminator(c.D, cfg, plan) if c is not None else None
     except (critic.CriticError, ckpt.CheckpointError, ValueError, OSError):
         return None
 
 
 @torch.no_grad()
-def _adapt_dcgan(G: nn.Module, new: nn.Module) -> nn.Module:
+def _adapt_dcgan(G: DCGANGenerator, new: DCGANGenerator) -> Generator:
     """DCGAN generator, other classes: its one-hot class inputs are input channels of the first transposed
     conv (no bias; BatchNorm follows). Old class rows are dropped, new ones start at zero. What the
     mean class added is a per-position constant; its per-channel mean and variance are taken out of
@@ -224,16 +240,20 @@ def _adapt_dcgan(G: nn.Module, new: nn.Module) -> nn.Module:
     W = W[:z]
     if new.cfg.num_classes:
         W = torch.cat([W, torch.zeros(new.cfg.num_classes, *W.shape[1:])])
-        state["embed.weight"] = new.embed.weight.detach().clone()
+        state["embed.weight"] = cast(nn.Embedding, new.embed).weight.detach().clone()
     state["net.0.weight"] = W
     new.load_state_dict(state)
     return new.eval().requires_grad_(False)
 
 
-def prepare_init(init_from: str | Path, cfg: ModelConfig, run_dir: str | Path) -> str:
+def prepare_init(init_from: str | Path, cfg: ModelConfig, run_dir: str | Path,
+                 class_names: Sequence[str] | None = None, class_map: str | None = None) -> str:
     """What train_loop's `init_from` should be for this config: a run folder as is when its networks
-    fit; else G (and D when the source has one) adapted to the config's classes, written as
-    <run>/init/checkpoints/step-00000000.* (G, G_ema and D) or <run>/init-generator.* (G only)."""
+    and classes fit; else G (and D when the source has one) adapted to the config's classes, written as
+    <run>/init/checkpoints/step-00000000.* (G, G_ema and D) or <run>/init-generator.* (G only), with
+    `class_names` recorded. `class_names`: the data's classes (None: not checked); `class_map`: how
+    the source's classes continue as them (explorer.gan.classes.class_plan). Raises ClassMismatch
+    (a ValueError) when the class lists differ and `class_map` does not say how, CheckpointError."""
     p = Path(init_from)
     if p.is_dir():
         j = ckpt.latest_training(p)
@@ -241,22 +261,36 @@ def prepare_init(init_from: str | Path, cfg: ModelConfig, run_dir: str | Path) -
             raise ValueError(f"{p} has no usable training checkpoint to fine-tune from")
         meta = ckpt.read_meta(j)
         src = from_dict(ModelConfig, meta["config"])
-        if src.generator == cfg.generator and src.discriminator == cfg.discriminator:
+        plan = _plan(meta, src.generator.num_classes, cfg, class_names, class_map)
+        same_classes = plan is None or plan.identity(src.generator.num_classes)
+        if src.generator == cfg.generator and src.discriminator == cfg.discriminator and same_classes:
             return str(p)
         G, _ = ckpt.load_generator(j, weights="G_ema")
-        D = _discriminator(p, cfg.discriminator)
+        D = _discriminator(p, cfg.discriminator, plan)
     else:
         G, meta = ckpt.load_generator(p)
-        D = _discriminator(p, cfg.discriminator)
-        if G.cfg == cfg.generator and D is None:
+        plan = _plan(meta, G.cfg.num_classes, cfg, class_names, class_map)
+        D = _discriminator(p, cfg.discriminator, plan)
+        if G.cfg == cfg.generator and D is None and (plan is None or plan.identity(G.cfg.num_classes)):
             return str(p)
-    G = adapt_generator(G, cfg.generator)
+    G = adapt_generator(G, cfg.generator, plan)
+    names = list(class_names) if class_names is not None and cfg.generator.num_classes else []
     if D is None:
-        out = ckpt.save_generator(Path(run_dir) / "init-generator", G, {"model_card": f"adapted from {p}"})
+        out = ckpt.save_generator(Path(run_dir) / "init-generator", G,
+                                  {"model_card": f"adapted from {p}", "class_names": names})
         return str(out)
     tensors = {f"{name}.{k}": v.detach().clone().contiguous() for name in ("G", "G_ema")
                for k, v in G.state_dict().items()}
     tensors.update({f"D.{k}": v.detach().clone().contiguous() for k, v in D.state_dict().items()})
     ckpt.save_training(Path(run_dir) / "init", 0, tensors, {"config": to_dict(cfg), "images_seen": 0,
-                                                             "adapted_from": str(p)})
+                                                             "adapted_from": str(p), "class_names": names})
     return str(Path(run_dir) / "init")
+
+
+def _plan(meta: dict, source_classes: int, cfg: ModelConfig, class_names: Sequence[str] | None,
+          class_map: str | None) -> ClassPlan | None:
+    """The class plan from a source sidecar to the data (None when the data's classes are not given)."""
+    if class_names is None:
+        return None
+    return class_plan(meta.get("class_names"), list(class_names), class_map, source_classes,
+                      cfg.generator.num_classes)

@@ -18,6 +18,7 @@ z itself and num_ws is 1, so the explorer can treat every model the same way.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +26,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from explorer.config import GeneratorConfig
+from explorer.gan.protocol import Generator
 
 
 class SelfAttention(nn.Module):
@@ -77,6 +79,11 @@ class ModConv(nn.Module):
 class MappedGenerator(nn.Module):
     """Shared by the style and FiLM generators: z (+ class embedding) -> mapping MLP -> w."""
 
+    cfg: GeneratorConfig
+    num_ws: int
+    layer_names: list[str]
+    w_avg: torch.Tensor             # a registered buffer: (max(num_classes, 1), w_dim)
+
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -105,6 +112,12 @@ class MappedGenerator(nn.Module):
             avg = self.w_avg[c] if (self.embed is not None) else self.w_avg[0].expand_as(w)
             w = avg + psi * (w - avg)
         return w
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def style_affines(self) -> list[nn.Linear]:
+        raise NotImplementedError
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
         return self.synthesis(self.mapping(z, c, psi))
@@ -148,7 +161,7 @@ class StyleGenerator(MappedGenerator):
 
     def style_affines(self) -> list[nn.Linear]:
         """The affine (w -> style) layers in synthesis order, one per entry of ws."""
-        return [m.affine for m in self.convs] + [self.to_rgb.affine]
+        return [*(cast(ModConv, m).affine for m in self.convs), self.to_rgb.affine]
 
 
 class FiLMGenerator(MappedGenerator):
@@ -179,7 +192,7 @@ class FiLMGenerator(MappedGenerator):
                 self.attn[str(len(self.ups))] = SelfAttention(cout)
             cin = cout
         self.to_rgb = nn.ConvTranspose2d(cin, cfg.channels, 4, 2, 1)
-        for lin in list(self.gains) + list(self.biases):
+        for lin in cast(list[nn.Linear], list(self.gains) + list(self.biases)):
             nn.init.normal_(lin.weight, 0.0, 0.1 / math.sqrt(wd))
             nn.init.zeros_(lin.bias)
         self.num_ws = len(self.gains)
@@ -200,11 +213,16 @@ class FiLMGenerator(MappedGenerator):
         return torch.tanh(self.to_rgb(x))
 
     def style_affines(self) -> list[nn.Linear]:
-        return list(self.gains)
+        return cast(list[nn.Linear], list(self.gains))
 
 
 class DCGANGenerator(nn.Module):
     """Radford et al. 2015. w is z (identity mapping); one 'layer' for the explorer."""
+
+    cfg: GeneratorConfig
+    num_ws: int
+    layer_names: list[str]
+    w_avg: torch.Tensor             # a registered buffer: (1, z_dim)
 
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
@@ -251,17 +269,20 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
         return self.synthesis(self.mapping(z, c, psi))
 
-    def style_affines(self) -> list[nn.Module]:
-        return [self.net[0]]
+    def style_affines(self) -> list[nn.ConvTranspose2d]:
+        return [cast(nn.ConvTranspose2d, self.net[0])]
 
 
 def _pixel_norm(x: torch.Tensor) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
 
 
-def build_generator(cfg: GeneratorConfig) -> nn.Module:
-    return {"style": StyleGenerator, "film": FiLMGenerator, "dcgan": DCGANGenerator}[cfg.arch](cfg)
+def build_generator(cfg: GeneratorConfig) -> Generator:
+    """A freshly initialised generator of cfg.arch ("style", "film" or "dcgan"), in training mode."""
+    arches: dict[str, type[StyleGenerator] | type[FiLMGenerator] | type[DCGANGenerator]] = {
+        "style": StyleGenerator, "film": FiLMGenerator, "dcgan": DCGANGenerator}
+    return arches[cfg.arch](cfg)
 
 
-def count_params(m: nn.Module) -> int:
+def count_params(m: nn.Module | Generator) -> int:
     return sum(p.numel() for p in m.parameters())

@@ -8,13 +8,15 @@
 * collapse: with the (non-saturating or minimax) cross-entropy losses, a discriminator loss whose
   moving average (about 30 steps) falls below `collapse_d_loss` means D tells real from fake with
   near certainty, so G's gradients vanish and its samples degenerate (typically into one pattern).
-  Checked after `warmup` steps since the start or the last rollback. Healthy runs here dipped to a
-  50-step mean of 0.017 (classic DCGAN on emoji, early on); the collapsed one sat at 0.002-0.007.
+  Checked after `collapse_warmup` steps since the start or the last rollback; the average decays by
+  `collapse_decay` a step. Healthy runs here dipped to a 50-step mean of 0.017 (classic DCGAN on emoji,
+  early on); the collapsed one sat at 0.002-0.007.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from explorer.config import TrainConfig
 
@@ -22,10 +24,13 @@ CROSS_ENTROPY = ("nonsaturating", "minimax")
 
 
 class Guard:
-    def __init__(self, t: TrainConfig, warmup: int = 100, decay: float = 0.97):
+    """The checks of one run, configured by its TrainConfig (`warmup`, `decay` override its collapse_* fields)."""
+
+    def __init__(self, t: TrainConfig, warmup: int | None = None, decay: float | None = None) -> None:
         self.limit = t.divergence_limit
         self.floor = t.collapse_d_loss if t.loss in CROSS_ENTROPY else 0.0
-        self.warmup, self.decay = warmup, decay
+        self.warmup = t.collapse_warmup if warmup is None else warmup
+        self.decay = t.collapse_decay if decay is None else decay
         self.d_avg: float | None = None
         self.since = 0
 
@@ -44,6 +49,14 @@ class Guard:
     def healthy(self) -> bool:
         """Whether the current state is fit to roll back to (not on its way to a collapse)."""
         return self.floor <= 0 or self.d_avg is None or self.d_avg > 2 * self.floor
+
+    def state(self) -> dict[str, Any]:
+        """The moving average and the steps since the last reset (saved in checkpoints: resumes are exact)."""
+        return {"d_avg": self.d_avg, "since": self.since}
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Continue from `state()` (an empty dict: a fresh start)."""
+        self.d_avg, self.since = state.get("d_avg"), int(state.get("since", 0))
 
     def reset(self) -> None:
         """After a rollback: start the moving average and the warm-up again."""

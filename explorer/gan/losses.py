@@ -9,7 +9,7 @@ Plus the R1 penalty on real images (Mescheder 2018).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -1,14 +1,22 @@
 """Decoding one untrusted image safely, and fitting it to a square training resolution.
 
-`decode_image` never raises on hostile input (truncated files, non-images with image
-extensions, decompression bombs, odd modes): it returns (image, None) or (None, reason).
-The header's size is checked before any pixel is decoded, and Pillow's
-DecompressionBombWarning is turned into an error as a second line of defence.
+The one decode path of every entry point (the app's uploads, `train --data folder|zip`, the job
+worker): `decode_image` never raises on hostile input (truncated files, non-images with image
+extensions, decompression bombs, odd modes): it returns (image, None) or (None, reason). The
+header's size is checked before any pixel is decoded, Pillow's DecompressionBombWarning is
+turned into an error as a second line of defence, and EXIF orientation is applied, so a phone
+photo stored sideways trains upright whichever way it came in. `decode_with_notes` also says
+what was converted (CMYK, 16-bit, palette, alpha, animation, orientation).
+
+    img, why = decode_image(data, "a.jpg")                     # 'L' or 'RGB' image, upright
+    img, why, notes = decode_with_notes(data, "a.jpg")         # notes: ["EXIF orientation 6: rotated upright"]
+    a = preprocess(img, 64, 3, "crop")                         # (3, 64, 64) uint8
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -16,12 +24,20 @@ import numpy as np
 from PIL import Image
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".dib", ".gif")
 FITS = ("crop", "pad")
 Background = int | tuple[int, int, int]
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+ORIENTATION_TAG = 0x0112
+_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+_LOCK = threading.Lock()   # warnings.catch_warnings is process-global; Streamlit sessions are threads
+
 
 @dataclass(frozen=True)
 class Limits:
-    max_files: int = 20_000                 # image candidates read per folder / zip; the rest are reported, not read
+    max_files: int = 20_000                 # distinct files read per ingestion; the rest are named, not read
     max_file_bytes: int = 20 * 1024**2      # largest single file (zip: declared uncompressed size)
     max_total_bytes: int = 500 * 1024**2    # bytes read in all; reading stops (and says so) past it
     max_ratio: float = 100.0                # zip member uncompressed/compressed ratio above which it is a bomb
@@ -29,38 +45,104 @@ class Limits:
     max_side: int = 12_000                  # longest side of one image, ditto
 
 
-def decode_image(data: bytes, name: str, max_pixels: int = Limits.max_pixels, max_side: int = Limits.max_side,
+def sniff(data: bytes) -> str | None:
+    """The image format (or "ZIP") the first bytes claim, whatever the file is called."""
+    for magic, fmt in ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP")):
+        if data.startswith(magic):
+            return fmt
+    if data[:4] in ZIP_MAGIC:
+        return "ZIP"
+    return "WEBP" if data[:4] == b"RIFF" and data[8:12] == b"WEBP" else None
+
+
+def decode_image(data: bytes, name: str = "", max_pixels: int = Limits.max_pixels, max_side: int = Limits.max_side,
                  background: Background = (255, 255, 255)) -> tuple[Image.Image | None, str | None]:
-    """Decode untrusted bytes into an 'L' or 'RGB' image; (image, None) or (None, reason). Never raises.
+    """Decode untrusted bytes into an upright 'L' or 'RGB' image; (image, None) or (None, reason). Never raises.
 
     Dimensions are checked from the header before any pixel is decoded; GIFs give their first
-    frame; alpha and palette transparency are composited onto `background`.
+    frame; alpha and palette transparency are composited onto `background`; EXIF orientation
+    (JPEG, WEBP) is applied.
     """
+    img, why, _ = decode_with_notes(data, name, max_pixels, max_side, background)
+    return img, why
+
+
+def decode_with_notes(data: bytes, name: str = "", max_pixels: int = Limits.max_pixels,
+                      max_side: int = Limits.max_side, background: Background = (255, 255, 255)
+                      ) -> tuple[Image.Image | None, str | None, list[str]]:
+    """`decode_image` plus notes on what was converted ("CMYK: converted to RGB", ...). Never raises.
+    `name` is only for messages; the bytes decide the format."""
+    with _LOCK:
+        img, why, notes = _decode(data, max_pixels, max_side, background)
+    if why is not None and why.startswith("unsupported format"):
+        fmt = sniff(data)
+        if fmt == "ZIP":
+            why = "unsupported format: a zip archive named like an image (name it .zip to have it opened)"
+        elif fmt:
+            why = f"corrupt: starts like a {fmt} file but its header is damaged or truncated"
+    return img, why, notes
+
+
+def _decode(data: bytes, max_pixels: int, max_side: int, background: Background
+            ) -> tuple[Image.Image | None, str | None, list[str]]:
     if not data:
-        return None, "empty file"
+        return None, "empty file", []
     try:
-        # The header check below is the real guard; this filter only hardens Pillow's own
-        # (catch_warnings is process-global: decode in one thread per process).
+        # The header check below is the real guard; this filter only hardens Pillow's own.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
                 img = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
             except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-                return None, f"too large: {e}"
+                return None, f"too large: {e}", []
             except Exception:
-                return None, "unsupported format: not a PNG, JPEG, WEBP, BMP or GIF image"
+                return None, "unsupported format: not a PNG, JPEG, WEBP, BMP or GIF image", []
             w, h = img.size
             if w < 1 or h < 1:
-                return None, f"corrupt: image has size {w}x{h}"
+                return None, f"corrupt: image has size {w}x{h}", []
             if w * h > max_pixels or max(w, h) > max_side:
-                return None, f"too large: {w}x{h} pixels (limit {max_pixels:,} pixels, {max_side} per side)"
+                return None, f"too large: {w}x{h} pixels (limit {max_pixels:,} pixels, {max_side} per side)", []
             try:
                 img.load()  # truncated or corrupt data raises here; LOAD_TRUNCATED_IMAGES stays off
             except Exception as e:
-                return None, f"corrupt: {e}"
-            return _to_l_or_rgb(img, background), None
+                return None, f"corrupt: {e}", []
+            notes = _notes(img, data)
+            orient = _orientation(img)
+            out = _to_l_or_rgb(img, background)
+            if orient in _ORIENT:
+                out = out.transpose(_ORIENT[orient])
+                notes.append(f"EXIF orientation {orient}: rotated upright")
+            return out, None, notes
     except Exception as e:  # conversion of an exotic mode, MemoryError, ...: still never raise
-        return None, f"corrupt: {type(e).__name__}: {e}"
+        return None, f"corrupt: {type(e).__name__}: {e}", []
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF Orientation tag (1..8) of a JPEG or WEBP, 1 when absent or unreadable."""
+    if img.format not in ("JPEG", "WEBP"):
+        return 1
+    try:
+        return int(img.getexif().get(ORIENTATION_TAG, 1) or 1)
+    except Exception:
+        return 1
+
+
+def _notes(img: Image.Image, data: bytes) -> list[str]:
+    """What converting this opened image to L/RGB changes, in words."""
+    notes, mode, fmt = [], img.mode, img.format
+    if getattr(img, "is_animated", False):
+        notes.append(f"animated {fmt}: first frame used")
+    if mode == "CMYK":
+        notes.append("CMYK: converted to RGB")
+    if mode.startswith("I;16") or (fmt == "PNG" and len(data) > 24 and data[24] == 16):
+        notes.append("16-bit: scaled to 8-bit")
+    elif mode in ("I", "F"):
+        notes.append(f"{mode} (32-bit): scaled to 8-bit")
+    if mode in ("P", "PA"):
+        notes.append("palette: converted to full colour")
+    if "A" in mode or "a" in mode or "transparency" in img.info:
+        notes.append("alpha: transparency composited onto white")
+    return notes
 
 
 def _to_l_or_rgb(img: Image.Image, background: Background) -> Image.Image:
@@ -89,7 +171,7 @@ def preprocess(img: Image.Image, resolution: int, channels: int, fit: str = "cro
                background: Background | None = None) -> np.ndarray:
     """Square (centre crop, or pad with `background`; None = median border colour), resize with
     LANCZOS, convert to L or RGB. Returns (C, H, W) uint8."""
-    _check_shape_args(resolution, channels, fit)
+    check_shape_args(resolution, channels, fit)
     img = img.convert("L" if channels == 1 else "RGB")
     w, h = img.size
     if fit == "crop":
@@ -111,7 +193,8 @@ def preprocess(img: Image.Image, resolution: int, channels: int, fit: str = "cro
     return np.ascontiguousarray(a.transpose(2, 0, 1))                                  # (C, H, W)
 
 
-def _check_shape_args(resolution: int, channels: int, fit: str) -> None:
+def check_shape_args(resolution: int, channels: int, fit: str) -> None:
+    """Raise ValueError unless resolution is 1..1024, channels 1 or 3 and fit one of FITS."""
     if not 1 <= resolution <= 1024:
         raise ValueError(f"resolution must be in 1..1024, not {resolution}")
     if channels not in (1, 3):

@@ -15,26 +15,38 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 
 from explorer.imaging.render import png_bytes, to_uint8
 
+if TYPE_CHECKING:                   # a type only: imaging never imports gan at run time
+    from explorer.gan.protocol import Generator
+
 __all__ = ["render_frames", "resize_frames", "gif_bytes", "mp4_bytes", "even_size", "animation_bytes",
-           "frame_count_and_size", "png_bytes"]               # png_bytes: render's, re-exported
+           "frame_count_and_size", "png_bytes", "data_url"]               # png_bytes: render's, re-exported
 
 GIF_MIN_MS = 20       # browsers slow down GIF frames shorter than 20 ms to 100 ms
 
 
 @torch.inference_mode()
-def render_frames(G: nn.Module, ws: torch.Tensor, batch: int = 32) -> np.ndarray:
+def render_frames(G: Generator, ws: torch.Tensor, batch: int = 32) -> np.ndarray:
     """ws (N, num_ws, w_dim) or (N, w_dim) -> uint8 frames (N, H, W, C), rendered `batch` at a time."""
     dev = G.w_avg.device
     out = [to_uint8(G.synthesis(ws[i:i + batch].to(dev))) for i in range(0, ws.shape[0], batch)]
     return np.concatenate(out) if out else np.zeros((0, G.cfg.resolution, G.cfg.resolution, G.cfg.channels), np.uint8)
+
+
+def data_url(data: bytes, mime: str = "image/png") -> str:
+    """`data:<mime>;base64,...` (RFC 2397): an image carried inside the page instead of a URL to fetch.
+
+    The app shows images that change on every slider move this way: Streamlit's media store deletes
+    a replaced image when the next run ends, so a browser still fetching it got a 404."""
+    import base64
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _pil(frame: np.ndarray) -> Image.Image:
@@ -64,7 +76,9 @@ def _palettize(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     step = max(1, len(frames) // 32)                     # median cut over up to 32 frames
     sample = Image.fromarray(np.concatenate(list(frames[::step][:32]), axis=0))
     pal_img = sample.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    pal = pal_img.getpalette()[:3 * 255]
+    full = pal_img.getpalette()
+    assert full is not None                              # a quantized image always has a palette
+    pal = full[:3 * 255]
     used = len(pal) // 3
     pal += pal[-3:] * (256 - used)                       # padding repeats the last colour
     pal_img.putpalette(pal)
@@ -144,7 +158,7 @@ def frame_count_and_size(data: bytes, kind: str) -> tuple[int, tuple[int, int]]:
     """(frames, (width, height)) of GIF or MP4 bytes, read back with Pillow / ffmpeg."""
     if kind == "gif":
         with Image.open(io.BytesIO(data)) as im:
-            return im.n_frames, im.size
+            return getattr(im, "n_frames", 1), im.size
     if kind != "mp4":
         raise ValueError(f"unknown kind {kind!r}; use 'gif' or 'mp4'")
     import imageio_ffmpeg

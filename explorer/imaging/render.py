@@ -1,6 +1,12 @@
 """Pure rendering: generator outputs -> uint8 images, grids and PNG bytes.
 
 (generator, inputs) in, pixels out; no UI, no global state. The explorer's renderer builds on these.
+
+Glyph stacks (a font face as one channel per glyph, C not 1 or 3, ink = high values) are shown as a
+glyph *sheet*: `glyph_sheet` lays the glyphs out in rows of `SHEET_COLUMNS` cells, ink dark on white,
+and `to_uint8` does so for every image of a batch, so every feature that displays images shows sheets.
+
+    sheet = glyph_sheet(stack)               # (62, 64, 64) uint8 -> (320, 832, 1): A-M, N-Z, a-m, n-z, 0-9
 """
 
 from __future__ import annotations
@@ -8,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -15,11 +22,46 @@ from PIL import Image
 
 from explorer import fileio
 
+if TYPE_CHECKING:                   # a type only: imaging never imports gan at run time
+    from explorer.gan.protocol import Generator
+
+
+SHEET_COLUMNS = 13      # A-Z and a-z fill two rows each; the digits one
+
+
+def is_glyph_stack(channels: int) -> bool:
+    """True when images of this many channels are glyph stacks (not greyscale or RGB)."""
+    return channels not in (1, 3)
+
+
+def glyph_sheet(stack: np.ndarray | torch.Tensor, columns: int = SHEET_COLUMNS) -> np.ndarray:
+    """One face as a glyph sheet: (G, H, W) uint8 glyph stack, ink = 255 (or float in [-1, 1],
+    ink = +1) -> (rows * H, columns * W, 1) uint8, ink dark on white, glyph i in row i // columns,
+    column i % columns (62 glyphs A-Z a-z 0-9 at 13 columns: rows A-M, N-Z, a-m, n-z, 0-9; unused
+    cells stay white). Raises ValueError on other shapes."""
+    if isinstance(stack, torch.Tensor):
+        t = stack.detach().cpu()
+        if t.dtype != torch.uint8:
+            t = ((t.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        stack = t.numpy()
+    if stack.ndim != 3 or stack.dtype != np.uint8:
+        raise ValueError(f"a glyph stack is (G, H, W) uint8, got {stack.shape} {stack.dtype}")
+    g, h, w = stack.shape
+    rows = max(1, math.ceil(g / columns))
+    cells = np.zeros((rows * columns, h, w), dtype=np.uint8)
+    cells[:g] = stack
+    sheet = cells.reshape(rows, columns, h, w).transpose(0, 2, 1, 3).reshape(rows * h, columns * w)
+    return (255 - sheet)[..., None]
+
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """(B, C, H, W) float in [-1, 1] -> (B, H, W, C) uint8, clipping out-of-range values."""
+    """(B, C, H, W) float in [-1, 1] -> (B, H, W, C) uint8, clipping out-of-range values.
+    Glyph stacks (C not 1 or 3) become glyph sheets: (B, H', W', 1), see `glyph_sheet`."""
     x = (x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5
-    return x.round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    u8 = x.round().to(torch.uint8)
+    if is_glyph_stack(u8.shape[1]):
+        return np.stack([glyph_sheet(s) for s in u8.numpy()]) if len(u8) else np.zeros((0, 1, 1, 1), np.uint8)
+    return u8.permute(0, 2, 3, 1).numpy()
 
 
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, fill: int = 0) -> np.ndarray:
@@ -59,7 +101,7 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     """PNG-encode an (H, W, C) uint8 image, optionally upscaled with nearest neighbour."""
     im = to_pil(image)
     if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
@@ -71,7 +113,7 @@ def save_png(image: np.ndarray, path: str | os.PathLike, scale: int = 1) -> None
 
 
 @torch.inference_mode()
-def sample_grid(G: torch.nn.Module, n: int = 64, seed: int = 0, psi: float = 1.0,
+def sample_grid(G: Generator, n: int = 64, seed: int = 0, psi: float = 1.0,
                 classes: torch.Tensor | None = None, nrow: int | None = None,
                 device: torch.device | str = "cpu") -> np.ndarray:
     """A grid of n samples from seeds; conditional models cycle through the classes (one class per column)."""
@@ -80,5 +122,8 @@ def sample_grid(G: torch.nn.Module, n: int = 64, seed: int = 0, psi: float = 1.0
     if nc and classes is None:
         classes = torch.arange(n) % nc
         nrow = nrow or nc
-    c = classes.to(device) if nc else None
-    return make_grid(to_uint8(G(z, c, psi=psi)), nrow=nrow)
+    c = classes.to(device) if nc and classes is not None else None
+    x = G(z, c, psi=psi)
+    if is_glyph_stack(x.shape[1]):                    # sheets are wide: fewer per row, white gaps
+        return make_grid(to_uint8(x), nrow=nrow or max(1, math.ceil(math.sqrt(n / 2.5))), pad=8, fill=255)
+    return make_grid(to_uint8(x), nrow=nrow)

@@ -7,7 +7,9 @@ is the capability: anyone holding it (a link) can see and control the job, while
 (new session, no fork of a CUDA-holding parent), at most one running job per device; the worker
 reports progress into the database and obeys pause/cancel flags. A worker whose process is gone
 (killed, machine restarted) is marked `interrupted` and started again from its last checkpoint,
-ahead of the queue; after `MAX_RESTARTS` deaths the job fails instead of looping.
+ahead of the queue. Deaths are counted per window of progress: a death after a new checkpoint
+starts the count again, so unrelated kills over a long job never fail it, while `MAX_RESTARTS`
+deaths with no checkpoint in between (a crash loop) fail the job instead of looping.
 
     from explorer.jobs.registry import JobRegistry, make_spec
     from explorer.jobs.scheduler import Scheduler
@@ -30,20 +32,21 @@ import re
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from explorer.config import data_dir
 from explorer.jobs.spec import JobError, make_spec, validate_spec
+from explorer.settings import data_dir
 
 __all__ = ["Job", "JobError", "JobRegistry", "MAX_RESTARTS", "make_spec", "validate_spec"]
 
 STATUSES = ("queued", "running", "paused", "cancelled", "failed", "done", "interrupted")
 WAITING = ("interrupted", "queued")      # runnable, in this order of priority
 _JSON_COLS = ("spec", "progress", "messages", "result")
-MAX_RESTARTS = 3                         # worker deaths tolerated per job before it fails
+MAX_RESTARTS = 3                         # worker deaths in a row without a new checkpoint before a job fails
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL,
@@ -51,7 +54,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     dataset TEXT NOT NULL, run_dir TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
     started REAL, finished REAL, queue_seq INTEGER NOT NULL, requested TEXT, pid INTEGER,
     pid_start TEXT, heartbeat REAL, restarts INTEGER NOT NULL DEFAULT 0, error TEXT,
-    progress TEXT NOT NULL DEFAULT '{}', messages TEXT NOT NULL DEFAULT '[]', result TEXT NOT NULL DEFAULT '{}');
+    progress TEXT NOT NULL DEFAULT '{}', messages TEXT NOT NULL DEFAULT '[]', result TEXT NOT NULL DEFAULT '{}',
+    death_step INTEGER);
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(device, status);
 """
@@ -75,18 +79,19 @@ class Job:
     pid: int | None
     pid_start: str | None          # the worker's start time (tells a reused pid apart)
     heartbeat: float | None        # last sign of life from the worker (or of the claim)
-    restarts: int
+    restarts: int                  # worker deaths since the job last made progress (a new checkpoint)
     error: str | None
     progress: dict                 # step, steps, img_per_s, eta_s, loss_g, loss_d, checkpoint_step, sample, ...
     messages: list[dict]           # {"t", "kind": info|rollback|warning|error, "message"}
     result: dict                   # final figures of a finished job
+    death_step: int | None = None  # checkpoint step at the last counted death (the window's start)
 
     @property
     def active(self) -> bool:
         return self.status in ("queued", "running", "interrupted")
 
     @classmethod
-    def _from_row(cls, r: sqlite3.Row) -> "Job":
+    def _from_row(cls, r: sqlite3.Row) -> Job:
         return cls(**{f.name: json.loads(r[f.name]) if f.name in _JSON_COLS else r[f.name]
                       for f in dataclasses.fields(cls)})
 
@@ -103,6 +108,11 @@ class JobRegistry:
         with self._conn() as c:
             c.execute("PRAGMA journal_mode=WAL")
             c.executescript(_SCHEMA)
+            if "death_step" not in {r[1] for r in c.execute("PRAGMA table_info(jobs)")}:
+                try:                                   # a database made before the column existed
+                    c.execute("ALTER TABLE jobs ADD COLUMN death_step INTEGER")
+                except sqlite3.OperationalError:       # another process added it meanwhile
+                    pass
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
@@ -139,7 +149,7 @@ class JobRegistry:
             raise JobError("a job needs an owner (the session token)")
         spec = validate_spec(spec)
         job_id = secrets.token_urlsafe(16)
-        slug = re.sub(r"[^a-z0-9]+", "-", spec["name"].lower()).strip("-")[:40] or "job"
+        slug = re.sub(r"[\W_]+", "-", spec["name"].lower()).strip("-")[:40].strip("-") or "job"   # any script
         run = self.runs_dir / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         now = time.time()
         with self._tx() as c:
@@ -183,6 +193,13 @@ class JobRegistry:
                 "(status = 'queued' AND ? = 'queued' AND queue_seq < ?))",
                 (job.device, job_id, job.status, r[0], job.status, r[0])).fetchone()[0]
 
+    def _job(self, job_id: str) -> Job:
+        """The job as stored now; JobError if it was deleted meanwhile."""
+        job = self.get(job_id)
+        if job is None:
+            raise JobError("no such job (the link may be wrong or the job deleted)")
+        return job
+
     def _require(self, c: sqlite3.Connection, job_id: str) -> sqlite3.Row:
         r = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone() if isinstance(job_id, str) else None
         if r is None:
@@ -199,7 +216,7 @@ class JobRegistry:
                 self._set(c, job_id, requested="pause")
             elif st != "paused":
                 raise JobError(f"this job is {st}; only queued or running jobs can be paused")
-        return self.get(job_id)
+        return self._job(job_id)
 
     def resume(self, job_id: str) -> Job:
         """Put a paused, failed or interrupted job back at the end of the queue (it continues from its checkpoint)."""
@@ -209,10 +226,11 @@ class JobRegistry:
                 self._set(c, job_id, requested=None)
             elif r["status"] in ("paused", "failed"):
                 q = c.execute("SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM jobs").fetchone()[0]
-                self._set(c, job_id, status="queued", queue_seq=q, error=None, requested=None, restarts=0)
+                self._set(c, job_id, status="queued", queue_seq=q, error=None, requested=None, restarts=0,
+                          death_step=None)
             elif r["status"] not in ("queued", "running", "interrupted"):
                 raise JobError(f"this job is {r['status']}; only paused or failed jobs can be resumed")
-        return self.get(job_id)
+        return self._job(job_id)
 
     def cancel(self, job_id: str) -> Job:
         with self._tx() as c:
@@ -223,7 +241,7 @@ class JobRegistry:
                 self._set(c, job_id, status="cancelled", finished=time.time())
             elif st != "cancelled":
                 raise JobError(f"this job is {st}; it can no longer be cancelled")
-        return self.get(job_id)
+        return self._job(job_id)
 
     # -- for the worker
     def attach(self, job_id: str, pid: int, start_token: str | None) -> bool:
@@ -288,15 +306,18 @@ class JobRegistry:
                 return None                                  # someone else handled it, or it restarted
             step = json.loads(r["progress"]).get("checkpoint_step")
             where = f"; it resumes from the checkpoint at step {step}" if step else "; it starts again"
+            at = int(step or 0)
+            progressed = r["restarts"] == 0 or r["death_step"] is None or at > r["death_step"]
+            deaths = 1 if progressed else r["restarts"] + 1         # a new checkpoint since: a new window
             if r["requested"] in ("pause", "cancel"):
                 status, err = ("paused", None) if r["requested"] == "pause" else ("cancelled", None)
-            elif r["restarts"] + 1 > MAX_RESTARTS:
-                status, err = "failed", (f"the training process died {r['restarts'] + 1} times; see worker.log in "
-                                         f"the run folder")
+            elif deaths > MAX_RESTARTS:
+                status, err = "failed", (f"the training process died {deaths} times in a row without reaching a new "
+                                         f"checkpoint (step {at}); see worker.log in the run folder")
             else:
                 status, err = "interrupted", None
-            self._set(c, job.id, status=status, error=err, pid=None, requested=None,
-                      restarts=r["restarts"] + 1, finished=time.time() if status != "interrupted" else None)
+            self._set(c, job.id, status=status, error=err, pid=None, requested=None, restarts=deaths,
+                      death_step=at, finished=time.time() if status != "interrupted" else None)
             text = (f"the training process stopped unexpectedly{where}" if status == "interrupted"
                     else f"the training process ended ({status})")
             msgs = json.loads(r["messages"]) + [{"t": time.time(), "kind": "warning", "message": text}]

@@ -21,6 +21,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from explorer.gan.card import md_escape, md_value
+
 _MAX_FILES = 64                      # tails kept in memory (least recently used dropped)
 
 
@@ -109,8 +111,9 @@ def job_card(name: str, meta: dict, spec: dict, quality: list[dict], upload: dic
     tc = tr.get("train_config", {})
     kind = f"conditional on {g.get('num_classes')} classes" if g.get("num_classes") else "unconditional"
     colour = "RGB" if g.get("channels") == 3 else "greyscale"
-    out = [f"# {name}", "",
-           f"A {g.get('resolution')}x{g.get('resolution')} {colour} GAN generator ({g.get('arch')} architecture, "
+    out = [f"# {md_escape(name)}", "",
+           f"A {g.get('resolution')}x{g.get('resolution')} {colour} GAN generator "
+           f"({md_escape(g.get('arch'))} architecture, "
            f"{kind}), trained in the browser with Latent Explorer.", "", "## Data",
            f"- {ds.get('count', '?')} uploaded images, fitted by {ds.get('fit', '?')} to "
            f"{ds.get('resolution', '?')}x{ds.get('resolution', '?')}"]
@@ -120,15 +123,16 @@ def job_card(name: str, meta: dict, spec: dict, quality: list[dict], upload: dic
     if upload and upload.get("notes"):
         out.append(f"- {len(upload['notes'])} file(s) converted (alpha, palette, 16-bit, EXIF rotation, ...)")
     if meta.get("class_names"):
-        out.append(f"- classes: {', '.join(meta['class_names'])}")
+        out.append(f"- classes: {', '.join(md_escape(c) for c in meta['class_names'])}")
     init = spec.get("init_from")
     out += ["", "## Training",
-            f"- started from: {'`' + Path(init).name + '` (fine-tuned)' if init else 'scratch'}",
-            f"- recipe `{tc.get('preset', tr.get('preset', '?'))}`: loss {tc.get('loss', '?')}, lr G "
-            f"{tc.get('lr_g', '?')} / D {tc.get('lr_d', '?')}, batch {tc.get('batch_size', '?')}, EMA half-life "
-            f"{tc.get('ema_half_life_k', '?')}k images, augmentation `{tc.get('augment') or 'none'}`"
-            + (f" (adaptive, target {tc.get('ada_target')})" if tc.get("ada_target") else "")
-            + (f", FreezeD {tc.get('freeze_d')} block(s)" if tc.get("freeze_d") else ""),
+            f"- started from: {md_escape(Path(init).name) + ' (fine-tuned)' if init else 'scratch'}",
+            f"- recipe {md_value(tc.get('preset', tr.get('preset', '?')))}: loss {md_value(tc.get('loss', '?'))}, "
+            f"lr G {md_value(tc.get('lr_g', '?'))} / D {md_value(tc.get('lr_d', '?'))}, "
+            f"batch {md_value(tc.get('batch_size', '?'))}, EMA half-life {md_value(tc.get('ema_half_life_k', '?'))}k "
+            f"images, augmentation {md_value(tc.get('augment') or 'none')}"
+            + (f" (adaptive, target {md_value(tc.get('ada_target'))})" if tc.get("ada_target") else "")
+            + (f", FreezeD {md_value(tc.get('freeze_d'))} block(s)" if tc.get("freeze_d") else ""),
             f"- {tr.get('steps', '?')} steps, {tr.get('images_seen', '?')} images seen, "
             f"{_duration(tr.get('train_seconds'))} of training"
             + (f", {tr.get('rollbacks')} divergence rollback(s)" if tr.get("rollbacks") else "")]

@@ -25,14 +25,14 @@ import threading
 import time
 from pathlib import Path
 
-from explorer.config import data_dir
 from explorer.jobs.registry import JobRegistry
+from explorer.settings import data_dir
 
 BACKGROUND_EVERY_S = 2.0                 # tick interval of the server's background scheduler thread
 START_GRACE_S = 60.0                     # a claimed job whose worker never reported its pid is dead after this
 _CHILDREN: dict[int, subprocess.Popen] = {}   # workers this process started, polled so none stays a zombie
 _CHILDREN_LOCK = threading.Lock()
-_BACKGROUND: dict[str, "Scheduler"] = {}      # db path -> the scheduler ticking it in this process
+_BACKGROUND: dict[str, Scheduler] = {}      # db path -> the scheduler ticking it in this process
 _BACKGROUND_LOCK = threading.Lock()
 
 

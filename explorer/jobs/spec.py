@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ def validate_spec(spec: dict) -> dict:
     """Check a spec before it is queued; returns the normalised spec or raises JobError."""
     if not isinstance(spec, dict):
         raise JobError("a job spec must be a dict")
+    if spec.get("kind") == "encoder":                  # an encoder for a model: explorer/jobs/encoder_job.py
+        from explorer.jobs.encoder_job import validate_encoder_spec
+        return validate_encoder_spec(spec)
     unknown = set(spec) - {"dataset", "config", "name", "device", "fit", "labels", "init_from"}
     if unknown:
         raise JobError(f"unknown job spec field(s) {sorted(unknown)}")
@@ -51,7 +55,7 @@ def validate_spec(spec: dict) -> dict:
     init = spec.get("init_from")
     if init:
         init = str(Path(init).resolve()) if Path(init).exists() else _resolve_model(str(init))
-    name = " ".join(str(spec.get("name") or cfg.train.preset).split())[:80]
+    name = " ".join(unicodedata.normalize("NFC", str(spec.get("name") or cfg.train.preset)).split())[:80]
     return {"dataset": ds, "config": to_dict(cfg), "name": name, "device": str(spec.get("device") or "auto"),
             "fit": spec.get("fit") or "crop", "labels": bool(spec.get("labels")), "init_from": init}
 

@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -26,9 +25,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from explorer import fileio
-from explorer.config import ModelConfig, data_dir, from_dict, to_dict
+from explorer.config import ModelConfig, from_dict, to_dict
+from explorer.settings import data_dir, thread_count, use_threads
 
 OVERHEAD = 1.05                      # samples, checkpoints and quality points on top of pure steps
 _LOCK = threading.Lock()
@@ -47,7 +48,7 @@ class Estimate:
 
 
 def _threads() -> int:
-    return int(os.environ.get("LATENT_EXPLORER_THREADS", "0")) or os.cpu_count() or 1
+    return thread_count("work")
 
 
 def speed_key(cfg: ModelConfig, device: str) -> str:
@@ -72,11 +73,13 @@ def _load() -> dict:
 
 
 def _store(key: str, est: Estimate) -> None:
-    with _LOCK:
-        d = _load()
+    def put(d: Any) -> dict:           # under the file's lock: workers and the server write it too
+        d = d if isinstance(d, dict) else {}
         d[key] = {**dataclasses.asdict(est), "t": time.time()}
+        return d
+    with _LOCK:
         try:
-            fileio.atomic_write_json(_cache_path(), d)
+            fileio.locked_update(_cache_path(), put, default={})
         except OSError:
             pass                                          # a cache: never worth failing over
 
@@ -145,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--steps", type=int, default=3)
     a = p.parse_args(argv)
-    from explorer.gan.device import pick_device, set_threads
+    from explorer.gan.device import pick_device
 
-    set_threads(None)
+    use_threads("work")
     cfg = from_dict(ModelConfig, json.loads(sys.stdin.read()))
     print(json.dumps({"s_per_step": measure_steps(cfg, str(pick_device(a.device)), a.steps)}))
     return 0

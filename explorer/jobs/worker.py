@@ -34,6 +34,7 @@ from typing import Any
 
 from explorer.jobs.registry import Job, JobRegistry
 from explorer.jobs.scheduler import proc_start_token
+from explorer.settings import use_threads
 
 PROGRESS_EVERY_S = 1.0       # throttle for progress writes to the database
 STOP_CHECK_EVERY_S = 0.2     # throttle for reading pause/cancel flags
@@ -183,8 +184,8 @@ def export_job_model(job: Job, run: Path, checkpoint_json: Path | None = None) -
 
 def _finalise(job: Job, run: Path, result: Any, device: str) -> dict:
     """Re-export with a card titled after the job; the final figures for the job row."""
-    from explorer.jobs import speed
     from explorer.config import ModelConfig, from_dict
+    from explorer.jobs import speed
 
     quality = export_job_model(job, run)
     last = result.last or {}
@@ -204,14 +205,17 @@ def run_job(reg: JobRegistry, job: Job) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, rep.on_signal)
     _install_fault(job.id, rep)
+    if job.spec.get("kind") == "encoder":              # not a training run: explorer/jobs/encoder_job.py
+        from explorer.jobs.encoder_job import run_encoder_job
+        return run_encoder_job(reg, job, rep)
     run = Path(job.run_dir)
     try:
         from explorer import fileio
-        from explorer.gan.checkpoint import latest_training, read_meta
         from explorer.config import ModelConfig, from_dict
+        from explorer.evaluation.quality import QualityProbe
+        from explorer.gan.checkpoint import latest_training, read_meta
         from explorer.gan.device import pick_device
         from explorer.gan.finetune import prepare_init
-        from explorer.evaluation.quality import QualityProbe
         from explorer.gan.train import train_loop
 
         cfg = from_dict(ModelConfig, job.spec["config"])
@@ -262,9 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("job_id")
     p.add_argument("--db", required=True, help="the job database (jobs.sqlite3)")
     a = p.parse_args(argv)
-    from explorer.gan.device import set_threads
-
-    set_threads(None)                 # $LATENT_EXPLORER_THREADS, else all cores
+    use_threads("work")               # $LATENT_EXPLORER_THREADS, else all cores
     reg = JobRegistry(a.db)
     job = reg.get(a.job_id)
     if job is None:

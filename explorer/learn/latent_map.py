@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from explorer.explore.latents import seed_to_z
+from explorer.gan.protocol import Generator
 
 METHODS = {"pca": "PCA (linear)", "tsne": "t-SNE (neighbourhoods)"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -32,7 +32,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 
 @torch.inference_mode()
-def sample_ws(G: nn.Module, n: int, first_seed: int = 0, psi: float = 1.0
+def sample_ws(G: Generator, n: int, first_seed: int = 0, psi: float = 1.0
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(w (n, w_dim), seeds, classes) of seeds first_seed .. first_seed + n - 1; a conditional G's classes
     cycle 0, 1, .., nc - 1, 0, ..; classes is None for an unconditional G."""

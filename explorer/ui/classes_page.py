@@ -17,6 +17,7 @@ import torch
 from explorer.imaging.render import make_grid, png_bytes
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
+from explorer.ui.text import md_escape, md_quote
 
 PER_ROW = 10          # class columns per row of the page
 
@@ -27,7 +28,7 @@ nc = eng.G.cfg.num_classes
 
 st.title("Classes: one seed, every class")
 if not nc:
-    st.info(f"{eng.name!r} is unconditional: it takes only the random noise z, no class label, so there is "
+    st.info(f"{md_quote(eng.name)} is unconditional: it takes only the random noise z, no class label, so there is "
             "nothing to vary here. Pick a conditional model in the sidebar (e.g. fashion-mnist) to see one.")
     st.stop()
 
@@ -73,7 +74,7 @@ for start in range(0, nc, PER_ROW):
     for j, k in enumerate(range(start, min(start + PER_ROW, nc))):
         with cols[j]:
             st.image(png_bytes(make_grid(grid[k], nrow=1, pad=2, fill=255), scale=scale),
-                     caption=eng.class_names[k], output_format="PNG")
+                     caption=md_escape(eng.class_names[k]), output_format="PNG")
 st.caption(f"Rows: seeds {seed}–{seed + rows - 1}; columns: the {nc} classes.")
 
 o1, o2 = st.columns([2, 1])

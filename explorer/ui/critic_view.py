@@ -24,7 +24,8 @@ import numpy as np
 import streamlit as st
 
 from explorer.gan import critic
-from explorer.ui.engine import Engine
+from explorer.explore.engine import Engine
+from explorer.ui.text import md_escape
 
 
 @st.cache_resource(show_spinner="Loading the discriminator…", max_entries=8)
@@ -39,8 +40,9 @@ def get_critic(eng: Engine) -> critic.Critic | None:
 
 
 def why_none(eng: Engine) -> str:
-    """A sentence saying why there is no discriminator score ("" when there is one)."""
-    return _critic(str(eng.meta.get("path", "")), str(eng.meta.get("sha256", "")))[1]
+    """A sentence saying why there is no discriminator score ("" when there is one), escaped for Markdown
+    (it may quote file names)."""
+    return md_escape(_critic(str(eng.meta.get("path", "")), str(eng.meta.get("sha256", "")))[1])
 
 
 def score_images(eng: Engine, images: np.ndarray, class_index: int | Sequence[int] | None = None) -> np.ndarray | None:

@@ -10,10 +10,11 @@ import streamlit as st
 from PIL import Image
 
 from explorer.explore import recipes
-from explorer.imaging.render import to_pil
 from explorer.explore.synthetic import MAX_IMAGES, synthetic_zip
+from explorer.imaging.render import to_pil
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
+from explorer.ui.text import md_escape, md_quote
 
 eng = pages.engine_or_stop()
 ss = st.session_state
@@ -65,13 +66,13 @@ with right:
         try:
             loaded, warns, switch = handoff.recipe_for_upload(up.getvalue(), eng)
         except ValueError as e:
-            st.error(f"That file is not a usable recipe: {e}")
+            st.error(f"That file is not a usable recipe: {md_escape(e)}")
         else:
             for w in warns:
-                st.warning(w)
+                st.warning(md_escape(w))
             if switch is not None:
-                st.info(f"This recipe was made with the model {loaded.model!r}; it opens with that model.")
-            ss["_recipe_notes"] = [f"Recipe: {w}" for w in warns]
+                st.info(f"This recipe was made with the model {md_quote(loaded.model)}; it opens with that model.")
+            ss["_recipe_notes"] = [f"Recipe: {md_escape(w)}" for w in warns]          # notes are Markdown
             st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open,
                       args=(loaded, switch))
 

@@ -1,66 +1,161 @@
 """Interpolate: a path through two or more keyframes, scrubbed, previewed and exported as GIF/MP4.
 
 Keyframes are LatentStates (a seed, the explorer's current edited image, or an uploaded recipe),
-kept in session_state["keyframes"]. Paths blend in z (slerp keeps z on the Gaussian shell) or
-in w, with an easing; frames render in batches on the shared engine.
+kept per model in session_state["keyframes"]. Paths blend in z (slerp keeps z on the Gaussian
+shell) or in w, with an easing; frames render in batches on the shared engine. For a model
+without a learned mapping (w is z plus a class code) z and w are the same space, so the page
+blends in z and says why. Whether the path returns to its first keyframe and whether the GIF
+repeats are separate choices.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 import torch
 
 from explorer.explore import recipes
-from explorer.explore.latents import LatentState
-from explorer.imaging.media import animation_bytes, resize_frames
+from explorer.explore.engine import Engine
+from explorer.explore.latents import SEED_MAX, LatentState, w_is_z
 from explorer.explore.paths import EASINGS, interpolate_path, keyframes_from_states
+from explorer.imaging.media import animation_bytes, data_url, resize_frames
 from explorer.imaging.render import make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
-from explorer.ui.engine import MAX_DIRECTIONS
+from explorer.ui.text import md_escape, md_quote
 
 MAX_FRAMES = 240
-eng = pages.engine_or_stop()
-ss = st.session_state
-st.title("Interpolate")
+THUMB_PX = 96
 
 
+@dataclass(frozen=True)
+class PathSettings:
+    method: str          # "slerp" | "lerp"
+    space: str           # "z" | "w"
+    frames: int
+    easing: str
+    closed: bool         # the path returns to its first keyframe
 
-def _save(kfs: list[LatentState]) -> None:
+
+def neighbour_seed(seed: int) -> int:
+    """The next seed, or the previous one at SEED_MAX: always a seed the seed boxes accept."""
+    return seed + 1 if seed < SEED_MAX else seed - 1
+
+
+def _save(eng: Engine, kfs: list[LatentState]) -> None:
     """This model's keyframes; other models' keyframes stay, for when the sidebar switches back."""
+    ss = st.session_state
     ss["keyframes"] = [k for k in ss.get("keyframes", []) if k.model != eng.name] + list(kfs)
 
 
-kfs: list[LatentState] = [k for k in ss.get("keyframes", []) if k.model == eng.name]
-if not kfs:                                   # a useful start: the current image and the next seed
-    base = ss.get("current") if ss.get("current") is not None and ss["current"].model == eng.name \
-        else S.default_state(eng)
-    kfs = [base, dataclasses.replace(base, seed=base.seed + 1, edits=(), z_offsets=())]
-    _save(kfs)
+def keyframes(eng: Engine) -> list[LatentState]:
+    """This model's keyframes; a useful start when there are none: the current image and the next seed."""
+    ss = st.session_state
+    kfs: list[LatentState] = [k for k in ss.get("keyframes", []) if k.model == eng.name]
+    if not kfs:
+        cur = ss.get("current")
+        base = cur if cur is not None and cur.model == eng.name else S.default_state(eng)
+        kfs = [base, dataclasses.replace(base, seed=neighbour_seed(base.seed), edits=(), z_offsets=(), projected="")]
+        _save(eng, kfs)
+    return kfs
 
 
-def _add_seed(kfs: list[LatentState]) -> None:
+def _add_seed(eng: Engine, kfs: list[LatentState]) -> None:
     """on_click: append the seed box's seed, then move the box on to the next seed."""
-    seed = int(ss.get("kf_seed", kfs[-1].seed + 1))
-    _save(kfs + [dataclasses.replace(kfs[-1], seed=seed, edits=(), z_offsets=())])
-    ss["kf_seed"] = min(seed + 1, 2**31 - 1)
+    ss = st.session_state
+    seed = S.clamp_seed(int(ss.get("kf_seed", neighbour_seed(kfs[-1].seed))))
+    _save(eng, kfs + [dataclasses.replace(kfs[-1], seed=seed, edits=(), z_offsets=(), projected="")])
+    ss["kf_seed"] = neighbour_seed(seed)
+
+
+def _remove(eng: Engine, kfs: list[LatentState], i: int) -> None:
+    _save(eng, kfs[:i] + kfs[i + 1:])
+
+
+def _add_current(eng: Engine, kfs: list[LatentState]) -> None:
+    _save(eng, kfs + [st.session_state["current"]])
+
+
+def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
+    """Thumbnails (remove buttons once there are more than two), add the current image, a seed or a recipe."""
+    ss = st.session_state
+    st.subheader("Keyframes")
+    thumbs = eng.render_states(kfs)
+    cols = st.columns(6)
+    for i, k in enumerate(kfs):
+        with cols[i % len(cols)]:
+            st.image(data_url(png_bytes(thumbs[i], scale=max(1, THUMB_PX // thumbs.shape[1]))), width=THUMB_PX,
+                     caption=f"{i + 1}: " + ("your image" if k.projected else f"seed {k.seed}")
+                     + (f", {len(k.edits)} edits" if k.edits else ""))
+            if len(kfs) > 2:
+                st.button("Remove", key=f"kf_rm{i}", on_click=_remove, args=(eng, kfs, i))
+    cur = ss.get("current")
+    a1, a2, a3 = st.columns(3)
+    a1.button("Add the explorer's current image", key="kf_add_current", on_click=_add_current, args=(eng, kfs),
+              disabled=cur is None or cur.model != eng.name)
+    with a2:
+        if int(ss.get("kf_seed", 0)) > SEED_MAX:
+            ss["kf_seed"] = SEED_MAX
+        st.number_input("Seed", 0, SEED_MAX, value=neighbour_seed(kfs[-1].seed), key="kf_seed")
+        st.button("Add seed", key="kf_add_seed", on_click=_add_seed, args=(eng, kfs))
+    with a3:
+        up = st.file_uploader("Add a recipe (.json)", type=["json"], key="kf_recipe")
+        if up is not None and st.button("Add recipe", key="kf_add_recipe"):
+            _add_recipe(eng, kfs, up.getvalue())
+    for n in ss.pop("_kf_notes", []):
+        st.warning(md_escape(n))
+
+
+def _add_recipe(eng: Engine, kfs: list[LatentState], data: bytes) -> None:
+    other = handoff.other_installed_model(data, eng.name)
+    if other is not None:
+        st.error(f"This recipe was made with the model {md_quote(other.name)}, and a path runs through one model: "
+                 f"choose {md_quote(other.name)} in the sidebar, then add it there.")
+        return
+    try:
+        state, warns = recipes.parse_recipe_json(data, eng.name, eng.meta.get("sha256", ""), eng.limits())
+    except ValueError as e:
+        st.error(f"That file is not a usable recipe: {md_escape(e)}")
+        return
+    _save(eng, kfs + [state])
+    st.session_state["_kf_notes"] = warns
+    st.rerun()
+
+
+def path_settings(eng: Engine) -> PathSettings:
+    """Blend, space (only where z and w differ for this model), frames, easing, closed path."""
+    st.subheader("Path")
+    p1, p2, p3, p4, p5 = st.columns(5)
+    method = p1.radio("Blend", ["slerp", "lerp"], key="ip_method", help="spherical or linear interpolation")
+    if w_is_z(eng.G):
+        space = "z"
+        p2.caption("**Space: z.** This model has no mapping network: w is z with the class code appended, "
+                   "so blending in z or in w is the same path.")
+    else:
+        space = p2.radio("Space", ["z", "w"], key="ip_space",
+                         help="z: blended in z, then through the mapping network; w: straight in w")
+    frames = p3.number_input("Frames", 2, MAX_FRAMES, value=48, step=1, key="ip_frames")
+    easing = p4.selectbox("Easing", list(EASINGS), key="ip_easing", format_func=lambda e: e.replace("_", "-"))
+    closed = p5.checkbox("Return to the first keyframe", value=True, key="ip_loop",
+                         help="the path ends where it started, so it can repeat seamlessly")
+    return PathSettings(method, space, int(frames), easing, bool(closed))
 
 
 @st.cache_data(max_entries=16, show_spinner="Rendering the path…")
-def _frames(model_key: str, recipes_json: tuple[str, ...], frames: int, space: str, method: str,
-            easing: str, loop: bool) -> np.ndarray:
+def path_frames(model_key: str, recipes_json: tuple[str, ...], p: PathSettings, _eng: Engine) -> np.ndarray:
+    """(frames, H, W, C) uint8 along the path; each keyframe with its own method's directions."""
     states = [recipes.parse_recipe_json(r)[0] for r in recipes_json]
     kf = []
-    for s in states:                          # each keyframe with its own method's directions
-        d = eng.directions(s.method) if s.edits else None
-        kf += keyframes_from_states(eng.G, [s], d)
+    for s in states:
+        kf += keyframes_from_states(_eng.G, [s], _eng.directions(s.method) if s.edits else None)
     with torch.inference_mode():
-        ws = interpolate_path(eng.G, kf, frames=frames, space=space, method=method, easing=easing, loop=loop)
-    return eng.render_ws(ws)
+        ws = interpolate_path(_eng.G, kf, frames=p.frames, space=p.space, method=p.method, easing=p.easing,
+                              loop=p.closed)
+    return _eng.render_ws(ws)
 
 
 @st.cache_data(max_entries=4, show_spinner="Making the preview…", hash_funcs={np.ndarray: lambda a: hash(a.tobytes())})
@@ -68,94 +163,62 @@ def _preview(model_key: str, frames: np.ndarray, fps: int) -> bytes:
     return animation_bytes(resize_frames(frames, 192, smooth=False), fps=float(fps), fmt="gif", loop=True)
 
 
-# ---------------------------------------------------------------- keyframes
-st.subheader("Keyframes")
-thumbs = eng.render_ws(torch.cat([eng.state_ws(k, eng.directions(k.method) if k.edits else None) for k in kfs]))
-cols = st.columns(6)
-for i, k in enumerate(kfs):
-    with cols[i % len(cols)]:
-        st.image(png_bytes(thumbs[i], scale=max(1, 96 // thumbs.shape[1])),
-                 caption=f"{i + 1}: seed {k.seed}" + (f", {len(k.edits)} edits" if k.edits else ""),
-                 output_format="PNG")
-        if len(kfs) > 2 and st.button("Remove", key=f"kf_rm{i}"):
-            _save(kfs[:i] + kfs[i + 1:])
-            st.rerun()
-
-a1, a2, a3 = st.columns(3)
-with a1:
-    if st.button("Add the explorer's current image", key="kf_add_current", disabled=ss.get("current") is None):
-        _save(kfs + [ss["current"]])
-        st.rerun()
-with a2:
-    st.number_input("Seed", 0, 2**31 - 1, value=kfs[-1].seed + 1, key="kf_seed")
-    st.button("Add seed", key="kf_add_seed", on_click=_add_seed, args=(kfs,))
-with a3:
-    up = st.file_uploader("Add a recipe (.json)", type=["json"], key="kf_recipe")
-    if up is not None and st.button("Add recipe", key="kf_add_recipe"):
-        other = handoff.other_installed_model(up.getvalue(), eng.name)
-        if other is not None:
-            st.error(f"This recipe was made with the model {other.name!r}, and a path runs through one model: "
-                     f"choose {other.name!r} in the sidebar, then add it there.")
+def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray) -> None:
+    """Scrub one frame, a strip of eight, the critic along the path, a looping preview."""
+    ss, n = st.session_state, len(frames_arr)
+    if int(ss.get("ip_scrub", 1)) > n:                     # fewer frames than where the scrubber was
+        ss["ip_scrub"] = n
+    t = st.slider("Frame", 1, n, 1, key="ip_scrub", help="scrub along the path") - 1
+    v1, v2 = st.columns([1, 2])
+    v1.image(data_url(png_bytes(frames_arr[t], scale=max(1, 256 // frames_arr.shape[1]))), caption=f"frame {t + 1}/{n}")
+    pick = np.linspace(0, n - 1, min(8, n)).round().astype(int)
+    v2.image(data_url(png_bytes(make_grid(frames_arr[pick], nrow=len(pick), pad=1, fill=255),
+                                scale=max(1, 96 // frames_arr.shape[1]))), caption="strip preview")
+    if st.toggle("Discriminator's opinion along the path", key="ip_critic_on"):
+        scores = CV.score_images(eng, frames_arr, kfs[0].class_index)
+        if scores is None:
+            st.caption(CV.why_none(eng))
         else:
-            try:
-                limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
-                st_, warns = recipes.parse_recipe_json(up.getvalue(), eng.name, eng.meta.get("sha256", ""), limits)
-                _save(kfs + [st_])
-                ss["_kf_notes"] = warns
-                st.rerun()
-            except ValueError as e:
-                st.error(f"That file is not a usable recipe: {e}")
-for n in ss.pop("_kf_notes", []):
-    st.warning(n)
-
-# ---------------------------------------------------------------- path settings
-st.subheader("Path")
-p1, p2, p3, p4, p5 = st.columns(5)
-method = p1.radio("Blend", ["slerp", "lerp"], key="ip_method", help="spherical or linear interpolation")
-space = p2.radio("Space", ["z", "w"], key="ip_space", help="z: through the mapping network; w: straight in w")
-frames = p3.number_input("Frames", 2, MAX_FRAMES, value=48, step=1, key="ip_frames")
-easing = p4.selectbox("Easing", list(EASINGS), key="ip_easing", format_func=lambda e: e.replace("_", "-"))
-loop = p5.checkbox("Loop back to the first", value=True, key="ip_loop")
-
-key = f"{eng.name}:{eng.meta.get('sha256', '')}"
-try:
-    frames_arr = _frames(key, tuple(recipes.recipe_json(k) for k in kfs), int(frames), space, method, easing, loop)
-except ValueError as e:
-    st.error(f"This path cannot be rendered: {e}")
-    st.stop()
-
-t = st.slider("Frame", 1, len(frames_arr), 1, key="ip_scrub", help="scrub along the path") - 1
-v1, v2 = st.columns([1, 2])
-v1.image(png_bytes(frames_arr[t], scale=max(1, 256 // frames_arr.shape[1])), caption=f"frame {t + 1}/{len(frames_arr)}",
-         output_format="PNG")
-pick = np.linspace(0, len(frames_arr) - 1, min(8, len(frames_arr))).round().astype(int)
-v2.image(png_bytes(make_grid(frames_arr[pick], nrow=len(pick), pad=1, fill=255),
-                   scale=max(1, 96 // frames_arr.shape[1])), caption="strip preview", output_format="PNG")
-
-if st.toggle("Discriminator's opinion along the path", key="ip_critic_on"):
-    scores = CV.score_images(eng, frames_arr, kfs[0].class_index)
-    if scores is None:
-        st.caption(CV.why_none(eng))
-    else:
-        st.plotly_chart(CV.path_scores_figure(scores, current=t), key="ip_critic", theme=None)
-
-if st.toggle("Play it", key="ip_play", help="the path as a looping GIF, at the export settings below"):
-    st.image(_preview(key, frames_arr, int(ss.get("ip_fps", 12))), output_format="GIF")
-
-# ---------------------------------------------------------------- export
-st.subheader("Export")
-e1, e2, e3, e4 = st.columns(4)
-fmt = e1.radio("Format", ["gif", "mp4"], key="ip_fmt", horizontal=True)
-fps = e2.number_input("Frames per second", 1, 60, value=12, key="ip_fps")
-size = e3.selectbox("Size (px)", [64, 128, 256, 512], index=2, key="ip_size")
-smooth = e4.checkbox("Smooth upscaling", value=False, key="ip_smooth")
+            st.plotly_chart(CV.path_scores_figure(scores, current=t), key="ip_critic", theme=None)
+    if st.toggle("Play it", key="ip_play", help="the path as a repeating GIF, at the export's frame rate"):
+        st.image(_preview(eng.key, frames_arr, int(ss.get("ip_fps", 12))), output_format="GIF")
 
 
-def _export() -> bytes:
-    return animation_bytes(resize_frames(frames_arr, int(size), smooth=smooth), fps=float(fps), fmt=fmt, loop=loop)
+def export_panel(eng: Engine, frames_arr: np.ndarray) -> None:
+    """GIF or MP4 at a size and frame rate; the GIF repeats or plays once."""
+    st.subheader("Export")
+    e1, e2, e3, e4, e5 = st.columns(5)
+    fmt = e1.radio("Format", ["gif", "mp4"], key="ip_fmt", horizontal=True)
+    fps = int(e2.number_input("Frames per second", 1, 60, value=12, key="ip_fps"))
+    size = int(e3.selectbox("Size (px)", [64, 128, 256, 512], index=2, key="ip_size"))
+    smooth = e4.checkbox("Smooth upscaling", value=False, key="ip_smooth")
+    repeat = e5.checkbox("GIF repeats forever", value=True, key="ip_repeat", disabled=fmt != "gif",
+                         help="off: the GIF plays once and stops on its last frame (MP4s repeat as the player decides)")
+
+    def _export() -> bytes:
+        return animation_bytes(resize_frames(frames_arr, size, smooth=smooth), fps=float(fps), fmt=fmt,
+                               loop=bool(repeat))
+
+    st.download_button(f"Download {fmt.upper()}", data=_export, file_name=f"{eng.name}-path.{fmt}",
+                       mime="image/gif" if fmt == "gif" else "video/mp4", key="ip_download", on_click="ignore")
+    st.caption(f"{len(frames_arr)} frames at {fps} fps = {len(frames_arr) / fps:.1f} s"
+               + ((", repeating" if repeat else ", played once") if fmt == "gif" else ""))
 
 
-st.download_button(f"Download {fmt.upper()}", data=_export, file_name=f"{eng.name}-path.{fmt}",
-                   mime="image/gif" if fmt == "gif" else "video/mp4", key="ip_download", on_click="ignore")
-st.caption(f"{len(frames_arr)} frames at {fps} fps = {len(frames_arr) / fps:.1f} s"
-           + (", looping" if loop and fmt == "gif" else ""))
+def main() -> None:
+    eng = pages.engine_or_stop()
+    st.title("Interpolate")
+    kfs = keyframes(eng)
+    keyframes_panel(eng, kfs)
+    settings = path_settings(eng)
+    try:
+        frames_arr = path_frames(eng.key, tuple(recipes.recipe_json(k) for k in kfs), settings, eng)
+    except ValueError as e:
+        st.error(f"This path cannot be rendered: {md_escape(e)}")
+        return
+    viewer(eng, kfs, frames_arr)
+    export_panel(eng, frames_arr)
+
+
+if __name__ == "__main__":
+    main()

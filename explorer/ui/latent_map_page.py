@@ -14,10 +14,11 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from explorer.learn import latent_map as LM
 from explorer.imaging.render import png_bytes
+from explorer.learn import latent_map as LM
 from explorer.ui import handoff, pages, sticky
 from explorer.ui import state as S
+from explorer.ui.text import md_escape
 
 eng = pages.engine_or_stop()
 handoff.follow()
@@ -91,7 +92,7 @@ with right:
     seed, cls = int(seeds[i]), (int(classes[i]) if nc else None)
     img, _ = eng.render_state(dataclasses.replace(S.default_state(eng, seed), psi=psi, class_index=cls), None)
     st.image(png_bytes(img, scale=max(1, 192 // img.shape[0])), output_format="PNG",
-             caption=f"sample {i}: seed {seed}" + (f" · {eng.class_names[cls]}" if nc else ""))
+             caption=f"sample {i}: seed {seed}" + (f" · {md_escape(eng.class_names[cls])}" if nc else ""))
     st.button("Open in the explorer", key="lm_open", type="primary", width="stretch", on_click=_open)
     st.caption(f"{len(seeds)} samples, seeds {int(seeds[0])}–{int(seeds[-1])}"
                + (f", classes in turn ({nc})" if nc else "") + f". {LM.METHODS[method]} of w "

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.imaging.render import png_bytes, sample_grid
 from explorer.ui import pages
-
+from explorer.ui.text import md_escape
 
 
 def _minutes(meta: dict) -> str:
@@ -38,4 +38,4 @@ with right:
     G = eng.G
     with eng.lock:
         grid = sample_grid(G, 10 * G.cfg.num_classes if G.cfg.num_classes else 64, seed=int(seed), psi=psi)
-    st.image(png_bytes(grid, scale=3), caption=f"{meta['name']}: seed {seed}, ψ {psi}", output_format="PNG")
+    st.image(png_bytes(grid, scale=3), caption=f"{md_escape(meta['name'])}: seed {seed}, ψ {psi}", output_format="PNG")

@@ -12,7 +12,8 @@ import streamlit as st
 
 from explorer.gan import checkpoint
 from explorer.gan.checkpoint import ModelInfo
-from explorer.config import data_dir, pretrained_dir
+from explorer.settings import data_dir, pretrained_dir, use_threads
+from explorer.ui.text import md_escape, md_quote
 
 
 def all_pages() -> list:
@@ -58,14 +59,9 @@ def label(m: ModelInfo) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _process_setup() -> int:
-    """Once per server process: one torch intra-op thread unless $LATENT_EXPLORER_THREADS says otherwise.
-    Renders and the playground are small; two OpenMP threads on a busy 2-core machine spin against
-    each other (a 4 ms render measured at 220 ms)."""
-    import os
-
-    import torch
-    n = int(os.environ.get("LATENT_EXPLORER_THREADS") or 1)
-    torch.set_num_threads(n)
+    """Once per server process: the server's thread policy (settings.thread_count("serve"): one torch
+    intra-op thread unless $LATENT_EXPLORER_THREADS says otherwise), then a frozen heap."""
+    n = use_threads("serve")
     from explorer.ui.heap import freeze_heap
     freeze_heap()
     return n
@@ -84,7 +80,8 @@ def sidebar() -> None:
         if hit:
             st.session_state["model"] = hit[0]
         elif wanted:
-            st.session_state["_notes"] = [f"model {wanted!r} from the link is not here; showing {ms[0].name!r}"]
+            st.session_state["_notes"] = [f"model {md_quote(wanted)} from the link is not here; "
+                                          f"showing {md_quote(ms[0].name)}"]        # notes are Markdown
             st.session_state["_qp_model_missing"] = True
     if st.session_state.get("model") not in labels:
         st.session_state.pop("model", None)
@@ -117,5 +114,5 @@ def engine_or_stop():
     try:
         return get_engine(str(info.path), str(info.meta.get("sha256", "")))
     except (checkpoint.CheckpointError, OSError, ValueError) as e:
-        st.error(f"The model {info.name!r} cannot be loaded: {e}")
+        st.error(f"The model {md_quote(info.name)} cannot be loaded: {md_escape(e)}")
         st.stop()

@@ -14,6 +14,7 @@ import streamlit as st
 
 from explorer.learn import playground as P
 from explorer.ui import sticky
+from explorer.ui.text import md_escape, md_quote
 
 TARGETS = {"Ring of 8 Gaussians": "ring", "5×5 grid": "grid", "Spiral": "spiral", "Two moons": "moons",
            "Uploaded CSV": "csv"}
@@ -119,7 +120,7 @@ if upload is not None:
     try:
         points, points_key = P.parse_points_csv(raw), hashlib.sha256(raw).hexdigest()
     except ValueError as e:
-        st.error(f"Could not use {upload.name}: {e}")
+        st.error(f"Could not use {md_quote(upload.name)}: {md_escape(e)}")
 if settings.target == "csv" and points is None:
     st.info("Upload a CSV file of points in the sidebar to train on them.")
     st.stop()
@@ -153,7 +154,7 @@ def live_view() -> None:
     if timer and not r.playing:                                # paused itself (error or idle): stop the timer
         st.rerun()
     if r.error:
-        st.error(r.error)
+        st.error(md_escape(r.error))
     v = r.view()
     plane, losses, cover = P.figures(v)
     covered = f"{v.covered[-1]}/{v.n_modes}" if v.n_modes else "n/a"

@@ -16,13 +16,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.learn import quiz as Q
-from explorer.gan.critic import probability_real
 from explorer.data.datasets import ImageDataset
+from explorer.gan.critic import probability_real
 from explorer.imaging.render import png_bytes
+from explorer.learn import quiz as Q
 from explorer.ui import critic_view as CV
 from explorer.ui import pages
 from explorer.ui import state as S
+from explorer.ui.text import md_escape, md_quote
 
 eng = pages.engine_or_stop()
 ss = st.session_state
@@ -44,7 +45,8 @@ def _real(spec: str | None, resolution: int, channels: int, meta_key: str) -> tu
 
 ds, why = _real(Q.real_spec(eng.meta), G.cfg.resolution, G.cfg.channels, model_key)
 if ds is None:
-    st.warning(f"The real images for {eng.name!r} are not available on this server, so the quiz cannot run: {why}.")
+    st.warning(f"The real images for {md_quote(eng.name)} are not available on this server, so the quiz cannot "
+               f"run: {md_escape(why)}.")
     st.stop()
 
 critic = CV.get_critic(eng)

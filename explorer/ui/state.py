@@ -1,15 +1,19 @@
-"""The explorer's state in st.session_state: widgets <-> one `LatentState`.
+"""The explorer's state in st.session_state: widgets <-> one `LatentState`, per-method edits, undo history.
 
 Widget keys (stable, used by tests): seed, psi, cls, method, k, amt{i} (direction i's amount),
-lr{i} (its layer range, inclusive), zgroup and z{d} (the shown group of raw-z sliders).
+lr{i} (its layer range, inclusive), layer_preset, zgroup and z{d} (the shown group of raw-z sliders).
 Edits and nudges live in plain dicts — session_state["amts"] {i: amount}, ["ranges"] {i: (lo, hi)}
-and ["zoff"] {dim: delta} — which the sliders show and update through on_change callbacks, because
-only one panel of sliders is drawn at a time (fewer widgets, faster reruns). The last state is kept
-in session_state["current"] (and per model in ["_by_model"]), so it survives other pages and model
-switches (Streamlit drops the state of widgets a page does not draw).
+and ["zoff"] {dim: delta}, and ["_orthos"] {(model key, method): {i: attribute indices}} for the
+conditional edits (an edit of direction i made orthogonal to attribute directions, `set_ortho`) —
+which the sliders show and update through on_change callbacks, because
+only one panel of sliders is drawn at a time (fewer widgets, faster reruns). "amts" and "ranges"
+belong to the shown method; switching methods keeps each method's edits (`switch_method`) and the
+page says which are kept but not applied. The last state is kept in session_state["current"] (and
+per model in ["_by_model"]), so it survives other pages and model switches.
 
-To load a state (a recipe, a gallery pick, a link), call `request(state)`; the explore page
-applies it with `apply_pending` before it draws any widget, and reruns if needed.
+To load a state (a recipe, a gallery pick, a link, an undo), call `request(ss, state)` from a
+callback: the explore page applies it with `write_state` before it draws any widget. Every state the
+page shows is recorded (`record`) in a per-model history that `undo` and `redo` walk.
 """
 
 from __future__ import annotations
@@ -18,27 +22,23 @@ import dataclasses
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from explorer.explore.latents import AMOUNT_LIMIT, Edit, LatentState, seed_to_z
-from explorer.ui.engine import MAX_DIRECTIONS, Engine
+from explorer.explore.engine import MAX_DIRECTIONS, Engine
+from explorer.explore.latents import AMOUNT_LIMIT, SEED_MAX, Edit, LatentState, checkpoint_id, seed_to_z
+from explorer.ui import sticky
 
 DEFAULT_K = 10
 Z_GROUP = 16
 Z_RANGE = 5.0          # the z sliders show z itself (seed noise + nudge), clamped to +-Z_RANGE
 AMT_RANGE = AMOUNT_LIMIT
+LAYER_PRESETS = ("all", "coarse", "middle", "fine")
+HISTORY_MAX = 100      # states kept per model for undo
 
 
 def layer_names(num_ws: int) -> list[str]:
-    """Human names of the ws entries: coarse, middle, fine thirds (plus the resolution when known)."""
+    """Human names of the ws entries: coarse, middle, fine thirds."""
     if num_ws <= 1:
         return ["all"]
-    out = []
-    for i in range(num_ws):
-        third = min(2, 3 * i // num_ws)
-        out.append(f"{i} {('coarse', 'middle', 'fine')[third]}")
-    return out
-
-
-LAYER_PRESETS = ("all", "coarse", "middle", "fine")
+    return [f"{i} {('coarse', 'middle', 'fine')[min(2, 3 * i // num_ws)]}" for i in range(num_ws)]
 
 
 def preset_range(preset: str, num_ws: int) -> tuple[int, int]:
@@ -49,33 +49,16 @@ def preset_range(preset: str, num_ws: int) -> tuple[int, int]:
     return (idx[0], idx[-1]) if idx else (0, num_ws - 1)
 
 
-def default_state(eng: Engine, seed: int = 0) -> LatentState:
-    from explorer.explore.latents import checkpoint_id
-    return LatentState(model=eng.name, checkpoint=checkpoint_id(eng.meta), seed=seed,
-                       class_index=0 if eng.G.cfg.num_classes else None)
+def preset_of(ranges: Mapping[int, tuple[int, int]], num_ws: int) -> str | None:
+    """The preset every range is ("all" for none), or None when they differ or match no preset."""
+    used = set(ranges.values()) or {(0, num_ws - 1)}
+    if len(used) != 1:
+        return None
+    by_range = {preset_range(name, num_ws): name for name in reversed(LAYER_PRESETS)}   # "all" wins ties
+    return by_range.get(next(iter(used)))
 
 
-def read_state(ss: Mapping[str, Any], eng: Engine) -> LatentState:
-    """The LatentState the explorer's session state describes."""
-    from explorer.explore.latents import checkpoint_id
-    num_ws = eng.G.num_ws
-    k = min(int(ss.get("k", DEFAULT_K)), MAX_DIRECTIONS)
-    amts, ranges = ss.get("amts", {}), ss.get("ranges", {})
-    edits = []
-    for i in sorted(amts):
-        if not 0 <= i < k or float(amts[i]) == 0.0:
-            continue
-        lo, hi = _range(ranges.get(i), num_ws)
-        edits.append(Edit(i, float(amts[i]), lo, None if hi >= num_ws - 1 else hi + 1))
-    zoff = ss.get("zoff", {})
-    return LatentState(
-        model=eng.name, checkpoint=checkpoint_id(eng.meta), seed=int(ss.get("seed", 0)),
-        class_index=int(ss.get("cls", 0)) if eng.G.cfg.num_classes else None,
-        psi=float(ss.get("psi", 1.0)), method=str(ss.get("method", "pca")), edits=tuple(edits),
-        z_offsets=tuple(sorted((int(d), float(v)) for d, v in zoff.items() if float(v) != 0.0)))
-
-
-def _range(v: Any, num_ws: int) -> tuple[int, int]:
+def layer_range(v: Any, num_ws: int) -> tuple[int, int]:
     """A layer-range value (a pair, or one index when both ends meet) -> inclusive (lo, hi)."""
     if num_ws <= 1 or v is None:
         return 0, max(num_ws - 1, 0)
@@ -84,11 +67,102 @@ def _range(v: Any, num_ws: int) -> tuple[int, int]:
     return int(v), int(v)
 
 
+def clamp_seed(seed: int, span: int = 1) -> int:
+    """A seed (or the first of `span` consecutive seeds) inside 0..SEED_MAX."""
+    return max(0, min(int(seed), SEED_MAX - (span - 1)))
+
+
+def default_state(eng: Engine, seed: int = 0) -> LatentState:
+    return LatentState(model=eng.name, checkpoint=checkpoint_id(eng.meta), seed=clamp_seed(seed),
+                       class_index=0 if eng.G.cfg.num_classes else None)
+
+
+def read_state(ss: Mapping[str, Any], eng: Engine) -> LatentState:
+    """The LatentState the explorer's session state describes (edits of the shown method only)."""
+    num_ws = eng.G.num_ws
+    k = min(int(ss.get("k", DEFAULT_K)), MAX_DIRECTIONS)
+    amts, ranges = ss.get("amts", {}), ss.get("ranges", {})
+    method = str(ss.get("method", "pca"))
+    orth = orthos(ss, eng.key, method)
+    edits = []
+    for i in sorted(amts):
+        if not 0 <= i < k or float(amts[i]) == 0.0:
+            continue
+        lo, hi = layer_range(ranges.get(i), num_ws)
+        edits.append(Edit(i, float(amts[i]), lo, None if hi >= num_ws - 1 else hi + 1, tuple(orth.get(i, ()))))
+    zoff = ss.get("zoff", {})
+    seed = int(ss.get("seed", 0))
+    return LatentState(
+        model=eng.name, checkpoint=checkpoint_id(eng.meta), seed=seed,
+        class_index=int(ss.get("cls", 0)) if eng.G.cfg.num_classes else None,
+        psi=float(ss.get("psi", 1.0)), method=method, edits=tuple(edits),
+        z_offsets=tuple(sorted((int(d), float(v)) for d, v in zoff.items() if float(v) != 0.0)),
+        projected=projected_of(ss, seed))
+
+
+def orthos(ss: Mapping[str, Any], model_key: str, method: str) -> dict[int, tuple[int, ...]]:
+    """{direction: attribute directions its edit is orthogonal to} for one model and method."""
+    return dict(ss.get("_orthos", {}).get((model_key, method), {}))
+
+
+def set_ortho(ss: MutableMapping[str, Any], model_key: str, method: str, i: int, ortho: Any) -> None:
+    """Make direction i's edit (of this model and method) orthogonal to attribute directions `ortho`
+    (an empty list makes it a plain edit again). A callback: the next run shows it."""
+    all_ = dict(ss.get("_orthos", {}))
+    mine = dict(all_.get((model_key, method), {}))
+    cleaned = tuple(sorted({int(j) for j in ortho if not (method == "attr" and int(j) == i)}))
+    if cleaned:
+        mine[int(i)] = cleaned
+    else:
+        mine.pop(int(i), None)
+    all_[(model_key, method)] = mine
+    ss["_orthos"] = all_
+
+
+def projected_of(ss: Mapping[str, Any], seed: int) -> str:
+    """The shown projected latent (explorer/ui/explore_invert_panel.py): kept while the seed stays the one
+    it was loaded with, so choosing another seed (box, buttons, gallery) goes back to seeds."""
+    return str(ss.get("projected") or "") if ss.get("_projected_seed") == seed else ""
+
+
+def _stash(ss: MutableMapping[str, Any]) -> None:
+    """Keep the shown edits aside, under the (model, method) they belong to (see switch_method)."""
+    owner = ss.get("_edits_of")
+    if owner is not None:
+        ss.setdefault("_edits_by_method", {})[owner] = (dict(ss.get("amts", {})), dict(ss.get("ranges", {})))
+
+
+def _show(ss: MutableMapping[str, Any], owner: tuple[str, str], amts: dict, ranges: dict) -> None:
+    ss.get("_edits_by_method", {}).pop(owner, None)
+    ss["amts"], ss["ranges"], ss["_edits_of"] = amts, ranges, owner
+
+
+def switch_method(ss: MutableMapping[str, Any], model_key: str, num_ws: int) -> None:
+    """on_change of the method radio: keep the old method's edits and layer ranges, show the new one's."""
+    _stash(ss)
+    owner = (model_key, str(ss.get("method", "pca")))
+    amts, ranges = ss.get("_edits_by_method", {}).get(owner, ({}, {}))
+    _show(ss, owner, amts, ranges)
+    sticky.put("layer_preset", preset_of(ranges, num_ws) or "all", ss)
+
+
+def kept_edits(ss: Mapping[str, Any], model_key: str) -> dict[str, int]:
+    """{method: number of edits} kept for this model's other methods (not applied to the image)."""
+    out = {}
+    for (key, method), (amts, _) in ss.get("_edits_by_method", {}).items():
+        n = sum(1 for v in amts.values() if float(v) != 0.0)
+        if key == model_key and (key, method) != ss.get("_edits_of") and n:
+            out[method] = n
+    return out
+
+
 def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -> list[str]:
     """Set the session from a state (before any widget is drawn); returns notes on what could not be shown."""
     notes = []
     num_ws = eng.G.num_ws
-    ss["seed"], ss["psi"], ss["method"] = int(state.seed), float(state.psi), state.method
+    if ss.get("_edits_of") != (eng.key, state.method):    # the shown edits stay kept, not lost
+        _stash(ss)
+    ss["seed"], ss["psi"], ss["method"] = clamp_seed(state.seed), float(state.psi), state.method
     if eng.G.cfg.num_classes:
         ss["cls"] = int(state.class_index or 0)
     amts, ranges = {}, {}
@@ -99,21 +173,33 @@ def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -
         amts[e.direction] = max(-AMT_RANGE, min(AMT_RANGE, float(e.amount)))
         end = num_ws - 1 if e.layer_end is None else int(e.layer_end) - 1
         ranges[e.direction] = (int(e.layer_start), max(int(e.layer_start), end))
-    ss["amts"], ss["ranges"] = amts, ranges
-    by_range = {preset_range(name, num_ws): name for name in reversed(LAYER_PRESETS)}   # "all" wins ties
-    used = set(ranges.values())
-    if len(used) == 1 and (only := next(iter(used))) in by_range:
-        ss["_layer_preset"] = by_range[only]       # every edit on one preset's layers: show that preset
+    _show(ss, (eng.key, state.method), amts, ranges)
+    kept_orth = {i: o for i, o in orthos(ss, eng.key, state.method).items() if i not in amts}   # sliders at 0 keep theirs
+    ss["_orthos"] = {**ss.get("_orthos", {}), (eng.key, state.method): {
+        **kept_orth, **{e.direction: tuple(e.ortho) for e in state.edits if e.ortho}}}
+    preset = preset_of(ranges, num_ws)
+    if preset is not None:
+        sticky.put("layer_preset", preset, ss)     # every edit on one preset's layers: show that preset
     if amts:
         ss["k"] = max(int(ss.get("k", DEFAULT_K)), max(amts) + 1)
     ss["zoff"] = {int(d): float(v) for d, v in state.z_offsets}
+    ss["projected"], ss["_projected_seed"] = state.projected, clamp_seed(state.seed)
     ss["current"] = state
     return notes
 
 
 def reset_edits(ss: MutableMapping[str, Any]) -> None:
-    """Every direction slider back to 0 over all layers."""
+    """Every direction slider of the shown method back to 0 over all layers, none conditional."""
     ss["amts"], ss["ranges"] = {}, {}
+    if ss.get("_edits_of") in ss.get("_orthos", {}):
+        ss["_orthos"] = {k: v for k, v in ss["_orthos"].items() if k != ss["_edits_of"]}
+
+
+def apply_preset(ss: MutableMapping[str, Any], num_ws: int) -> None:
+    """on_change of the layer preset box: every slider of the shown method edits those layers."""
+    sticky.remember(["layer_preset"], ss)
+    lo, hi = preset_range(str(ss["layer_preset"]), num_ws)
+    ss["ranges"] = {i: (lo, hi) for i in range(MAX_DIRECTIONS)}
 
 
 def sync_amount(ss: MutableMapping[str, Any], i: int) -> None:
@@ -123,7 +209,7 @@ def sync_amount(ss: MutableMapping[str, Any], i: int) -> None:
 
 def sync_range(ss: MutableMapping[str, Any], i: int, num_ws: int) -> None:
     """on_change of layer range lr{i}."""
-    ss["ranges"] = {**ss.get("ranges", {}), i: _range(ss[f"lr{i}"], num_ws)}
+    ss["ranges"] = {**ss.get("ranges", {}), i: layer_range(ss[f"lr{i}"], num_ws)}
 
 
 def z_values(state: LatentState, z_dim: int) -> list[float]:
@@ -147,10 +233,44 @@ def sync_z_slider(ss: MutableMapping[str, Any], dim: int, z_dim: int) -> None:
 
 
 def request(ss: MutableMapping[str, Any], state: LatentState) -> None:
-    """Ask the explore page to load this state on its next run."""
+    """Ask the explore page to load this state on its next run (a full run, even from a fragment's widget)."""
     ss["_pending"] = state
     ss["current"] = state
+    ss["_full_rerun"] = True
 
 
 def with_seed(state: LatentState, seed: int) -> LatentState:
-    return dataclasses.replace(state, seed=int(seed))
+    return dataclasses.replace(state, seed=clamp_seed(seed))
+
+
+# ---------------------------------------------------------------- undo / redo
+def _history(ss: MutableMapping[str, Any], model_key: str) -> dict[str, Any]:
+    return ss.setdefault("_history", {}).setdefault(model_key, {"states": [], "at": -1})
+
+
+def record(ss: MutableMapping[str, Any], model_key: str, state: LatentState) -> bool:
+    """Note the state the page shows; a new one drops the redo tail. True when it was new."""
+    h = _history(ss, model_key)
+    if h["at"] >= 0 and h["states"][h["at"]] == state:
+        return False
+    h["states"] = (h["states"][:h["at"] + 1] + [state])[-HISTORY_MAX:]
+    h["at"] = len(h["states"]) - 1
+    return True
+
+
+def can_undo(ss: MutableMapping[str, Any], model_key: str) -> bool:
+    return _history(ss, model_key)["at"] > 0
+
+
+def can_redo(ss: MutableMapping[str, Any], model_key: str) -> bool:
+    h = _history(ss, model_key)
+    return h["at"] < len(h["states"]) - 1
+
+
+def step_history(ss: MutableMapping[str, Any], model_key: str, delta: int) -> None:
+    """on_click of Undo (-1) / Redo (+1): load the previous / next recorded state."""
+    h = _history(ss, model_key)
+    at = max(0, min(h["at"] + delta, len(h["states"]) - 1))
+    if at != h["at"]:
+        h["at"] = at
+        request(ss, h["states"][at])

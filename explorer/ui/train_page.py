@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.data.uploads import ingest_uploads
 from explorer.gan.device import pick_device
 from explorer.jobs.scheduler import background_scheduler
 from explorer.ui import sticky
 from explorer.ui.owner import owner_token
+from explorer.ui.text import md_escape
 from explorer.ui.train_start import start_panel
 from explorer.ui.train_view import jobs_section, remember_job
-from explorer.data.uploads import ingest_uploads
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
 
@@ -56,16 +57,24 @@ if report is not None:
     if kept:
         st.caption("The images you checked earlier in this session (the upload box empties when you leave "
                    "the page); upload again to change them.")
-    (st.success if len(report) else st.error)(report.summary())
+    if report.partial:          # a cap stopped reading: never a success banner
+        st.warning(f"Only part of the upload was read ({md_escape(report.stopped)}): {md_escape(report.summary())}. "
+                   "Each file that was not read is named below with its reason.")
+    else:
+        (st.success if len(report) else st.error)(md_escape(report.summary()))
     if len(report):
         st.image(report.preview_png(64, scale=max(1, 128 // resolution)), caption="the first 64 images, as trained")
     if report.rejected:
-        with st.expander(f"{len(report.rejected)} file(s) left out: "
-                         + ", ".join(f"{k} ({v})" for k, v in report.counts.items())):
-            st.dataframe([{"file": n, "reason": r} for n, r in report.rejected], hide_index=True)
+        with st.expander(md_escape(f"{len(report.rejected)} file(s) left out: "
+                                   + ", ".join(f"{k} ({v})" for k, v in report.counts.items()))):
+            st.caption("Identical reasons, counted:")
+            st.dataframe(report.reason_groups(), hide_index=True, key="up_reason_groups")
+            st.caption("Every file left out:")
+            st.dataframe([{"file": n, "reason": r} for n, r in report.rejected], hide_index=True,
+                         key="up_rejected")
     if report.notes:
-        with st.expander(f"{len(report.notes)} conversion note(s): "
-                         + ", ".join(f"{k} ({v})" for k, v in report.note_counts.items())):
+        with st.expander(md_escape(f"{len(report.notes)} conversion note(s): "
+                                   + ", ".join(f"{k} ({v})" for k, v in report.note_counts.items()))):
             st.dataframe([{"file": n, "note": r} for n, r in report.notes], hide_index=True)
 
 # ---------------------------------------------------------------- 2. train
@@ -82,5 +91,5 @@ sticky.remember(STICKY)
 # ---------------------------------------------------------------- 3. jobs
 st.subheader("3. Your training jobs")
 if sched.last_error:
-    st.warning(f"The background job scheduler reports: {sched.last_error}")
+    st.warning(f"The background job scheduler reports: {md_escape(sched.last_error)}")
 jobs_section(reg, sched)

@@ -12,15 +12,16 @@ import os
 
 import streamlit as st
 
-from explorer.jobs import speed
 from explorer.config import AUGMENTS, LOSSES, ModelConfig
 from explorer.data.store import save_upload_set
+from explorer.data.uploads import UploadReport
 from explorer.gan.finetune import Source, sources
+from explorer.jobs import speed
+from explorer.jobs.plan import RECIPES, SMALL_SET, intervals, plan, recipes, with_overrides
 from explorer.jobs.registry import JobError, JobRegistry, make_spec
 from explorer.jobs.scheduler import Scheduler
-from explorer.jobs.plan import RECIPES, SMALL_SET, intervals, plan, recipes, with_overrides
 from explorer.ui import pages, sticky
-from explorer.data.uploads import UploadReport
+from explorer.ui.text import md_escape
 
 ss = st.session_state
 FROM = ["scratch", "fine-tune a model"]
@@ -85,7 +86,7 @@ def _estimate(cfg: ModelConfig, device: str, busy: bool) -> None:
             with st.spinner("Measuring a few training steps of this recipe on this machine (once)…"):
                 est = speed.estimate(cfg, device, busy=busy)
         except RuntimeError as e:
-            st.caption(f"No duration estimate: {e}")
+            st.caption(f"No duration estimate: {md_escape(e)}")
             return
     steps, limit = cfg.train.steps, cfg.train.max_minutes
     text = (f"≈ **{_fmt_min(est.minutes(steps))}** for {steps:,} steps on {est.device} "
@@ -114,12 +115,12 @@ def start_panel(report: UploadReport, fit: str, labels: bool, reg: JobRegistry, 
         labels_ = [s.label for s in fits]
         pick = st.selectbox("Model to fine-tune", labels_, key="tr_source")
         source = fits[labels_.index(pick)]
-        st.caption(f"Fine-tuning keeps its architecture and losses: {source.note}.")
+        st.caption(f"Fine-tuning keeps its architecture and losses: {md_escape(source.note)}.")
         others = [s for s in found if not s.usable]
         if others:
             with st.expander(f"{len(others)} model(s) that do not fit these images"):
                 for s in others:
-                    st.caption(f"{s.info.name} ({s.info.source}): {s.note}")
+                    st.caption(md_escape(f"{s.info.name} ({s.info.source}): {s.note}"))
     names = recipes(finetuning=source is not None)
     if ss.get("tr_preset") not in names:
         ss.pop("tr_preset", None)                       # e.g. "film" chosen, then fine-tuning picked
@@ -138,15 +139,12 @@ def start_panel(report: UploadReport, fit: str, labels: bool, reg: JobRegistry, 
     if not st.button("Start training", type="primary", key="tr_start"):
         return None
     try:
-        folder = ss.get("upload_dir") if ss.get("upload_dir_key") == ss.get("report_key") else None
-        if folder is None:
-            folder = save_upload_set(report)
-            ss["upload_dir"], ss["upload_dir_key"] = str(folder), ss.get("report_key")
+        folder = save_upload_set(report)               # content-addressed: the same images are stored once
         spec = make_spec(folder, config=cfg, name=name, fit=fit, labels=bool(nc),
                          init_from=source.init_path if source else None)
         job_id = reg.submit(ss["owner"], spec)
     except (JobError, ValueError, OSError) as e:
-        st.error(f"Could not start training: {e}")
+        st.error(f"Could not start training: {md_escape(e)}")
         return None
     sched.tick()
     st.toast("Training job queued")

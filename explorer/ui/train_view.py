@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 from explorer.jobs.registry import Job, JobError, JobRegistry
 from explorer.jobs.runlog import read_metrics, sample_steps, thin
 from explorer.jobs.scheduler import Scheduler
+from explorer.ui.text import md_escape
 
 ss = st.session_state
 REFRESH_S = 3
@@ -151,8 +152,8 @@ def _keep(job: Job, run: Path) -> None:
 
 def _finished(job: Job, run: Path) -> None:
     name = run.name
-    st.success(f"Model **{name}** is in the model picker (sidebar, \"{name} (trained)\"): explore it on the "
-               "Explore page, where its edit directions are computed on first use.")
+    st.success(f"Model **{md_escape(name)}** is in the model picker (sidebar, “{md_escape(name + ' (trained)')}”): "
+               "explore it on the Explore page, where its edit directions are computed on first use.")
     model = run / "model.json"
     if model.exists():
         st.download_button("Download the model (.zip: safetensors + JSON + card)",
@@ -181,11 +182,11 @@ def job_panel(job: Job, reg: JobRegistry, full: bool) -> None:
         head = f"waiting: {reg.queue_position(job.id)} job(s) ahead"
     elif job.status == "running" and job.requested:
         head = "cancelling…" if job.requested == "cancel" else "pausing…"
-    st.markdown(f"**{job.name}** — {head}")
+    st.markdown(f"**{md_escape(job.name)}** — {head}")
     if job.progress.get("steps") or job.status == "done":
         _progress_bar(job)
     if job.error:
-        st.error(job.error)
+        st.error(md_escape(job.error))
     if full:
         run = Path(job.run_dir)
         _curves(run)
@@ -196,7 +197,7 @@ def job_panel(job: Job, reg: JobRegistry, full: bool) -> None:
             st.button("Keep it as a model (its last checkpoint)", key=f"keep-{job.id}", on_click=_keep,
                       args=(job, run), help="Export what it has learnt so far; it joins the model picker")
         for m in job.messages[-3:]:
-            st.caption(f"{time.strftime('%H:%M', time.localtime(m['t']))} {m['kind']}: {m['message']}")
+            st.caption(md_escape(f"{time.strftime('%H:%M', time.localtime(m['t']))} {m['kind']}: {m['message']}"))
     else:
         st.button("Show progress", key=f"open-{job.id}", on_click=lambda j=job.id: ss.update(open_job=j))
     _controls(job, reg)
@@ -207,9 +208,9 @@ def jobs_section(reg: JobRegistry, sched: Scheduler) -> None:
     try:
         sched.tick()
     except Exception as e:                              # e.g. the disk is full: say so, keep the page alive
-        st.warning(f"The job scheduler could not run: {e}")
+        st.warning(f"The job scheduler could not run: {md_escape(e)}")
     if ss.get("job_warning"):
-        st.warning(ss.pop("job_warning"))
+        st.warning(md_escape(ss.pop("job_warning")))
     shown = reg.list_for(ss["owner"])
     have = {j.id for j in shown}
     missing = 0
@@ -228,6 +229,9 @@ def jobs_section(reg: JobRegistry, sched: Scheduler) -> None:
         st.caption("No training jobs yet.")
         return
     shown.sort(key=lambda j: j.created, reverse=True)
+    named = [j for j in url_jobs() if j in have]
+    if ss.get("open_job") not in have and named:
+        ss["open_job"] = named[0]                      # a link opens the job it names, not the session's newest
     open_id = ss.get("open_job") if ss.get("open_job") in have else shown[0].id
     for job in shown[:10]:
         with st.container(border=True):

@@ -10,7 +10,7 @@ import io
 import struct
 import zipfile
 import zlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,16 @@ import torch
 from PIL import Image
 
 from explorer.data import datasets as data
-from explorer.data.datasets import Limits, decode_image, load_dataset, load_fashion_mnist, load_image_folder, load_zip, preprocess, read_idx
+from explorer.data.datasets import (
+    Limits,
+    decode_image,
+    load_dataset,
+    load_fashion_mnist,
+    load_image_folder,
+    load_zip,
+    preprocess,
+    read_idx,
+)
 
 FMNIST = Path(data.FMNIST_ROOT)
 
@@ -36,7 +45,7 @@ def _noise(seed: int, size=(20, 12), mode="RGB") -> Image.Image:
     return Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bomb_png(side: int = 20000) -> bytes:
     """A valid side x side 1-bit black PNG, built row by row: tiny on disk, side**2 pixels decoded."""
     def chunk(tag: bytes, body: bytes) -> bytes:
@@ -51,7 +60,8 @@ def _bomb_png(side: int = 20000) -> bytes:
 # ----------------------------------------------------------------------------- IDX and Fashion-MNIST
 
 def _idx_bytes(a: np.ndarray, code: int) -> bytes:
-    return bytes([0, 0, code, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.astype(a.dtype.newbyteorder(">")).tobytes()
+    head = bytes([0, 0, code, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape)
+    return head + a.astype(a.dtype.newbyteorder(">")).tobytes()
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -210,10 +220,11 @@ def test_folder_ingestion(tmp_path):
             assert name not in reasons
         else:
             assert reasons[name].startswith(kind), (name, reasons[name])
-    assert reasons["sub/copy.png"] == "duplicate of good.png"
+    assert reasons["sub/copy.png"] == "duplicate: same file as good.png"        # the app's reasons, word for word
+    assert reasons[".DS_Store"] == "ignored: hidden or system file"
     d = ds.description
-    assert d["count"] == 9 and d["skipped"] == 4 and d["fit"] == "crop"
-    assert d["skip_reasons"] == {"corrupt": 1, "duplicate": 1, "too large": 1, "unsupported format": 1}
+    assert d["count"] == 9 and d["skipped"] == 5 and d["fit"] == "crop"
+    assert d["skip_reasons"] == {"corrupt": 1, "duplicate": 1, "ignored": 1, "too large": 1, "unsupported format": 1}
     gray = load_image_folder(tmp_path, resolution=8, channels=1, fit="pad")
     assert gray.images.shape == (9, 1, 8, 8)
 
@@ -240,7 +251,7 @@ def test_folder_symlink_outside_is_skipped(tmp_path):
     (root / "ok.png").write_bytes(_png(_noise(2)))
     (root / "link.png").symlink_to(outside)
     ds = load_image_folder(root, 8, 1)
-    assert len(ds) == 1 and dict(ds.skipped)["link.png"].startswith("not a regular file")
+    assert len(ds) == 1 and dict(ds.skipped)["link.png"] == "unsafe name: a link that leads outside the folder"
 
 
 def test_folder_limits(tmp_path):
@@ -260,7 +271,7 @@ def test_zip_ingestion(tmp_path):
     with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("a/one.png", _png(_noise(1)))
         zf.writestr("b/two.jpg", _png(_noise(2), format="JPEG"))
-        zf.writestr("../../evil.png", _png(_noise(3)))          # zip-slip name: treated as plain "evil.png"
+        zf.writestr("../../evil.png", _png(_noise(3)))          # zip-slip name: rejected, as the app does
         zf.writestr("__MACOSX/a/._one.png", b"resource fork")
         zf.writestr("a/.hidden.png", _png(_noise(4)))
         zf.writestr("a/", b"")
@@ -270,11 +281,11 @@ def test_zip_ingestion(tmp_path):
     ds = load_zip(zpath, 8, 3)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before    # nothing extracted anywhere
     reasons = dict(ds.skipped)
-    assert len(ds) == 3 and "evil.png" not in reasons
+    assert len(ds) == 2 and reasons["../../evil.png"] == "unsafe name: '..' in path"
     assert reasons["bomb.bin"].startswith("zip bomb") and reasons["a/bad.png"].startswith("unsupported")
-    assert not any("MACOSX" in n or "hidden" in n for n in reasons)
+    assert reasons["__MACOSX/a/._one.png"] == reasons["a/.hidden.png"] == "ignored: hidden or system file"
     labelled = load_zip(zpath, 8, 1, labels_from_subfolders=True)
-    assert labelled.class_names == ["a", "b"] and dict(labelled.skipped)["evil.png"].startswith("no class")
+    assert labelled.class_names == ["a", "b"] and dict(labelled.skipped)["bomb.bin"].startswith("zip bomb")
 
 
 def test_zip_of_a_folder_drops_the_top_level(tmp_path):
@@ -293,7 +304,7 @@ def test_zip_caps(tmp_path):
             zf.writestr(f"{i}.png", _png(_noise(i)))
     ds = load_zip(zpath, 8, 1, limits=Limits(max_files=4))
     assert len(ds) == 4 and ds.description["stopped"].startswith("stopped: more than 4 files")
-    assert ds.skipped == [("(rest)", ds.description["stopped"])]
+    assert ds.skipped == [("4.png", "not read: more than 4 files"), ("5.png", "not read: more than 4 files")]
     size = len(_png(_noise(0)))
     ds = load_zip(zpath, 8, 1, limits=Limits(max_total_bytes=size * 2 + 10))
     assert len(ds) == 2 and "bytes" in ds.description["stopped"]

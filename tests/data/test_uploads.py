@@ -5,7 +5,6 @@ duplicates, labels, and the saved upload set round trip. Everything is built in 
 from __future__ import annotations
 
 import io
-import os
 import struct
 import zipfile
 import zlib
@@ -15,9 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
+from explorer.data.archives import UploadLimits, display_name, unsafe_name, zip_entry_count
 from explorer.data.store import load_upload_set, save_upload_set
+from explorer.data.uploads import ingest_uploads
 from explorer.imaging.decode import Limits
-from explorer.data.uploads import UploadLimits, display_name, ingest_uploads, unsafe_name, zip_entry_count
 
 
 def enc(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -121,8 +121,9 @@ def test_zip_bombs_and_archive_problems():
 def test_total_size_and_file_count_caps_stop_reading():
     files = [(f"{i}.png", enc(noise(i))) for i in range(6)]
     r = ingest_uploads(files, resolution=8, channels=1, limits=Limits(max_files=4))
-    assert len(r) == 4 and r.stopped.startswith("stopped: more than 4 files; 2 were not read")
-    assert r.rejected == [("(rest)", r.stopped)] and r.counts == {"stopped": 1}
+    assert len(r) == 4 and r.stopped == "stopped: more than 4 files; 2 file(s) were not read"
+    assert r.rejected == [("4.png", "not read: more than 4 files"), ("5.png", "not read: more than 4 files")]
+    assert r.counts == {"not read": 2} and r.partial
     size = len(files[0][1])
     r = ingest_uploads([("z.zip", make_zip(dict(files)))], resolution=8, channels=1,
                        limits=Limits(max_total_bytes=2 * size + size // 2))
@@ -278,9 +279,21 @@ def test_report_preview_and_save_load_round_trip(tmp_path):
         save_upload_set(ingest_uploads([("x.png", b"")], resolution=8, channels=1), tmp_path / "empty")
 
 
-def test_default_destination_is_a_random_folder_under_uploads(tmp_path, monkeypatch):
+def test_identical_upload_sets_are_stored_once(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path))
-    r = ingest_uploads([("a.png", enc(noise(1)))], resolution=8, channels=1)
-    a, b = save_upload_set(r), save_upload_set(r)
-    assert a.parent == b.parent == tmp_path / "uploads" and a != b and len(a.name) >= 16
-    assert os.listdir(a) == os.listdir(b)
+    files = [("cats/a.png", enc(noise(1))), ("dogs/b.png", enc(noise(2)))]
+    r = ingest_uploads(files, resolution=8, channels=3, labels=True)
+    a = save_upload_set(r)
+    stamp = (a / "images.safetensors").stat().st_mtime_ns
+    again = ingest_uploads(list(reversed(files)), resolution=8, channels=3, labels=True)   # another Start
+    renamed = ingest_uploads([("cats/x.png", files[0][1]), ("dogs/y.png", files[1][1])], resolution=8,
+                             channels=3, labels=True)
+    assert save_upload_set(r) == save_upload_set(again) == save_upload_set(renamed) == a
+    assert (a / "images.safetensors").stat().st_mtime_ns == stamp                   # not written again
+    assert [p.name for p in (tmp_path / "uploads").iterdir() if not p.name.startswith(".")] == [a.name]
+    other = save_upload_set(ingest_uploads(files, resolution=8, channels=3, labels=False))   # no labels: new set
+    grey = save_upload_set(ingest_uploads(files, resolution=8, channels=1, labels=True))
+    assert len({a, other, grey}) == 3 and a.parent == other.parent == tmp_path / "uploads"
+    assert len(a.name) >= 32 and load_upload_set(a).class_names == ["cats", "dogs"]
+    (a / "dataset.json").unlink()                                   # a half-written set is written again
+    assert save_upload_set(r) == a and load_upload_set(a).labels.tolist() == [0, 1]

@@ -10,17 +10,24 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.evaluation.classifier import (ClassifierConfig, FashionClassifier, accuracy, load_classifier,
-                                 save_classifier, train_classifier)
+from explorer.evaluation.classifier import (
+    ClassifierConfig,
+    FashionClassifier,
+    accuracy,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
 
 TINY = ClassifierConfig(width=4, feature_dim=16)
 FM_DIR = Path("/usr/share/datasets/fashion-mnist")
-SHIPPED = Path(__file__).resolve().parent.parent / "pretrained" / "fashion-mnist-classifier"
+SHIPPED = Path(__file__).resolve().parents[2] / "pretrained" / "fashion-mnist-classifier"
 
 
 def _data(n: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 1, 32, 32), generator=g, dtype=torch.uint8), torch.randint(0, 10, (n,), generator=g)
+    images = torch.randint(0, 256, (n, 1, 32, 32), generator=g, dtype=torch.uint8)
+    return images, torch.randint(0, 10, (n,), generator=g)
 
 
 def _train(seed: int = 0, **kw) -> FashionClassifier:

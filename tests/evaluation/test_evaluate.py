@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer.gan import checkpoint as ckpt
-from explorer.config import pretrained_dir, preset
 from explorer.evaluation.evaluate import evaluate_model, generate
-from explorer.gan.generators import build_generator
+from explorer.gan import checkpoint as ckpt
+from explorer.settings import pretrained_dir
+from tests.factories import tiny_generator
 
 needs_fm = pytest.mark.skipif(
     not (pretrained_dir() / "fashion-mnist-classifier.json").exists()
@@ -17,8 +17,7 @@ needs_fm = pytest.mark.skipif(
 
 
 def test_generate_is_deterministic_and_balanced():
-    torch.manual_seed(0)
-    G = build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    G = tiny_generator(3)
     a, la = generate(G, 10, seed=1)
     b, lb = generate(G, 10, seed=1, batch=3)
     assert torch.equal(a, b) and a.dtype == torch.uint8 and a.shape == (10, 1, 32, 32)
@@ -26,7 +25,7 @@ def test_generate_is_deterministic_and_balanced():
 
 
 def test_generate_can_follow_the_data_class_proportions():
-    G = build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    G = tiny_generator(3)
     _, la = generate(G, 3000, class_weights=torch.tensor([6, 3, 1]))
     share = torch.bincount(la, minlength=3).double() / 3000
     assert torch.allclose(share, torch.tensor([0.6, 0.3, 0.1], dtype=torch.float64), atol=0.03)
@@ -36,8 +35,7 @@ def test_generate_can_follow_the_data_class_proportions():
 
 @needs_fm
 def test_evaluate_fashion_mnist_shaped_model(tmp_path):
-    torch.manual_seed(0)
-    G = build_generator(preset("tiny", 32, 1, 10).generator)
+    G = tiny_generator(10)
     ckpt.save_generator(tmp_path / "m", G, {"dataset": {"spec": "fashion-mnist", "source": "fashion-mnist:train"},
                                              "training": {"steps": 12, "train_seconds": 34.56}})
     fig = evaluate_model(str(tmp_path / "m"), n=200, device="cpu", memorisation_n=200)

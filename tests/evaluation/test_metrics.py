@@ -8,8 +8,15 @@ import torch
 import torch.nn.functional as F
 
 from explorer.evaluation.classifier import ClassifierConfig, FashionClassifier
-from explorer.evaluation.metrics import (classifier_metrics, embed, frechet_distance, kid, memorisation,
-                              precision_recall, sliced_wasserstein)
+from explorer.evaluation.metrics import (
+    classifier_metrics,
+    embed,
+    frechet_distance,
+    kid,
+    memorisation,
+    precision_recall,
+    sliced_wasserstein,
+)
 
 
 def _gaussian_exact(n: int, mean: np.ndarray, cov: np.ndarray, seed: int) -> np.ndarray:

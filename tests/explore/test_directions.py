@@ -8,21 +8,17 @@ import pytest
 import torch
 
 from explorer.explore import directions as D
-from explorer.config import GeneratorConfig, preset
-from explorer.gan.generators import build_generator
+from tests.factories import tiny_generator
 
 
 @pytest.fixture(scope="module")
 def G():
-    torch.manual_seed(0)
-    return build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    return tiny_generator(3)
 
 
 @pytest.fixture(scope="module")
 def dcgan():
-    torch.manual_seed(0)
-    cfg = GeneratorConfig(arch="dcgan", z_dim=8, w_dim=8, num_classes=3, base_channels=16, min_channels=4)
-    return build_generator(cfg).eval()
+    return tiny_generator(3, "dcgan")
 
 
 def orthonormal(v: torch.Tensor) -> bool:
@@ -130,13 +126,9 @@ def test_benchmark_returns_seconds(G):
 
 def test_film_generator_directions_w_avg_and_truncation():
     """FiLM generators (the shipped kind) are mapped like style ones: directions in w, a real w_avg."""
-    import dataclasses
 
     from explorer.explore.latents import LatentState, state_to_ws
-    from explorer.gan.nets import compute_w_avg
-    torch.manual_seed(0)
-    film = build_generator(dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")).eval()
-    compute_w_avg(film)
+    film = tiny_generator(3, "film", w_avg=True)
     assert film.w_avg.abs().sum() > 0                                  # truncation has a centre per class
     for method in ("pca", "sefa"):
         d = D.compute_directions(film, method, k=6)

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import torch
 from PIL import Image
 
-from explorer.config import preset
 from explorer.explore.figures import AMOUNTS, write_figures
-from explorer.gan.generators import build_generator
-from explorer.gan.nets import compute_w_avg
+from tests.factories import tiny_generator
 
 
 def test_write_figures(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
-    torch.manual_seed(0)
-    G = build_generator(dataclasses.replace(preset("tiny", 32, 3, 2).generator, arch="film")).eval()
-    compute_w_avg(G)
+    G = tiny_generator(2, "film", ch=3, w_avg=True)
     paths = write_figures(G, {"name": "t", "sha256": "ab" * 32}, tmp_path / "fig" / "t", k=2, seeds=(0, 1),
                           class_index=1)
     assert [p.name for p in paths] == ["t-pca.png", "t-sefa.png", "t-interpolation.png"]

@@ -8,21 +8,26 @@ import json
 import pytest
 import torch
 
-from explorer.config import GeneratorConfig, preset
 from explorer.explore.directions import sefa_directions
 from explorer.explore.latents import Edit, LatentState, Limits, seed_to_z, state_to_ws, with_edit, with_z_offset
-from explorer.explore.recipes import (from_query_params, from_recipe, parse_recipe_json, recipe_json, sanitize,
-                              to_query_params, to_recipe)
-from explorer.gan.generators import build_generator
+from explorer.explore.recipes import (
+    from_query_params,
+    from_recipe,
+    parse_recipe_json,
+    recipe_json,
+    sanitize,
+    to_query_params,
+    to_recipe,
+)
 from explorer.imaging.render import sample_grid
+from tests.factories import tiny_generator
 
 CK = "0123456789ab"
 
 
 @pytest.fixture(scope="module")
 def G():
-    torch.manual_seed(0)
-    return build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    return tiny_generator(3)
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +44,9 @@ def full_state() -> LatentState:
 def test_seed_to_z_is_deterministic_and_matches_sample_grid(G):
     z = seed_to_z(7, 8)
     assert z.shape == (1, 8) and torch.equal(z, seed_to_z(7, 8)) and not torch.equal(z, seed_to_z(8, 8))
-    G1 = build_generator(preset("tiny", 32, 1, 0).generator).eval()
+    G1 = tiny_generator(0)
     st = LatentState("m", CK, 7, None)
-    from explorer.imaging.render import to_uint8, make_grid
+    from explorer.imaging.render import make_grid, to_uint8
     img = make_grid(to_uint8(G1.synthesis(state_to_ws(G1, st))), nrow=1)
     grid = sample_grid(G1, n=1, seed=7, nrow=1)
     assert (img == grid).all()
@@ -174,9 +179,7 @@ def test_query_param_fuzz_never_raises(junk):
 
 
 def test_dcgan_state_to_ws():
-    cfg = GeneratorConfig(arch="dcgan", z_dim=8, w_dim=8, num_classes=3, base_channels=16, min_channels=4)
-    torch.manual_seed(0)
-    D = build_generator(cfg).eval()
+    D = tiny_generator(3, "dcgan")
     d = sefa_directions(D, k=4, sigma_samples=64)
     ws = state_to_ws(D, LatentState("m", CK, 4, 2, 0.5, "sefa", (Edit(0, 2.0),)), d)
     assert ws.shape == (1, 1, 11)

@@ -7,18 +7,23 @@ import math
 import pytest
 import torch
 
-from explorer.config import GeneratorConfig, preset
 from explorer.explore.directions import sefa_directions
 from explorer.explore.latents import Edit, LatentState, state_to_ws
-from explorer.gan.generators import build_generator
-from explorer.explore.paths import (EASINGS, Keyframe, frame_schedule, interpolate_path, keyframes_from_states, lerp,
-                            slerp)
+from explorer.explore.paths import (
+    EASINGS,
+    Keyframe,
+    frame_schedule,
+    interpolate_path,
+    keyframes_from_states,
+    lerp,
+    slerp,
+)
+from tests.factories import tiny_generator
 
 
 @pytest.fixture(scope="module")
 def G():
-    torch.manual_seed(0)
-    return build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    return tiny_generator(3)
 
 
 def test_lerp_slerp_exact_endpoints():
@@ -109,9 +114,7 @@ def test_keyframe_inputs_tensors_and_dicts(G):
 
 
 def test_dcgan_path():
-    cfg = GeneratorConfig(arch="dcgan", z_dim=8, w_dim=8, num_classes=0, base_channels=16, min_channels=4)
-    torch.manual_seed(0)
-    D = build_generator(cfg).eval()
+    D = tiny_generator(0, "dcgan")
     kfs = keyframes_from_states(D, [LatentState("m", "", 1, None, 0.7), LatentState("m", "", 2, None)])
     ws = interpolate_path(D, kfs, 6, space="z", method="slerp")
     assert ws.shape == (6, 1, 8) and torch.allclose(ws[-1], kfs[1].ws[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import zipfile
 
 import numpy as np
@@ -11,15 +12,13 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.config import preset
-from explorer.gan.generators import build_generator
-from explorer.imaging.render import to_uint8
 from explorer.explore.synthetic import synthetic_zip
+from explorer.imaging.render import to_uint8
+from tests.factories import tiny_generator
 
 
 def _gen(nc: int):
-    torch.manual_seed(0)
-    return build_generator(preset("tiny", 32, 1, nc).generator).eval()
+    return tiny_generator(nc)
 
 
 def test_conditional_zip_has_every_class_and_reproducible_rows():
@@ -52,6 +51,21 @@ def test_unconditional_and_limits():
 
 def test_class_folders_are_safe_names():
     G = _gen(3)
-    zf = zipfile.ZipFile(io.BytesIO(synthetic_zip(G, per_class=1, class_names=["T-shirt/top", "../../etc", "ü ✨"])))
+    zf = zipfile.ZipFile(io.BytesIO(synthetic_zip(G, per_class=1, class_names=["T-shirt/top", "../../etc", "✨ ✨"])))
     pngs = sorted(n for n in zf.namelist() if n.endswith(".png"))
     assert pngs == ["images/00-T-shirt_top/seed0.png", "images/01-etc/seed0.png", "images/02-class/seed0.png"]
+
+
+def test_non_ascii_class_names_are_kept_in_nfc_with_the_utf8_flag():
+    G = _gen(4)
+    nfd = unicodedata.normalize("NFD", "café")
+    data = synthetic_zip(G, per_class=1, class_names=["猫", "犬", "Ørken", nfd + "/..\\x:y"])
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    pngs = sorted((i for i in zf.infolist() if i.filename.endswith(".png")), key=lambda i: i.filename)
+    assert [i.filename for i in pngs] == [
+        "images/00-猫/seed0.png", "images/01-犬/seed0.png", "images/02-Ørken/seed0.png",
+        "images/03-café_.._x_y/seed0.png"]
+    assert all(i.flag_bits & 0x800 for i in pngs)                        # names stored as UTF-8
+    assert all(unicodedata.is_normalized("NFC", i.filename) for i in pngs)
+    rows = list(csv.DictReader(io.StringIO(zf.read("labels.csv").decode())))
+    assert [r["class_name"] for r in rows] == ["猫", "犬", "Ørken", unicodedata.normalize("NFC", nfd) + "/..\\x:y"]

@@ -8,14 +8,12 @@ import pytest
 import torch
 
 from explorer.gan import checkpoint as ckpt
-from explorer.config import preset
-from explorer.gan.generators import build_generator
+from tests.factories import tiny_generator
 
 
 @pytest.fixture
 def exported(tmp_path):
-    torch.manual_seed(0)
-    G = build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    G = tiny_generator(3)
     path = ckpt.save_generator(tmp_path / "m", G, {"class_names": ["a", "b", "c"], "model_card": "hi"})
     return G, path
 
@@ -153,8 +151,7 @@ def test_list_models(tmp_path, exported):
 def test_a_runs_export_is_named_by_its_run_folder(tmp_path):
     """runs/<run>/model.json: the run's name everywhere (links, recipes, cards), also for older exports
     that recorded 'model' for every run."""
-    torch.manual_seed(0)
-    G = build_generator(preset("tiny", 32, 1, 0).generator).eval()
+    G = tiny_generator(0)
     legacy = ckpt.save_generator(tmp_path / "runs" / "cats-1" / "model", G, {})
     assert json.loads(legacy.read_text())["name"] == "model"          # what older exports wrote
     assert ckpt.load_generator(legacy)[1]["name"] == "cats-1"

@@ -12,7 +12,7 @@ from explorer.gan import checkpoint as ckpt
 from explorer.gan import critic
 from explorer.gan.export import export_model
 from explorer.imaging.render import to_uint8
-from tests.helpers.critic_run import make_run
+from tests.factories import make_run
 
 
 def _images(n: int = 6, seed: int = 0) -> np.ndarray:

@@ -7,11 +7,12 @@ import dataclasses
 import pytest
 import torch
 
-from explorer.gan.augment import adapt_p, diff_augment
 from explorer.config import DiscriminatorConfig, GeneratorConfig, preset
-from explorer.gan.losses import d_loss, g_loss, r1_penalty
+from explorer.gan.augment import adapt_p, diff_augment
 from explorer.gan.discriminators import build_discriminator
 from explorer.gan.generators import build_generator
+from explorer.gan.losses import d_loss, g_loss, r1_penalty
+from tests.factories import tiny_generator
 
 
 @pytest.mark.parametrize("res,ch,nc,attn,arch", [
@@ -36,7 +37,7 @@ def test_shapes_and_conditioning(res, ch, nc, attn, arch):
 
 
 def test_style_generator_layers_and_truncation():
-    G = build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    G = tiny_generator(3)
     assert G.num_ws == 8 and len(G.layer_names) == 8 and G.layer_names[0] == "4x4"
     z, c = torch.randn(4, G.cfg.z_dim), torch.tensor([0, 1, 2, 0])
     G.w_avg.normal_()
@@ -83,6 +84,22 @@ def test_losses_known_values():
     (gm,) = torch.autograd.grad(g_loss("minimax", f), f)
     (gn,) = torch.autograd.grad(g_loss("nonsaturating", f), f)
     assert abs(gm.item()) < 1e-3 < abs(gn.item())
+
+
+@pytest.mark.parametrize("arch", ["style", "film", "dcgan"])
+def test_every_arch_offers_the_generator_protocol(arch):
+    """What explore/, evaluation/ and the app rely on (explorer.gan.protocol.Generator), with its shapes."""
+    G = tiny_generator(3, arch, w_avg=True)
+    z, c = torch.randn(2, G.cfg.z_dim), torch.tensor([0, 2])
+    w = G.mapping(z, c, psi=0.5)                                          # (B, w_dim), (B, z_dim + K) for dcgan
+    assert w.shape[0] == 2 and G.w_avg.shape[-1] == (w.shape[1] if arch != "dcgan" else G.cfg.z_dim)
+    assert G.num_ws == len(G.layer_names) == len(G.style_affines())      # one w, one style layer per entry
+    ws = w[:, None].expand(-1, G.num_ws, -1)
+    assert torch.allclose(G.synthesis(ws), G.synthesis(w), atol=1e-6)     # broadcast w == same w per layer
+    assert torch.allclose(G(z, c, psi=0.5), G.synthesis(w), atol=1e-6)
+    assert G.synthesis(w).shape == (2, 1, 32, 32)
+    with pytest.raises(ValueError, match="conditional"):
+        G.mapping(z, None)
 
 
 def test_r1_penalty_matches_analytic():

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
 from explorer.config import TrainConfig
+from explorer.gan import steps
+from explorer.gan.events import Rollback
 from explorer.gan.guards import Guard
 from explorer.gan.train import TrainingDiverged, train_loop
-from tests.conftest import tiny_config
+from tests.factories import tiny_config
 
 
 def test_guard_flags_a_discriminator_that_wins_outright():
@@ -35,16 +35,18 @@ def test_guard_divergence_and_losses_without_a_collapse_floor():
 
 def _winning_d(monkeypatch, calls: range):
     """D's loss reads 1.0, except on the given d_loss calls (1-based), where it reads 0: D 'wins outright'.
-    The guard's average halves each step, so the steps it reacts at are known exactly."""
-    import explorer.gan.train as tr
-    real, n = tr.d_loss, {"i": 0}
+    With the guard's warm-up at 10 steps and its average halving each step (GUARD below), the steps it
+    reacts at are known exactly."""
+    real, n = steps.d_loss, {"i": 0}
 
     def patched(kind, lr_, lf_):
         n["i"] += 1
         return real(kind, lr_, lf_) * 0 + (0.0 if n["i"] in calls else 1.0)
 
-    monkeypatch.setattr(tr, "d_loss", patched)
-    monkeypatch.setattr(tr, "Guard", functools.partial(Guard, warmup=10, decay=0.5))
+    monkeypatch.setattr(steps, "d_loss", patched)
+
+
+GUARD = {"collapse_warmup": 10, "collapse_decay": 0.5}
 
 
 def test_collapse_rolls_back_to_a_healthy_checkpoint(tmp_path, tiny_ds, monkeypatch):
@@ -56,14 +58,14 @@ def test_collapse_rolls_back_to_a_healthy_checkpoint(tmp_path, tiny_ds, monkeypa
 
     def seen(e):
         events.append(e)
-        if e["kind"] == "rollback":
+        if isinstance(e, Rollback):
             on_disk["steps"] = sorted(int(p.stem[5:]) for p in (tmp_path / "checkpoints").glob("step-*.json"))
 
-    r = train_loop(tiny_config(steps=40, checkpoint_every=1, loss="nonsaturating"), tiny_ds,
+    r = train_loop(tiny_config(steps=40, checkpoint_every=1, loss="nonsaturating", **GUARD), tiny_ds,
                    on_progress=seen, run_dir=tmp_path)
-    rb = [e for e in events if e["kind"] == "rollback"]
-    assert len(rb) == 1 and "won outright" in rb[0]["message"]
-    assert (rb[0]["step"], rb[0]["bad_step"]) == (26, 28)
+    rb = [e for e in events if isinstance(e, Rollback)]
+    assert len(rb) == 1 and "won outright" in rb[0].message
+    assert (rb[0].step, rb[0].bad_step) == (26, 28)
     assert on_disk["steps"] == [26]
     assert r.step == 40 and r.rollbacks == 1
 
@@ -71,4 +73,5 @@ def test_collapse_rolls_back_to_a_healthy_checkpoint(tmp_path, tiny_ds, monkeypa
 def test_a_collapse_that_keeps_coming_back_stops_with_a_message(tmp_path, tiny_ds, monkeypatch):
     _winning_d(monkeypatch, range(1, 10**6))
     with pytest.raises(TrainingDiverged, match="won outright"):
-        train_loop(tiny_config(steps=200, checkpoint_every=5, loss="nonsaturating"), tiny_ds, run_dir=tmp_path)
+        train_loop(tiny_config(steps=200, checkpoint_every=5, loss="nonsaturating", **GUARD), tiny_ds,
+                   run_dir=tmp_path)

@@ -7,10 +7,12 @@ import math
 import pytest
 import torch
 
-from explorer.gan import checkpoint as ckpt
 from explorer.config import LOSSES
-from explorer.gan.train import train_loop
-from tests.conftest import make_dataset, tiny_config
+from explorer.gan import checkpoint as ckpt
+from explorer.gan import steps
+from explorer.gan.events import Done, Info, Progress, Rollback, Sample
+from explorer.gan.train import TrainingDiverged, train_loop
+from tests.factories import make_dataset, tiny_config
 
 
 def _weights(run) -> dict[str, torch.Tensor]:
@@ -47,21 +49,21 @@ def test_resume_continues_exactly(tmp_path, tiny_ds):
     events = []
     r2 = train_loop(full, tiny_ds, on_progress=events.append, run_dir=tmp_path / "split", resume=True)
     assert r2.step == 4
-    assert any(e["kind"] == "info" and "resumed from step 2" in e["message"] for e in events)
-    assert [e["step"] for e in events if e["kind"] == "progress"] == [3, 4]
+    assert any(isinstance(e, Info) and "resumed from step 2" in e.message for e in events)
+    assert [e.step for e in events if isinstance(e, Progress)] == [3, 4]
     assert _same(_weights(tmp_path / "full"), _weights(tmp_path / "split"))
 
 
 def test_callbacks_and_outputs(tmp_path, tiny_ds):
     events, saved = [], []
     cfg = tiny_config(steps=4, sample_every=2, checkpoint_every=2)
-    r = train_loop(cfg, tiny_ds, on_progress=events.append, on_checkpoint=lambda p, s: saved.append(s),
+    r = train_loop(cfg, tiny_ds, on_progress=events.append, on_checkpoint=lambda e: saved.append(e.step),
                    run_dir=tmp_path)
-    kinds = [e["kind"] for e in events]
-    assert kinds.count("progress") == 4 and kinds.count("sample") == 2 and kinds[-1] == "done"
-    p = [e for e in events if e["kind"] == "progress"][-1]
+    kinds = [type(e) for e in events]
+    assert kinds.count(Progress) == 4 and kinds.count(Sample) == 2 and kinds[-1] is Done
+    p = [e for e in events if isinstance(e, Progress)][-1]
     for key in ("img_per_s", "eta_s", "loss_g", "loss_d", "d_real", "d_fake", "augment_p"):
-        assert math.isfinite(p[key])
+        assert math.isfinite(getattr(p, key))
     assert saved == [2, 4, 4]
     assert len(list((tmp_path / "checkpoints").glob("step-*.json"))) == 2      # keeps the newest two
     assert (tmp_path / "samples" / "step-00000004.png").exists()
@@ -72,20 +74,19 @@ def test_callbacks_and_outputs(tmp_path, tiny_ds):
 
 def test_divergence_rolls_back(tmp_path, tiny_ds, monkeypatch):
     """A NaN loss at step 3 restores the step-2 checkpoint, halves the learning rates and says so."""
-    import explorer.gan.train as tr
-    real_g_loss, calls = tr.g_loss, {"n": 0}
+    real_g_loss, calls = steps.g_loss, {"n": 0}
 
     def flaky(kind, fake):
         calls["n"] += 1
         out = real_g_loss(kind, fake)
         return out * float("nan") if calls["n"] == 3 else out
 
-    monkeypatch.setattr(tr, "g_loss", flaky)
+    monkeypatch.setattr(steps, "g_loss", flaky)
     events = []
     r = train_loop(tiny_config(steps=5, checkpoint_every=1), tiny_ds, on_progress=events.append, run_dir=tmp_path)
-    rb = [e for e in events if e["kind"] == "rollback"]
-    assert len(rb) == 1 and (rb[0]["step"], rb[0]["bad_step"]) == (2, 3)
-    assert "rolled back to step 2" in rb[0]["message"]
+    rb = [e for e in events if isinstance(e, Rollback)]
+    assert len(rb) == 1 and (rb[0].step, rb[0].bad_step) == (2, 3)
+    assert "rolled back to step 2" in rb[0].message
     assert r.step == 5 and r.rollbacks == 1
     tensors, meta = ckpt.load_training(tmp_path)
     assert meta["lr_scale"] == 0.5 and meta["rollbacks"] == 1
@@ -93,16 +94,15 @@ def test_divergence_rolls_back(tmp_path, tiny_ds, monkeypatch):
 
 
 def test_repeated_divergence_stops_with_message(tmp_path, tiny_ds, monkeypatch):
-    import explorer.gan.train as tr
-    monkeypatch.setattr(tr, "g_loss", lambda kind, fake: fake.mean() * float("inf"))
-    with pytest.raises(tr.TrainingDiverged, match="diverged"):
+    monkeypatch.setattr(steps, "g_loss", lambda kind, fake: fake.mean() * float("inf"))
+    with pytest.raises(TrainingDiverged, match="diverged"):
         train_loop(tiny_config(steps=5), tiny_ds, run_dir=tmp_path)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_every_loss_trains(tmp_path, tiny_ds, loss):
     r = train_loop(tiny_config(steps=2, loss=loss, r1_gamma=1.0 if loss == "hinge" else 0.0), tiny_ds)
-    assert r.step == 2 and math.isfinite(r.last["loss_g"]) and math.isfinite(r.last["loss_d"])
+    assert r.step == 2 and r.last is not None and math.isfinite(r.last.loss_g) and math.isfinite(r.last.loss_d)
 
 
 def test_finetune_with_freezed(tmp_path, tiny_ds):
@@ -112,7 +112,7 @@ def test_finetune_with_freezed(tmp_path, tiny_ds):
     train_loop(tiny_config(steps=2, freeze_d=1), tiny_ds, on_progress=events.append,
                run_dir=tmp_path / "ft", init_from=tmp_path / "base")
     after = _weights(tmp_path / "ft")
-    assert any("fine-tuning from" in e.get("message", "") for e in events)
+    assert any(isinstance(e, Info) and "fine-tuning from" in e.message for e in events)
     frozen = [k for k in before if k.startswith("D.blocks.0.") and "original" in k]
     assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
     assert not torch.equal(before["D.blocks.1.c1.parametrizations.weight.original"],
@@ -130,8 +130,9 @@ def test_dataset_shape_mismatch_is_clear(tiny_ds):
 
 
 def test_classic_dcgan_preset_trains(tmp_path):
-    from explorer.config import preset
     import dataclasses
+
+    from explorer.config import preset
     m = preset("classic-dcgan", 32, 1, 10)
     assert m.generator.num_classes == 0 and m.train.loss == "nonsaturating" and m.train.augment == ""
     assert (m.train.lr_g, m.train.beta1, m.train.ema_half_life_k) == (2e-4, 0.5, 0.0)

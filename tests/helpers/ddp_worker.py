@@ -8,7 +8,7 @@ from safetensors.torch import save_file
 
 from explorer.gan import distributed
 from explorer.gan.train import train_loop
-from tests.conftest import make_dataset, tiny_config
+from tests.factories import make_dataset, tiny_config
 
 out = sys.argv[1]
 distributed.init(torch.device("cpu"))

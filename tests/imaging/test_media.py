@@ -6,21 +6,25 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageSequence
 
-from explorer.config import preset
 from explorer.explore.latents import LatentState, state_to_ws
-from explorer.imaging.media import (even_size, frame_count_and_size, gif_bytes, mp4_bytes, png_bytes, render_frames,
-                            resize_frames)
-from explorer.gan.generators import build_generator
 from explorer.explore.paths import interpolate_path, keyframes_from_states
+from explorer.imaging.media import (
+    even_size,
+    frame_count_and_size,
+    gif_bytes,
+    mp4_bytes,
+    png_bytes,
+    render_frames,
+    resize_frames,
+)
+from tests.factories import tiny_generator
 
 
 @pytest.fixture(scope="module")
 def frames():
-    torch.manual_seed(0)
-    G = build_generator(preset("tiny", 32, 1, 3).generator).eval()
+    G = tiny_generator(3)
     kfs = keyframes_from_states(G, [LatentState("m", "", 1, 0), LatentState("m", "", 2, 1)])
     ws = interpolate_path(G, kfs, 12, space="z", method="slerp")
     f = render_frames(G, ws, batch=5)

@@ -1,5 +1,5 @@
-"""Tests for explorer.jobs.registry, explorer.jobs.scheduler and explorer.jobs.worker: real worker subprocesses on tiny jobs (the `tiny`
-preset, 32 tiny images, 1 thread), plus registry-only tests that start no process.
+"""Tests for explorer.jobs.registry, explorer.jobs.scheduler and explorer.jobs.worker: real worker subprocesses on
+tiny jobs (the `tiny` preset, 32 tiny images, 1 thread), plus registry-only tests that start no process.
 
 Every worker is started by the Scheduler of the test itself; the fixture kills (by pid) any that
 a failing test leaves behind, and nothing else."""
@@ -16,16 +16,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.gan import checkpoint
-from explorer.jobs import scheduler
 from explorer.config import preset
 from explorer.data.store import save_dataset
-from explorer.jobs.registry import MAX_RESTARTS, JobError, JobRegistry, make_spec
-from explorer.gan.generators import build_generator
-from explorer.jobs.scheduler import Scheduler
+from explorer.gan import checkpoint
 from explorer.gan.train import TrainingDiverged
+from explorer.jobs import scheduler
+from explorer.jobs.registry import MAX_RESTARTS, JobError, JobRegistry, make_spec
+from explorer.jobs.scheduler import Scheduler
 from explorer.jobs.worker import FAULT_ENV, _Reporter, describe_failure
-from tests.conftest import make_dataset
+from tests.factories import make_dataset, tiny_generator
 
 TIMEOUT = 180.0   # generous: the test machine may be busy with other training runs
 
@@ -250,6 +249,28 @@ def test_dead_workers_are_requeued_then_failed_after_repeated_deaths(env):
     assert "died 4 times" in reg.get(j).error
 
 
+def test_deaths_are_counted_per_window_of_progress(env):
+    """Unrelated kills over a long job, each after a new checkpoint, never fail it; a crash loop still does."""
+    reg, sched, ds = env
+    j = reg.submit("alice", spec(ds))
+
+    def die(checkpoint: int) -> str:
+        assert reg.claim_next("auto").id == j
+        assert reg.attach(j, 2**22 + 12345, "0")                  # a pid that is not running
+        reg.update_progress(j, {"step": checkpoint + 1, "checkpoint_step": checkpoint})
+        assert sched.reap() == [j]
+        return reg.get(j).status
+    for k in range(1, 2 * MAX_RESTARTS + 2):                       # progress before every death
+        assert die(10 * k) == "interrupted", k
+        assert reg.get(j).restarts == 1
+    for death in range(2, MAX_RESTARTS + 2):                       # then no new checkpoint: a crash loop
+        assert die(10 * (2 * MAX_RESTARTS + 1)) == ("interrupted" if death <= MAX_RESTARTS else "failed")
+    job = reg.get(j)
+    assert job.restarts == MAX_RESTARTS + 1 and "4 times in a row without reaching a new checkpoint" in job.error
+    reg.resume(j)                                                  # a person resumes it: a fresh count
+    assert reg.get(j).restarts == 0 and die(10) == "interrupted"
+
+
 def test_reporter_records_rollbacks_and_reads_flags(env):
     reg, _, ds = env
     j = reg.submit("alice", spec(ds))
@@ -302,7 +323,7 @@ def test_specs_with_a_whole_config_and_a_model_to_finetune(env, tmp_path):
     assert s["config"]["train"]["preset"] == "tiny" and s["labels"] is False
     with pytest.raises(JobError, match="fine-tune from does not exist"):
         reg.submit("alice", s)
-    G = build_generator(cfg.generator)
+    G = tiny_generator(0)
     checkpoint.save_generator(tmp_path / "data" / "runs" / "made" / "model", G, {})
     ok = reg.get(reg.submit("alice", make_spec(ds, config=cfg, init_from="made")))      # a name, as listed
     assert ok.spec["init_from"] == str((tmp_path / "data" / "runs" / "made" / "model.json").resolve())
@@ -312,7 +333,7 @@ def test_a_cancelled_run_can_be_kept_as_a_model(env):
     """Its last checkpoint is exported like a finished run's model: named by its run, carded by its job."""
     from explorer.gan import checkpoint as ckpt
     from explorer.jobs.worker import export_job_model
-    from tests.helpers.critic_run import make_run
+    from tests.factories import make_run
     reg, _, ds = env
     job = reg.cancel(reg.submit("me", spec(ds, name="half done")))
     run = Path(job.run_dir)

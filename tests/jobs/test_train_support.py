@@ -11,26 +11,23 @@ from pathlib import Path
 import pytest
 import torch
 
+from explorer.config import preset
+from explorer.evaluation.quality import QualityProbe
 from explorer.gan import checkpoint as ckpt
 from explorer.gan import critic
-from explorer.jobs import speed
-from explorer.config import preset
-from explorer.gan.finetune import adapt_generator, prepare_init, sources
 from explorer.gan.export import export_model
-from explorer.gan.generators import _pixel_norm, build_generator
-from explorer.gan.nets import build_nets, compute_w_avg, init_from_checkpoint
-from explorer.evaluation.quality import QualityProbe
-from explorer.jobs.runlog import job_card, read_metrics, sample_steps, thin
+from explorer.gan.finetune import adapt_generator, prepare_init, sources
+from explorer.gan.generators import _pixel_norm
+from explorer.gan.nets import build_nets, init_from_checkpoint
 from explorer.gan.train import train_loop
+from explorer.jobs import speed
 from explorer.jobs.plan import SMALL_SET, plan
-from tests.conftest import make_dataset, tiny_config
+from explorer.jobs.runlog import job_card, read_metrics, sample_steps, thin
+from tests.factories import make_dataset, tiny_config, tiny_generator
 
 
 def _film(classes: int, res: int = 32, ch: int = 1, seed: int = 0):
-    torch.manual_seed(seed)
-    G = build_generator(dataclasses.replace(preset("tiny", res, ch, classes).generator, arch="film")).eval()
-    compute_w_avg(G)
-    return G
+    return tiny_generator(classes, "film", res, ch, seed, w_avg=True)
 
 
 def _export(tmp: Path, name: str, G, **meta) -> ckpt.ModelInfo:
@@ -56,8 +53,7 @@ def test_adapt_generator_keeps_what_it_draws():
         assert torch.allclose(two(z, torch.full((5,), c)), unc(z), atol=1e-5)
     assert adapt_generator(src, src.cfg) is src
     # a DCGAN generator: class input channels of the first transposed conv dropped / added at zero
-    torch.manual_seed(1)
-    dc = build_generator(dataclasses.replace(preset("tiny", 32, 1, 0).generator, arch="dcgan")).eval()
+    dc = tiny_generator(0, "dcgan", seed=1)
     dc2 = adapt_generator(dc, dataclasses.replace(dc.cfg, num_classes=2))
     assert torch.allclose(dc2(z, torch.zeros(5, dtype=torch.long)), dc(z), atol=1e-6)
     assert torch.allclose(dc2(z, torch.ones(5, dtype=torch.long)), dc(z), atol=1e-6)
@@ -70,8 +66,7 @@ def test_adapt_generator_keeps_what_it_draws():
 def test_sources_verdicts_and_recipes(tmp_path):
     film3 = _export(tmp_path, "film3", _film(3), class_names=["a", "b", "c"])
     rgb = _export(tmp_path, "rgb64", _film(0, 64, 3))
-    dc = dataclasses.replace(preset("tiny", 32, 1, 2).generator, arch="dcgan")
-    dcgan = _export(tmp_path, "dcgan2", build_generator(dc).eval())
+    dcgan = _export(tmp_path, "dcgan2", tiny_generator(2, "dcgan"))
     found = {s.info.name: s for s in sources([rgb, dcgan, film3], resolution=32, channels=1, num_classes=0)}
     assert [s.info.name for s in sources([rgb, dcgan, film3], 32, 1, 0)][-1] == "rgb64"      # fitting first
     assert found["film3"].usable and not found["film3"].has_d and "3 classes become none" in found["film3"].note

@@ -6,22 +6,16 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
+from explorer.explore.latents import LatentState, state_to_ws
 from explorer.learn import latent_map as LM
 from explorer.learn import quiz as Q
-from explorer.config import preset
-from explorer.explore.latents import LatentState, state_to_ws
-from explorer.gan.generators import build_generator
-from explorer.gan.nets import compute_w_avg
-from tests.conftest import make_dataset
+from tests.factories import make_dataset, tiny_generator
 
 
 @pytest.fixture(scope="module")
 def G():
-    torch.manual_seed(0)
-    g = build_generator(dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")).eval()
-    compute_w_avg(g)
+    g = tiny_generator(3, "film", w_avg=True)
     return g
 
 

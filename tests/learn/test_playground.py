@@ -18,13 +18,13 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer.learn import playground as P
 from explorer.gan.losses import d_loss, g_loss
+from explorer.learn import playground as P
 
-PAGE = str(Path(__file__).resolve().parent.parent / "explorer" / "ui" / "playground_page.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "explorer" / "ui" / "playground_page.py")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def trained(title: str) -> P.Playground:
     """A preset trained for its recorded number of steps (shared by the tests that read it)."""
     preset = P.PRESETS[title]

@@ -12,19 +12,15 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.gan import critic
 from explorer.gan.export import export_model
-from explorer.ui import pages
-from tests.helpers.critic_run import make_run
+from tests.factories import make_run, use_dirs
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-NEW_PAGES = {"explorer/ui/latent_map_page.py": "Latent map", "explorer/ui/classes_page.py": "Classes",
-             "explorer/ui/quiz_page.py": "Real or fake?"}
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
     """pretrained/: "tiny" (conditional, with a discriminator and real images in a folder) and "plain"
-    (unconditional, no discriminator, its dataset missing). The new pages are added to the navigation
-    unless pages.py already lists them."""
+    (unconditional, no discriminator, its dataset missing)."""
     real = tmp_path / "real"
     rng = np.random.default_rng(0)
     for k, name in enumerate(["cat", "dog", "owl"]):
@@ -38,19 +34,8 @@ def app_env(tmp_path, monkeypatch):
     critic.export_discriminator(j, tmp_path / "pre" / "tiny")
     j0, _ = make_run(tmp_path / "runs" / "p", "resnet", classes=0, dataset={"spec": "fashion-mnist"})
     export_model(j0, tmp_path / "pre" / "plain")
-    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
-    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("LATENT_EXPLORER_FMNIST", str(tmp_path / "no-fmnist"))
-    original = pages.all_pages
-
-    def with_new_pages() -> list:
-        have = original()
-        listed = " ".join(str(getattr(p, "_page", "")) for p in have)
-        return have + [st.Page(f, title=t) for f, t in NEW_PAGES.items() if Path(f).name not in listed]
-
-    monkeypatch.setattr(pages, "all_pages", with_new_pages)
-    st.cache_resource.clear()                 # models of different tests share names and hashes
-    st.cache_data.clear()
+    use_dirs(monkeypatch, tmp_path)
     return tmp_path
 
 

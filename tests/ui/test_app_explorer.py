@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import zipfile
@@ -12,30 +11,18 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer.gan import checkpoint as ckpt
 from explorer.explore import recipes
-from explorer.config import preset
 from explorer.explore.latents import Edit, LatentState
-from explorer.gan.generators import build_generator
-from explorer.gan.nets import compute_w_avg
+from tests.factories import export_generator, use_dirs
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-
-
-def _tiny_model(stem: Path, classes: list[str], seed: int, meta: dict | None = None):
-    """A tiny conditional film generator exported at `stem`: (G, sidecar path)."""
-    torch.manual_seed(seed)
-    G = build_generator(dataclasses.replace(preset("tiny", 32, 1, len(classes)).generator, arch="film")).eval()
-    compute_w_avg(G)
-    return G, ckpt.save_generator(stem, G, {"class_names": classes, **(meta or {})})
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
-    G, side = _tiny_model(tmp_path / "pre" / "tiny", ["cat", "dog", "owl"], 0,
-                          {"model_card": "A **tiny** test model."})
-    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
-    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
+    """pretrained/tiny: a conditional film model (cat, dog, owl) with a Markdown model card."""
+    G, side = export_generator(tmp_path / "pre" / "tiny", ["cat", "dog", "owl"], model_card="A **tiny** test model.")
+    use_dirs(monkeypatch, tmp_path)
     meta = json.loads(side.read_text())
     return {"sha": meta["sha256"], "G": G}
 
@@ -82,11 +69,10 @@ def test_explore_sliders_change_state_and_url(app_env):
 def test_strip_follows_the_other_edits_not_its_own_slider(app_env):
     at = _run(AppTest.from_file(APP, default_timeout=120))
     main, strip = _image_ids(at)[:2]
-    kept = at.session_state["_strip"]
     at.slider(key="amt0").set_value(1.5)           # the strip's own direction: the strip is kept, not redrawn
     _run(at)
     main2, strip2 = _image_ids(at)[:2]
-    assert main2 != main and strip2 == strip and at.session_state["_strip"] is kept
+    assert main2 != main and strip2 == strip
     at.slider(key="amt1").set_value(-2.0)          # another direction: the strip is redrawn
     _run(at)
     main3, strip3 = _image_ids(at)[:2]
@@ -98,7 +84,6 @@ def test_strip_follows_the_other_edits_not_its_own_slider(app_env):
     at.button(key="save_name").click()             # label), still on the same direction
     _run(at)
     assert _strip_box(at).value == 1 and _strip_box(at).options[1] == "wide"
-    assert at.session_state["strip_dir"] == 1
 
 
 def test_z_sliders_nudge_one_dimension(app_env):
@@ -128,8 +113,7 @@ def test_z_sliders_nudge_one_dimension(app_env):
 
 def test_layer_preset_applies_to_every_slider(app_env):
     at = _run(AppTest.from_file(APP, default_timeout=120))
-    at.selectbox(key="layer_preset").set_value("fine")
-    at.button(key="apply_preset").click()
+    at.selectbox(key="layer_preset").set_value("fine")        # applies at once: the box shows what is applied
     _run(at)
     at.slider(key="amt3").set_value(-2.0)
     _run(at)
@@ -291,7 +275,7 @@ def test_freeze_heap_skips_old_objects_and_still_collects_new_garbage():
 
 @pytest.fixture
 def two_models(app_env, tmp_path):
-    _tiny_model(tmp_path / "pre" / "other", ["a", "b"], 1)
+    export_generator(tmp_path / "pre" / "other", ["a", "b"], seed=1)
     return app_env
 
 
@@ -370,3 +354,90 @@ def test_freeze_new_modules_freezes_only_after_an_import(monkeypatch):
     monkeypatch.setitem(sys.modules, "_le_test_module", types.ModuleType("_le_test_module"))
     heap.freeze_new_modules()
     assert calls == [1]
+
+
+def test_seeds_derived_near_the_maximum_stay_inside_their_boxes(app_env):
+    from explorer.explore.latents import SEED_MAX
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.number_input(key="seed").set_value(SEED_MAX)
+    _run(at)
+    at.button(key="next").click()                                  # one past the maximum: stays there
+    _run(at)
+    assert at.number_input(key="seed").value == SEED_MAX
+    at.radio(key="panel").set_value("Gallery")
+    _run(at)
+    box = at.number_input(key="gal_seed")
+    assert box.max + 11 <= SEED_MAX                                # every offered seed is a valid seed
+    box.set_value(box.max)
+    _run(at)
+    labels = [int(b.label) for b in at.button if b.key and b.key.startswith("use")]
+    assert max(labels) == SEED_MAX
+    at.button(key="use11").click()                                 # picking the last one shows that seed
+    _run(at)
+    assert at.number_input(key="seed").value == SEED_MAX and at.query_params["s"] == str(SEED_MAX)
+
+    at.switch_page("explorer/ui/interpolate_page.py")              # keyframes start from the maximum
+    _run(at)
+    assert [k.seed for k in at.session_state["keyframes"]] == [SEED_MAX, SEED_MAX - 1]
+    assert at.number_input(key="kf_seed").value <= SEED_MAX
+    at.number_input(key="kf_seed").set_value(SEED_MAX)
+    at.button(key="kf_add_seed").click()                           # Add seed at the maximum
+    _run(at)
+    assert at.session_state["keyframes"][-1].seed == SEED_MAX
+    assert at.number_input(key="kf_seed").value <= SEED_MAX
+    at.slider(key="ip_scrub").set_value(40)                        # fewer frames than the scrubber's place
+    _run(at)
+    at.number_input(key="ip_frames").set_value(10)
+    _run(at)
+    assert at.slider(key="ip_scrub").value == 10
+
+
+def test_each_method_keeps_its_own_edits_and_layer_ranges(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.selectbox(key="layer_preset").set_value("fine")
+    _run(at)
+    at.slider(key="amt0").set_value(2.0)
+    _run(at)
+    assert at.query_params["e"] == "0:2:2:"
+    at.radio(key="method").set_value("sefa")
+    _run(at)
+    assert at.selectbox(key="layer_preset").value == "all"        # SeFa's own ranges, shown as they apply
+    assert at.slider(key="amt0").value == 0.0 and "e" not in at.query_params
+    assert "1 PCA edit is kept but not applied" in at.info[0].value
+    at.slider(key="amt1").set_value(1.0)
+    _run(at)
+    assert at.query_params["e"] == "1:1:0:" and at.query_params["d"] == "sefa"
+    at.radio(key="method").set_value("pca")                        # back: the PCA edit on the fine layer
+    _run(at)
+    assert at.slider(key="amt0").value == 2.0 and at.selectbox(key="layer_preset").value == "fine"
+    assert at.query_params["e"] == "0:2:2:" and "1 SeFa edit is kept" in at.info[0].value
+
+
+def test_undo_redo_and_going_back_to_an_earlier_link(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    assert at.button(key="undo").disabled and at.button(key="redo").disabled
+    at.slider(key="amt0").set_value(1.0)
+    _run(at)
+    first = dict(at.query_params)
+    at.slider(key="amt1").set_value(-1.0)
+    _run(at)
+    at.button(key="next").click()
+    _run(at)
+    assert at.query_params["s"] == "1" and at.query_params["e"] == "0:1:0:,1:-1:0:"
+    at.button(key="undo").click()
+    _run(at)
+    assert at.number_input(key="seed").value == 0 and at.query_params["e"] == "0:1:0:,1:-1:0:"
+    at.button(key="undo").click()
+    _run(at)
+    assert at.slider(key="amt1").value == 0.0 and at.query_params["e"] == "0:1:0:"
+    at.button(key="redo").click()
+    _run(at)
+    assert at.slider(key="amt1").value == -1.0 and not at.button(key="undo").disabled
+    at.slider(key="amt2").set_value(0.5)                           # a new edit drops the redo tail
+    _run(at)
+    assert at.button(key="redo").disabled
+    at.query_params.clear()                                        # the browser's Back: an earlier URL
+    at.query_params.update(first)
+    _run(at)
+    assert at.slider(key="amt0").value == 1.0 and at.slider(key="amt1").value == 0.0
+    assert at.slider(key="amt2").value == 0.0 and at.number_input(key="seed").value == 0

@@ -3,37 +3,22 @@ sidebar's model kept."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import pytest
-import torch
 
-from explorer.gan import checkpoint as ckpt
-from explorer.bench.browser import ROOT, chromium, chromium_available, streamlit_server, wait_idle
-from explorer.config import preset
-from explorer.gan.generators import build_generator
-from explorer.gan.nets import compute_w_avg
+from explorer.bench.browser import chromium_available, wait_idle
+from tests.factories import export_generator, served_app, server_env
 
-APP = "streamlit_app.py"
-PAGE_FILE = "explorer/ui/latent_map_page.py"
-REGISTERED = PAGE_FILE in (ROOT / "explorer" / "ui" / "pages.py").read_text()
-pytestmark = [pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available())),
-              pytest.mark.skipif(not REGISTERED, reason=f"{PAGE_FILE} is not registered in pages.py")]
+pytestmark = pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available()))
 POINTS = ".st-key-lm_plot .js-plotly-plot .scatterlayer .trace"
 
 
 @pytest.fixture
 def served(tmp_path):
-    for name, classes in (("a-plain", 0), ("tiny", 3)):         # "tiny" is not the default model
-        torch.manual_seed(0)
-        G = build_generator(dataclasses.replace(preset("tiny", 32, 1, classes).generator, arch="film")).eval()
-        compute_w_avg(G)
-        ckpt.save_generator(tmp_path / "pre" / name, G, {"class_names": ["cat", "dog", "owl"][:classes]})
-    env = {"LATENT_EXPLORER_PRETRAINED": str(tmp_path / "pre"), "LATENT_EXPLORER_DATA": str(tmp_path / "data"),
-           "LATENT_EXPLORER_THREADS": "1"}
-    with streamlit_server(APP, env=env) as (url, _), chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    export_generator(tmp_path / "pre" / "a-plain")                         # "tiny" is not the default model
+    export_generator(tmp_path / "pre" / "tiny", ["cat", "dog", "owl"])
+    with served_app(server_env(tmp_path)) as (url, page):
         yield url, page
 
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from explorer.bench.browser import chromium, chromium_available, streamlit_server, wait_idle
+from explorer.bench.browser import chromium_available, wait_idle
+from tests.factories import served_app, server_env
 
 pytestmark = pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available()))
 
@@ -19,10 +20,7 @@ SVG_CHANGED_JS = f"() => {{ const now = ({SVG_JS})(); return now !== '' && now !
 
 @pytest.fixture
 def served(tmp_path):
-    env = {"LATENT_EXPLORER_PRETRAINED": str(tmp_path / "pre"), "LATENT_EXPLORER_DATA": str(tmp_path / "data"),
-           "LATENT_EXPLORER_THREADS": "1"}                     # no models needed: the playground trains its own
-    with streamlit_server("streamlit_app.py", env=env) as (url, _), chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with served_app(server_env(tmp_path)) as (url, page):      # no models needed: the playground trains its own
         yield url, page
 
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from explorer.bench.browser import chromium_available, wait_idle
 from explorer.jobs import speed
-from explorer.bench.browser import chromium, chromium_available, streamlit_server, wait_idle
 from explorer.jobs.plan import plan, with_overrides
+from tests.factories import served_app, server_env
 
 pytestmark = pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available()))
 
@@ -31,10 +32,7 @@ def served(tmp_path, monkeypatch):
     cfg = plan("quick", 32, 1, 0, n_images=10)           # the duration estimate is measured elsewhere
     for c in (cfg, with_overrides(cfg, batch_size=8)):     # (tests/test_train_support.py): cached here
         speed._store(speed.speed_key(c, "cpu"), speed.Estimate(0.05, "cpu", 1, "measured"))
-    env = {"LATENT_EXPLORER_PRETRAINED": str(tmp_path / "no-models"), "LATENT_EXPLORER_DATA": str(tmp_path / "data"),
-           "LATENT_EXPLORER_THREADS": "1"}
-    with streamlit_server("streamlit_app.py", env=env) as (url, _), chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    with served_app(server_env(tmp_path, pretrained=tmp_path / "no-models"), accept_downloads=True) as (url, page):
         yield url, page, folder
 
 
@@ -97,7 +95,7 @@ def test_upload_folder_train_and_watch(served):
 
     with page.expect_download(timeout=60_000) as info:
         page.locator('[class*="st-key-dl-"] button').click()
-    names = zipfile.ZipFile(io.BytesIO(open(info.value.path(), "rb").read())).namelist()
+    names = zipfile.ZipFile(io.BytesIO(info.value.path().read_bytes())).namelist()
     assert {n.split("/")[-1] for n in names} == {"model.json", "model.safetensors", "model_card.md"}
 
     page.goto(f"{url}/train")                                                        # a reload, the URL bare:

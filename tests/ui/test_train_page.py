@@ -6,27 +6,24 @@ measures a real one)."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from explorer.gan import checkpoint as ckpt
-from explorer.jobs import scheduler
-from explorer.jobs import speed
-from explorer.config import preset
-from explorer.jobs.registry import JobRegistry
-from explorer.gan.generators import build_generator
-from explorer.gan.nets import compute_w_avg
+from explorer.data import uploads
+from explorer.data.archives import UploadLimits
+from explorer.data.store import save_dataset
+from explorer.jobs import scheduler, speed
+from explorer.jobs.registry import JobRegistry, make_spec
 from explorer.jobs.runlog import read_metrics
+from tests.factories import export_generator, make_dataset, use_dirs
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 TIMEOUT = 180.0
 
 
@@ -39,13 +36,8 @@ def png(i: int, size: int = 20) -> bytes:
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
-    torch.manual_seed(0)
-    G = build_generator(dataclasses.replace(preset("tiny", 32, 1, 3).generator, arch="film")).eval()
-    compute_w_avg(G)
-    ckpt.save_generator(tmp_path / "pre" / "tiny", G, {"class_names": ["a", "b", "c"], "model_card": "tiny"})
-    monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path / "pre"))
-    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("LATENT_EXPLORER_THREADS", "1")
+    export_generator(tmp_path / "pre" / "tiny", ["a", "b", "c"], model_card="tiny")
+    use_dirs(monkeypatch, tmp_path)
     measured = []
 
     def fake_estimate(cfg, device="cpu", busy=False, timeout=0.0):
@@ -193,3 +185,48 @@ def test_upload_check_train_watch_then_finetune(app_env):
     heads = [t for t in texts(again) if t.startswith("**my-gan** — ")]
     assert heads == ["**my-gan** — done", "**my-gan** — done"]
     assert again.button(key=f"open-{job_id}") is not None                               # the other one: compact
+
+
+def _queued_jobs(reg: JobRegistry, tmp_path: Path, owner: str, *names: str) -> list[str]:
+    """Jobs of `owner` that stay queued: device "cpu", which the app's scheduler (device "auto") never runs."""
+    ds = save_dataset(make_dataset(n=8, classes=3), tmp_path / "ds")
+    return [reg.submit(owner, make_spec(ds, preset="tiny", resolution=32, channels=1, num_classes=3, name=n,
+                                        device="cpu")) for n in names]
+
+
+def test_a_link_opens_the_job_it_names_not_the_newest(app_env, tmp_path):
+    reg, _ = app_env
+    owner = "a-browser-that-owns-two-jobs"
+    a, b = _queued_jobs(reg, tmp_path, owner, "job A", "job B")           # B is the newer one
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    at.session_state["owner"] = owner
+    at.switch_page("explorer/ui/train_page.py")
+    at.query_params["job"] = a                                          # /train?job=A
+    run(at)
+    compact = {str(w.key) for w in at.button if str(w.key).startswith("open-")}
+    assert compact == {f"open-{b}"}                                     # A is expanded, B is not
+    at.button(key=f"open-{b}").click()                                  # the person's choice then wins
+    run(at)
+    assert {str(w.key) for w in at.button if str(w.key).startswith("open-")} == {f"open-{a}"}
+
+
+def test_a_partial_read_is_a_warning_that_names_every_unread_file(app_env, monkeypatch):
+    monkeypatch.setattr(uploads, "DEFAULT_LIMITS", UploadLimits(max_files=3))
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/train_page.py")
+    run(at)
+    files = [(f"set/img{i}.png", png(i), "image/png") for i in range(5)]
+    files += [(f"set/copy{i}.png", png(0), "image/png") for i in range(3)]   # duplicates: not in the budget
+    at.file_uploader(key="up_files").set_value(files)
+    run(at)
+    at.button(key="up_check").click()
+    run(at)
+    assert not at.success                                               # never a success banner
+    warning = at.warning[0].value
+    assert warning.startswith("Only part of the upload was read (stopped: more than 3 files; 2 file(s) were not "
+                              "read)") and "3 image(s) accepted" in warning
+    rejected = next(d.value for d in at.dataframe if list(d.value.columns) == ["file", "reason"])
+    unread = rejected[rejected["reason"] == "not read: more than 3 files"]["file"].tolist()
+    assert unread == ["set/img3.png", "set/img4.png"]                   # each one named, no "(rest)" row
+    groups = next(d.value for d in at.dataframe if "examples" in d.value.columns)
+    assert groups["files"].tolist() == [3, 2]                           # identical reasons, counted

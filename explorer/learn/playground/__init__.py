@@ -11,12 +11,34 @@
 * live.py: plotly figures of a View, the background Runner, benchmark_playground.
 """
 
-from explorer.learn.playground.game import (ARROWS, EVAL_EVERY, EVAL_POINTS, HEAT_RES, LOSSES, OPTIMIZERS, PRESETS,
-                                      VIEW_POINTS, Playground, Preset, Settings, View, gradient_penalty,
-                                      latent_grid, mlp)
+from explorer.learn.playground.game import (
+                                      ARROWS,
+                                      EVAL_EVERY,
+                                      EVAL_POINTS,
+                                      HEAT_RES,
+                                      LOSSES,
+                                      OPTIMIZERS,
+                                      PRESETS,
+                                      VIEW_POINTS,
+                                      Playground,
+                                      Preset,
+                                      Settings,
+                                      View,
+                                      gradient_penalty,
+                                      latent_grid,
+                                      mlp,
+)
 from explorer.learn.playground.live import Runner, benchmark_playground, figures
-from explorer.learn.playground.targets import (MAX_CSV_BYTES, MAX_CSV_ROWS, MIN_CSV_ROWS, TARGETS, Target, make_target,
-                                         modes_covered, parse_points_csv)
+from explorer.learn.playground.targets import (
+                                      MAX_CSV_BYTES,
+                                      MAX_CSV_ROWS,
+                                      MIN_CSV_ROWS,
+                                      TARGETS,
+                                      Target,
+                                      make_target,
+                                      modes_covered,
+                                      parse_points_csv,
+)
 
 __all__ = ["ARROWS", "EVAL_EVERY", "EVAL_POINTS", "HEAT_RES", "LOSSES", "MAX_CSV_BYTES", "MAX_CSV_ROWS",
            "MIN_CSV_ROWS", "OPTIMIZERS", "PRESETS", "TARGETS", "VIEW_POINTS", "Playground", "Preset", "Runner",

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from explorer.config import LOSSES  # the playground trains with the same four losses as the image GANs
 from explorer.gan.losses import d_loss, g_loss
 from explorer.learn.playground.targets import make_target, modes_covered
 
-LOSSES = ("minimax", "nonsaturating", "hinge", "wgan-gp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 EVAL_POINTS, VIEW_POINTS, ARROWS, HEAT_RES, EVAL_EVERY = 2000, 512, 128, 60, 25
 
@@ -54,7 +55,8 @@ class Settings:
             raise ValueError("d_steps, latent, width, depth and batch must be >= 1 and learning rates > 0")
 
 
-def mlp(n_in: int, n_out: int, width: int, depth: int, act: type[nn.Module], gen: torch.Generator) -> nn.Sequential:
+def mlp(n_in: int, n_out: int, width: int, depth: int, act: Callable[[], nn.Module],
+        gen: torch.Generator) -> nn.Sequential:
     """depth hidden layers of `width`; weights drawn from `gen` (PyTorch's default init scheme)."""
     sizes = [n_in] + [width] * depth + [n_out]
     layers: list[nn.Module] = []
@@ -114,6 +116,8 @@ class View:
 
 class Playground:
     """A 2D GAN you can step, reset and look at. Pure (no Streamlit); not thread-safe (see Runner)."""
+
+    settings: Settings
 
     def __init__(self, settings: Settings = Settings(), points: np.ndarray | None = None):
         self.reset(settings, points)

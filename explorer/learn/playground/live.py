@@ -12,6 +12,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,12 +41,14 @@ def _fig(traces: list[dict], **layout):
 def figures(v: View) -> list:
     """Plotly figures for a View: [plane (D heatmap, points, manifold, arrows), losses, modes covered]."""
     red_white_blue = [[0, "#b2182b"], [0.5, "#f7f7f7"], [1, "#2166ac"]]      # low: "fake", high: "real"
-    scale = {"zmin": 0, "zmax": 1} if v.heat_label == "P(real)" else {"zmid": 0}
-    heat = {"type": "heatmap", "x": v.xs, "y": v.xs, "z": v.heat, "colorscale": red_white_blue, "opacity": 0.75,
+    scale: dict[str, float] = {"zmin": 0, "zmax": 1} if v.heat_label == "P(real)" else {"zmid": 0}
+    heat: dict[str, Any] = {
+            "type": "heatmap", "x": v.xs, "y": v.xs, "z": v.heat, "colorscale": red_white_blue, "opacity": 0.75,
             "name": "D", "colorbar": {"title": {"text": v.heat_label}}, **scale}
     seg, sizes = _arrow_segments(v.arrow_from, v.arrows, 0.12 * v.bound)
     head = {"symbol": "arrow", "angleref": "previous", "color": "#2ca02c", "size": sizes}
-    styles = [("G(latent grid)", v.manifold, "lines", {"line": {"color": "rgba(90,90,90,0.55)", "width": 1}}),
+    styles: list[tuple[str, np.ndarray, str, dict[str, Any]]] = [
+              ("G(latent grid)", v.manifold, "lines", {"line": {"color": "rgba(90,90,90,0.55)", "width": 1}}),
               ("real", v.real, "markers", {"marker": {"color": "black", "size": 4}}),
               ("fake", v.fake, "markers", {"marker": {"color": "#ff7f0e", "size": 4}}),
               ("G's push", seg, "lines+markers", {"line": {"color": "#2ca02c", "width": 1.5}, "marker": head})]
@@ -100,7 +103,9 @@ class Runner:
 
     def __init__(self, pg: Playground, chunk: int = 5, idle_timeout: float = 10.0):
         self.pg, self.lock, self.chunk, self.idle_timeout = pg, threading.Lock(), chunk, idle_timeout
-        self.flags, self.thread, self.error = _Flags(), None, None
+        self.flags = _Flags()
+        self.error: str | None = None
+        self.thread: threading.Thread | None = None
         self.last_seen = time.monotonic()
 
     @property

@@ -1,0 +1,248 @@
+"""Quality figures for glyph-stack (font) generators: a glyph classifier and what it measures.
+
+A generated face is a glyph stack (62, 64, 64) uint8, ink = 255, channel i = glyph `GLYPHS[i]`.
+
+* The glyph classifier is the project's small CNN (`explorer.evaluation.classifier.FashionClassifier`,
+  32x32 input, no horizontal flips: b/d and p/q are mirror images) trained on single glyphs of the
+  train-split faces to say which of the 62 characters a glyph is. Cells share one scale and baseline,
+  so size and position count (c/C, o/O are told apart by their height when a face's design does).
+* Merge rule (stated, data-driven): glyphs that the 62-way classifier confuses with each other on a
+  validation set of train-split families (families it never trained on) in at least
+  `MERGE_CONFUSION` (15 %) of their images, counted both ways ((C[a,b] + C[b,a]) / (n_a + n_b)),
+  are one class; merges are transitive (union-find). Typically {0, O, o}, {I, l, 1}, and some
+  case pairs of scaled shapes (c/C, s/S, v/V, w/W, x/X, z/Z) in faces where they coincide.
+  Accuracy counts a prediction right when it falls in the true glyph's group.
+* Per-face features: the classifier's penultimate features averaged over a face's glyphs (the
+  average cancels glyph identity and keeps what the glyphs share: the style).
+
+`glyph_figures(fake, real_test, real_train, classifier, groups)` bundles: glyph accuracy on the
+generated and on held-out real faces, Fréchet distance (FID-style, Heusel et al. 2017) between
+per-face features, k-NN precision/recall (Kynkäänniemi et al. 2019), style consistency (spread of
+measured attributes across the glyphs of one face, generated vs real) and the memorisation ratio.
+
+    clf, meta = train_and_ship(train_stacks, "pretrained/fonts-glyph-classifier")   # a few CPU minutes
+    figures = glyph_figures(fake, test, train, clf, meta["groups"])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from explorer.evaluation import metrics
+from explorer.evaluation.classifier import ClassifierConfig, FashionClassifier, load_classifier, save_classifier
+
+GLYPHS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+MERGE_CONFUSION = 0.15
+CLASSIFIER_NAME = "fonts-glyph-classifier"
+Spread = Callable[[torch.Tensor], dict[str, np.ndarray]]  # (N, G, H, W) stacks -> {attribute: (N,) spread}
+
+
+def glyph_config(glyphs: str = GLYPHS) -> ClassifierConfig:
+    """The glyph classifier's architecture: 32x32 input, 16/32/64 conv channels, 64-d features."""
+    return ClassifierConfig(channels=1, width=16, feature_dim=64, num_classes=len(glyphs), resolution=32)
+
+
+def flatten_glyphs(stacks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, G, H, W) stacks -> ((N*G, 1, H, W) glyph images, (N*G,) glyph indices)."""
+    n, g, h, w = stacks.shape
+    return stacks.reshape(n * g, 1, h, w), torch.arange(g).repeat(n)
+
+
+def _shift(x: torch.Tensor, gen: torch.Generator, shift: int = 1) -> torch.Tensor:
+    """Translate each (B, 1, H, W) image by up to `shift` px (background -1); no flips."""
+    b, _, h, w = x.shape
+    pad = F.pad(x, (shift,) * 4, value=-1.0)
+    dy = torch.randint(0, 2 * shift + 1, (b,), generator=gen)
+    dx = torch.randint(0, 2 * shift + 1, (b,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h))[:, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, :]
+    return pad[torch.arange(b)[:, None, None], :, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+def train_glyph_classifier(stacks: torch.Tensor, epochs: int = 3, seed: int = 0, batch_size: int = 256,
+                           lr: float = 3e-3, max_glyphs: int | None = None,
+                           on_progress: Callable[[dict], None] | None = None) -> FashionClassifier:
+    """Train the 62-way classifier on (N, G, H, W) uint8 stacks (every glyph of every face); AdamW,
+    one-cycle schedule, label smoothing 0.1, +-1 px translation. `max_glyphs` caps the glyph images
+    seen per epoch (a random subset each epoch). Deterministic for a seed and thread count on CPU."""
+    if stacks.dtype != torch.uint8 or stacks.dim() != 4:
+        raise ValueError(f"stacks must be (N, G, H, W) uint8, got {tuple(stacks.shape)} {stacks.dtype}")
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = FashionClassifier(glyph_config(GLYPHS[:stacks.shape[1]] if stacks.shape[1] <= len(GLYPHS)
+                                           else "x" * stacks.shape[1]))
+    images, labels = flatten_glyphs(stacks)
+    x_all = model.prepare(images)                                             # (N*G, 1, 32, 32) in [-1, 1]
+    per_epoch = min(len(x_all), max_glyphs or len(x_all))
+    steps = max(1, epochs * math.ceil(per_epoch / batch_size))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    t0, step = time.perf_counter(), 0
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(x_all), generator=gen)[:per_epoch]
+        loss_sum, correct = 0.0, 0
+        for i in range(0, per_epoch, batch_size):
+            idx = order[i:i + batch_size]
+            logits = model(_shift(x_all[idx], gen))
+            loss = F.cross_entropy(logits, labels[idx], label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == labels[idx]).sum())
+        if on_progress is not None:
+            on_progress({"epoch": epoch + 1, "step": step, "steps": steps, "loss": loss_sum / per_epoch,
+                         "train_accuracy": correct / per_epoch, "seconds": time.perf_counter() - t0})
+    return model.eval()
+
+
+@torch.inference_mode()
+def predict(model: FashionClassifier, stacks: torch.Tensor,
+            batch_size: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, G, H, W) uint8 stacks -> ((N, G) predicted glyph indices, (N, G, D) features)."""
+    n, g = stacks.shape[:2]
+    images, _ = flatten_glyphs(stacks)
+    feats, preds = metrics.embed(model, images, batch_size)
+    return preds.view(n, g), feats.view(n, g, -1)
+
+
+def confusion_groups(pred: torch.Tensor, threshold: float = MERGE_CONFUSION) -> list[list[int]]:
+    """Merge rule (module docstring): (N, G) predictions of faces whose true glyph of column i is i ->
+    groups of glyph indices, sorted, each glyph in exactly one group."""
+    g = pred.shape[1]
+    conf = torch.zeros(g, g)
+    for i in range(g):
+        conf[i] = torch.bincount(pred[:, i], minlength=g)[:g].float()
+    n = conf.sum(1)
+    parent = list(range(g))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+    for a in range(g):
+        for b in range(a + 1, g):
+            if (conf[a, b] + conf[b, a]) / max(float(n[a] + n[b]), 1.0) >= threshold:
+                parent[root(a)] = root(b)
+    groups: dict[int, list[int]] = {}
+    for a in range(g):
+        groups.setdefault(root(a), []).append(a)
+    return sorted(groups.values())
+
+
+def group_accuracy(pred: torch.Tensor, groups: list[list[int]]) -> float:
+    """Share of glyphs whose (N, G) prediction falls in their own glyph's merge group."""
+    g = pred.shape[1]
+    gid = torch.empty(g, dtype=torch.long)
+    for k, members in enumerate(groups):
+        gid[members] = k
+    truth = gid[torch.arange(g)].expand_as(pred)
+    return float((gid[pred.clamp(0, g - 1)] == truth).float().mean())
+
+
+def face_features(feats: torch.Tensor) -> torch.Tensor:
+    """(N, G, D) glyph features -> (N, D) per-face features (the mean over glyphs)."""
+    return feats.mean(dim=1)
+
+
+def style_spread(stacks: torch.Tensor, spread: Spread, faces: int = 500) -> dict[str, float]:
+    """Mean over (up to `faces`) faces of `spread`'s per-face figure: the standard deviation, across
+    one face's glyphs, of a measured attribute (`explorer.data.glyphmetrics.attribute_spread`: stroke
+    width, slant, contrast). Faces where it is undefined (NaN) are left out. {attribute: mean}."""
+    out = {}
+    for key, vals in spread(stacks[:faces]).items():
+        v = np.asarray(vals, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        out[key] = float(v.mean()) if len(v) else float("nan")
+    return dict(sorted(out.items()))
+
+
+def glyph_figures(fake: torch.Tensor, test: torch.Tensor, train: torch.Tensor, model: FashionClassifier,
+                  groups: list[list[int]], spread: Spread | None = None, k: int = 3,
+                  memorisation_n: int = 1000, style_faces: int = 500) -> dict:
+    """All glyph-stack figures: generated `fake`, held-out `test` and `train` faces, each (N, G, H, W)
+    uint8. Returns {"glyph_accuracy", "glyph_accuracy_real_test", "glyph_accuracy_gap", "fd",
+    "fd_train_vs_test", "precision", "recall", "style_consistency" (when `spread` is given),
+    "memorisation"}. Memorisation is on stacks area-downsampled to 32x32 (4x cheaper)."""
+    if not (fake.shape[1:] == test.shape[1:] == train.shape[1:]):
+        raise ValueError(f"stack shapes differ: {tuple(fake.shape[1:])}, {tuple(test.shape[1:])}, "
+                         f"{tuple(train.shape[1:])}")
+    pf, ff = predict(model, fake)
+    pt, ft = predict(model, test)
+    m = min(len(train), len(test))
+    _, ftr = predict(model, train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:m]])
+    acc_fake, acc_test = group_accuracy(pf, groups), group_accuracy(pt, groups)
+    face_f, face_t, face_tr = face_features(ff), face_features(ft), face_features(ftr)
+    precision, recall = metrics.precision_recall(face_t, face_f, k=k)
+    out: dict = {"glyph_accuracy": round(acc_fake, 4), "glyph_accuracy_real_test": round(acc_test, 4),
+                 "glyph_accuracy_gap": round(acc_test - acc_fake, 4),
+                 "glyph_groups": len(groups),
+                 "fd": metrics.frechet_distance(face_t, face_f),
+                 "fd_train_vs_test": metrics.frechet_distance(face_t, face_tr),
+                 "precision": precision, "recall": recall, "feature_space": CLASSIFIER_NAME + " (mean over glyphs)",
+                 "faces": {"generated": len(fake), "test": len(test), "train": len(train)}}
+    if spread is not None:
+        sf, sr = style_spread(fake, spread, style_faces), style_spread(test, spread, style_faces)
+        out["style_consistency"] = {key: {"generated": sf[key], "real": sr[key],
+                                          "ratio": sf[key] / sr[key] if sr[key] > 0 else float("inf")}
+                                    for key in sr if key in sf}
+
+    def small(x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x.float() / 127.5 - 1.0, size=(32, 32), mode="area")
+    out["memorisation"] = metrics.memorisation(small(fake), small(train), small(test), n=memorisation_n)
+    return out
+
+
+def train_and_ship(train_stacks: torch.Tensor, out_stem: str | Path, val_fraction: float = 0.15,
+                   families: list[str] | None = None, epochs: int = 3, max_glyphs: int | None = 60_000,
+                   seed: int = 0, batch_size: int = 256, on_progress: Callable[[dict], None] | None = print) -> tuple[FashionClassifier, dict]:
+    """Train on train-split faces minus a validation set of whole families (`families[i]` names face
+    i's family; faces are split at random without it), derive the merge groups on the validation
+    faces, save `<out_stem>.safetensors` + `.json` (groups and figures in its summary); returns
+    (model, meta)."""
+    n = len(train_stacks)
+    gen = torch.Generator().manual_seed(seed)
+    if families is not None:
+        names = sorted(set(families))
+        order = torch.randperm(len(names), generator=gen).tolist()
+        held = {names[i] for i in order[:max(1, int(len(names) * val_fraction))]}
+        val_mask = torch.tensor([f in held for f in families])
+    else:
+        val_mask = torch.zeros(n, dtype=torch.bool)
+        val_mask[torch.randperm(n, generator=gen)[:max(1, int(n * val_fraction))]] = True
+    t0 = time.perf_counter()
+    model = train_glyph_classifier(train_stacks[~val_mask], epochs=epochs, seed=seed, batch_size=batch_size,
+                                   max_glyphs=max_glyphs, on_progress=on_progress)
+    pred, _ = predict(model, train_stacks[val_mask])
+    groups = confusion_groups(pred)
+    glyphs = GLYPHS if train_stacks.shape[1] == len(GLYPHS) else ""
+    summary = {"val_accuracy_62": round(float((pred == torch.arange(pred.shape[1])).float().mean()), 4),
+               "val_accuracy_merged": round(group_accuracy(pred, groups), 4),
+               "groups": groups, "group_glyphs": ["".join(glyphs[i] for i in g) for g in groups] if glyphs else [],
+               "merge_rule": f"confused both ways in >= {MERGE_CONFUSION:.0%} of validation images, transitive",
+               "train_faces": int((~val_mask).sum()), "val_faces": int(val_mask.sum()),
+               "train_seconds": round(time.perf_counter() - t0, 1), "epochs": epochs, "seed": seed,
+               "torch_threads": torch.get_num_threads()}
+    save_classifier(model, out_stem, summary, class_names=list(glyphs) if glyphs else
+                    [str(i) for i in range(train_stacks.shape[1])])
+    return load_classifier(out_stem)
+
+
+def load_glyph_classifier(stem: str | Path) -> tuple[FashionClassifier, list[list[int]], dict]:
+    """(model, merge groups, meta) of a classifier saved by `train_and_ship`."""
+    model, meta = load_classifier(stem)
+    groups = meta.get("summary", {}).get("groups")
+    if not groups:
+        raise ValueError(f"{stem} is not a glyph classifier (no merge groups in its summary)")
+    return model, [list(map(int, g)) for g in groups], meta

@@ -1,0 +1,271 @@
+"""Projection (GAN inversion): find the w, or w+, whose image is closest to a target image.
+
+After the StyleGAN2 projector (Karras et al. 2020, `projector.py`: Adam on w, learning-rate ramps,
+statistics of w from samples) with a loss that needs no download: pixel L2 and L1, MS-SSIM
+(explorer/explore/ssim.py), LPIPS-style distances of the model's own discriminator's features
+(Zhang et al. 2018's channel-normalised feature differences) and, for Fashion-MNIST models, the
+project's classifier's embedding, plus a prior that keeps w near the model's distribution.
+
+The optimisation runs in whitened coordinates u of the model's w distribution (`LatentPrior`: the
+principal axes of sampled w, each scaled by its std), so one learning rate suits every axis, the
+prior is simply mean(u^2), and a DCGAN's one-hot class inputs (no variance within a class) stay
+fixed. w+ gives each of the `G.num_ws` layers its own u (Abdal et al. 2019, Image2StyleGAN).
+Conditional models try every class for a few steps and keep the best, unless a class is given.
+An encoder (explorer/explore/encoder.py) gives a first guess when the model has one.
+
+    proj = Projector.for_model(G, meta)                       # critic, classifier, encoder when present
+    target = fit_image(png_bytes, "me.png", G.cfg.resolution, G.cfg.channels)   # explorer/explore/projection_io.py
+    res = proj.project(target, ProjectConfig(space="w+", steps=200), on_progress=print_step)
+    res.figures.psnr, res.figures.w_percentile; state = projected_state(base_state, res)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from explorer.explore import ssim as S
+from explorer.explore.latent_prior import LatentPrior, latent_prior
+from explorer.explore.projection_metrics import FeatureNets, Figures, measure
+from explorer.gan.protocol import Generator
+
+SPACES = ("w", "w+")
+STARTS = ("encoder", "mean")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the projection loss terms (each term is ~0 for a perfect match)."""
+    l2: float = 1.0            # mean squared pixel error, pixels in [-1, 1]
+    l1: float = 0.1            # mean absolute pixel error
+    ms_ssim: float = 0.5       # 1 - MS-SSIM (as many scales as the image allows, 7-tap window)
+    critic: float = 0.2        # LPIPS-style distance of the discriminator's block features
+    classifier: float = 0.2    # 1 - cosine of the Fashion-MNIST classifier embeddings (where it applies)
+    prior: float = 0.005       # mean(u^2): squared distance from the (class) mean w in std units
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    space: str = "w"                     # "w": one vector for every layer; "w+": one per layer
+    steps: int = 200                     # Adam steps in all (class trials included); 0 = the first guess only
+    lr: float = 0.08                     # peak learning rate, in std units of w
+    start: str = "encoder"               # "encoder" (when the model has one, else the mean) | "mean"
+    class_index: int | None = None       # conditional models: None = infer (try each class, keep the best)
+    class_trial_steps: int = 20          # steps each candidate class gets before the best is kept
+    max_class_trials: int = 16           # at most this many classes are tried (the encoder's likeliest first)
+    weights: LossWeights = field(default_factory=LossWeights)
+
+    def __post_init__(self) -> None:
+        if self.space not in SPACES:
+            raise ValueError(f"space must be one of {SPACES}, not {self.space!r}")
+        if self.start not in STARTS:
+            raise ValueError(f"start must be one of {STARTS}, not {self.start!r}")
+        if self.steps < 0 or self.lr <= 0:
+            raise ValueError("steps must be >= 0 and lr > 0")
+
+
+@dataclass
+class Projection:
+    ws: torch.Tensor              # (1, num_ws, width) float32 CPU, already rounded to float16 (what a recipe keeps)
+    space: str                    # "w" (all rows equal) | "w+"
+    class_index: int | None
+    image: np.ndarray             # (H, W, C) uint8: the reconstruction
+    target: np.ndarray            # (H, W, C) uint8: what was asked for
+    figures: Figures
+    steps: int                    # Adam steps run
+    seconds: float                # wall time of the whole projection
+    stopped: bool = False         # True when should_stop() ended it early
+    history: list[float] = field(default_factory=list)   # loss after each step
+    start: str = "mean"           # what the first guess was: "encoder" | "mean"
+
+
+ProgressFn = Callable[[int, float, np.ndarray], None]
+
+
+def _lr_at(t: float, peak: float, rampdown: float = 0.25, rampup: float = 0.05) -> float:
+    """StyleGAN2 projector schedule: linear ramp-up, cosine ramp-down over the last quarter; t in [0, 1]."""
+    ramp = min(1.0, (1.0 - t) / rampdown) * min(1.0, t / rampup)
+    return peak * (0.5 - 0.5 * math.cos(ramp * math.pi))
+
+
+class Projector:
+    """Everything a projection needs for one model; thread-safe to share (each call has its own state)."""
+
+    def __init__(self, G: Generator, nets: FeatureNets | None = None, encoder: nn.Module | None = None,
+                 prior_samples: int = 4096) -> None:
+        self.G, self.nets, self.encoder = G, nets or FeatureNets(), encoder
+        self.prior_samples = prior_samples
+        self._priors: dict[int | None, LatentPrior] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_model(cls, G: Generator, meta: dict, encoder: bool = True) -> Projector:
+        """The projector of a loaded model (`meta` from load_generator, with its "path"): its critic, the
+        Fashion-MNIST classifier where it applies, and its encoder when one was trained (see encoder.py)."""
+        from explorer.explore.encoder import load_encoder_or_none
+        enc = load_encoder_or_none(meta) if encoder else None
+        return cls(G, FeatureNets.for_model(G, meta), enc)
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.G.cfg.num_classes)
+
+    def prior(self, class_index: int | None) -> LatentPrior:
+        """The w statistics of one class (None: unconditional or all classes), computed once."""
+        with self._lock:
+            if class_index not in self._priors:
+                self._priors[class_index] = latent_prior(self.G, class_index, self.prior_samples)
+            return self._priors[class_index]
+
+    # ------------------------------------------------------------ loss
+
+    def loss(self, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, c: torch.Tensor | None,
+             w: LossWeights) -> torch.Tensor:
+        """Per-candidate loss (B,): x (B, C, H, W) renders, t (1, C, H, W) target, u (B, L, r) whitened latents."""
+        tb = t.expand_as(x)
+        d = x - tb
+        total = w.l2 * d.square().flatten(1).mean(1) + w.l1 * d.abs().flatten(1).mean(1)
+        if w.ms_ssim:
+            total = total + w.ms_ssim * (1 - S.ms_ssim(x, tb, win_size=7))
+        total = total + self.nets.feature_loss(x, tb, c, w.critic, w.classifier)
+        return total + w.prior * u.square().mean(dim=(1, 2))
+
+    # ------------------------------------------------------------ first guess
+
+    def _guess(self, t: torch.Tensor, cfg: ProjectConfig) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The encoder's w+ (1, num_ws, width) and class logits (1, K) or None, or (None, None)."""
+        if cfg.start != "encoder" or self.encoder is None:
+            return None, None
+        with torch.no_grad():
+            ws, logits = self.encoder.predict(t.to(next(self.encoder.parameters()).device))
+        return ws.to(t.device), None if logits is None else logits.to(t.device)
+
+    def _candidates(self, cfg: ProjectConfig, logits: torch.Tensor | None) -> list[int | None]:
+        if not self.conditional:
+            return [None]
+        nc = self.G.cfg.num_classes
+        if cfg.class_index is not None:
+            if not 0 <= cfg.class_index < nc:
+                raise ValueError(f"class {cfg.class_index} is outside 0..{nc - 1}")
+            return [cfg.class_index]
+        order = list(range(nc)) if logits is None else logits[0].argsort(descending=True).tolist()
+        return order[:max(1, cfg.max_class_trials)]
+
+    def _init_u(self, prior: LatentPrior, guess: torch.Tensor | None, space: str) -> torch.Tensor:
+        """(L, r) whitened start: the encoder's guess seen through this class's prior, or the mean (zeros)."""
+        n = self.G.num_ws if space == "w+" else 1
+        if guess is None:
+            return torch.zeros(n, prior.rank)
+        u = prior.whiten(guess[0].cpu())                                     # (num_ws, r)
+        return u.mean(0, keepdim=True) if space == "w" else u
+
+    # ------------------------------------------------------------ the loop
+
+    def project(self, target: np.ndarray | torch.Tensor, cfg: ProjectConfig = ProjectConfig(),
+                should_stop: Callable[[], bool] | None = None,
+                on_progress: ProgressFn | None = None) -> Projection:
+        """Project one target image into the model's w (or w+).
+
+        `target`: (H, W, C) uint8 as rendered/uploaded, or (C, H, W) float in [-1, 1]; its size and
+        channels must be the model's (fit uploads first: projection_io.fit_image). `should_stop()` is
+        polled every step (True: return the best so far, `stopped=True`); `on_progress(step, loss,
+        image)` gets the current best (H, W, C) uint8 render after every step. Raises ValueError for a
+        target of the wrong shape or a class outside the model's."""
+        t0 = time.perf_counter()
+        G = self.G
+        dev = G.w_avg.device
+        t = _as_target(target, G).to(dev)                                    # (1, C, H, W)
+        guess, logits = self._guess(t, cfg)
+        cands = self._candidates(cfg, logits)
+        priors = [self.prior(c) for c in cands]
+        u = torch.stack([self._init_u(p, guess, cfg.space) for p in priors]).to(dev)   # (B, L, r)
+        classes = None if cands[0] is None else torch.tensor(cands, device=dev)
+        trial = cfg.class_trial_steps if len(cands) > 1 else 0
+        history: list[float] = []
+        best_loss, best_u, best_i, step = math.inf, u[:1].clone(), 0, 0
+        stopped = False
+        u = u.requires_grad_(True)
+        opt = torch.optim.Adam([u], lr=cfg.lr, betas=(0.9, 0.999))
+        with torch.enable_grad():
+            while step < cfg.steps:
+                if should_stop is not None and should_stop():
+                    stopped = True
+                    break
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at((step + 1) / cfg.steps, cfg.lr)
+                ws = _colour(priors, u, G.num_ws)                              # (B, num_ws, width)
+                x = G.synthesis(ws)
+                per = self.loss(x, t, u, classes, cfg.weights)               # (B,)
+                pd = per.detach()
+                i = int(pd.argmin())
+                if float(pd[i]) < best_loss or (len(cands) > 1 and step < trial):
+                    best_loss, best_u, best_i = float(pd[i]), u.detach()[i:i + 1].clone(), i
+                opt.zero_grad(set_to_none=True)
+                per.sum().backward()
+                opt.step()
+                step += 1
+                history.append(float(pd[i]))
+                if on_progress is not None:
+                    on_progress(step, float(pd[i]), _to_hwc(x.detach()[i:i + 1])[0])
+                if len(cands) > 1 and step == min(trial, cfg.steps):          # keep the best class only
+                    keep = best_i
+                    cands, priors = [cands[keep]], [priors[keep]]
+                    classes = None if classes is None else classes[keep:keep + 1]
+                    u = best_u.clone().requires_grad_(True)
+                    opt = torch.optim.Adam([u], lr=cfg.lr, betas=(0.9, 0.999))
+                    best_i = 0
+        k = best_i if len(cands) > 1 else 0
+        cls = cands[k]
+        with torch.no_grad():
+            ws = _colour([priors[k]], best_u.to(dev), G.num_ws).half().float()   # what a recipe will hold
+            img = G.synthesis(ws)
+        figures = measure(self, img, t, ws, cls)
+        return Projection(ws.cpu(), cfg.space, cls, _to_hwc(img)[0], _to_hwc(t)[0], figures, step,
+                          time.perf_counter() - t0, stopped, history, "encoder" if guess is not None else "mean")
+
+    def with_encoder(self, encoder: nn.Module | None) -> Projector:
+        """A projector sharing this one's networks and priors but with another (or no) encoder."""
+        p = Projector(self.G, self.nets, encoder, self.prior_samples)
+        p._priors = self._priors
+        return p
+
+
+def _colour(priors: list[LatentPrior], u: torch.Tensor, num_ws: int) -> torch.Tensor:
+    """(B, L, r) whitened -> (B, num_ws, width) ws, candidate b through priors[b]; L = 1 is broadcast."""
+    ws = torch.stack([p.colour(u[b]) for b, p in enumerate(priors)])   # (B, L, width)
+    return ws.expand(-1, num_ws, -1) if ws.shape[1] == 1 else ws
+
+
+def _as_target(target: np.ndarray | torch.Tensor, G: Generator) -> torch.Tensor:
+    """(H, W, C) uint8 or (C, H, W) / (1, C, H, W) float in [-1, 1] -> (1, C, H, W) float32, checked."""
+    cfg = G.cfg
+    if isinstance(target, np.ndarray):
+        if target.dtype != np.uint8 or target.ndim != 3:
+            raise ValueError(f"a target image is (H, W, C) uint8, not {target.shape} {target.dtype}")
+        t = torch.from_numpy(np.array(target, copy=True)).permute(2, 0, 1).float() / 127.5 - 1.0
+    else:
+        t = target.detach().float()
+    t = t[None] if t.dim() == 3 else t
+    want = (1, cfg.channels, cfg.resolution, cfg.resolution)
+    if tuple(t.shape) != want:
+        raise ValueError(f"the model makes {cfg.channels}x{cfg.resolution}x{cfg.resolution} images; the target is "
+                         f"{'x'.join(map(str, t.shape[1:]))}: fit it first (projection_io.fit_image)")
+    return t.clamp(-1, 1)
+
+
+def _to_hwc(x: torch.Tensor) -> np.ndarray:
+    """(B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8 (the raw channels, not a glyph sheet)."""
+    return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def w_only(ws: torch.Tensor) -> bool:
+    """True when every layer of ws (1, num_ws, width) holds the same w."""
+    return bool((ws == ws[:, :1]).all())
+

@@ -1,0 +1,123 @@
+"""What goes into a projection and what comes out: fitted uploads, the state it becomes, its link.
+
+Uploads are decoded by the one hostile-input path the Train page uses (explorer/imaging/decode.py:
+header size checks before decoding, decompression bombs, truncated files, modes and alpha), then
+fitted to the model's resolution and channels by centre crop or pad. A projection becomes a
+`LatentState` carrying its latent (`projected`, float16 base64), so directions, strips,
+interpolation, exports and recipes work on it like on a seed; a link carries it when the URL stays
+under `LINK_MAX_CHARS`, else the page offers the recipe file instead.
+
+    target, why = fit_image(data, "me.jpg", 32, 1, fit="pad")    # (32, 32, 1) uint8, or (None, reason)
+    state = projected_state(base_state, projection)
+    fits, n = link_fits(state)
+    run = ProjectionRun(projector, target, ProjectConfig(steps=200)).start()   # polled by the page; run.stop()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from urllib.parse import urlencode
+
+import numpy as np
+
+from explorer.explore.inversion import ProjectConfig, Projection, Projector
+from explorer.explore.latents import LatentState, encode_ws
+from explorer.explore.recipes import to_query_params
+from explorer.imaging.decode import FITS, Limits, decode_image, preprocess
+
+MAX_UPLOAD_BYTES = Limits.max_file_bytes          # one file, as on the Train page (20 MB)
+LINK_MAX_CHARS = 2000                             # query string length a link may reach (browsers, chat apps)
+
+
+def fit_image(data: bytes, name: str, resolution: int, channels: int,
+              fit: str = "crop") -> tuple[np.ndarray | None, str | None]:
+    """Untrusted upload bytes -> ((H, W, C) uint8 at the model's size, None) or (None, a reason). Never raises
+    for bad input (ValueError only for a `fit` other than "crop" / "pad")."""
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
+    if not data:
+        return None, "the file is empty"
+    if len(data) > MAX_UPLOAD_BYTES:
+        return None, (f"the file is too large: {len(data) / 1e6:.1f} MB (the limit is "
+                      f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB)")
+    if channels not in (1, 3):
+        return None, "this model makes glyph stacks, not pictures: start from a font instead"
+    img, why = decode_image(data, name)
+    if img is None:
+        return None, f"not a usable image ({why})"
+    a = preprocess(img, resolution, channels, fit)                       # (C, H, W)
+    return np.ascontiguousarray(a.transpose(1, 2, 0)), None
+
+
+def projected_state(base: LatentState, proj: Projection) -> LatentState:
+    """The state of a projection: `base`'s model, checkpoint and method, the found class, no edits."""
+    ws = proj.ws if proj.space == "w+" else proj.ws[:, :1]
+    return dataclasses.replace(base, projected=encode_ws(ws), class_index=proj.class_index, psi=1.0,
+                               edits=(), z_offsets=())
+
+
+def link_fits(state: LatentState) -> tuple[bool, int]:
+    """(whether the state's link stays under LINK_MAX_CHARS, the query string's length)."""
+    n = len(urlencode(to_query_params(state)))
+    return n <= LINK_MAX_CHARS, n
+
+
+def side_by_side(*images: np.ndarray, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """(H, W, C) uint8 images of one shape -> one row (H, n * W + gaps, C), white gaps, nearest upscaled."""
+    h, w, c = images[0].shape
+    row = np.full((h, len(images) * (w + pad) - pad, c), 255, np.uint8)
+    for i, im in enumerate(images):
+        row[:, i * (w + pad):i * (w + pad) + w] = im
+    return row.repeat(scale, 0).repeat(scale, 1) if scale > 1 else row
+
+
+class ProjectionRun:
+    """One projection in a background thread, watched by a page: progress, the latest image, a stop flag.
+
+    The thread only sets attributes (never calls a UI); a page polls them and calls `stop()`.
+
+        run = ProjectionRun(projector, target, cfg).start()
+        run.step, run.steps, run.image, run.done, run.result, run.error; run.stop()
+    """
+
+    def __init__(self, projector: Projector, target: np.ndarray, cfg: ProjectConfig) -> None:
+        self.projector, self.target, self.cfg = projector, target, cfg
+        self.steps = cfg.steps
+        self.step = 0
+        self.loss = float("nan")
+        self.image: np.ndarray | None = None
+        self.result: Projection | None = None
+        self.error: str | None = None
+        self.applied = False                     # for the page: its result was loaded as the current image
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _progress(self, step: int, loss: float, image: np.ndarray) -> None:
+        self.step, self.loss, self.image = step, loss, image
+
+    def _run(self) -> None:
+        try:
+            self.result = self.projector.project(self.target, self.cfg, should_stop=self._stop.is_set,
+                                                 on_progress=self._progress)
+        except Exception as e:  # noqa: BLE001 - the page shows it; the thread must end cleanly
+            self.error = f"{type(e).__name__}: {e}"
+
+    def start(self) -> ProjectionRun:
+        self._thread = threading.Thread(target=self._run, name="projection", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the projection to end after its current step (it keeps the best latent so far)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests, the CLI); True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.done
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None

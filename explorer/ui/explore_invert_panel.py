@@ -1,0 +1,193 @@
+"""Explore panel "Your image": project an upload into the model's w (or w+), then edit it like any seed.
+
+The upload is decoded by the Train page's hostile-input rules and fitted to the model (crop or pad,
+with a preview); the projection (explorer/explore/inversion.py: encoder guess, then Adam) runs in a
+background thread (`ProjectionRun`) that a fragment polls every half second: a progress bar, the
+image as it improves, a Stop button. When it ends, the found latent becomes the current image (a
+`LatentState` with `projected` set), so directions, strips, interpolation, exports and recipes work
+on it; the panel shows the original beside the reconstruction with honest figures (PSNR, SSIM,
+feature distance, the discriminator's opinion, how typical the found w is) and says so when the
+model cannot represent the image. Widget keys start with "inv_".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer.explore import recipes
+from explorer.explore.engine import Engine
+from explorer.explore.inversion import ProjectConfig, Projection, Projector
+from explorer.explore.projection_io import ProjectionRun, fit_image, link_fits, projected_state, side_by_side
+from explorer.imaging.media import data_url
+from explorer.imaging.render import is_glyph_stack, png_bytes
+from explorer.ui import sticky
+from explorer.ui import state as S
+from explorer.ui.explore_view import View
+
+KEYS = ["inv_fit", "inv_space", "inv_steps", "inv_class"]
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+SHOW_PX = 160
+SPACE_HELP = ("w: one vector for every layer, so edits behave as on any sample. w+: one vector per layer "
+              "(Abdal et al. 2019): reconstructs more closely, but edits can behave less predictably.")
+
+
+@st.cache_resource(show_spinner="Preparing the projection…", max_entries=4)
+def projector(_eng: Engine, key: str) -> Projector:
+    """One Projector per model version (its critic, classifier, encoder and w statistics), shared by sessions."""
+    proj = Projector.for_model(_eng.G, _eng.meta)
+    proj.prior(None if not _eng.G.cfg.num_classes else 0)
+    return proj
+
+
+def _runs() -> dict[str, ProjectionRun]:
+    return st.session_state.setdefault("_inv_runs", {})
+
+
+def _target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
+    """The fitted upload (H, W, C) uint8, or (None, why), cached per upload and fit."""
+    ss = st.session_state
+    up = ss.get("inv_upload")
+    if up is None:
+        return None, None
+    cfg = eng.G.cfg
+    key = (eng.key, up.file_id, str(ss.get("inv_fit", "crop")))
+    cached = ss.get("_inv_target")
+    if cached is None or cached[0] != key:
+        cached = (key, *fit_image(up.getvalue(), up.name, cfg.resolution, cfg.channels, key[2]))
+        ss["_inv_target"] = cached
+    return cached[1], cached[2]
+
+
+def _start(eng: Engine, target: np.ndarray) -> None:
+    """on_click of Start: a new projection of the fitted upload with the panel's settings."""
+    ss = st.session_state
+    cls = int(ss.get("inv_class", -1))
+    cfg = ProjectConfig(space=str(ss.get("inv_space", "w")), steps=int(ss.get("inv_steps", 200)),
+                        class_index=None if cls < 0 else cls)
+    old = _runs().get(eng.key)
+    if old is not None:
+        old.stop()
+    _runs()[eng.key] = ProjectionRun(projector(eng, eng.key), target, cfg).start()
+
+
+def _show(img: np.ndarray) -> str:
+    """An (H, W, 1 or 3) uint8 image as an inline PNG at about SHOW_PX."""
+    return data_url(png_bytes(img, scale=max(1, SHOW_PX // img.shape[0])))
+
+
+def _apply(view: View, res: Projection) -> None:
+    """Load the projection as the current image (from a callback, or before a rerun)."""
+    S.request(st.session_state, projected_state(view.state, res))
+
+
+def _describe(eng: Engine, res: Projection) -> None:
+    """Original beside reconstruction, the figures, and what they mean."""
+    f = res.figures
+    c1, c2 = st.columns(2)
+    c1.image(_show(res.target), caption="your image (fitted)")
+    c2.image(_show(res.image), caption="the model's reconstruction")
+    if st.toggle("Show the difference (x4)", key="inv_diff"):
+        diff = np.abs(res.target.astype(np.int16) - res.image.astype(np.int16)) * 4
+        st.image(_show(diff.clip(0, 255).astype(np.uint8)), caption="|difference| x 4: bright = far off")
+    m = st.columns(3)
+    m[0].metric("PSNR", f"{f.psnr:.1f} dB", help="pixel fidelity; above ~25 dB looks close at this size")
+    m[1].metric("SSIM", f"{f.ssim:.3f}", help="structural similarity, 1 = identical")
+    if f.feature_distance is not None:
+        m[2].metric("Feature distance", f"{f.feature_distance:.3f}", help=f"in {f.feature_space}; 0 = identical")
+    m = st.columns(3)
+    m[0].metric("Typical w?", f"{f.w_distance:.2f} std", help="RMS distance of the found w from the model's "
+                "mean w, in std units; the model's own samples are around 1")
+    m[1].metric("Percentile", f"{f.w_percentile:.0f}", help="share of the model's samples closer to the mean")
+    if f.realness is not None:
+        shown = f"{f.p_real:.2f}" if f.p_real is not None else f"{f.realness:+.2f}"
+        m[2].metric("D: real?", shown, help="the model's discriminator on the reconstruction "
+                    f"(your image: {f.target_realness:+.2f} raw score; above 0 reads as real)")
+    else:
+        m[2].caption("no discriminator: its opinion is not available")
+    who = f" · class {eng.class_names[res.class_index]}" if res.class_index is not None else ""
+    start = "encoder guess" if res.start == "encoder" else "mean w"
+    st.caption(f"{res.space} · {res.steps} steps from the {start}{who} · {res.seconds:.1f} s"
+               + (" · stopped early" if res.stopped else ""))
+    for w in f.warnings():
+        st.warning(w)
+
+
+def _link_note(view: View, res: Projection) -> None:
+    state = view.state if view.state.projected else projected_state(view.state, res)
+    fits, n = link_fits(state)
+    if fits:
+        st.caption(f"The page's link carries this latent ({n} characters).")
+    else:
+        st.info(f"This latent makes a {n}-character link, too long to share reliably: download the recipe "
+                f"instead (open it on Export or Interpolate).")
+    st.download_button("Download recipe (.json)", recipes.recipe_json(state), key="inv_recipe",
+                       file_name=f"{view.eng.name}-projected.json", mime="application/json")
+
+
+@st.fragment(run_every=0.5)
+def _watch(view: View) -> None:
+    """While a projection runs: progress, the current best image, Stop. Its end loads the result."""
+    run = _runs().get(view.eng.key)
+    if run is None:
+        return
+    if run.done:
+        if run.result is not None and not run.applied:
+            run.applied = True
+            _apply(view, run.result)
+        st.rerun()                                   # the whole page: shows the result, stops polling
+    st.progress(run.step / max(run.steps, 1), text=f"step {run.step} of {run.steps}")
+    if run.image is not None:
+        st.image(_show(side_by_side(run.target, run.image)), caption="your image · the projection so far")
+    st.button("Stop", key="inv_stop", on_click=run.stop, help="keep the best latent found so far")
+
+
+def _settings(eng: Engine) -> None:
+    nc = eng.G.cfg.num_classes
+    a, b = st.columns(2)
+    a.radio("Fit", ["crop", "pad"], key="inv_fit", horizontal=True,
+            help="crop: the centre square; pad: the whole image on its border colour")
+    b.radio("Latent", ["w", "w+"], key="inv_space", horizontal=True, help=SPACE_HELP)
+    st.slider("Steps", 0, 1000, 200, step=10, key="inv_steps",
+              help="Adam steps after the first guess (0 = the encoder's guess alone)")
+    if nc:
+        st.selectbox("Class", [-1, *range(nc)], key="inv_class",
+                     format_func=lambda i: "infer (try each class)" if i < 0 else eng.class_names[i])
+
+
+def invert_panel(view: View) -> None:
+    """Upload, fit preview, settings, Start/Stop, progress, then the result and its figures."""
+    eng = view.eng
+    sticky.restore(KEYS)
+    if is_glyph_stack(eng.G.cfg.channels):
+        st.info("This model makes glyph stacks: starting from a font is not available here yet.")
+        return
+    st.file_uploader("Start from your image", type=IMAGE_TYPES, key="inv_upload",
+                     help=f"PNG, JPEG, WEBP, BMP or GIF; fitted to {eng.G.cfg.resolution} px "
+                          f"{'grey' if eng.G.cfg.channels == 1 else 'colour'}")
+    _settings(eng)
+    sticky.remember(KEYS)
+    target, why = _target(eng)
+    if why:
+        st.error(f"That file cannot be used: {why}.")
+    run = _runs().get(eng.key)
+    running = run is not None and not run.done
+    if target is not None and not running:
+        p1, p2 = st.columns([1, 2], vertical_alignment="center")
+        p1.image(_show(target), caption="fitted")
+        p2.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
+                  width="stretch")
+        if projector(eng, eng.key).encoder is None:
+            p2.caption("This model has no encoder: projection starts from the mean w (slower to converge). "
+                       f"Train one with `latent-explorer train-encoder {eng.name}`.")
+    if running:
+        _watch(view)
+    elif run is not None and run.result is not None and not run.applied:    # it ended while another panel showed
+        run.applied = True
+        _apply(view, run.result)
+        st.rerun()
+    elif run is not None and run.error:
+        st.error(f"The projection failed: {run.error}")
+    elif run is not None and run.result is not None:
+        _describe(eng, run.result)
+        _link_note(view, run.result)

@@ -1,0 +1,94 @@
+"""The Explore page's slider panels: edit directions (with layer ranges) and raw z.
+
+Each is a panel (see explorer/ui/explore_view.py): `panel(view)` draws in the current column and
+writes back through explorer/ui/state.py's callbacks. Direction edits and layer ranges belong to
+the shown method; the other method's edits are kept (state.switch_method) and named here as
+kept-but-not-applied, so the sliders always show what the image has.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.ui import state as S
+from explorer.ui import sticky
+from explorer.ui.explore_view import View, method_short, set_widget
+from explorer.ui.text import md_escape
+
+PANEL_KEYS = ("layer_preset", "per_layer", "zgroup")     # panel widgets kept while their panel is hidden
+
+
+def directions_panel(view: View) -> None:
+    """One slider per direction (amount in std units), a layer preset for all, optionally a range per slider."""
+    D, ss, snap = view.directions, st.session_state, view.snap
+    if D is None:
+        return
+    num_ws = view.eng.G.num_ws
+    st.caption(f"{D.k} {method_short(view.state.method)} directions, computed in {D.seconds:.2f} s "
+               f"(cached on disk). Units: standard deviations along each direction."
+               + ("" if num_ws > 1 else " This model feeds one w to every layer, so an edit "
+                  "changes all layers (no layer ranges)."))
+    kept = S.kept_edits(snap, view.eng.key)
+    if kept:
+        st.info(" ".join(f"Your {n} {method_short(m)} edit{'s' if n > 1 else ''} {'are' if n > 1 else 'is'} kept "
+                         f"but not applied: switch back to {method_short(m)} to apply "
+                         f"{'them' if n > 1 else 'it'}." for m, n in kept.items()))
+    per_layer = False
+    if num_ws > 1:
+        sticky.restore(PANEL_KEYS)
+        ss.setdefault("layer_preset", "all")
+        st.selectbox("Layer range for all sliders", S.LAYER_PRESETS, key="layer_preset", on_change=S.apply_preset,
+                     args=(ss, num_ws), help="Sets every slider's layers now: coarse layers shape the "
+                     "silhouette, fine layers the detail.")
+        per_layer = st.toggle("Range per slider", key="per_layer")
+        sticky.remember(PANEL_KEYS)
+    lnames = S.layer_names(num_ws)
+    amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
+    for i in range(min(int(snap.get("k", S.DEFAULT_K)), D.k)):
+        set_widget(snap, f"amt{i}", float(amts.get(i, 0.0)))
+        label = f"{md_escape(view.names[i])} · {float(D.explained[i]):.1%}"
+        if per_layer:
+            a, b = st.columns([3, 2])
+            a.slider(label, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
+                     on_change=S.sync_amount, args=(ss, i))
+            set_widget(snap, f"lr{i}", S.layer_range(ranges.get(i), num_ws))
+            b.select_slider("layers", options=list(range(num_ws)), key=f"lr{i}", value=(0, num_ws - 1),
+                            format_func=lambda j: lnames[j], label_visibility="collapsed",
+                            on_change=S.sync_range, args=(ss, i, num_ws))
+        else:
+            lo, hi = S.layer_range(ranges.get(i), num_ws)
+            rng = "" if (lo, hi) == (0, num_ws - 1) else f" · layers {lo}–{hi}"
+            st.slider(label + rng, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
+                      on_change=S.sync_amount, args=(ss, i))
+
+
+def _reset_z(group: list[int] | None = None) -> None:
+    ss = st.session_state
+    zoff = dict(ss.get("zoff", {}))
+    for d in (group if group is not None else list(zoff)):
+        zoff.pop(d, None)
+    ss["zoff"] = zoff
+
+
+def z_panel(view: View) -> None:
+    """Sliders for z itself, 16 dimensions at a time; moving one stores a nudge of that dimension."""
+    ss, snap = st.session_state, view.snap
+    z_dim = view.eng.G.cfg.z_dim
+    groups = [list(range(i, min(i + S.Z_GROUP, z_dim))) for i in range(0, z_dim, S.Z_GROUP)]
+    sticky.restore(PANEL_KEYS)
+    if int(ss.get("zgroup", 0)) >= len(groups):
+        ss["zgroup"] = 0
+    g = st.selectbox("Dimensions", list(range(len(groups))), key="zgroup",
+                     format_func=lambda j: f"z[{groups[j][0]}…{groups[j][-1]}]")
+    sticky.remember(PANEL_KEYS)
+    nudged = sorted(snap.get("zoff", {}))
+    st.caption(f"Sliders show z itself; nudged: {', '.join(map(str, nudged)) if nudged else 'none'}")
+    zv = S.z_values(view.state, z_dim)
+    r1, r2 = st.columns(2)
+    r1.button("Reset these", key="reset_zgroup", on_click=_reset_z, args=(groups[g],))
+    r2.button("Reset all z", key="reset_z", on_click=_reset_z)
+    cols = st.columns(2)
+    for j, d in enumerate(groups[g]):
+        set_widget(snap, f"z{d}", max(-S.Z_RANGE, min(S.Z_RANGE, round(zv[d], 2))))
+        cols[j % 2].slider(f"z[{d}]", -S.Z_RANGE, S.Z_RANGE, step=0.01, key=f"z{d}",
+                           on_change=S.sync_z_slider, args=(ss, d, z_dim))

@@ -1,0 +1,26 @@
+"""User text is text: escaping for every Streamlit call that interprets Markdown.
+
+`st.markdown`, `st.caption`, `st.success/info/warning/error`, `st.toast`, headers, expander and
+tab labels, widget labels, radio and select-slider options, progress text and image captions
+all read GitHub-flavoured Markdown: a job named `[x](http://example.invalid)` becomes a link,
+`![i](http://host/p.png)` makes every viewer's browser fetch an image, and bare URLs are
+linkified. Anything a person typed or uploaded (job, model, direction, class and file names,
+recipe fields, error messages that quote them) goes through `md_escape` before it is mixed
+into such a string; alone, it can go to `st.text` / `st.code` instead. The escaping itself lives
+with the model cards (`explorer.gan.card.md_escape`), which need it too and sit in a lower layer.
+
+    from explorer.ui.text import md_escape
+    st.markdown(f"**{md_escape(job.name)}** — {status}")
+    st.image(png, caption=md_escape(class_name))
+"""
+
+from __future__ import annotations
+
+from explorer.gan.card import md_escape
+
+__all__ = ["md_escape", "md_quote"]
+
+
+def md_quote(value: object, limit: int | None = None) -> str:
+    """`md_escape(value)` between single quotes: what `{name!r}` gave in prose, made safe."""
+    return f"'{md_escape(value, limit)}'"

@@ -1,0 +1,63 @@
+"""Entanglement heat maps, auto-labels, InterFaceGAN-style orthogonalisation and the quality figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.explore.attribute_directions import attribute_directions
+from explorer.explore.direction_quality import direction_quality, quality_table
+from explorer.explore.entanglement import auto_label, effect_matrix, orthogonalise
+from tests.explore.planted import PlantedGenerator, block_measurer, units
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """u0, u1 at cosine 0.6: moving along "left" drifts "right" by 0.6 as much."""
+    u = units(12, 0.6, seed=3)
+    G = PlantedGenerator(u)
+    d = attribute_directions(G, None, n_samples=600, seed=0, measurer=block_measurer())
+    return G, d, u
+
+
+def test_heat_map_shows_the_planted_entanglement(planted):
+    G, d, _ = planted
+    fx = effect_matrix(G, d.vectors, d.sigma, block_measurer(), n_seeds=24)
+    assert fx.matrix.shape == (2, 2) and fx.names == ["left", "right"]
+    left_on_left, left_on_right = fx.matrix[0]
+    assert left_on_left > 0 and 0.4 < left_on_right / left_on_left < 0.8      # the planted 0.6
+    assert fx.labels(["attr 0", "attr 1"])[0] == "attr 0: + left, + right"
+
+
+def test_orthogonalisation_removes_the_planted_drift(planted):
+    G, d, _ = planted
+    before = effect_matrix(G, d.vectors[:1], d.sigma[:1], block_measurer(), n_seeds=24).matrix[0]
+    v = orthogonalise(d.vectors[0], d.vectors[1:2])
+    assert abs(float(v @ d.vectors[1])) < 1e-6 and abs(float(v.norm()) - 1) < 1e-6
+    after = effect_matrix(G, v[None], d.sigma[:1], block_measurer(), n_seeds=24).matrix[0]
+    assert abs(after[1]) < 0.05 * abs(before[1])                 # "right" no longer drifts
+    assert after[0] > 0.5 * before[0]                            # "left" still moves
+    with pytest.raises(ValueError, match="span"):
+        orthogonalise(d.vectors[0], torch.stack([d.vectors[0], d.vectors[1]]))
+    several = orthogonalise(torch.tensor([1.0, 1.0, 1.0]), torch.tensor([[1.0, 0, 0], [1.0, 1.0, 0]]))
+    assert torch.allclose(several, torch.tensor([0.0, 0.0, 1.0]), atol=1e-6)   # the span of both, not each
+
+
+def test_auto_label_names_what_a_direction_changes():
+    names = ["weight", "width", "slant"]
+    assert auto_label(np.array([0.5, -0.4, 0.05]), names) == "+ weight, − width"
+    assert auto_label(np.array([-0.5, 0.1, 0.05]), names) == "− weight"              # width is too small
+    assert auto_label(np.array([0.02, 0.01, 0.0]), names) == ""
+
+
+def test_quality_before_and_after_orthogonalisation(planted):
+    G, d, _ = planted
+    q = direction_quality(G, d, block_measurer(), n_seeds=60)
+    rows = {r["key"]: r for r in q["rows"]}
+    for key in ("left", "right"):
+        assert rows[key]["right_way"] >= 0.95 and rows[key]["right_way_orth"] >= 0.95
+        assert 0.4 < rows[key]["leak"] < 0.8 and rows[key]["leak_orth"] < 0.1
+    assert "| left |" in quality_table(q)
+    with pytest.raises(ValueError, match="group"):
+        direction_quality(G, d, block_measurer(), n_seeds=5, group=["nothing"])

@@ -1,0 +1,239 @@
+"""Projection (inversion) into w / w+: SSIM maths, recovery of a tiny model's own sample, class inference,
+stopping, the encoder's files, hostile uploads, and recipes/links that carry a projected latent."""
+
+from __future__ import annotations
+
+import io
+import json
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorer.explore import ssim as S
+from explorer.explore.encoder import EncoderError, encoder_stem, load_encoder, save_encoder, train_encoder
+from explorer.explore.inversion import LossWeights, ProjectConfig, Projector
+from explorer.explore.latent_prior import latent_prior
+from explorer.explore.latents import LatentState, Limits, decode_ws, encode_ws, state_to_ws
+from explorer.explore.projection_io import fit_image, link_fits, projected_state
+from explorer.explore.recipes import from_query_params, from_recipe, parse_recipe_json, recipe_json, to_query_params
+from tests.factories import export_generator, tiny_generator
+
+PIXELS = LossWeights(l2=1.0, l1=0.0, ms_ssim=0.0, critic=0.0, classifier=0.0, prior=0.0)
+
+
+def _sample(G, seed: int, cls: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    z = torch.randn(1, G.cfg.z_dim, generator=torch.Generator().manual_seed(seed))
+    c = None if cls is None else torch.tensor([cls])
+    with torch.no_grad():
+        w = G.mapping(z, c)
+        return w, G.synthesis(w)[0]
+
+
+# ---------------------------------------------------------------- SSIM
+
+
+def test_ssim_matches_an_independent_reference() -> None:
+    from scipy.ndimage import correlate
+    rng = np.random.default_rng(0)
+    a = rng.random((20, 24))
+    b = np.clip(a + 0.2 * rng.standard_normal(a.shape), 0, 1)
+    g = S.gaussian_window(11).double().numpy()
+    k = np.outer(g, g)
+
+    def blur(z: np.ndarray) -> np.ndarray:
+        return correlate(z, k, mode="constant")[5:-5, 5:-5]
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mx, my = blur(a), blur(b)
+    sxx, syy, sxy = blur(a * a) - mx ** 2, blur(b * b) - my ** 2, blur(a * b) - mx * my
+    ref = (((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2))).mean()
+    out = S.ssim(torch.tensor(a)[None, None].float(), torch.tensor(b)[None, None].float(), data_range=1.0)
+    assert float(out[0]) == pytest.approx(ref, abs=1e-5)
+
+
+def test_ms_ssim_uses_the_scales_a_small_image_holds() -> None:
+    assert S.ms_scales(32, 7) == 3 and S.ms_scales(64, 7) == 4 and S.ms_scales(32, 11) == 2
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert torch.allclose(S.ms_ssim(x, x, win_size=7), torch.ones(2), atol=1e-5)
+    noisy = (x + 0.3 * torch.randn_like(x)).clamp(-1, 1)
+    assert float(S.ms_ssim(x, noisy, win_size=7)[0]) < 0.9
+    assert float(S.psnr(x, noisy)[0]) < float(S.psnr(x, (x + 0.05 * torch.randn_like(x)).clamp(-1, 1))[0])
+
+
+# ---------------------------------------------------------------- projection
+
+
+def test_a_tiny_models_own_sample_is_recovered() -> None:
+    G = tiny_generator(classes=0, arch="film", w_avg=True)
+    w_true, x = _sample(G, 3)
+    proj = Projector(G)
+    res = proj.project(x, ProjectConfig(space="w", steps=150, lr=0.1, weights=PIXELS))
+    prior = proj.prior(None)
+    start = Projector(G).project(x, ProjectConfig(space="w", steps=0, weights=PIXELS))   # the mean w
+    w_err = float((prior.whiten(res.ws[0, 0]) - prior.whiten(w_true[0])).square().mean().sqrt())
+    w_err0 = float((prior.whiten(start.ws[0, 0]) - prior.whiten(w_true[0])).square().mean().sqrt())
+    assert res.figures.psnr > 40 and res.figures.ssim > 0.99, res.figures
+    assert w_err < 0.2 * w_err0, (w_err, w_err0)              # found w near the true one, in std units
+    assert res.steps == 150 and res.image.shape == (32, 32, 1) and not res.stopped
+
+
+def test_w_plus_is_at_least_as_close_as_w() -> None:
+    G = tiny_generator(classes=0, arch="film", w_avg=True)
+    (wa, _), (wb, _) = _sample(G, 1), _sample(G, 2)
+    ws = torch.cat([wa[:, None].expand(-1, 1, -1), wb[:, None].expand(-1, G.num_ws - 1, -1)], 1)   # style-mixed
+    with torch.no_grad():
+        x = G.synthesis(ws)[0]
+    proj = Projector(G)
+    cfg = ProjectConfig(steps=120, lr=0.1, weights=PIXELS)
+    r_w = proj.project(x, cfg)
+    r_wp = proj.project(x, ProjectConfig(space="w+", steps=120, lr=0.1, weights=PIXELS))
+    assert r_wp.figures.psnr > r_w.figures.psnr + 3, (r_w.figures.psnr, r_wp.figures.psnr)   # mixed: w cannot fit it
+    assert r_wp.history[-1] <= r_w.history[-1] * 1.05
+    assert bool((r_w.ws == r_w.ws[:, :1]).all()) and not bool((r_wp.ws == r_wp.ws[:, :1]).all())
+
+
+def test_conditional_dcgan_class_is_inferred() -> None:
+    G = tiny_generator(classes=3, arch="dcgan")
+    _, x = _sample(G, 4, cls=2)
+    res = Projector(G).project(x, ProjectConfig(steps=60, lr=0.1, class_trial_steps=20, weights=PIXELS))
+    assert res.class_index == 2
+    assert res.ws[0, 0, -3:].tolist() == [0.0, 0.0, 1.0]       # the one-hot part stays the class's
+    chosen = Projector(G).project(x, ProjectConfig(steps=5, class_index=0, weights=PIXELS))
+    assert chosen.class_index == 0
+
+
+def test_stop_and_progress_callbacks() -> None:
+    G = tiny_generator(classes=0, arch="film", w_avg=True)
+    _, x = _sample(G, 0)
+    seen: list[tuple[int, float, tuple]] = []
+    res = Projector(G).project(x, ProjectConfig(steps=100), should_stop=lambda: len(seen) >= 5,
+                               on_progress=lambda s, loss, img: seen.append((s, loss, img.shape)))
+    assert res.stopped and res.steps == 5 and [s for s, _, _ in seen] == [1, 2, 3, 4, 5]
+    assert seen[0][2] == (32, 32, 1) and all(np.isfinite(loss) for _, loss, _ in seen)
+
+
+def test_wrong_target_shape_is_refused() -> None:
+    G = tiny_generator(classes=0, arch="film")
+    with pytest.raises(ValueError, match="fit it first"):
+        Projector(G).project(np.zeros((16, 16, 3), np.uint8))
+
+
+def test_prior_distance_and_percentile() -> None:
+    G = tiny_generator(classes=0, arch="style")
+    p = latent_prior(G, None, n=2048, held_out=1024)
+    assert p.percentile(0.0) == 0.0 and p.percentile(1e9) == 100.0
+    assert 30 < p.percentile(float(p.typical.median())) < 70
+    assert float(p.distance(p.mean)) == pytest.approx(0.0, abs=1e-4)
+    u = torch.randn(5, p.rank)
+    assert torch.allclose(p.whiten(p.colour(u)), u, atol=1e-3)
+
+
+def test_figures_report_critic_and_far_latents(tmp_path) -> None:
+    from tests.factories import make_run
+    j, _ = make_run(tmp_path / "runs" / "r", d_arch="dcgan", classes=3)
+    from explorer.gan.device import load_generator
+    G, meta = load_generator(j)
+    proj = Projector.for_model(G, meta)
+    assert proj.nets.critic is not None and proj.encoder is None
+    _, x = _sample(G, 0, cls=1)
+    res = proj.project(x, ProjectConfig(steps=3, class_index=1))
+    f = res.figures
+    assert f.realness is not None and f.target_realness is not None and f.feature_distance is not None
+    assert "discriminator" in f.feature_space and 0 <= f.w_percentile <= 100
+    far = type(f)(**{**f.__dict__, "w_percentile": 99.9, "psnr": 9.0})
+    assert len(far.warnings()) == 2 and "cannot represent" in far.warnings()[0]
+
+
+# ---------------------------------------------------------------- encoder
+
+
+def test_encoder_trains_saves_and_guards_its_file(tmp_path) -> None:
+    G, side = export_generator(tmp_path / "pre" / "tiny", classes=["a", "b"], arch="style")
+    meta = {**json.loads(side.read_text()), "path": str(side)}
+    enc, summary = train_encoder(G, steps=30, batch=8)
+    assert summary["steps"] == 30 and "latent_rmse_std" in summary and "class_accuracy" in summary
+    j = save_encoder(enc, side, meta["sha256"], summary)
+    assert j == encoder_stem(side).with_suffix(".json") and j.exists()
+    back = load_encoder(meta)
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    a, b = enc.predict(x)[0], back.predict(x)[0]
+    assert torch.allclose(a, b, atol=0.05 * float(a.abs().max()))             # float16 storage
+    res = Projector(G, encoder=back).project(x[0], ProjectConfig(steps=0))
+    assert res.start == "encoder" and res.steps == 0
+    with pytest.raises(EncoderError, match="another version"):
+        load_encoder({**meta, "sha256": "0" * 64})
+    w = j.with_suffix(".safetensors")
+    w.write_bytes(w.read_bytes()[:-10])
+    with pytest.raises(EncoderError, match="corrupt"):
+        load_encoder(meta)
+    assert load_encoder({**meta, "path": str(tmp_path / "none.json")}) is None
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_hostile_uploads_are_rejected_with_reasons() -> None:
+    assert fit_image(b"", "a.png", 32, 1)[1] == "the file is empty"
+    assert "not a usable image" in fit_image(b"<html>hello</html>", "a.png", 32, 1)[1]
+    big = Image.new("L", (1, 1))
+    buf = io.BytesIO()
+    big.save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    data[16:24] = (50_000).to_bytes(4, "big") + (50_000).to_bytes(4, "big")     # a bomb's header: 50000 x 50000
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")             # with a valid chunk CRC
+    img, why = fit_image(bytes(data), "bomb.png", 32, 1)
+    assert img is None and "too large" in why
+    assert "too large" in fit_image(b"\0" * (21 * 1024 ** 2), "huge.png", 32, 1)[1]
+    assert "font" in fit_image(_png(Image.new("L", (8, 8))), "a.png", 64, 62)[1]
+
+
+def test_an_rgba_upload_is_fitted_by_crop_or_pad() -> None:
+    im = Image.new("RGBA", (60, 30), (255, 0, 0, 0))
+    im.paste((0, 0, 255, 255), (20, 0, 40, 30))
+    crop, why = fit_image(_png(im), "wide.png", 32, 3, fit="crop")
+    pad, _ = fit_image(_png(im), "wide.png", 32, 3, fit="pad")
+    assert why is None and crop.shape == pad.shape == (32, 32, 3) and crop.dtype == np.uint8
+    assert tuple(crop[0, 0]) == (255, 255, 255)                  # transparent -> white, not red
+    assert tuple(pad[0, 16]) == (255, 255, 255) and crop[16, 16, 2] > 200
+
+
+# ---------------------------------------------------------------- recipes and links
+
+
+def test_a_projected_latent_round_trips_through_recipes_and_links() -> None:
+    G = tiny_generator(classes=3, arch="film", w_avg=True)
+    _, x = _sample(G, 0, cls=1)
+    res = Projector(G).project(x, ProjectConfig(space="w+", steps=5, class_index=1))
+    state = projected_state(LatentState("tiny", "0123456789ab", 7), res)
+    assert torch.equal(state_to_ws(G, state), res.ws)             # what the projection measured is what renders
+    lim = Limits.of(G)
+    back, warns = parse_recipe_json(recipe_json(state), limits=lim)
+    assert back == state and not warns
+    q = to_query_params(state)
+    fits, n = link_fits(state)
+    assert fits and n < 2000
+    back_q, warns = from_query_params(q, limits=lim)
+    assert back_q == state and not warns
+    old = json.loads(recipe_json(LatentState("tiny", "0123456789ab", 7)))
+    assert "projected" not in old and from_recipe(old, limits=lim)[0].projected == ""   # old recipes still load
+
+
+def test_bad_projected_latents_are_dropped_with_a_warning() -> None:
+    G = tiny_generator(classes=0, arch="style")
+    lim = Limits.of(G)
+    base = json.loads(recipe_json(LatentState("tiny", "0123456789ab", 7)))
+    for bad in ("@@@", encode_ws(torch.zeros(3)), 42):
+        st, warns = from_recipe({**base, "projected": bad}, limits=lim)
+        assert st.projected == "" and warns
+    with pytest.raises(ValueError, match="values"):
+        decode_ws(encode_ws(torch.zeros(5)), G.num_ws, 8)
+    w = torch.randn(8)
+    assert torch.allclose(decode_ws(encode_ws(w), G.num_ws, 8)[0, -1], w, atol=1e-2)

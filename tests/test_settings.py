@@ -1,0 +1,51 @@
+"""explorer.settings: folders from the environment and the one thread-count policy."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from explorer import settings
+
+
+def test_folders_follow_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(settings.DATA_ENV, str(tmp_path / "d"))
+    monkeypatch.setenv(settings.PRETRAINED_ENV, str(tmp_path / "p"))
+    assert settings.data_dir() == tmp_path / "d" and settings.pretrained_dir() == tmp_path / "p"
+    monkeypatch.delenv(settings.DATA_ENV)
+    monkeypatch.delenv(settings.PRETRAINED_ENV)
+    assert settings.data_dir() == Path("data")
+    assert settings.pretrained_dir() == Path(settings.__file__).resolve().parents[1] / "pretrained"
+
+
+def test_thread_policy_explicit_then_environment_then_role(monkeypatch):
+    monkeypatch.delenv(settings.THREADS_ENV, raising=False)
+    assert settings.thread_count("work") == (os.cpu_count() or 1)     # a CLI command or worker owns the CPU
+    assert settings.thread_count("serve") == 1                        # the server renders many small batches
+    monkeypatch.setenv(settings.THREADS_ENV, "3")
+    assert settings.thread_count("work") == 3 and settings.thread_count("serve") == 3
+    assert settings.thread_count("serve", n=2) == 2                   # --threads wins
+    monkeypatch.setenv(settings.THREADS_ENV, "0")                     # 0 = the role's default
+    assert settings.thread_count("serve") == 1
+    monkeypatch.setenv(settings.THREADS_ENV, "many")
+    with pytest.raises(ValueError, match="must be an integer"):
+        settings.thread_count()
+
+
+def test_use_threads_sets_torch(monkeypatch):
+    monkeypatch.setenv(settings.THREADS_ENV, "2")
+    before = torch.get_num_threads()
+    try:
+        assert settings.use_threads("serve") == 2 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_every_variable_the_package_names_is_documented():
+    src = Path(settings.__file__).resolve().parent
+    named = {m for p in src.rglob("*.py") for m in re.findall(r"LATENT_EXPLORER_[A-Z_]*[A-Z]", p.read_text("utf-8"))}
+    assert settings.THREADS_ENV in named and named <= set(settings.ENV)
