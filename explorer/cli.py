@@ -7,6 +7,7 @@
     latent-explorer export data/runs/fm pretrained/fashion-mnist # generator-only export for shipping
     latent-explorer list                                         # shipped and trained models
     latent-explorer bench --json                                 # speed figures
+    latent-explorer datasets fonts                               # build the typefaces dataset
     torchrun --nproc-per-node 2 -m explorer train ...            # data-parallel training
 
 Errors a person can fix (missing files, bad checkpoints, bad options) print one line, exit 2.
@@ -17,11 +18,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from explorer.config import AUGMENTS, DEVICES, DISCRIMINATOR_ARCHS, GENERATOR_ARCHS, LOSSES, PRESETS, RESOLUTIONS
+from explorer.config import (
+    AUGMENTS,
+    DEVICES,
+    DISCRIMINATOR_ARCHS,
+    GENERATOR_ARCHS,
+    LOSSES,
+    PRESETS,
+    RESOLUTIONS,
+    ModelConfig,
+)
+from explorer.gan.events import Done, Info, Progress, Rollback, TrainEvent
 from explorer.settings import data_dir, use_threads
 
 
@@ -30,53 +43,84 @@ def _fmt_time(s: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
-def print_progress(e: dict) -> None:
-    """Console progress: steps, img/s, ETA, losses."""
-    if e["kind"] == "progress":
-        print(f"step {e['step']:>7}/{e['steps']} | {e['img_per_s']:7.1f} img/s | ETA {_fmt_time(e['eta_s']):>7} | "
-              f"G {e['loss_g']:8.4f}  D {e['loss_d']:8.4f} | D(real) {e['d_real']:+.3f} D(fake) {e['d_fake']:+.3f} "
-              f"| p_aug {e['augment_p']:.3f}", flush=True)
-    elif e["kind"] in ("info", "rollback"):
-        print(f"[{e['kind']}] {e['message']}", flush=True)
-    elif e["kind"] == "done":
-        t = e["timing"]
-        print(f"finished ({e['reason']}) at step {e['step']} after {_fmt_time(e['elapsed_s'])}; "
-              f"bookkeeping {100 * t['bookkeeping_share']:.1f}% of wall time", flush=True)
+def print_progress(e: TrainEvent) -> None:
+    """Console progress: steps, img/s, ETA, losses; notes and rollbacks; the ending."""
+    if isinstance(e, Progress):
+        print(f"step {e.step:>7}/{e.steps} | {e.img_per_s:7.1f} img/s | ETA {_fmt_time(e.eta_s):>7} | "
+              f"G {e.loss_g:8.4f}  D {e.loss_d:8.4f} | D(real) {e.d_real:+.3f} D(fake) {e.d_fake:+.3f} "
+              f"| p_aug {e.augment_p:.3f}", flush=True)
+    elif isinstance(e, (Info, Rollback)):
+        print(f"[{e.kind}] {e.message}", flush=True)
+    elif isinstance(e, Done):
+        print(f"finished ({e.reason}) at step {e.step} after {_fmt_time(e.elapsed_s)}; "
+              f"bookkeeping {100 * e.timing['bookkeeping_share']:.1f}% of wall time", flush=True)
+
+
+def resume_settings(a: argparse.Namespace, out: Path) -> tuple[ModelConfig, dict[str, Any]]:
+    """The config and data options of the run being resumed. Options that would change what the run is
+    (architecture, size, preset, data options, its random stream) are refused in one line: a resumed run
+    continues its own weights, so they could not be applied."""
+    from explorer.config import from_dict
+
+    cfg = from_dict(ModelConfig, json.loads((out / "config.json").read_text()))
+    saved = json.loads((out / "data.json").read_text())
+    g, d = cfg.generator, cfg.discriminator
+    fixed = [(a.preset, cfg.train.preset, "--preset"), (a.resolution, g.resolution, "--resolution"),
+             (a.channels, g.channels, "--channels"), (a.g_arch, g.arch, "--g-arch"), (a.d_arch, d.arch, "--d-arch"),
+             (a.fit, saved.get("fit"), "--fit"), (a.seed, cfg.train.seed, "--seed"),
+             (a.labels or None, saved.get("labels_from_subfolders"), "--labels"),
+             (a.unconditional or None, g.num_classes == 0, "--unconditional")]
+    refused = [f"{flag} (the run was trained without it)" if value is True else f"{flag} {value} (the run has {was})"
+               for value, was, flag in fixed if value is not None and value != was]
+    refused += [f"{flag} (a resumed run continues its own weights)" for flag, given in
+                (("--init", a.init), ("--class-map", a.class_map), ("--new-classes", a.new_classes)) if given]
+    if refused:
+        raise ValueError("cannot change on --resume: " + "; ".join(refused) + ". Start a new run (another --out), "
+                         "or fine-tune one from this run with --init " + str(out))
+    load = {k: saved[k] for k in ("spec", "fit", "labels_from_subfolders")} | ({"spec": a.data} if a.data else {})
+    return cfg, load
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from explorer.config import ModelConfig, from_dict, preset
+    from explorer.config import preset
     from explorer.data.datasets import load_dataset
     from explorer.gan import distributed
-    from explorer.gan.checkpoint import latest_training
+    from explorer.gan.checkpoint import latest_training, read_meta
+    from explorer.gan.classes import NEW_CLASSES, check_resume_classes
     from explorer.gan.device import pick_device
+    from explorer.gan.finetune import prepare_init
     from explorer.gan.train import train_loop
 
     out = Path(a.out) if a.out else data_dir() / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
     device = pick_device(a.device)
     if distributed.launched_by_torchrun():
         device = distributed.init(device)
-    resuming = a.resume and latest_training(out) is not None
-    load = {"spec": a.data, "fit": a.fit, "labels_from_subfolders": a.labels}
+    latest = latest_training(out) if a.resume else None
+    resuming = latest is not None
+    if a.class_map and a.new_classes:
+        raise ValueError("--class-map and --new-classes exclude each other")
+    if (a.class_map or a.new_classes) and not a.init and not resuming:
+        raise ValueError("--class-map and --new-classes say how a fine-tuned model's classes continue: use with --init")
+    load: dict[str, Any] = {"spec": a.data, "fit": a.fit or "crop", "labels_from_subfolders": a.labels}
     if resuming:                                   # same model and data options as the run being resumed
-        cfg = from_dict(ModelConfig, json.loads((out / "config.json").read_text()))
-        saved = json.loads((out / "data.json").read_text())
-        load = {k: saved[k] for k in load} | ({"spec": a.data} if a.data else {})
+        cfg, load = resume_settings(a, out)
     elif not a.data:
         raise ValueError("--data is required for a new run (fashion-mnist, a folder or a .zip)")
     data_spec = load["spec"]
     default_res = 64 if data_spec.partition(":")[0] == "fonts" else 32      # glyph stacks are stored at 64
     res = cfg.generator.resolution if resuming else (a.resolution or default_res)
-    ch = cfg.generator.channels if resuming else a.channels
+    ch = cfg.generator.channels if resuming else (a.channels or 1)
     ds = load_dataset(data_spec, resolution=res, channels=ch, fit=load["fit"],
                       labels_from_subfolders=load["labels_from_subfolders"])
     ds.description = {**ds.description, "spec": data_spec, "fit": load["fit"],
                       "labels_from_subfolders": load["labels_from_subfolders"]}
     if ds.skipped:
         print(f"skipped {len(ds.skipped)} file(s): {ds.description.get('skip_reasons')}", flush=True)
-    if not resuming:
+    if resuming and latest is not None:            # before data.json is rewritten: refused means untouched
+        check_resume_classes(read_meta(latest).get("class_names"), ds.class_names, cfg.generator.num_classes > 0)
+    else:
         nc = 0 if a.unconditional or ds.labels is None else len(ds.class_names)
-        cfg = preset(a.preset, res, ch, nc, glyphs=ds.description.get("glyphs", ""))   # glyphs: a font model
+        cfg = preset(a.preset or "balanced", res, ch, nc, glyphs=ds.description.get("glyphs", ""))  # glyphs: fonts
     tr = {k: v for k, v in {
         "steps": a.steps, "max_minutes": a.minutes, "batch_size": a.batch, "seed": a.seed, "loss": a.loss,
         "lr_g": a.lr_g, "lr_d": a.lr_d, "r1_gamma": a.r1, "augment": a.augment, "augment_p": a.augment_p,
@@ -90,6 +134,10 @@ def cmd_train(a: argparse.Namespace) -> int:
             cfg, generator=dataclasses.replace(cfg.generator, arch=a.g_arch or cfg.generator.arch),
             discriminator=dataclasses.replace(cfg.discriminator, arch=a.d_arch or cfg.discriminator.arch,
                                               spectral_norm=(a.d_arch == "resnet") or cfg.discriminator.spectral_norm))
+    init = None
+    if a.init and not resuming:                    # the source adapted to these classes (or refused, one line)
+        class_map = NEW_CLASSES if a.new_classes else a.class_map
+        init = distributed.on_lead(lambda: prepare_init(a.init, cfg, out, list(ds.class_names), class_map))
     if distributed.is_lead():
         from explorer.fileio import atomic_write_json
         atomic_write_json(out / "data.json", {**load, "description": ds.description})
@@ -98,14 +146,14 @@ def cmd_train(a: argparse.Namespace) -> int:
     lead = distributed.is_lead()
     try:
         r = train_loop(cfg, ds, on_progress=print_progress, run_dir=out, resume=a.resume,
-                       init_from=a.init, device=device)
+                       init_from=init, device=device)
     except KeyboardInterrupt:
         print("interrupted: resume with --resume (the last checkpoint is intact)", file=sys.stderr)
         return 130
     finally:
         distributed.shutdown()
     if lead and a.json:
-        print(json.dumps({k: v for k, v in vars(r).items() if k != "nets"}))
+        print(json.dumps(r.summary()))
     return 0
 
 
@@ -115,20 +163,34 @@ def cmd_sample(a: argparse.Namespace) -> int:
     from explorer.gan.device import load_generator
     from explorer.imaging.render import sample_grid, save_png
 
+    if not (math.isfinite(a.psi) and 0.0 <= a.psi <= 2.0):
+        raise ValueError(f"--psi must be between 0 and 2 (1 = no truncation), not {a.psi}")
+    if a.n < 1 or a.scale < 1:
+        raise ValueError(f"--n and --scale must be at least 1, not {a.n} and {a.scale}")
     G, meta = load_generator(a.model, a.device)
     classes = None
     if a.cls is not None:
         if not G.cfg.num_classes:
             raise ValueError("--class given but this model is unconditional")
-        names = meta.get("class_names") or []
-        k = names.index(a.cls) if a.cls in names else int(a.cls)
-        if not 0 <= k < G.cfg.num_classes:
-            raise ValueError(f"class {a.cls} out of range 0..{G.cfg.num_classes - 1}")
-        classes = torch.full((a.n,), k, dtype=torch.long)
+        classes = torch.full((a.n,), class_index(meta, G.cfg.num_classes, a.cls), dtype=torch.long)
     grid = sample_grid(G, a.n, seed=a.seed, psi=a.psi, classes=classes, device=next(G.parameters()).device)
     save_png(grid, a.out, scale=a.scale)
     print(f"wrote {a.out} ({a.n} samples from {meta['name']}, seed {a.seed}, psi {a.psi})")
     return 0
+
+
+def class_index(meta: dict[str, Any], num_classes: int, text: str) -> int:
+    """A class given by name or index -> its index. Raises ValueError listing the model's classes."""
+    from explorer.gan.classes import show
+
+    names = list(meta.get("class_names") or [])
+    if text in names:
+        return names.index(text)
+    if text.strip().lstrip("-").isdigit() and 0 <= int(text) < num_classes:
+        return int(text)
+    listed = show(names) if len(names) == num_classes else f"indices 0..{num_classes - 1}"
+    raise ValueError(f"{meta.get('name', 'the model')} has no class {text!r}; its classes: {listed} "
+                     f"(give a name or an index 0..{num_classes - 1})")
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
@@ -136,6 +198,9 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
     figures = evaluate_model(a.model, n=a.n, data=a.data, device=a.device, seed=a.seed,
                              progress=None if a.json else lambda m: print(m, flush=True))
+    if a.directions:                                   # the model card's "Edit directions" section
+        from explorer.explore.direction_quality import model_direction_figures
+        figures["directions"] = model_direction_figures(a.model)
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 
@@ -153,6 +218,8 @@ def cmd_export(a: argparse.Namespace) -> int:
         extra["baseline_metrics"] = json.loads(Path(a.baseline_metrics).read_text(encoding="utf-8"))
     if a.reproduce:
         extra["reproduce"] = a.reproduce
+    if a.notes:
+        extra["notes"] = Path(a.notes).read_text(encoding="utf-8")
     run = Path(a.run)
     source = (latest_training(run) if run.is_dir() else None) or resolve(run)
     path = export_model(source, a.out, extra, weights=a.weights)
@@ -179,13 +246,22 @@ def cmd_bench(a: argparse.Namespace) -> int:
                         parts=tuple(p.strip() for p in a.parts.split(",") if p.strip()),
                         browser_changes=a.browser_changes, watch_phase_s=a.watch_seconds,
                         watch_phases=a.watch_phases, finetune_source=a.finetune_source,
-                        finetune_minutes=a.finetune_minutes,
+                        finetune_minutes=a.finetune_minutes, loop_seconds=a.loop_seconds, loop_runs=a.loop_runs,
                         inversion_images={m: int(n) for m, _, n in (x.partition(":") for x in a.inversion_images.split(","))})
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 
 
 def cmd_datasets(a: argparse.Namespace) -> int:
+    if a.name == "fonts":
+        from explorer.data.fonts import build_fonts
+        info = build_fonts(out=a.out, no_tex=a.no_tex, limit_packages=a.limit_packages, workers=a.workers)
+        if a.json:
+            print(json.dumps(info))
+        else:
+            print(f"{info['kept']} faces, {info['families']} families (train {info['splits']['train']}, test "
+                  f"{info['splits']['test']}); dropped {info['dropped']} -> {info['out']} in {info['seconds']} s")
+        return 0
     from explorer.data.emoji import build_emoji
 
     def show(i: int, n: int) -> None:
@@ -209,8 +285,7 @@ def cmd_figures(a: argparse.Namespace) -> int:
     G, meta = load_generator(a.model, "cpu")
     cls = None
     if a.cls is not None and G.cfg.num_classes:
-        names = meta.get("class_names") or []
-        cls = names.index(a.cls) if a.cls in names else int(a.cls)
+        cls = class_index(meta, G.cfg.num_classes, a.cls)
     for p in write_figures(G, meta, a.out, k=a.k, seeds=tuple(a.seeds), class_index=cls):
         print(p)
     return 0
@@ -219,7 +294,7 @@ def cmd_figures(a: argparse.Namespace) -> int:
 def cmd_train_classifier(a: argparse.Namespace) -> int:
     if a.fonts:                                    # the glyph classifier behind `evaluate` of font models
         from explorer.evaluation.typefaces import ship_glyph_classifier
-        meta = ship_glyph_classifier(a.out, epochs=a.epochs or 3)
+        meta = ship_glyph_classifier(a.out, epochs=a.epochs or 5)
         print(json.dumps(meta["summary"]))
         return 0
     from explorer.evaluation.classifier import build_and_ship
@@ -249,14 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train or fine-tune a GAN")
     t.add_argument("--data", help="fashion-mnist[:train|:test], emoji, fonts (glyph stacks), a folder or a .zip")
     t.add_argument("--out", help="run folder (default: <data>/runs/run-<time>)")
-    t.add_argument("--preset", default="balanced", choices=sorted(PRESETS))
+    t.add_argument("--preset", choices=sorted(PRESETS), help="default balanced")
     t.add_argument("--resolution", type=int, choices=RESOLUTIONS, help="default 32 (64 for fonts)")
-    t.add_argument("--channels", type=int, default=1, choices=(1, 3))
-    t.add_argument("--fit", default="crop", choices=("crop", "pad"), help="how non-square images become square")
+    t.add_argument("--channels", type=int, choices=(1, 3), help="default 1")
+    t.add_argument("--fit", choices=("crop", "pad"), help="how non-square images become square (default crop)")
     t.add_argument("--labels", action="store_true", help="use first-level subfolder names as classes")
     t.add_argument("--unconditional", action="store_true", help="ignore labels")
     t.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
     t.add_argument("--init", help="fine-tune: start from this checkpoint or model")
+    t.add_argument("--class-map", metavar="OLD=NEW,...",
+                   help="fine-tuning onto other classes: which of the model's classes each class of the data continues")
+    t.add_argument("--new-classes", action="store_true",
+                   help="fine-tuning onto other classes: every class starts afresh (the model's classes are dropped)")
     t.add_argument("--freeze-d", type=int, help="FreezeD: freeze this many lowest D blocks")
     t.add_argument("--g-arch", choices=GENERATOR_ARCHS, help="override the preset's generator")
     t.add_argument("--d-arch", choices=DISCRIMINATOR_ARCHS, help="override the preset's discriminator")
@@ -301,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="auto", help=DEVICE_HELP)
     e.add_argument("--json", action="store_true")
+    e.add_argument("--directions", action="store_true",
+                   help="also score the attribute edit directions over 200 seeds (for the model card)")
     e.set_defaults(fn=cmd_evaluate)
 
     x = sub.add_parser("export", help="generator-only export of a run, for shipping")
@@ -310,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--metrics", help="JSON file of figures (from evaluate --json) to embed")
     x.add_argument("--baseline-metrics", help="JSON figures of a baseline (e.g. classic-dcgan) for the card")
     x.add_argument("--reproduce", help="the command that reproduces this model")
+    x.add_argument("--notes", help="markdown file of design notes for the model card (why this model)")
     x.add_argument("--weights", default="G_ema", choices=("G_ema", "G"), help="which generator to export")
     x.set_defaults(fn=cmd_export)
 
@@ -322,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma list of render, directions, train, browser; also train-page (img/s of a job with "
                         "its progress page open vs closed), finetune (fine-tuning vs scratch, SWD over time) and "
                         "inversion (projection of real images: quality and time, and docs/inversion.png)")
+    b.add_argument("--loop-seconds", type=float, default=20.0,
+                   help="train: seconds of each run of the loop comparison (the project's loop vs a textbook DCGAN "
+                        "loop, classic-dcgan on Fashion-MNIST, 1 thread)")
+    b.add_argument("--loop-runs", type=int, default=3, help="train: alternations of that comparison (0 = skip it)")
     b.add_argument("--browser-changes", type=int, default=40, help="slider changes timed per page (>= 30)")
     b.add_argument("--watch-seconds", type=float, default=60.0, help="train-page: seconds per open/closed phase")
     b.add_argument("--watch-phases", type=int, default=6, help="train-page: phases, alternating closed/open")
@@ -333,10 +419,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)
 
-    d = sub.add_parser("datasets", help="build a dataset on demand (emoji: from the Noto Color Emoji font)")
-    d.add_argument("name", choices=("emoji",))
-    d.add_argument("--resolution", type=int, default=64)
-    d.add_argument("--out", help="output .safetensors (default: <data>/datasets/emoji-<res>.safetensors)")
+    d = sub.add_parser("datasets", help="build a dataset on demand (emoji: from the Noto Color Emoji font; "
+                       "fonts: typefaces from Debian font packages)")
+    d.add_argument("name", choices=("emoji", "fonts"))
+    d.add_argument("--resolution", type=int, default=64, help="emoji: image side")
+    d.add_argument("--out", help="emoji: output .safetensors (default <data>/datasets/emoji-<res>.safetensors); "
+                   "fonts: output folder (default <data>/datasets/fonts, fonts-notex with --no-tex)")
+    d.add_argument("--no-tex", action="store_true", help="fonts: the lighter package list without TeX Live")
+    d.add_argument("--limit-packages", type=int, help="fonts: only the first N packages of the list")
+    d.add_argument("--workers", type=int, default=1, help="fonts: rendering processes")
     d.add_argument("--emoji-test", default="/usr/share/unicode/emoji/emoji-test.txt",
                    help="Unicode's emoji-test.txt (sequences and groups; Debian's unicode-data)")
     d.add_argument("--json", action="store_true")
@@ -355,7 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--fonts", action="store_true", help="the 62-way glyph classifier, on the fonts train split")
     c.add_argument("--out", help="output stem (default: pretrained/fashion-mnist-classifier, "
                                  "pretrained/fonts-glyph-classifier with --fonts)")
-    c.add_argument("--epochs", type=int, help="default 6 (3 with --fonts)")
+    c.add_argument("--epochs", type=int, help="default 6 (5 with --fonts)")
+    c.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     c.set_defaults(fn=cmd_train_classifier)
 
     n = sub.add_parser("train-encoder", help="train a model's encoder (image -> w+), the first guess of projection; "
@@ -372,11 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     from explorer.gan.checkpoint import CheckpointError
+    from explorer.gan.runstate import TrainingDiverged
 
     use_threads("work", getattr(a, "threads", None))  # --threads, else $LATENT_EXPLORER_THREADS, else all cores
     try:
         return a.fn(a)
-    except (CheckpointError, FileNotFoundError, ValueError) as err:
+    except (CheckpointError, OSError, ValueError, TrainingDiverged) as err:
         print(f"latent-explorer {a.cmd}: error: {err}", file=sys.stderr)
         return 2
 

@@ -24,7 +24,7 @@ $LE train --data emoji --resolution 64 --channels 3 --preset film --g-arch dcgan
 $LE train --data emoji --resolution 64 --channels 3 --preset classic-dcgan --steps 1000000 --minutes "$MIN" \
     --threads 1 --checkpoint-every 250 --sample-every 250 --log-every 50 --out "$RUNS/emoji-classic-dcgan" "${EXTRA[@]}" &
 wait
-LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/emoji" --json > "$RUNS/emoji/eval.json"
+LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/emoji" --json --directions > "$RUNS/emoji/eval.json"
 LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/emoji-classic-dcgan" --json > "$RUNS/emoji-classic-dcgan/eval.json"
 $LE export "$RUNS/emoji" pretrained/emoji \
     --metrics "$RUNS/emoji/eval.json" --baseline-metrics "$RUNS/emoji-classic-dcgan/eval.json" \

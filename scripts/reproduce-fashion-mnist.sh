@@ -13,7 +13,7 @@ $LE train --data fashion-mnist --preset film --minutes "$MIN" --threads 1 --out 
 $LE train --data fashion-mnist --preset classic-dcgan --steps 1000000 --minutes "$MIN" --threads 1 \
     --out "$RUNS/classic-dcgan" &
 wait
-LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/fashion-mnist" --json > "$RUNS/fashion-mnist/eval.json"
+LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/fashion-mnist" --json --directions > "$RUNS/fashion-mnist/eval.json"
 LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/classic-dcgan" --json > "$RUNS/classic-dcgan/eval.json"
 $LE export "$RUNS/fashion-mnist" pretrained/fashion-mnist \
     --metrics "$RUNS/fashion-mnist/eval.json" --baseline-metrics "$RUNS/classic-dcgan/eval.json" \

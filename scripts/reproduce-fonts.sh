@@ -10,7 +10,7 @@
 #   MINUTES=60 bash scripts/reproduce-fonts.sh    # a shorter, weaker run
 #   RESUME=1 bash scripts/reproduce-fonts.sh      # continue both runs from their last checkpoints
 #   BASELINE=0 bash scripts/reproduce-fonts.sh    # the fonts model only (no classic-dcgan run, no comparison)
-# Checkpoints every 50 steps (a few minutes at ~4 faces/s), so a killed run loses little: RESUME=1 continues.
+# Checkpoints every 25 steps (3-7 minutes at 2-4 faces/s), so a killed run loses little: RESUME=1 continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIN="${MINUTES:-480}"
@@ -24,21 +24,21 @@ $LE datasets fonts
 # The shipped recipe: style generator (mapping z -> w, per-layer w, modulated convs) with 62 output
 # channels, SN-ResNet discriminator judging the whole stack of one face, hinge loss, EMA, translation
 # only (adaptive p). Sized by measured faces/s on one thread: see the model card.
-$LE train --data fonts --preset fonts --minutes "$MIN" --threads 1 --checkpoint-every 50 --sample-every 100 \
+$LE train --data fonts --preset fonts --minutes "$MIN" --threads 1 --checkpoint-every 25 --sample-every 100 \
     --log-every 10 --out "$RUNS/fonts" "${EXTRA[@]}" &
 if [ "${BASELINE:-1}" != 0 ]; then
     $LE train --data fonts --preset classic-dcgan --steps 1000000 --minutes "$MIN" --threads 1 \
-        --checkpoint-every 50 --sample-every 100 --log-every 10 --out "$RUNS/fonts-classic-dcgan" "${EXTRA[@]}" &
+        --checkpoint-every 25 --sample-every 100 --log-every 10 --out "$RUNS/fonts-classic-dcgan" "${EXTRA[@]}" &
 fi
 wait
-LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/fonts" --json > "$RUNS/fonts/eval.json"
+LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/fonts" --json --directions > "$RUNS/fonts/eval.json"
 BASE=()
 if [ "${BASELINE:-1}" != 0 ]; then
     LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/fonts-classic-dcgan" --json > "$RUNS/fonts-classic-dcgan/eval.json"
     BASE=(--baseline-metrics "$RUNS/fonts-classic-dcgan/eval.json")
 fi
 $LE export "$RUNS/fonts" pretrained/fonts --metrics "$RUNS/fonts/eval.json" "${BASE[@]}" \
-    --reproduce "bash scripts/reproduce-fonts.sh   # MINUTES=$MIN"
+    --reproduce "bash scripts/reproduce-fonts.sh   # MINUTES=$MIN" --notes docs/fonts-design.md
 $PY -c "from explorer.gan.critic import export_discriminator; export_discriminator('$RUNS/fonts', 'pretrained/fonts')"
 $LE sample pretrained/fonts --n 12 --out docs/fonts-samples.png
 $PY -c "from explorer.evaluation.typefaces import nearest_figure; nearest_figure('pretrained/fonts', 'docs/fonts-nearest.png')"

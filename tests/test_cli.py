@@ -56,7 +56,8 @@ def test_evaluate_and_bench_on_tiny_model(tmp_path, folder, capsys, monkeypatch)
     fig = json.loads(capsys.readouterr().out)
     assert fig["samples"] == 40 and fig["swd"]["avg"] > 0 and "memorised" in fig["memorisation"]
     assert main(["bench", "--model", str(run / "model.json"), "--train-seconds", "2", "--json",
-                 "--parts", "render,directions,train"]) == 0        # the browser part: tests/test_browser.py
+                 "--parts", "render,directions,train", "--loop-runs", "0"]) == 0   # browser: tests/ui/test_browser.py;
+                                                                                      # loop comparison: tests/bench
     b = json.loads(capsys.readouterr().out)
     assert b["directions_s"]["pca"] > 0 and b["directions_s"]["sefa"] > 0
     for k in ("batch_1", "batch_64"):

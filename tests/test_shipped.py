@@ -55,3 +55,15 @@ def test_emoji_records_its_figures():
     assert m["swd"]["avg"] < base["swd"]["avg"]
     assert abs(m["trained"]["seconds"] - base["trained"]["seconds"]) <= 0.05 * base["trained"]["seconds"]  # equal time
     assert "scripts/reproduce-emoji.sh" in meta["model_card"]
+
+
+def test_emoji_card_names_the_preset_and_architecture_the_reproduce_script_used():
+    import re
+    from pathlib import Path
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "reproduce-emoji.sh").read_text()
+    line = next(ln for ln in script.splitlines() if "--out \"$RUNS/emoji\"" in ln or "--data emoji" in ln
+                and "--g-arch" in ln)
+    preset, arch = re.search(r"--preset (\S+)", line).group(1), re.search(r"--g-arch (\S+)", line).group(1)
+    card = json.loads((pretrained_dir() / "emoji.json").read_text())["model_card"]
+    training = card.split("## Training")[1].split("##")[0]
+    assert f"preset `{preset}`" in training and f"--g-arch {arch}" in training

@@ -8,9 +8,13 @@ DCGAN example (Radford et al. 2015; pytorch/examples `dcgan/main.py`): one G for
 D on real and on the detached fakes, then G through D on the same fakes; no logging. The project's
 loop runs through `train_loop` with its preset's bookkeeping, logging every `MARK_EVERY` steps.
 Runs alternate (project, plain, plain, project, ...) so drift on a shared machine cancels; each
-reports img/s between its first and last mark (warm-up and the final save are left out).
+reports img/s between its first and last mark (warm-up and the final save are left out), per second of
+wall time and per second of this process's CPU time (steadier on a shared machine: with one thread,
+time the process waits for a core is not counted).
 
     figures = compare_loops(seconds=20, runs=3)     # {"project_img_per_s": [...], "ratio_median": ...}
+
+A mark is (wall seconds, CPU seconds, images seen).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from torch import nn
 from explorer.config import ModelConfig, preset
 from explorer.data.datasets import ImageDataset, load_fashion_mnist
 
-MARK_EVERY = 10          # steps between the (time, images) marks both loops record
+MARK_EVERY = 10          # steps between the marks both loops record
+Mark = tuple[float, float, int]                  # (perf_counter s, process CPU s, images seen)
 PRESET = "classic-dcgan"
 
 
@@ -69,8 +74,9 @@ def plain_nets(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
-def plain_loop(cfg: ModelConfig, data: ImageDataset, seconds: float, seed: int = 0) -> list[tuple[float, int]]:
-    """Train the textbook DCGAN for `seconds`; (perf_counter, images seen) every MARK_EVERY steps."""
+def plain_loop(cfg: ModelConfig, data: ImageDataset, seconds: float, seed: int = 0,
+               mark_every: int = MARK_EVERY) -> list[Mark]:
+    """Train the textbook DCGAN for `seconds`; a mark every `mark_every` steps."""
     torch.manual_seed(seed)
     G, D = plain_nets(cfg)
     t = cfg.train
@@ -79,7 +85,7 @@ def plain_loop(cfg: ModelConfig, data: ImageDataset, seconds: float, seed: int =
     bce = nn.BCEWithLogitsLoss()                     # = Sigmoid + BCELoss, numerically stable
     b, n = t.batch_size, len(data)
     ones, zeros = torch.ones(b), torch.zeros(b)
-    marks: list[tuple[float, int]] = []
+    marks: list[Mark] = []
     end = time.perf_counter() + seconds
     step = 0
     while time.perf_counter() < end:
@@ -94,58 +100,63 @@ def plain_loop(cfg: ModelConfig, data: ImageDataset, seconds: float, seed: int =
         loss_g.backward()
         opt_g.step()
         step += 1
-        if step % MARK_EVERY == 0:
-            marks.append((time.perf_counter(), step * b))
+        if step % mark_every == 0:
+            marks.append((time.perf_counter(), time.process_time(), step * b))
     return marks
 
 
-def project_loop(cfg: ModelConfig, data: ImageDataset, seconds: float) -> list[tuple[float, int]]:
+def project_loop(cfg: ModelConfig, data: ImageDataset, seconds: float,
+                 mark_every: int = MARK_EVERY) -> list[Mark]:
     """Train `cfg` through `train_loop` (a temporary run folder) for `seconds`; marks as plain_loop's."""
     from explorer.gan.events import Progress
     from explorer.gan.train import train_loop
-    marks: list[tuple[float, int]] = []
+    marks: list[Mark] = []
 
     def on_progress(e: object) -> None:
         if isinstance(e, Progress):
-            marks.append((time.perf_counter(), e.images_seen))
-    t = dataclasses.replace(cfg.train, steps=10**9, max_minutes=seconds / 60, log_every=MARK_EVERY)
+            marks.append((time.perf_counter(), time.process_time(), e.images_seen))
+    t = dataclasses.replace(cfg.train, steps=10**9, max_minutes=seconds / 60, log_every=mark_every)
     with tempfile.TemporaryDirectory() as tmp:
         train_loop(dataclasses.replace(cfg, train=t), data, on_progress=on_progress, run_dir=Path(tmp) / "run")
     return marks
 
 
-def rate(marks: list[tuple[float, int]]) -> float:
-    """Images per second between the first and the last mark (nan with fewer than two)."""
-    if len(marks) < 2 or marks[-1][0] <= marks[0][0]:
+def rate(marks: list[Mark], clock: int = 0) -> float:
+    """Images per second between the first and the last mark, of wall time (clock 0) or CPU time (1);
+    nan with fewer than two marks."""
+    if len(marks) < 2 or marks[-1][clock] <= marks[0][clock]:
         return float("nan")
-    return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+    return (marks[-1][2] - marks[0][2]) / (marks[-1][clock] - marks[0][clock])
 
 
 def compare_loops(seconds: float = 20.0, runs: int = 3, threads: int = 1,
-                  say: Callable[[str], None] | None = None) -> dict:
-    """`runs` alternations of the project's loop and the plain loop, `seconds` each, on `threads` threads."""
+                  say: Callable[[str], None] | None = None, cfg: ModelConfig | None = None,
+                  mark_every: int = MARK_EVERY) -> dict:
+    """`runs` alternations of the project's loop and the plain loop, `seconds` each, on `threads` threads.
+    `cfg`: an unconditional 32x32 greyscale dcgan config (default: the classic-dcgan preset)."""
     say = say or (lambda m: None)
     data = bench_data(32)
-    cfg = preset(PRESET, 32, 1, 0)
+    cfg = cfg or preset(PRESET, 32, 1, 0)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
-    ours: list[float] = []
-    plain: list[float] = []
+    marks: dict[str, list[list[Mark]]] = {"project": [], "plain": []}
     try:
         for k in range(runs):
             order = ("project", "plain") if k % 2 == 0 else ("plain", "project")
             for which in order:
                 say(f"loop comparison {k + 1}/{runs}: {which} loop for {seconds:g} s")
-                if which == "project":
-                    ours.append(rate(project_loop(cfg, data, seconds)))
-                else:
-                    plain.append(rate(plain_loop(cfg, data, seconds)))
+                loop = project_loop if which == "project" else plain_loop
+                marks[which].append(loop(cfg, data, seconds, mark_every=mark_every))
     finally:
         torch.set_num_threads(before)
-    pairs = [a / b for a, b in zip(ours, plain)]
-    return {"config": f"{PRESET} 32x32 greyscale, batch {cfg.train.batch_size}, {threads} thread(s)",
-            "data": data.description.get("source", "?"), "seconds_per_run": seconds,
-            "project_img_per_s": [round(x, 1) for x in ours], "plain_img_per_s": [round(x, 1) for x in plain],
-            "project_median": round(statistics.median(ours), 1), "plain_median": round(statistics.median(plain), 1),
-            "ratio_median": round(statistics.median(ours) / statistics.median(plain), 3),
-            "ratio_per_pair": [round(r, 3) for r in pairs]}
+    out: dict = {"config": f"{cfg.train.preset} 32x32 greyscale, batch {cfg.train.batch_size}, {threads} thread(s)",
+                 "data": data.description.get("source", "?"), "seconds_per_run": seconds, "runs": runs}
+    for clock, name in ((0, "img_per_s"), (1, "img_per_cpu_s")):
+        ours = [rate(m, clock) for m in marks["project"]]
+        plain = [rate(m, clock) for m in marks["plain"]]
+        out[name] = {"project": [round(x, 1) for x in ours], "plain": [round(x, 1) for x in plain],
+                     "project_median": round(statistics.median(ours), 1),
+                     "plain_median": round(statistics.median(plain), 1),
+                     "ratio_median": round(statistics.median(ours) / statistics.median(plain), 3),
+                     "ratio_per_pair": [round(a / b, 3) for a, b in zip(ours, plain)]}
+    return out

@@ -80,6 +80,7 @@ def _bench_dataset(cfg: ModelConfig):
 
 def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) -> dict:
     """Train for `seconds` with the config's own bookkeeping; report img/s and bookkeeping shares."""
+    from explorer.gan.events import Progress, Sample, TrainEvent
     from explorer.gan.train import train_loop
     ds = _bench_dataset(cfg)
     t = cfg.train
@@ -87,17 +88,17 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
                                   sample_every=max(t.sample_every // 10, 1) if t.sample_every else 0,
                                   checkpoint_every=max(t.checkpoint_every // 10, 1) if t.checkpoint_every else 0)
     ips: list[float] = []
-    events: list[dict] = []
+    events: list[TrainEvent] = []
 
-    def on_progress(e: dict) -> None:
+    def on_progress(e: TrainEvent) -> None:
         events.append(e)
-        if e["kind"] == "progress":
-            ips.append(e["img_per_s"])
+        if isinstance(e, Progress):
+            ips.append(e.img_per_s)
 
     with tempfile.TemporaryDirectory() as tmp:
         r = train_loop(dataclasses.replace(cfg, train=bench_t), ds, on_progress=on_progress,
                        run_dir=Path(tmp) / "run", device=device)
-        n_samples = sum(1 for e in events if e["kind"] == "sample")
+        n_samples = sum(1 for e in events if isinstance(e, Sample))
         n_ckpt = max(r.step // bench_t.checkpoint_every, 0) + 1 if bench_t.checkpoint_every else 1
     book = r.timing["bookkeeping_s"]
     steady = ips[1:] or ips                          # first window includes warm-up
@@ -124,7 +125,8 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
               progress: Callable[[str], None] | None = None, parts: tuple[str, ...] = PARTS,
               browser_changes: int = 40, watch_phase_s: float = 60.0, watch_phases: int = 6,
               finetune_source: str = "emoji", finetune_minutes: float = 10.0,
-              inversion_images: dict[str, int] | None = None) -> dict:
+              inversion_images: dict[str, int] | None = None, loop_seconds: float = 20.0,
+              loop_runs: int = 3) -> dict:
     say = progress or (lambda m: None)
     dev = pick_device(device)
     torch.manual_seed(0)
@@ -142,12 +144,16 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         out["generator_latency"] = {"batch_1": generator_latency(G, 1, 300, dev),
                                     "batch_64": generator_latency(G, 64, 40, dev)}
     if "directions" in parts:
+        from explorer.bench.directions_bench import directions_bench  # named directions, their quality
         from explorer.explore.directions import benchmark_directions
         say("edit direction discovery (PCA on 20000 w samples, SeFa), computed afresh")
         Gc = G.to("cpu")
         runs = [benchmark_directions(Gc) for _ in range(3)]
         out["directions_s"] = {m: round(float(np.median([r[m] for r in runs])), 3) for m in ("pca", "sefa")}
         out["directions_s"]["target_s"] = 3.0
+        out["named_directions"] = directions_bench(Gc, meta, say)
+        say("direction quality (+2σ over 200 seeds; leak = mean change of the other attributes / its own):\n"
+            + out["named_directions"]["quality_table"])
         G = G.to(dev)
     if "train" in parts:
         cfg = _model_config(meta)
@@ -156,6 +162,9 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         run_timing = meta.get("training", {}).get("timing")
         if run_timing:
             out["training"]["shipped_run_bookkeeping_share"] = run_timing.get("bookkeeping_share")
+        if loop_runs > 0:                       # the project's loop vs a textbook DCGAN loop (loop_bench.py)
+            from explorer.bench.loop_bench import compare_loops
+            out["training"]["loop_vs_plain_dcgan"] = compare_loops(loop_seconds, loop_runs, say=say)
     if "browser" in parts:
         from explorer.bench.browser import chromium_available
         why = chromium_available()

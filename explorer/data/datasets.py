@@ -183,7 +183,7 @@ def load_emoji_dataset(resolution: int = 64, channels: int = 3) -> ImageDataset:
         x = x.clip(0, 255).astype(np.uint8)[:, None]
     names = meta.get("class_names") or []
     desc = describe_source("emoji (Noto Color Emoji)", len(x), resolution, channels, "pad", [],
-                     meta.get("class_counts", {}))
+                           meta.get("class_counts", {}))
     desc["dropped"] = meta.get("dropped", {})
     return ImageDataset(torch.from_numpy(np.ascontiguousarray(x)), labels if names else None, names, desc)
 

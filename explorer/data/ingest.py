@@ -87,17 +87,21 @@ def file_entries(files: Iterable[tuple[str, bytes]], limits: Limits | None = Non
         why = unsafe_name(name) or ("ignored: hidden or system file" if hidden(parts) else None)
         if why is not None:
             out.append(Entry(shown, parts, len(data), None, why))
-        elif data and _is_archive(name, lambda data=data: data[:4]):
+        elif data and _is_archive(name, _bytes_reader(data[:4])):
             out.extend(archive_entries(shown, (*parts[:-1], _stem(parts)), io.BytesIO(data), len(data), lim))
         else:
-            out.append(Entry(shown, parts, len(data), lambda data=data: data))
+            out.append(Entry(shown, parts, len(data), _bytes_reader(data)))
     return out
+
+
+def _bytes_reader(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
 
 
 def folder_entries(root: str | os.PathLike, limits: Limits | None = None,
                    stack: contextlib.ExitStack | None = None) -> list[Entry]:
     """Every file under `root` (recursive; links are not followed out of it), archives expanded.
-    Archives stay open in `stack` (default: a stack closed when the process drops it)."""
+    Archives found in it stay open in `stack` until it closes (pass one that outlives `ingest`)."""
     lim, root = as_limits(limits), Path(root)
     stack = stack if stack is not None else contextlib.ExitStack()
     real_root = root.resolve()
@@ -150,7 +154,8 @@ def folder_entries(root: str | os.PathLike, limits: Limits | None = None,
 
 def zip_entries(path: str | os.PathLike, limits: Limits | None = None,
                 stack: contextlib.ExitStack | None = None) -> list[Entry]:
-    """The members of one .zip given as the dataset itself (the archive is the root, not a class)."""
+    """The members of one .zip given as the dataset itself (the archive is the root, not a class); the file
+    stays open in `stack` until it closes."""
     lim, path = as_limits(limits), Path(path)
     stack = stack if stack is not None else contextlib.ExitStack()
     f = stack.enter_context(open(path, "rb"))  # noqa: SIM115 (closed by the stack)
@@ -221,7 +226,7 @@ def ingest(entries: Iterable[Entry], *, resolution: int, channels: int, fit: str
             why = "nested archive: archives inside archives are not opened"
         if why is None:
             img, why, file_notes = decode_with_notes(data, e.name, lim.max_pixels, lim.max_side)
-        if why is None:
+        if why is None and img is not None:
             a = preprocess(img, resolution, channels, fit)                             # (C, H, W) uint8
             pix = hashlib.sha256(a.tobytes()).hexdigest()
             if pix in by_pixels:

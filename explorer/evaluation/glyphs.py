@@ -201,12 +201,17 @@ def glyph_figures(fake: torch.Tensor, test: torch.Tensor, train: torch.Tensor, m
     def small(x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x.float() / 127.5 - 1.0, size=(32, 32), mode="area")
     out["memorisation"] = metrics.memorisation(small(fake), small(train), small(test), n=memorisation_n)
+    ratios = [v["ratio"] for v in out.get("style_consistency", {}).values()]
+    out["bar"] = {"glyph_accuracy_within_3_points": out["glyph_accuracy_gap"] <= 0.03,  # the issue's quality bar
+                  "style_spread_within_1.5x": bool(ratios) and max(ratios) <= 1.5,     # (FD and recall: vs the
+                  "not_memorised": not out["memorisation"]["memorised"]}               # classic-dcgan baseline)
     return out
 
 
 def train_and_ship(train_stacks: torch.Tensor, out_stem: str | Path, val_fraction: float = 0.15,
                    families: list[str] | None = None, epochs: int = 3, max_glyphs: int | None = 60_000,
-                   seed: int = 0, batch_size: int = 256, on_progress: Callable[[dict], None] | None = print) -> tuple[FashionClassifier, dict]:
+                   seed: int = 0, batch_size: int = 256,
+                   on_progress: Callable[[dict], None] | None = print) -> tuple[FashionClassifier, dict]:
     """Train on train-split faces minus a validation set of whole families (`families[i]` names face
     i's family; faces are split at random without it), derive the merge groups on the validation
     faces, save `<out_stem>.safetensors` + `.json` (groups and figures in its summary); returns

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from explorer.data.datasets import load_fonts_dataset
+from explorer.data.glyphmetrics import attribute_spread
 from explorer.evaluation.glyphs import CLASSIFIER_NAME, glyph_figures, load_glyph_classifier, train_and_ship
 from explorer.gan.protocol import Generator
 from explorer.settings import pretrained_dir
@@ -57,10 +58,6 @@ def evaluate_typefaces(G: Generator, meta: dict, n: int = MAX_FACES, seed: int =
     n = min(n, MAX_FACES)
     say(f"generating {n} faces from {meta.get('name', '?')}")
     fake = generate_faces(G, n, seed=seed, device=device)
-    try:
-        from explorer.data.glyphmetrics import attribute_spread
-    except ImportError:                                      # the dataset's measurements are not installed
-        attribute_spread = None
     say("glyph classifier: accuracy, FD, precision/recall; style consistency; memorisation")
     out: dict = {"model": meta.get("name"), "samples": n, "seed": seed, "reference": "fonts:test",
                  "reference_test_images": len(test), "classifier": {"name": CLASSIFIER_NAME,
@@ -74,7 +71,7 @@ def evaluate_typefaces(G: Generator, meta: dict, n: int = MAX_FACES, seed: int =
     return out
 
 
-def ship_glyph_classifier(out_stem: str | Path | None = None, epochs: int = 3, max_glyphs: int | None = 60_000,
+def ship_glyph_classifier(out_stem: str | Path | None = None, epochs: int = 5, max_glyphs: int | None = 60_000,
                           on_progress: Callable[[dict], None] | None = print) -> dict:
     """Train the glyph classifier on the fonts train split (validation: 15 % of its families) and save
     it under pretrained/ (or `out_stem`); returns its meta (summary: accuracies, merge groups)."""
@@ -109,12 +106,15 @@ def nearest_figure(model: str | Path, out: str | Path, n: int = 6, seed: int = 0
 
     G, _ = load_generator(str(model), "cpu")
     fs = load_fonts("train")
+    real, res = fs.glyphs, G.cfg.resolution                     # (N, 62, 64, 64) uint8
+    if real.shape[-1] != res:                                   # a model at another size: compare at its size
+        real = torch.nn.functional.interpolate(real.float(), size=(res, res), mode="area").round().to(torch.uint8)
     rows = []
     for s in range(seed, seed + n):
         fake = generate_faces(G, 1, seed=s)
-        j = int(nearest_faces(fake, fs.glyphs)[0, 0])
+        j = int(nearest_faces(fake, real)[0, 0])
         face = fs.faces[j]
-        pair = make_grid(np.stack([glyph_sheet(fake[0]), glyph_sheet(fs.glyphs[j])]), nrow=2, pad=8, fill=255)
+        pair = make_grid(np.stack([glyph_sheet(fake[0]), glyph_sheet(real[j])]), nrow=2, pad=8, fill=255)
         name = f"nearest training face: {face.get('family', '?')} {face.get('style', '')}".strip()
         rows.append(label_columns(pair, [f"generated (seed {s})", name], pad=8, height=28))
     path = Path(out)

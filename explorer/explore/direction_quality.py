@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,11 +89,42 @@ def direction_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 2
 
 
 def quality_table(q: dict[str, Any]) -> str:
-    """A Markdown table of `direction_quality` figures (direction names escaped: users may have typed them)."""
-    from explorer.gan.card import md_escape
-    lines = ["| direction | fit | right way (+2σ) | leak | right way, orthogonalised | leak, orthogonalised |",
-             "|---|---|---|---|---|---|"]
-    for r in q["rows"]:
-        lines.append(f"| {md_escape(r['name'], 60)} | {r['metric']} {r['fit']:.2f} | {r['right_way']:.0%} | {r['leak']:.2f} | "
-                     f"{r['right_way_orth']:.0%} | {r['leak_orth']:.2f} |")
-    return "\n".join(lines)
+    """A Markdown table of `direction_quality` figures (the model card's, explorer/gan/card.py)."""
+    from explorer.gan.card import direction_quality_table
+    return direction_quality_table(q)
+
+
+def card_figures(q: dict[str, Any]) -> dict[str, Any]:
+    """`direction_quality` figures rounded for a model card / metrics JSON."""
+    keys = ("right_way", "leak", "right_way_orth", "leak_orth", "change", "change_orth", "fit")
+    return {"n_seeds": q["n_seeds"], "step": q["step"], "group": q["group"],
+            "rows": [{"name": r["name"], "key": r["key"], "metric": r["metric"],
+                      **{k: round(float(r[k]), 4) for k in keys}} for r in q["rows"]]}
+
+
+def model_direction_figures(model: str, n_seeds: int = 200) -> dict[str, Any]:
+    """Direction-quality figures of a saved model (a name or path the loader knows), for its card:
+    attribute directions from the disk cache (computed on first use), measured on the CPU."""
+    from explorer.explore.attributes import measurer_for
+    from explorer.explore.directions import get_directions
+    from explorer.gan.device import load_generator
+    G, meta = load_generator(model, "cpu")
+    d = get_directions(G, meta, "attr")
+    m = measurer_for(G, meta)
+    out = card_figures(direction_quality(G, d, m, n_seeds=n_seeds))
+    if set(FONT_GROUP) <= set(d.settings.get("attributes", [])):        # fonts: weight, slant, width together
+        out["font_group"] = card_figures(direction_quality(G, d, m, n_seeds=n_seeds, group=FONT_GROUP))
+    return out
+
+
+def add_to_card(sidecar: str | Path, figures: dict[str, Any]) -> None:
+    """Put `card_figures` into a saved model's sidecar JSON: metrics["directions"] and the model card's
+    "Edit directions" section (replaced if there is one). Atomic; the weights are not touched.
+    Raises OSError or ValueError when the sidecar cannot be read."""
+    from explorer import fileio
+    from explorer.gan.card import with_directions_section
+    meta = fileio.read_json_object(sidecar, "a model sidecar")
+    meta["metrics"] = {**(meta.get("metrics") or {}), "directions": figures}
+    if meta.get("model_card"):
+        meta["model_card"] = with_directions_section(str(meta["model_card"]), figures)
+    fileio.atomic_write_json(sidecar, meta)

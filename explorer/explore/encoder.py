@@ -64,6 +64,9 @@ class EncoderConfig:
 class Encoder(nn.Module):
     """conv4x4 stride 2 stem -> [conv3x3, conv4x4 stride 2] until 4x4 -> MLP -> normalised w+ (and class logits)."""
 
+    w_mean: torch.Tensor            # registered buffers: (width,) mean and std of w the outputs are scaled by
+    w_std: torch.Tensor
+
     def __init__(self, cfg: EncoderConfig) -> None:
         super().__init__()
         self.cfg = cfg

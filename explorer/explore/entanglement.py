@@ -80,7 +80,7 @@ def reference_w(G: Generator, n: int, seed: int = REF_SEED) -> torch.Tensor:
 
 
 def effect_matrix(G: Generator, vectors: torch.Tensor, sigma: torch.Tensor, measurer: Measurer,
-                  n_seeds: int = 16, step: float = 1.0, scale: np.ndarray | None = None,
+                  n_seeds: int = 12, step: float = 1.0, scale: np.ndarray | None = None,
                   render: Render | None = None, w0: torch.Tensor | None = None) -> Effects:
     """Mean attribute change per std along each of K directions (central differences at +-step std).
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,7 @@ def serif_features(ink: np.ndarray) -> np.ndarray:
     return np.concatenate([f, t], axis=1).astype(np.float64)
 
 
-def serif_labels(faces: list[Mapping[str, Any]]) -> np.ndarray:
+def serif_labels(faces: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """(N,) 1 = serif, 0 = sans, -1 = unknown, from each face's PANOSE (Latin text family type 2 only)."""
     out = np.full(len(faces), -1, dtype=np.int64)
     for i, f in enumerate(faces):
@@ -147,27 +147,24 @@ def learned_serif(meta: Mapping[str, Any] | None = None) -> dict[str, Any] | Non
 
 def font_measurer(meta: Mapping[str, Any] | None = None, serif_model: Mapping[str, Any] | None = None,
                   learn: bool = True, glyphs: str = CHARS) -> Measurer:
-    """Measurer for glyph-stack images (N, H, W, len(glyphs)): the five glyph measures (when the font
-    dataset code, explorer/data/glyphmetrics.py, is installed), ink coverage and serif.
+    """Measurer for glyph-stack images (N, H, W, len(glyphs)): the five glyph measures of the font
+    dataset (explorer/data/glyphmetrics.py), ink coverage and serif.
 
     `serif_model` (from `fit_serif`) overrides the dataset's; `learn=False` skips looking for one."""
-    try:
-        from explorer.data.glyphmetrics import face_attributes
-    except ImportError:                       # the font dataset code is not there: coverage and serif only
-        face_attributes = None
+    from explorer.data.glyphmetrics import face_attributes
     model = serif_model if serif_model is not None else (learned_serif(meta) if learn else None)
     serif = (Attribute("serif", "serif", f"serif log-odds, logistic regression on PANOSE labels of the "
                        f"training fonts (cross-validated accuracy {model['accuracy_cv']:.0%})")
              if model is not None else
-             Attribute("serif", "serif (feet)", "log(foot / stem width) of stems, mean (no labelled fonts to learn from)"))
+             Attribute("serif", "serif (feet)",
+                       "log(foot / stem width) of stems, mean (no labelled fonts to learn from)"))
 
     def part(images: np.ndarray) -> dict[str, np.ndarray]:
         ink = stacks(images, glyphs)
-        out = ({k: np.asarray(v, dtype=np.float64) for k, v in face_attributes(ink).items()}
-               if face_attributes is not None else {})
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in face_attributes(ink).items()}
         out["coverage"] = ink.mean((1, 2, 3)).astype(np.float64)
         out["serif"] = serif_score(ink, model)
         return out
 
     cover = Attribute("coverage", "ink", "share of the glyph cells covered by ink")
-    return Measurer([*(FONT_ATTRIBUTES if face_attributes is not None else ()), serif, cover], [part])
+    return Measurer([*FONT_ATTRIBUTES, serif, cover], [part])

@@ -26,15 +26,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import nn
 
 from explorer.explore import ssim as S
 from explorer.explore.latent_prior import LatentPrior, latent_prior
 from explorer.explore.projection_metrics import FeatureNets, Figures, measure
 from explorer.gan.protocol import Generator
+
+if TYPE_CHECKING:
+    from explorer.explore.encoder import Encoder
 
 SPACES = ("w", "w+")
 STARTS = ("encoder", "mean")
@@ -59,7 +62,8 @@ class ProjectConfig:
     start: str = "encoder"               # "encoder" (when the model has one, else the mean) | "mean"
     class_index: int | None = None       # conditional models: None = infer (try each class, keep the best)
     class_trial_steps: int = 20          # steps each candidate class gets before the best is kept
-    max_class_trials: int = 16           # at most this many classes are tried (the encoder's likeliest first)
+    max_class_trials: int = 16           # at most this many classes are tried without an encoder
+    encoder_class_trials: int = 3        # with an encoder: its likeliest classes only
     weights: LossWeights = field(default_factory=LossWeights)
 
     def __post_init__(self) -> None:
@@ -98,7 +102,7 @@ def _lr_at(t: float, peak: float, rampdown: float = 0.25, rampup: float = 0.05) 
 class Projector:
     """Everything a projection needs for one model; thread-safe to share (each call has its own state)."""
 
-    def __init__(self, G: Generator, nets: FeatureNets | None = None, encoder: nn.Module | None = None,
+    def __init__(self, G: Generator, nets: FeatureNets | None = None, encoder: Encoder | None = None,
                  prior_samples: int = 4096) -> None:
         self.G, self.nets, self.encoder = G, nets or FeatureNets(), encoder
         self.prior_samples = prior_samples
@@ -155,8 +159,9 @@ class Projector:
             if not 0 <= cfg.class_index < nc:
                 raise ValueError(f"class {cfg.class_index} is outside 0..{nc - 1}")
             return [cfg.class_index]
-        order = list(range(nc)) if logits is None else logits[0].argsort(descending=True).tolist()
-        return order[:max(1, cfg.max_class_trials)]
+        if logits is None:
+            return list[int | None](range(nc))[:max(1, cfg.max_class_trials)]
+        return logits[0].argsort(descending=True).tolist()[:max(1, cfg.encoder_class_trials)]
 
     def _init_u(self, prior: LatentPrior, guess: torch.Tensor | None, space: str) -> torch.Tensor:
         """(L, r) whitened start: the encoder's guess seen through this class's prior, or the mean (zeros)."""
@@ -176,7 +181,8 @@ class Projector:
         `target`: (H, W, C) uint8 as rendered/uploaded, or (C, H, W) float in [-1, 1]; its size and
         channels must be the model's (fit uploads first: projection_io.fit_image). `should_stop()` is
         polled every step (True: return the best so far, `stopped=True`); `on_progress(step, loss,
-        image)` gets the current best (H, W, C) uint8 render after every step. Raises ValueError for a
+        image)` gets the loss and (H, W, C) uint8 render of the leading candidate after every step
+        (the returned latent is the lowest-loss one seen). Raises ValueError for a
         target of the wrong shape or a class outside the model's."""
         t0 = time.perf_counter()
         G = self.G
@@ -230,7 +236,7 @@ class Projector:
         return Projection(ws.cpu(), cfg.space, cls, _to_hwc(img)[0], _to_hwc(t)[0], figures, step,
                           time.perf_counter() - t0, stopped, history, "encoder" if guess is not None else "mean")
 
-    def with_encoder(self, encoder: nn.Module | None) -> Projector:
+    def with_encoder(self, encoder: Encoder | None) -> Projector:
         """A projector sharing this one's networks and priors but with another (or no) encoder."""
         p = Projector(self.G, self.nets, encoder, self.prior_samples)
         p._priors = self._priors

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from explorer.explore import ssim as S
 from explorer.gan.protocol import Generator
 
 if TYPE_CHECKING:
+    from explorer.evaluation.classifier import FashionClassifier
     from explorer.explore.inversion import Projector
+    from explorer.gan.discriminators import Discriminator
 
 PSNR_POOR = 16.0          # dB: below this the reconstruction is visibly another image
 SSIM_POOR = 0.45          # below this the structure differs
@@ -34,7 +35,7 @@ CLASSIFIER_SPACE = "Fashion-MNIST classifier embedding (1 - cosine)"
 CRITIC_SPACE = "discriminator features (LPIPS-style)"
 
 
-def critic_features(D: nn.Module, x: torch.Tensor, c: torch.Tensor | None) -> list[torch.Tensor]:
+def critic_features(D: Discriminator, x: torch.Tensor, c: torch.Tensor | None) -> list[torch.Tensor]:
     """The activations after each block of a discriminator (DCGAN or ResNet), pixels up: list of (B, C_i, H_i, W_i)."""
     cfg = D.cfg
     if getattr(cfg, "arch", "") == "dcgan" and cfg.num_classes:
@@ -56,7 +57,7 @@ def _normalised(f: torch.Tensor) -> torch.Tensor:
     return f / (f.square().sum(dim=1, keepdim=True).sqrt() + 1e-8)
 
 
-def critic_distance(D: nn.Module, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+def critic_distance(D: Discriminator, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
     """LPIPS-style distance (B,) between renders x and targets t (B, C, H, W) in D's feature space."""
     b = x.shape[0]
     feats = critic_features(D, torch.cat([x, t]), None if c is None else torch.cat([c, c]))
@@ -64,7 +65,7 @@ def critic_distance(D: nn.Module, x: torch.Tensor, t: torch.Tensor, c: torch.Ten
     return torch.stack(per).mean(0)
 
 
-def classifier_distance(clf: nn.Module, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def classifier_distance(clf: FashionClassifier, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """1 - cosine of the classifier embeddings (B,)."""
     f = clf.features(torch.cat([x, t]))
     return 1 - F.cosine_similarity(f[:x.shape[0]], f[x.shape[0]:], dim=1)
@@ -80,7 +81,7 @@ def uses_fashion_classifier(G: Generator, meta: dict) -> bool:
 @dataclass
 class FeatureNets:
     critic: Any = None              # explorer.gan.critic.Critic | None
-    classifier: nn.Module | None = None
+    classifier: FashionClassifier | None = None
     note: str = ""                  # why a network is missing, for the page
 
     @classmethod
@@ -130,7 +131,8 @@ class Figures:
     realness: float | None            # D's raw score of the reconstruction (> 0: "real" for the usual losses)
     target_realness: float | None     # ... and of the target, for comparison
     p_real: float | None              # sigmoid(realness) when D's loss makes it a probability
-    w_distance: float                 # RMS distance of the found w from the class mean w, std units (w+: the farthest layer)
+    w_distance: float                 # RMS distance of the found w from the class mean w, std units
+                                      # (w+: the farthest layer)
     w_percentile: float               # share (0..100) of the model's own samples closer to the mean than that
 
     def warnings(self) -> list[str]:

@@ -193,7 +193,7 @@ def _ortho_parse(p: _Parser, v: Any, where: str) -> tuple[int, ...]:
     items = v if isinstance(v, list) else str(v).split(".") if v not in (None, "") else []
     if len(items) > MAX_ITEMS:
         p.warn(f"{where}: only the first {MAX_ITEMS} attribute directions to stay orthogonal to were read")
-    got = [p.int_(x, f"{where}: attribute direction", None, lo=0) for x in items[:MAX_ITEMS]]
+    got = [p.int_(x, f"{where}: attribute direction", None) for x in items[:MAX_ITEMS]]
     return tuple(x for x in got if x is not None)
 
 

@@ -64,15 +64,17 @@ def fit_boundary(more: np.ndarray, less: np.ndarray, seed: int = 0) -> tuple[np.
     Raises ValueError with fewer than MIN_EACH examples on either side."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from threadpoolctl import threadpool_limits
     if min(len(more), len(less)) < MIN_EACH:
         raise ValueError(f"mark at least {MIN_EACH} images as 'more' and {MIN_EACH} as 'less' "
                          f"(now {len(more)} and {len(less)})")
     X = np.concatenate([more, less]).astype(np.float64)
     y = np.r_[np.ones(len(more)), np.zeros(len(less))]
-    model = LogisticRegression(C=1.0, max_iter=2000)
+    model = LogisticRegression(C=1.0, solver="liblinear", max_iter=2000)   # liblinear: fast on a few dozen rows
     folds = StratifiedKFold(n_splits=min(5, len(more), len(less)), shuffle=True, random_state=seed)
-    acc = float(np.mean(cross_val_score(model, X, y, cv=folds)))
-    coef = model.fit(X, y).coef_[0]
+    with threadpool_limits(limits=1):
+        acc = float(np.mean(cross_val_score(model, X, y, cv=folds)))
+        coef = model.fit(X, y).coef_[0]
     norm = float(np.linalg.norm(coef))
     if norm == 0:
         raise ValueError("the 'more' and 'less' examples cannot be told apart in w")
@@ -174,8 +176,9 @@ def with_taught(d: Any, meta: Mapping[str, Any] | None, folder: str | Path | Non
         return dataclasses.replace(d, settings={**d.settings, "taught": 0})
     v = torch.tensor([t.vector for t in items], dtype=d.vectors.dtype)
     v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    sigma = torch.tensor([t.sigma for t in items]).to(d.sigma)
     return dataclasses.replace(
-        d, vectors=torch.cat([d.vectors, v]), sigma=torch.cat([d.sigma, torch.tensor([t.sigma for t in items]).to(d.sigma)]),
+        d, vectors=torch.cat([d.vectors, v]), sigma=torch.cat([d.sigma, sigma]),
         explained=torch.cat([d.explained, torch.tensor([t.accuracy for t in items]).to(d.explained)]),
         names=list(d.names) + [t.name for t in items],
         settings={**d.settings, "taught": len(items),

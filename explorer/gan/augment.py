@@ -5,6 +5,9 @@ real and fake images alike, so the discriminator never sees an un-augmented dist
 it could overfit. With `ada_target` set, p follows StyleGAN2-ADA's heuristic: raise p when
 E[sign(D(real))] is above the target (D is overfitting), lower it otherwise.
 All randomness comes from the `torch.Generator` passed in, so runs are reproducible.
+Glyph stacks (font models, one channel per glyph): translation moves every glyph of a face by the
+same offset, so the face stays consistent; colour jitter changes ink coverage, which has no meaning
+for type, and cutout erases the same region of every glyph: the `fonts` preset uses translation only.
 """
 
 from __future__ import annotations

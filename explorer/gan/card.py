@@ -76,8 +76,16 @@ def figures_table(m: dict, baseline: dict | None = None, baseline_name: str = "b
             ("recall (k=3)", "recall"), ("SWD x1e3, Laplacian pyramid (lower is better)", "swd"),
             ("memorisation ratio (sample / test NN distance; < 0.8 flags)", "memorisation"),
             ("trained for", "trained")]
+    if m.get("glyph_accuracy") is not None:          # a font model: the typefaces figures
+        floor.update(glyph_accuracy=m.get("glyph_accuracy_real_test"),
+                     **{f"style:{a}": 1.0 for a in m.get("style_consistency") or {}})
+        rows = [("glyph accuracy (glyph classifier, look-alikes merged)", "glyph_accuracy"), *rows[:1], *rows[3:5],
+                *[(f"style spread across a face's glyphs, {a.replace('_', ' ')} (generated / real)", f"style:{a}")
+                  for a in m.get("style_consistency") or {}], *rows[6:]]
 
     def get(d: dict | None, key: str) -> object:
+        if key.startswith("style:"):                 # style consistency of a font model: generated / real
+            return ((d or {}).get("style_consistency") or {}).get(key[6:], {}).get("ratio")
         if not d or d.get(key) is None:
             return None
         v = d[key]
@@ -105,9 +113,13 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
     ds = meta.get("dataset", {})
     tc = tr.get("train_config", {})
     kind = f"conditional on {g.get('num_classes')} classes" if g.get("num_classes") else "unconditional"
+    what = (f"glyph-stack GAN generator (one latent = one typeface: {len(g['glyphs'])} glyphs "
+            f"{md_escape(g['glyphs'][:3])}…, {g.get('resolution')}x{g.get('resolution')} px each; "
+            if g.get("glyphs") else
+            f"{g.get('resolution')}x{g.get('resolution')} {'RGB' if g.get('channels') == 3 else 'greyscale'} "
+            "GAN generator (")
     out = [f"# {md_escape(name)}", "",
-           f"A {g.get('resolution')}x{g.get('resolution')} {'RGB' if g.get('channels') == 3 else 'greyscale'} "
-           f"GAN generator ({md_escape(g.get('arch'))} architecture, {kind}), trained by Latent Explorer.", "",
+           f"A {what}{md_escape(g.get('arch'))} architecture, {kind}), trained by Latent Explorer.", "",
            "## Data",
            f"- source: {md_escape(ds.get('spec') or ds.get('source', '?'))}, {md_escape(ds.get('count', '?'))} images"
            + (f", {ds.get('skipped')} skipped" if ds.get("skipped") else ""),
@@ -124,6 +136,8 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
             f"- {tr.get('steps', '?')} steps, {tr.get('images_seen', '?')} images seen, "
             f"{_duration(tr.get('train_seconds', 0))} of training"
             + (f", {tr.get('rollbacks')} rollback(s) (divergence or collapse)" if tr.get("rollbacks") else "")]
+    if meta.get("notes"):                             # the project's own design notes (markdown)
+        out += ["", "## Design", str(meta["notes"]).strip()]
     if reproduce:
         out += ["", "## Reproduce", code_block(reproduce)]
     if figures:
@@ -143,4 +157,41 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
             out.append(f"\nMemorisation check: {'FLAGGED' if mem['memorised'] else 'no memorisation found'} "
                        f"(median nearest-train distance {_fmt(mem['sample_median'])} for samples vs "
                        f"{_fmt(mem['test_median'])} for test images).")
+        if figures.get("directions"):
+            out += ["", directions_section(figures["directions"])]
     return "\n".join(out) + "\n"
+
+
+DIRECTIONS_HEADING = "## Edit directions"
+
+
+def direction_quality_table(q: dict) -> str:
+    """Markdown table of explorer/explore/direction_quality.py figures: per named direction its fit, the
+    share of seeds where +2 std moves its attribute the right way, and the leak (mean change of the other
+    attributes / its own), before and after orthogonalisation. Names are escaped (users may type them)."""
+    lines = ["| direction | fit | right way (+2σ) | leak | right way, orthogonalised | leak, orthogonalised |",
+             "|---|---|---|---|---|---|"]
+    for r in q.get("rows", []):
+        lines.append(f"| {md_escape(r.get('name'), 60)} | {md_escape(r.get('metric'))} {_fmt(r.get('fit'), 2)} | "
+                     f"{_fmt(100 * r.get('right_way', float('nan')), 3)} % | {_fmt(r.get('leak'), 2)} | "
+                     f"{_fmt(100 * r.get('right_way_orth', float('nan')), 3)} % | {_fmt(r.get('leak_orth'), 2)} |")
+    return "\n".join(lines)
+
+
+def directions_section(q: dict) -> str:
+    """The model card's "Edit directions" section from direction-quality figures."""
+    return (f"{DIRECTIONS_HEADING}\nAttribute directions (measured, no labels), each checked on "
+            f"{_fmt(q.get('n_seeds', '?'))} random seeds: right way = share of seeds where +{_fmt(q.get('step', 2))}σ "
+            f"increases its attribute; leak = mean change of the other attributes relative to its own (attribute std "
+            f"units; lower is cleaner); orthogonalised = made orthogonal to the other attribute directions "
+            f"(InterFaceGAN).\n\n" + direction_quality_table(q)
+            + ("\n\nWeight, slant and width measured against each other only:\n\n"
+               + direction_quality_table(q["font_group"]) if q.get("font_group") else ""))
+
+
+def with_directions_section(card: str, q: dict) -> str:
+    """`card` with its "Edit directions" section replaced by (or, if it has none, followed by) one for `q`."""
+    head, sep, tail = card.partition(DIRECTIONS_HEADING)
+    rest = tail.split("\n## ", 1)[1] if sep and "\n## " in tail else ""
+    base = head.rstrip("\n") if sep else card.rstrip("\n")
+    return base + "\n\n" + directions_section(q) + "\n" + ("\n## " + rest if rest else "")

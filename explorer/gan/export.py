@@ -18,7 +18,7 @@ def export_model(training_json: str | Path, stem: str | Path, extra: dict | None
     compute_w_avg(G)                                 # truncation's centre, from the exported weights themselves
     if meta["format"] == ckpt.FORMAT_GENERATOR:      # re-export (e.g. with figures added)
         out = {k: meta[k] for k in ("class_names", "dataset", "training", "metrics", "baseline_metrics",
-                                    "reproduce") if k in meta}
+                                    "reproduce", "notes") if k in meta}
     else:
         cfg = meta["config"]
         out = {"class_names": meta.get("class_names", []), "dataset": meta.get("dataset", {}),

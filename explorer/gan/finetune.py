@@ -38,7 +38,14 @@ from explorer.config import preset as build_preset
 from explorer.gan import checkpoint as ckpt
 from explorer.gan import critic
 from explorer.gan.checkpoint import ModelInfo
-from explorer.gan.classes import ClassPlan, class_plan, remap_discriminator, remap_generator
+from explorer.gan.classes import (
+    NEW_CLASSES,
+    ClassMismatch,
+    ClassPlan,
+    class_plan,
+    remap_discriminator,
+    remap_generator,
+)
 from explorer.gan.discriminators import Discriminator, build_discriminator
 from explorer.gan.generators import DCGANGenerator, MappedGenerator, _pixel_norm, build_generator
 from explorer.gan.nets import compute_w_avg
@@ -53,6 +60,7 @@ class Source:
     has_d: bool                     # its discriminator is fine-tuned too (run checkpoints or a shipped export)
     run_as_is: bool = False         # a run trained here with the same classes: fine-tuned from its checkpoint
     d_config: dict | None = None    # the config of its discriminator, when it has one
+    class_map: str | None = None    # "new" when its classes are not the upload's: they start afresh
 
     @property
     def label(self) -> str:
@@ -91,8 +99,10 @@ def _d_adaptable(d: dict | None, num_classes: int) -> bool:
     return d.get("num_classes", 0) == num_classes or d.get("arch") == "resnet" or not d.get("spectral_norm")
 
 
-def sources(models: list[ModelInfo], resolution: int, channels: int, num_classes: int) -> list[Source]:
-    """Every model with a verdict for an upload of this shape; fitting ones first."""
+def sources(models: list[ModelInfo], resolution: int, channels: int, num_classes: int,
+            class_names: Sequence[str] | None = None) -> list[Source]:
+    """Every model with a verdict for an upload of this shape (and these classes, when given); fitting ones
+    first. A conditional model whose classes are not the upload's gets class_map "new" (they start afresh)."""
     out = []
     for m in models:
         g = m.meta.get("generator") or {}
@@ -114,9 +124,18 @@ def sources(models: list[ModelInfo], resolution: int, channels: int, num_classes
             note = "generator only (its discriminator cannot change its classes; a fresh one is trained)"
         else:
             note = "generator only (this export has no discriminator; a fresh one is trained)"
-        if g.get("num_classes", 0) != num_classes:
+        class_map = None
+        if class_names is not None:
+            try:
+                class_plan(m.meta.get("class_names"), list(class_names), None, g.get("num_classes", 0), num_classes)
+            except ClassMismatch:
+                class_map = NEW_CLASSES
+        if class_map:
+            note += f"; its {g.get('num_classes', 0)} classes are not this upload's: they start afresh"
+            as_is = False
+        elif g.get("num_classes", 0) != num_classes:
             note += f"; its {g.get('num_classes', 0)} classes become {num_classes or 'none'}"
-        out.append(Source(m, True, note, has_d, as_is, d_cfg if has_d else None))
+        out.append(Source(m, True, note, has_d, as_is, d_cfg if has_d else None, class_map))
     return sorted(out, key=lambda s: not s.usable)
 
 

@@ -36,6 +36,7 @@ import torch.distributed as tdist
 from explorer.config import ModelConfig, TrainConfig, to_dict
 from explorer.gan import checkpoint as ckpt
 from explorer.gan.classes import ClassMismatch, check_resume_classes, show
+from explorer.gan.distributed import max_over_ranks, mean_over_ranks
 from explorer.gan.events import Checkpoint, Done, Info, Progress, Quality, Rollback, Sample, TrainEvent
 from explorer.gan.export import export_model
 from explorer.gan.guards import Guard
@@ -108,13 +109,38 @@ def check_data(config: ModelConfig, dataset: Any) -> None:
                          f"{len(dataset.class_names)}: {show(list(dataset.class_names))}")
 
 
-def resume_run(run: Path, nets: Nets, gen: torch.Generator, config: ModelConfig, dataset: Any,
-               world: int, rank: int) -> tuple[RunState, list[str]]:
+def start_run(config: ModelConfig, dataset: Any, device: torch.device, run: Path | None, resume: bool,
+              init_from: str | Path | None, rank: int, world: int) -> tuple[Nets, torch.Generator, RunState, list[str]]:
+    """Checked data, the networks and the random stream, fresh, resumed or fine-tuned; the state to start
+    from and notes for Info events. Raises ValueError (ClassMismatch: resuming on other classes), CheckpointError."""
+    t = config.train
+    latest = ckpt.latest_training(run) if (resume and run is not None) else None
+    if latest is not None:                         # first: a changed class list is named as such
+        check_resume_classes(ckpt.read_meta(latest).get("class_names"), dataset.class_names,
+                             config.generator.num_classes > 0)
+    check_data(config, dataset)
+    nets = build_nets(config, device, t.seed)
+    if world > 1:                                  # identical start on every rank
+        for m in (nets.G, nets.G_ema, nets.D):
+            for v in list(m.parameters()) + list(m.buffers()):
+                tdist.broadcast(v.data, 0)
+    gen = torch.Generator().manual_seed(noise_seed(t.seed, rank))
+    state, notes = RunState(augment_p=t.augment_p if t.augment_list else 0.0), []
+    if latest is not None and run is not None:
+        state, notes = resume_run(run, nets, gen, config, world, rank)
+    elif init_from:
+        notes = [fine_tune_from(nets, init_from, config, dataset)]
+    if t.freeze_d:
+        freeze_lower_d(nets, t.freeze_d)
+    return nets, gen, state, notes
+
+
+def resume_run(run: Path, nets: Nets, gen: torch.Generator, config: ModelConfig, world: int,
+               rank: int) -> tuple[RunState, list[str]]:
     """Load the run's latest checkpoint into `nets` (and `gen` on one rank); the state to continue from and
-    notes on what the config changed. Raises ClassMismatch when the data's classes are not the run's."""
+    notes on what the config changed (applied: optimiser settings, augmentation p)."""
     t = config.train
     tensors, meta = ckpt.load_training(run)
-    check_resume_classes(meta.get("class_names"), dataset.class_names, config.generator.num_classes > 0)
     restore(nets, tensors, meta, gen if world == 1 else None)
     state = RunState.from_meta(meta)
     notes = [f"resumed from step {state.step}"]
@@ -154,22 +180,9 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
     rank, world = (tdist.get_rank(), tdist.get_world_size()) if tdist.is_initialized() else (0, 1)
     lead = rank == 0
     report: ProgressFn = on_progress if (on_progress and lead) else (lambda e: None)
-    check_data(config, dataset)
-    nets = build_nets(config, device, t.seed)
-    if world > 1:                                  # identical start on every rank
-        for m in (nets.G, nets.G_ema, nets.D):
-            for v in list(m.parameters()) + list(m.buffers()):
-                tdist.broadcast(v.data, 0)
-    gen = torch.Generator().manual_seed(noise_seed(t.seed, rank))
-    state, notes = RunState(augment_p=t.augment_p if t.augment_list else 0.0), []
     run = Path(run_dir) if run_dir else None
-    resuming = resume and run is not None and ckpt.latest_training(run) is not None
-    if resuming and run is not None:
-        state, notes = resume_run(run, nets, gen, config, dataset, world, rank)
-    elif init_from:
-        notes = [fine_tune_from(nets, init_from, config, dataset)]
-    if t.freeze_d:
-        freeze_lower_d(nets, t.freeze_d)
+    nets, gen, state, notes = start_run(config, dataset, device, run, resume, init_from, rank, world)
+    resumed_at = state.step if (resume and state.step) else None
     for note in notes:
         report(Info(state.step, note))
 
@@ -227,7 +240,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
             save_png(sample_grid(nets.G_ema, n, seed=SAMPLE_SEED, device=device), path)
             report(Sample(state.step, str(path)))
 
-    files.start(config, state.step if resuming else None)
+    files.start(config, resumed_at)
     try:
         if state.step == 0:
             measure_quality()
@@ -244,7 +257,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
             g = g_step(nets, t, fake, c, state.augment_p, gen, amp, world)
             state.step += 1
             state.images_seen += t.batch_size * world
-            loss_g, loss_d = mean_over_ranks(g.loss, d.loss, world)
+            loss_g, loss_d = mean_over_ranks((g.loss, d.loss), world)   # every rank's guard decides alike
             why = guard.check(state.step, loss_g, loss_d)
             if why is not None:
                 bad = state.step
@@ -279,23 +292,12 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
     return res
 
 
+STOPS = (None, "stopped", "time limit")          # stop_reason's answers, in order of precedence
+
+
 def stop_reason(should_stop: Callable[[], bool] | None, t: TrainConfig, elapsed_s: float, world: int) -> str | None:
     """"stopped" (asked to), "time limit" or None; agreed across ranks (any rank's stop stops all)."""
     why = "stopped" if (should_stop and should_stop()) else None
     if t.max_minutes and elapsed_s >= t.max_minutes * 60:
         why = "time limit"
-    if world > 1:
-        flag = torch.tensor([{None: 0.0, "stopped": 1.0, "time limit": 2.0}[why]])
-        tdist.all_reduce(flag, op=tdist.ReduceOp.MAX)
-        why = {0.0: None, 1.0: "stopped", 2.0: "time limit"}[float(flag.item())]
-    return why
-
-
-def mean_over_ranks(loss_g: float, loss_d: float, world: int) -> tuple[float, float]:
-    """The losses averaged over ranks (so every rank's guard decides alike)."""
-    if world <= 1:
-        return loss_g, loss_d
-    both = torch.tensor([loss_g, loss_d], dtype=torch.float64)
-    tdist.all_reduce(both)
-    g, d = (both / world).tolist()
-    return g, d
+    return STOPS[int(max_over_ranks(STOPS.index(why), world))]

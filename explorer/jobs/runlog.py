@@ -4,9 +4,11 @@
 since the last call for that file (a half-written last line waits for the next call), so a page
 polling every few seconds costs a `stat` and a small read however long the run is. Rows are
 split into progress rows (step, loss_g, loss_d, d_real, d_fake, augment_p, img_per_s, ...) and
-quality rows (step, elapsed_s, swd, ...). `sample_steps` lists the sample grids written from
-fixed noise (`samples/step-XXXXXXXX.png`), oldest first. `job_card` writes the model card of a
-finished browser job from what the run folder and its dataset know.
+quality rows (step, elapsed_s, swd, ...), each list in increasing step order: a row whose step is not
+past the last one's replaces the rows from that step on (logs of runs that replayed steps after a
+crash, written before the trainer rewound its log itself, draw no backward segment). `sample_steps`
+lists the sample grids written from fixed noise (`samples/step-XXXXXXXX.png`), oldest first.
+`job_card` writes the model card of a finished browser job from what the run folder and its dataset know.
 
     progress, quality = read_metrics(run / "metrics.jsonl")
     steps = sample_steps(run)           # [(250, Path(".../step-00000250.png")), ...]
@@ -68,10 +70,20 @@ def read_metrics(path: str | os.PathLike) -> tuple[list[dict], list[dict]]:
                 if not isinstance(row, dict):
                     continue
                 if row.get("kind") == "quality":
-                    tail.quality.append(row)
+                    _add(tail.quality, row)
                 elif row.get("kind") == "progress":
-                    tail.progress.append(row)
+                    _add(tail.progress, row)
         return tail.progress, tail.quality
+
+
+def _add(rows: list[dict], row: dict) -> None:
+    """Append a row; a row at or before the last one's step starts over from there (steps a run replayed
+    after a crash or a rollback, in logs written before the trainer dropped them itself)."""
+    step = row.get("step")
+    if isinstance(step, (int, float)):
+        while rows and isinstance(rows[-1].get("step"), (int, float)) and rows[-1]["step"] >= step:
+            rows.pop()
+    rows.append(row)
 
 
 def thin(rows: list[dict], limit: int = 400) -> list[dict]:

@@ -14,6 +14,10 @@ last checkpoint ahead of the queue; see `JobRegistry.mark_dead` for pause/cancel
     sched.tick()                          # on every UI refresh: reap dead workers, start the next job
     sched = background_scheduler()        # the app's: ticks every few seconds in a daemon thread,
                                           # so jobs resume and start with no Train page open
+
+The web server starts its background scheduler when the process starts (`python -m explorer.ui.serve`,
+which `run.sh app` runs), before any page view: after a crash or SIGKILL of the server and its
+worker, the restarted server resumes the job by itself.
 """
 
 from __future__ import annotations
@@ -158,8 +162,9 @@ class Scheduler:
 
 def background_scheduler(db: str | os.PathLike | None = None, every: float = BACKGROUND_EVERY_S) -> Scheduler:
     """The process's scheduler for a job database (default <data>/jobs.sqlite3), ticking in the background
-    from its first call on: interrupted jobs resume and queued ones start as soon as the app serves a
-    page, whether or not anyone opens the Train page. Idempotent and cheap; call it on every run."""
+    from its first call on: interrupted jobs resume and queued ones start whether or not anyone opens a
+    page. `explorer.ui.serve` calls it at server start; the app calls it again on every run (idempotent
+    and cheap: the same scheduler)."""
     path = Path(db) if db else data_dir() / "jobs.sqlite3"
     key = str(path.resolve())
     with _BACKGROUND_LOCK:

@@ -23,14 +23,16 @@ class JobError(ValueError):
 def make_spec(dataset: str | Path, *, preset: str = "quick", resolution: int = 32, channels: int = 1,
               num_classes: int = 0, name: str = "", device: str = "auto", fit: str = "crop",
               labels: bool = False, init_from: str | os.PathLike | None = None, config: ModelConfig | None = None,
-              **train: Any) -> dict:
+              class_map: str | None = None, **train: Any) -> dict:
     """A job spec from a preset (or a whole `config`, e.g. `finetune.finetune_config`) plus TrainConfig
-    overrides (steps=..., max_minutes=..., checkpoint_every=...)."""
+    overrides (steps=..., max_minutes=..., checkpoint_every=...). `class_map`: how the classes of the model
+    to fine-tune from continue as the data's when their lists differ ("new", or "old=new,...";
+    explorer.gan.classes); without it such a job is refused."""
     cfg = config or build_preset(preset, resolution, channels, num_classes)
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **train))
     return {"dataset": str(dataset), "config": to_dict(cfg), "name": name or cfg.train.preset, "device": device,
             "fit": fit, "labels": bool(labels or cfg.generator.num_classes),
-            "init_from": str(init_from) if init_from else None}
+            "init_from": str(init_from) if init_from else None} | ({"class_map": class_map} if class_map else {})
 
 
 def validate_spec(spec: dict) -> dict:
@@ -40,7 +42,7 @@ def validate_spec(spec: dict) -> dict:
     if spec.get("kind") == "encoder":                  # an encoder for a model: explorer/jobs/encoder_job.py
         from explorer.jobs.encoder_job import validate_encoder_spec
         return validate_encoder_spec(spec)
-    unknown = set(spec) - {"dataset", "config", "name", "device", "fit", "labels", "init_from"}
+    unknown = set(spec) - {"dataset", "config", "name", "device", "fit", "labels", "init_from", "class_map"}
     if unknown:
         raise JobError(f"unknown job spec field(s) {sorted(unknown)}")
     try:
@@ -55,9 +57,48 @@ def validate_spec(spec: dict) -> dict:
     init = spec.get("init_from")
     if init:
         init = str(Path(init).resolve()) if Path(init).exists() else _resolve_model(str(init))
+    class_map = _check_classes(spec.get("class_map"), init, ds, cfg)
     name = " ".join(unicodedata.normalize("NFC", str(spec.get("name") or cfg.train.preset)).split())[:80]
     return {"dataset": ds, "config": to_dict(cfg), "name": name, "device": str(spec.get("device") or "auto"),
-            "fit": spec.get("fit") or "crop", "labels": bool(spec.get("labels")), "init_from": init}
+            "fit": spec.get("fit") or "crop", "labels": bool(spec.get("labels")),
+            "init_from": init} | ({"class_map": class_map} if class_map else {})
+
+
+def _check_classes(class_map: Any, init: str | None, dataset: str, cfg: ModelConfig) -> str | None:
+    """The spec's class map, checked against the source model's classes and a saved upload set's (the
+    worker checks again with the data it loads: explorer.gan.finetune.prepare_init). Raises JobError."""
+    from explorer.gan.classes import class_plan, parse_class_map
+    if class_map is None or class_map == "":
+        class_map = None
+    elif not isinstance(class_map, str):
+        raise JobError("class_map must be text: 'new' or 'old=new,...'")
+    elif class_map != "new":
+        try:
+            parse_class_map(class_map)
+        except ValueError as e:
+            raise JobError(str(e)) from None
+    if not init:
+        if class_map:
+            raise JobError("class_map says how a fine-tuned model's classes continue: it needs init_from")
+        return None
+    from explorer import fileio
+    from explorer.data.store import is_dataset_dir
+    from explorer.gan import checkpoint as ckpt
+    if not is_dataset_dir(dataset):
+        return class_map                               # classes known once the worker loads the data
+    try:
+        names = fileio.read_json_object(Path(dataset) / "dataset.json", "a dataset").get("class_names") or []
+        j = ckpt.latest_training(init) if Path(init).is_dir() else Path(init)
+        meta = ckpt.read_meta(j) if j is not None else {}
+    except (OSError, ValueError):
+        return class_map                               # unreadable here: the worker says why
+    src = meta.get("config", {}).get("generator") or meta.get("generator") or {}
+    try:
+        class_plan(meta.get("class_names"), list(names), class_map, src.get("num_classes", 0),
+                   cfg.generator.num_classes)
+    except ValueError as e:
+        raise JobError(f"cannot fine-tune on these classes: {e}") from None
+    return class_map
 
 
 def _resolve_model(name: str) -> str:

@@ -32,6 +32,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from explorer.gan.events import Checkpoint, Info, Progress, Quality, Rollback, Sample, TrainEvent
 from explorer.jobs.registry import Job, JobRegistry
 from explorer.jobs.scheduler import proc_start_token
 from explorer.settings import use_threads
@@ -40,6 +41,8 @@ PROGRESS_EVERY_S = 1.0       # throttle for progress writes to the database
 STOP_CHECK_EVERY_S = 0.2     # throttle for reading pause/cancel flags
 FAULT_ENV = "LATENT_EXPLORER_FAULT_DISK_FULL"
 QUALITY_SAMPLES = 128        # images (and samples) per quality-curve point
+PROGRESS_FIELDS = ("step", "steps", "images_seen", "img_per_s", "eta_s", "elapsed_s", "loss_g", "loss_d", "d_real",
+                   "d_fake", "augment_p", "rollbacks")         # of a Progress event, shown on the Train page
 
 
 class _Reporter:
@@ -52,28 +55,25 @@ class _Reporter:
         self.last_write = self.last_check = 0.0
         self.stop_reason: str | None = None       # "pause" | "cancel" | "lost" | "signal"
 
-    def event(self, e: dict) -> None:
-        kind = e.get("kind")
-        if kind == "progress":
-            self.step = int(e["step"])
-            self.snap.update({k: e[k] for k in ("step", "steps", "images_seen", "img_per_s", "eta_s", "elapsed_s",
-                                                "loss_g", "loss_d", "d_real", "d_fake", "augment_p", "rollbacks")
-                              if k in e})
+    def event(self, e: TrainEvent) -> None:
+        if isinstance(e, Progress):
+            self.step = e.step
+            self.snap.update({k: getattr(e, k) for k in PROGRESS_FIELDS})
             if time.monotonic() - self.last_write >= PROGRESS_EVERY_S:
                 self.flush()
-        elif kind == "sample":
-            self.snap["sample"] = e["path"]
-        elif kind == "quality":
-            self.snap.update(swd=e.get("swd"), quality_step=e.get("step"))
+        elif isinstance(e, Sample):
+            self.snap["sample"] = e.path
+        elif isinstance(e, Quality):
+            self.snap.update(swd=e.figures.get("swd"), quality_step=e.step)
             self.flush()
-        elif kind in ("info", "rollback"):
-            self.reg.add_message(self.job_id, kind, e["message"])
-            if kind == "rollback":
+        elif isinstance(e, (Info, Rollback)):
+            self.reg.add_message(self.job_id, e.kind, e.message)
+            if isinstance(e, Rollback):
                 self.snap["rollbacks"] = self.snap.get("rollbacks", 0) + 1
                 self.flush()
 
-    def checkpoint(self, path: Path, step: int) -> None:
-        self.snap["checkpoint_step"] = step
+    def checkpoint(self, e: Checkpoint) -> None:
+        self.snap["checkpoint_step"] = e.step
         self.flush()
 
     def flush(self) -> None:
@@ -188,13 +188,14 @@ def _finalise(job: Job, run: Path, result: Any, device: str) -> dict:
     from explorer.jobs import speed
 
     quality = export_job_model(job, run)
-    last = result.last or {}
-    if last.get("img_per_s"):
+    last = result.last
+    if last is not None and last.img_per_s:
         cfg = from_dict(ModelConfig, job.spec["config"])
-        speed.remember(cfg, device, cfg.train.batch_size / last["img_per_s"])
-    return {"step": result.step, "steps": last.get("steps"), "images_seen": result.images_seen,
+        speed.remember(cfg, device, cfg.train.batch_size / last.img_per_s)
+    return {"step": result.step, "steps": last.steps if last else None, "images_seen": result.images_seen,
             "train_seconds": round(result.seconds, 1), "reason": result.reason, "rollbacks": result.rollbacks,
-            "img_per_s": last.get("img_per_s"), "loss_g": last.get("loss_g"), "loss_d": last.get("loss_d"),
+            "img_per_s": last.img_per_s if last else None, "loss_g": last.loss_g if last else None,
+            "loss_d": last.loss_d if last else None,
             "model": str(run / "model.json"), "bookkeeping_share": result.timing.get("bookkeeping_share"),
             "swd": quality[-1]["swd"] if quality else None}
 
@@ -232,8 +233,8 @@ def run_job(reg: JobRegistry, job: Job) -> int:
         print(f"[worker {os.getpid()}] {'resuming' if resume else 'starting'} {job.name!r}: {len(ds)} images",
               flush=True)
         init = job.spec.get("init_from")
-        if init and not resume:
-            init = prepare_init(init, cfg, run)
+        if init and not resume:             # adapted to the job's classes, as its class_map says (else refused)
+            init = prepare_init(init, cfg, run, list(ds.class_names), job.spec.get("class_map"))
         device = pick_device(job.spec.get("device") or "auto")
         probe = QualityProbe(ds, samples=QUALITY_SAMPLES) if len(ds) >= 2 else None
         result = train_loop(cfg, ds, should_stop=rep.should_stop, on_progress=rep.event,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explorer.explore.latents import seed_to_z
+from explorer.explore.latents import seed_to_z, w_is_z
 from explorer.gan.protocol import Generator
 
 METHODS = {"pca": "PCA (linear)", "tsne": "t-SNE (neighbourhoods)"}
@@ -64,6 +64,20 @@ def project(ws: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     else:
         raise ValueError(f"unknown projection {method!r}; choose from {list(METHODS)}")
     return xy.astype(np.float32)
+
+
+def class_note(G: Generator) -> str:
+    """What the class colours can show for this model, as a sentence that is true for it.
+
+    With a learned mapping, classes may form separate regions ("islands") of w. When w is z with the
+    class code appended (explore.latents.w_is_z), every class shares the same Gaussian cloud: the class
+    acts only in the synthesis network, and no islands can form."""
+    if w_is_z(G):
+        return ("Colours are the class each image was asked for. This model has no mapping network: its w is "
+                "z with the class appended as a code, so every class shares the same cloud of points and no "
+                "class islands can form here. The class acts only inside the synthesis network.")
+    return ("Colours are the class each image was asked for. If the classes form separate islands, the "
+            "generator has learned to give each class its own region of w.")
 
 
 def data_uri(png: bytes) -> str:

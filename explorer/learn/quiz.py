@@ -4,6 +4,8 @@ Pure logic for explorer/ui/quiz_page.py. Everything is seeded: the same round se
 images in the same order.
 
     ds = real_dataset(meta, G.cfg.resolution, G.cfg.channels)         # ImageDataset (FileNotFoundError etc. if absent)
+    real_images_note(meta)                                              # where the real images come from, in words
+    if buildable(meta): Build().start(build_fn(meta))                   # a missing emoji set, built in the background
     items = make_round(ds, lambda seeds, classes: render(seeds, classes), n=10, seed=7, num_classes=10)
     items = with_scores(items, critic)                                  # D's raw score per item (or None)
     t = tally(items, answers)                                           # people and D, right out of answered
@@ -12,8 +14,9 @@ images in the same order.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +84,69 @@ def real_dataset(meta: dict, resolution: int, channels: int) -> ImageDataset:
     subfolders = bool((meta.get("dataset") or {}).get("labels_from_subfolders"))
     return load_dataset(spec, resolution, channels, fit=fit if fit in ("crop", "pad") else "crop",
                         labels_from_subfolders=subfolders)
+
+
+def real_images_note(meta: dict) -> str:
+    """Where the quiz's real images come from, as a phrase: the training data itself, or (Fashion-MNIST)
+    its test split, which the model never saw."""
+    if real_spec(meta) == "fashion-mnist:test":
+        return ("Fashion-MNIST's test split: photos of the same kind of clothes the model learned from, "
+                "but none it saw in training")
+    return "the images the model was trained on"
+
+
+def buildable(meta: dict) -> bool:
+    """True when the model's real images are a dataset this server can build but has not (emoji)."""
+    if real_spec(meta) != "emoji" or Path("emoji").exists():
+        return False
+    from explorer.data.emoji import dataset_path
+    return not dataset_path(64).exists()
+
+
+def build_fn(meta: dict) -> Callable[[Callable[[int, int], None]], object]:
+    """The function that builds the model's real images: f(progress(done, total))."""
+    from explorer.data import emoji
+    return lambda progress: emoji.build_emoji(64, progress=progress)
+
+
+@dataclass
+class Build:
+    """A dataset build running in a daemon thread, with progress the page can poll (never calls the UI).
+
+    One per dataset per server process (the page keeps it in st.cache_resource): sessions that ask for
+    the same build share it, and a second start while it runs does nothing."""
+    done: int = 0
+    total: int = 0
+    error: str = ""
+    finished: bool = False
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, fn: Callable[[Callable[[int, int], None]], object]) -> None:
+        """Run fn(progress) in the background, unless a build is running already."""
+        with self._lock:
+            if self.running:
+                return
+            self.done, self.total, self.error, self.finished = 0, 0, "", False
+            self._thread = threading.Thread(target=self._run, args=(fn,), name="dataset-build", daemon=True)
+            self._thread.start()
+
+    def _run(self, fn: Callable[[Callable[[int, int], None]], object]) -> None:
+        def progress(done: int, total: int) -> None:
+            self.done, self.total = done, total
+        try:
+            fn(progress)
+        except Exception as e:  # noqa: BLE001 - shown on the page as one line
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.finished = True
+
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
 
 
 def make_round(ds: ImageDataset, render: Callable[[list[int], list[int] | None], np.ndarray], n: int = 10,

@@ -15,24 +15,22 @@ from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState
 from explorer.imaging.media import data_url
-from explorer.imaging.render import png_bytes
 from explorer.ui import state as S
 from explorer.ui import sticky
-from explorer.ui.explore_view import View
+from explorer.ui.explore_view import THUMB_PX, View, thumb_png
 
 GALLERY = 12
 FIRST_MAX = SEED_MAX - (GALLERY - 1)      # the gallery's last seed is then SEED_MAX at most
-THUMB_PX = 96
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def gallery_pngs(model_key: str, first_seed: int, base_json: str, _eng: Engine) -> list[bytes]:
     """PNGs of GALLERY seeds as picking them would show them: the current edits, z nudges, psi and class.
-    Thumbnails are THUMB_PX wide (integer upscaling, so every thumbnail of a model has one size)."""
+    Shown THUMB_PX wide, like every thumbnail of the app."""
     base = recipes.parse_recipe_json(base_json)[0]
     picks = [dataclasses.replace(base, seed=first_seed + j) for j in range(GALLERY)]
     thumbs = _eng.render_states(picks)
-    return [png_bytes(t, scale=max(1, THUMB_PX // t.shape[0])) for t in thumbs]
+    return [thumb_png(t) for t in thumbs]
 
 
 def _random_gallery() -> None:

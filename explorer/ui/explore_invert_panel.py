@@ -12,32 +12,77 @@ model cannot represent the image. Widget keys start with "inv_".
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 import streamlit as st
 
 from explorer.explore import recipes
+from explorer.explore.encoder import encoder_stem
 from explorer.explore.engine import Engine
 from explorer.explore.inversion import ProjectConfig, Projection, Projector
 from explorer.explore.projection_io import ProjectionRun, fit_image, link_fits, projected_state, side_by_side
 from explorer.imaging.media import data_url
 from explorer.imaging.render import is_glyph_stack, png_bytes
-from explorer.ui import sticky
+from explorer.jobs.encoder_job import make_encoder_spec
+from explorer.jobs.registry import JobError, JobRegistry
+from explorer.jobs.scheduler import background_scheduler
 from explorer.ui import state as S
+from explorer.ui import sticky
 from explorer.ui.explore_view import View
+from explorer.ui.text import md_escape
 
 KEYS = ["inv_fit", "inv_space", "inv_steps", "inv_class"]
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 SHOW_PX = 160
+ENCODER_MINUTES = 5.0
 SPACE_HELP = ("w: one vector for every layer, so edits behave as on any sample. w+: one vector per layer "
               "(Abdal et al. 2019): reconstructs more closely, but edits can behave less predictably.")
 
 
 @st.cache_resource(show_spinner="Preparing the projection…", max_entries=4)
-def projector(_eng: Engine, key: str) -> Projector:
-    """One Projector per model version (its critic, classifier, encoder and w statistics), shared by sessions."""
+def _projector(_eng: Engine, key: str, encoder_version: float) -> Projector:
     proj = Projector.for_model(_eng.G, _eng.meta)
     proj.prior(None if not _eng.G.cfg.num_classes else 0)
     return proj
+
+
+def projector(eng: Engine) -> Projector:
+    """One Projector per model version and encoder file (its critic, classifier, encoder and w statistics),
+    shared by sessions; a newly trained encoder is picked up at once."""
+    j = encoder_stem(eng.meta.get("path", "")).with_suffix(".json")
+    return _projector(eng, eng.key, j.stat().st_mtime if j.exists() else 0.0)
+
+
+def _train_encoder(eng: Engine) -> None:
+    """on_click: queue an encoder job for this model (the job registry runs it; see explorer/jobs/encoder_job.py)."""
+    ss = st.session_state
+    owner = "encoder:" + str(ss.setdefault("owner", secrets.token_urlsafe(16)))
+    try:
+        job_id = JobRegistry().submit(owner, make_encoder_spec(eng.meta["path"], minutes=ENCODER_MINUTES,
+                                                               name=f"encoder for {eng.name}"))
+    except JobError as e:
+        ss["_toast"] = f"Could not queue the encoder: {e}"
+        return
+    ss.setdefault("_inv_encoder_jobs", {})[eng.key] = job_id
+    background_scheduler()                       # idempotent: the server's scheduler runs it
+
+
+def _encoder_status(eng: Engine) -> None:
+    """No encoder yet: say what that means, offer to train one, and show a queued or running one."""
+    job_id = st.session_state.get("_inv_encoder_jobs", {}).get(eng.key)
+    job = JobRegistry().get(job_id) if job_id else None
+    if job is not None and job.active:
+        p = job.progress
+        where = f"step {p.get('step', 0)}, {p.get('elapsed_s', 0):.0f} s" if job.status == "running" else "queued"
+        st.caption(f"Training this model's encoder in the background ({where}, about {ENCODER_MINUTES:g} min); "
+                   "projections start from the mean w until it is ready.")
+        return
+    if job is not None and job.status == "failed":
+        st.error(f"The encoder could not be trained: {job.error}")
+    st.caption("This model has no encoder: projection starts from the mean w and needs more steps.")
+    st.button(f"Train an encoder in the background (~{ENCODER_MINUTES:g} min)", key="inv_train_encoder",
+              on_click=_train_encoder, args=(eng,))
 
 
 def _runs() -> dict[str, ProjectionRun]:
@@ -68,7 +113,7 @@ def _start(eng: Engine, target: np.ndarray) -> None:
     old = _runs().get(eng.key)
     if old is not None:
         old.stop()
-    _runs()[eng.key] = ProjectionRun(projector(eng, eng.key), target, cfg).start()
+    _runs()[eng.key] = ProjectionRun(projector(eng), target, cfg).start()
 
 
 def _show(img: np.ndarray) -> str:
@@ -105,7 +150,7 @@ def _describe(eng: Engine, res: Projection) -> None:
                     f"(your image: {f.target_realness:+.2f} raw score; above 0 reads as real)")
     else:
         m[2].caption("no discriminator: its opinion is not available")
-    who = f" · class {eng.class_names[res.class_index]}" if res.class_index is not None else ""
+    who = f" · class {md_escape(eng.class_names[res.class_index])}" if res.class_index is not None else ""
     start = "encoder guess" if res.start == "encoder" else "mean w"
     st.caption(f"{res.space} · {res.steps} steps from the {start}{who} · {res.seconds:.1f} s"
                + (" · stopped early" if res.stopped else ""))
@@ -169,7 +214,7 @@ def invert_panel(view: View) -> None:
     sticky.remember(KEYS)
     target, why = _target(eng)
     if why:
-        st.error(f"That file cannot be used: {why}.")
+        st.error(f"That file cannot be used: {md_escape(why)}.")
     run = _runs().get(eng.key)
     running = run is not None and not run.done
     if target is not None and not running:
@@ -177,9 +222,8 @@ def invert_panel(view: View) -> None:
         p1.image(_show(target), caption="fitted")
         p2.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
                   width="stretch")
-        if projector(eng, eng.key).encoder is None:
-            p2.caption("This model has no encoder: projection starts from the mean w (slower to converge). "
-                       f"Train one with `latent-explorer train-encoder {eng.name}`.")
+    if projector(eng).encoder is None:
+        _encoder_status(eng)
     if running:
         _watch(view)
     elif run is not None and run.result is not None and not run.applied:    # it ended while another panel showed
@@ -187,7 +231,7 @@ def invert_panel(view: View) -> None:
         _apply(view, run.result)
         st.rerun()
     elif run is not None and run.error:
-        st.error(f"The projection failed: {run.error}")
+        st.error(f"The projection failed: {md_escape(run.error)}")
     elif run is not None and run.result is not None:
         _describe(eng, run.result)
         _link_note(view, run.result)

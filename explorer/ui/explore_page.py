@@ -22,6 +22,7 @@ from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import SEED_MAX
 from explorer.ui import pages
 from explorer.ui import state as S
+from explorer.ui.explore_attributes_panel import attributes_panel
 from explorer.ui.explore_gallery import gallery_panel
 from explorer.ui.explore_invert_panel import invert_panel
 from explorer.ui.explore_sliders import directions_panel, z_panel
@@ -32,7 +33,7 @@ from explorer.ui.text import md_escape
 def right_panels() -> dict[str, Panel]:
     """The panels a user picks between beside the image, in order: {radio label: panel}."""
     return {"Edit directions": directions_panel, "Latent z": z_panel, "Gallery": gallery_panel,
-            "Your image": invert_panel}
+            "Your image": invert_panel, "Attributes": attributes_panel}
 
 
 def load_state(eng: Engine) -> list[str]:
@@ -100,7 +101,8 @@ def controls(eng: Engine) -> None:
     st.radio("Edit directions", dirs.METHODS, horizontal=True, key="method", format_func=method_name,
              on_change=S.switch_method, args=(ss, eng.key, eng.G.num_ws),
              help="PCA finds the main axes of variation of w over many samples; SeFa factorises the "
-                  "generator's first style weights, with no sampling at all. Each keeps its own edits.")
+                  "generator's first style weights, with no sampling at all; Attributes are named directions "
+                  "fitted to measured image attributes (and the ones you taught). Each keeps its own edits.")
     st.number_input("Direction sliders", 1, MAX_DIRECTIONS, step=1, key="k")
     st.button("Reset all edits", key="reset_all", on_click=_reset_all,
               help="Clears this method's direction edits and every z nudge, and sets ψ back to 1")

@@ -16,6 +16,22 @@ from explorer.ui.explore_view import View, method_short, set_widget
 from explorer.ui.text import md_escape
 
 PANEL_KEYS = ("layer_preset", "per_layer", "zgroup")     # panel widgets kept while their panel is hidden
+NARROW_RANGE = 3.0      # default slider range, in std: where images stay valid; "Wider range" goes to S.AMT_RANGE
+
+
+def slider_label(view: View, i: int) -> str:
+    """A slider's label: its name, how good it is (share of variance for PCA/SeFa; held-out R² or accuracy for
+    attribute and taught directions) and ⟂ when its edit is made orthogonal to attribute directions."""
+    D = view.directions
+    assert D is not None
+    x = float(D.explained[i])
+    if view.state.method == "attr":
+        metric = (D.settings.get("metric") or [])[i:i + 1] or ["r2"]
+        quality = "fit n/a" if x != x else f"R² {x:.2f}" if metric[0] == "r2" else f"accuracy {x:.0%}"
+    else:
+        quality = f"{x:.1%}"
+    ortho = S.orthos(view.snap, view.eng.key, view.state.method).get(i)
+    return f"{md_escape(view.names[i])} · {quality}" + (f" · ⟂ {len(ortho)}" if ortho else "")
 
 
 def directions_panel(view: View) -> None:
@@ -42,14 +58,22 @@ def directions_panel(view: View) -> None:
                      "silhouette, fine layers the detail.")
         per_layer = st.toggle("Range per slider", key="per_layer")
         sticky.remember(PANEL_KEYS)
-    lnames = S.layer_names(num_ws)
     amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
+    sticky.restore(["wide_range"])
+    wide = st.toggle(f"Wider range (±{S.AMT_RANGE:g} σ)", key="wide_range",
+                     help=f"Sliders go to ±{NARROW_RANGE:g} σ, where images stay valid; further out they break down.")
+    sticky.remember(["wide_range"])
+    beyond = any(abs(float(a)) > NARROW_RANGE for a in amts.values())
+    if beyond and not wide:
+        st.caption(f"Some amounts lie beyond ±{NARROW_RANGE:g} σ, so the sliders show the wider range.")
+    top = S.AMT_RANGE if wide or beyond else NARROW_RANGE
+    lnames = S.layer_names(num_ws)
     for i in range(min(int(snap.get("k", S.DEFAULT_K)), D.k)):
         set_widget(snap, f"amt{i}", float(amts.get(i, 0.0)))
-        label = f"{md_escape(view.names[i])} · {float(D.explained[i]):.1%}"
+        label = slider_label(view, i)
         if per_layer:
             a, b = st.columns([3, 2])
-            a.slider(label, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
+            a.slider(label, -top, top, value=0.0, step=0.1, key=f"amt{i}",
                      on_change=S.sync_amount, args=(ss, i))
             set_widget(snap, f"lr{i}", S.layer_range(ranges.get(i), num_ws))
             b.select_slider("layers", options=list(range(num_ws)), key=f"lr{i}", value=(0, num_ws - 1),
@@ -58,7 +82,7 @@ def directions_panel(view: View) -> None:
         else:
             lo, hi = S.layer_range(ranges.get(i), num_ws)
             rng = "" if (lo, hi) == (0, num_ws - 1) else f" · layers {lo}–{hi}"
-            st.slider(label + rng, -S.AMT_RANGE, S.AMT_RANGE, value=0.0, step=0.1, key=f"amt{i}",
+            st.slider(label + rng, -top, top, value=0.0, step=0.1, key=f"amt{i}",
                       on_change=S.sync_amount, args=(ss, i))
 
 

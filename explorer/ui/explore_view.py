@@ -33,8 +33,15 @@ from explorer.ui import sticky
 from explorer.ui.text import md_escape, md_quote
 
 STRIP_AMOUNTS = range(-3, 4)
-METHOD_NAMES = {"pca": "PCA on w (GANSpace)", "sefa": "Closed-form (SeFa)"}
-METHOD_SHORT = {"pca": "PCA", "sefa": "SeFa"}
+THUMB_PX = 64          # every thumbnail (gallery, keyframes) is shown this many CSS pixels wide
+
+
+def thumb_png(img: np.ndarray) -> bytes:
+    """A thumbnail PNG: integer upscaling to at least 2 x THUMB_PX (sharp on high-density screens)."""
+    return png_bytes(img, scale=max(1, -(-2 * THUMB_PX // img.shape[0])))
+METHOD_NAMES = {"pca": "PCA on w (GANSpace)", "sefa": "Closed-form (SeFa)", "attr": "Attributes (measured)"}
+METHOD_SHORT = {"pca": "PCA", "sefa": "SeFa", "attr": "attribute"}
+STRIP_MARK = (255, 120, 0)      # the frame around the strip tile nearest the current amount
 
 
 def method_name(method: str) -> str:
@@ -70,7 +77,8 @@ def make_view(eng: Engine, snap: Mapping[str, Any]) -> View:
     except Exception as e:  # noqa: BLE001 - a model whose directions cannot be found is still explorable
         st.error(f"Edit directions could not be computed: {e}")
         D, state = None, dataclasses.replace(state, edits=())
-    names = dirs.load_direction_names(eng.meta, state.method, MAX_DIRECTIONS, G=eng.G) if D is not None else []
+    names = dirs.load_direction_names(eng.meta, state.method, MAX_DIRECTIONS, G=eng.G,
+                                      defaults=D.names if state.method == "attr" else None) if D is not None else []
     img, ms, ws = eng.render_state_ws(state, D)
     return View(eng, state, D, names, ws, img, ms, snap)
 
@@ -110,13 +118,13 @@ def link(state: LatentState) -> str:
 def image_panel(view: View) -> None:
     """The image, its caption, render time, the critic's opinion when asked, undo/redo and a copy-link box."""
     eng, state, ss = view.eng, view.state, st.session_state
-    u1, u2, u3 = st.columns([1, 1, 2], vertical_alignment="center")
-    u1.button("↶ Undo", key="undo", on_click=S.step_history, args=(ss, eng.key, -1),
-              disabled=not S.can_undo(ss, eng.key), width="stretch", help="back to the previous image")
-    u2.button("↷ Redo", key="redo", on_click=S.step_history, args=(ss, eng.key, 1),
-              disabled=not S.can_redo(ss, eng.key), width="stretch", help="forward again after an undo")
-    with u3.popover("🔗 Copy link", width="stretch"):
-        st.caption("A link to this exact image (the copy button is at the right of the box)")
+    row = st.container(horizontal=True, gap="small")
+    row.button("Undo", icon=":material/undo:", key="undo", on_click=S.step_history, args=(ss, eng.key, -1),
+               disabled=not S.can_undo(ss, eng.key), help="back to the previous image")
+    row.button("Redo", icon=":material/redo:", key="redo", on_click=S.step_history, args=(ss, eng.key, 1),
+               disabled=not S.can_redo(ss, eng.key), help="forward again after an undo")
+    with row.popover("Link", icon=":material/link:", help="a link to this exact image, with a copy button"):
+        st.caption("A link to this exact image: the button at the right of the box copies it.")
         st.code(link(state), language=None, wrap_lines=True)
     scale = max(1, 384 // view.img.shape[0])
     st.image(data_url(png_bytes(view.img, scale=scale)), caption=md_escape(caption(eng, state)))   # inline: no 404
@@ -127,26 +135,42 @@ def image_panel(view: View) -> None:
 
 
 def _strip_png(view: View, sel: int) -> bytes:
-    """PNG of the -3..+3 strip of direction `sel` around the current state, in one batch from its ws.
+    """PNG of the -3..+3 strip of direction `sel` around the current state, in one batch from its ws; the
+    tile nearest the current amount is framed and labelled with the exact amount.
 
-    Kept per session: moving the strip's own slider leaves the strip as it was, so it is not redrawn.
+    The tiles are kept per session: moving the strip's own slider only moves the mark, no render.
     """
     eng, state, D, num_ws = view.eng, view.state, view.directions, view.eng.G.num_ws
     assert D is not None
     lo, hi = S.layer_range(view.snap.get("ranges", {}).get(sel), num_ws)   # its range, even while its amount is 0
+    ortho = S.orthos(view.snap, eng.key, state.method).get(sel, ())
     base = next((e for e in state.edits if e.direction == sel),
-                Edit(sel, 0.0, lo, None if hi >= num_ws - 1 else hi + 1))
+                Edit(sel, 0.0, lo, None if hi >= num_ws - 1 else hi + 1, ortho))
     others = tuple(e for e in state.edits if e.direction != sel)
-    key = (eng.key, dataclasses.replace(state, edits=others), sel, base.layer_start, base.layer_end)
+    key = (eng.key, dataclasses.replace(state, edits=others), sel, base.layer_start, base.layer_end, base.ortho)
     cached = view.snap.get("_strip")
     if cached is not None and cached[0] == key:
-        return cached[1]
-    scale = max(1, 96 // view.img.shape[0])
-    tiles = eng.render_ws(sweep_ws(view.ws, D, base, STRIP_AMOUNTS)).repeat(scale, axis=1).repeat(scale, axis=2)
-    labels = [f"{a:+d}" if a else "0" for a in STRIP_AMOUNTS]
-    png = png_bytes(label_columns(make_grid(tiles, nrow=len(labels), pad=2, fill=255), labels, pad=2))
-    st.session_state["_strip"] = (key, png)
-    return png
+        tiles = cached[1]
+    else:
+        scale = max(1, 96 // view.img.shape[0])
+        basis = eng.basis_for(dataclasses.replace(state, edits=(base,)), D)
+        tiles = eng.render_ws(sweep_ws(view.ws, D, base, STRIP_AMOUNTS, basis))
+        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+        st.session_state["_strip"] = (key, tiles)
+    amounts = list(STRIP_AMOUNTS)
+    at = min(range(len(amounts)), key=lambda j: abs(amounts[j] - base.amount))
+    labels = [f"{a:+d}" if a else "0" for a in amounts]
+    labels[at] = f"[{base.amount:+.1f}]" if base.amount else "[0]"
+    grid = make_grid(tiles, nrow=len(labels), pad=2, fill=255)
+    if grid.shape[-1] == 1:
+        grid = grid.repeat(3, axis=-1)
+    x0 = at * (tiles.shape[2] + 2)
+    for rows, cols in ((slice(0, 2), slice(x0, x0 + tiles.shape[2] + 4)),
+                       (slice(tiles.shape[1] + 2, tiles.shape[1] + 4), slice(x0, x0 + tiles.shape[2] + 4)),
+                       (slice(0, tiles.shape[1] + 4), slice(x0, x0 + 2)),
+                       (slice(0, tiles.shape[1] + 4), slice(x0 + tiles.shape[2] + 2, x0 + tiles.shape[2] + 4))):
+        grid[rows, cols] = STRIP_MARK
+    return png_bytes(label_columns(grid, labels, pad=2))
 
 
 def _save_name(meta: dict, G: Any, method: str, direction: int, default: str) -> None:
@@ -163,7 +187,7 @@ def strip_panel(view: View) -> None:
     D, ss, method = view.directions, st.session_state, view.state.method
     if D is None:
         return
-    st.markdown("**Direction strip** (−3 … +3)")
+    st.markdown("**Direction strip** (−3 … +3; the framed tile is the current amount)")
     # a new widget when its labels change (rename, method switch), starting on the same direction
     names = view.names[:D.k]
     skey = sticky.versioned("strip_dir", method, names)

@@ -26,10 +26,10 @@ from explorer.imaging.render import make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
+from explorer.ui.explore_view import THUMB_PX, thumb_png
 from explorer.ui.text import md_escape, md_quote
 
 MAX_FRAMES = 240
-THUMB_PX = 96
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
     cols = st.columns(6)
     for i, k in enumerate(kfs):
         with cols[i % len(cols)]:
-            st.image(data_url(png_bytes(thumbs[i], scale=max(1, THUMB_PX // thumbs.shape[1]))), width=THUMB_PX,
+            st.image(data_url(thumb_png(thumbs[i])), width=THUMB_PX,
                      caption=f"{i + 1}: " + ("your image" if k.projected else f"seed {k.seed}")
                      + (f", {len(k.edits)} edits" if k.edits else ""))
             if len(kfs) > 2:

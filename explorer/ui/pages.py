@@ -83,6 +83,11 @@ def sidebar() -> None:
             st.session_state["_notes"] = [f"model {md_quote(wanted)} from the link is not here; "
                                           f"showing {md_quote(ms[0].name)}"]        # notes are Markdown
             st.session_state["_qp_model_missing"] = True
+    elif (qp := st.query_params.to_dict()) and qp != st.session_state.get("_url"):
+        # Back/Forward to a link of another model (the Explore page writes "_url"): follow it
+        hit = [lab for m, lab in zip(ms, labels) if m.name == qp.get("m")]
+        if hit:
+            st.session_state["model"] = hit[0]
     if st.session_state.get("model") not in labels:
         st.session_state.pop("model", None)
     # index= the current choice, not 0: after a page switch the browser may remount the picker from its

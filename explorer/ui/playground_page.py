@@ -86,70 +86,73 @@ def runner() -> P.Runner:
 
 
 STICKY = ("pg_preset", "pg_target", *widget_values(P.PRESETS["Stable"].settings))
-sticky.restore(STICKY)                                         # back from another page: the same game
-if "pg_loss" not in st.session_state:                          # first run: start from the stable preset
-    st.session_state.pg_preset = "Stable"
-    apply_preset()
 
-st.title("GAN playground")
-st.caption("A generator and a discriminator, each a small MLP, play their game on points in the plane.")
 
-with st.sidebar:
-    st.selectbox("Preset", [CUSTOM, *P.PRESETS], key="pg_preset", on_change=apply_preset)
-    st.selectbox("Target", list(TARGETS), key="pg_target", on_change=to_custom)
-    upload = st.file_uploader("Your own points (CSV: two numeric columns, header optional)", type=["csv", "txt"],
-                              key="pg_csv", on_change=use_upload)
-    st.selectbox("Loss", P.LOSSES, key="pg_loss", on_change=to_custom)
-    st.selectbox("Optimizer", P.OPTIMIZERS, key="pg_opt", on_change=to_custom)
-    for who, key in (("Generator", "pg_lr_g"), ("Discriminator", "pg_lr_d")):
-        st.select_slider(f"{who} learning rate", LRS, key=key, format_func=lambda v: f"{v:g}", on_change=to_custom)
-    st.slider("D steps per G step", 1, 10, key="pg_d_steps", on_change=to_custom)
-    st.slider("Latent size", 1, 8, key="pg_latent", on_change=to_custom)
-    st.select_slider("Hidden width", [16, 32, 64, 128], key="pg_width", on_change=to_custom)
-    st.slider("Hidden layers", 1, 4, key="pg_depth", on_change=to_custom)
-    st.number_input("Seed", 0, 2**31 - 1, step=1, key="pg_seed", on_change=to_custom)
+def sidebar_controls():
+    """The game's settings in the sidebar; returns the uploaded CSV (or None)."""
+    with st.sidebar:
+        st.selectbox("Preset", [CUSTOM, *P.PRESETS], key="pg_preset", on_change=apply_preset)
+        st.selectbox("Target", list(TARGETS), key="pg_target", on_change=to_custom)
+        upload = st.file_uploader("Your own points (CSV: two numeric columns, header optional)",
+                                  type=["csv", "txt"], key="pg_csv", on_change=use_upload)
+        st.selectbox("Loss", P.LOSSES, key="pg_loss", on_change=to_custom)
+        st.selectbox("Optimizer", P.OPTIMIZERS, key="pg_opt", on_change=to_custom)
+        for who, key in (("Generator", "pg_lr_g"), ("Discriminator", "pg_lr_d")):
+            st.select_slider(f"{who} learning rate", LRS, key=key, format_func=lambda v: f"{v:g}",
+                             on_change=to_custom)
+        st.slider("D steps per G step", 1, 10, key="pg_d_steps", on_change=to_custom)
+        st.slider("Latent size", 1, 8, key="pg_latent", on_change=to_custom)
+        st.select_slider("Hidden width", [16, 32, 64, 128], key="pg_width", on_change=to_custom)
+        st.slider("Hidden layers", 1, 4, key="pg_depth", on_change=to_custom)
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key="pg_seed", on_change=to_custom)
+    return upload
 
-ss = st.session_state
-sticky.remember(STICKY)
-settings = P.Settings(target=TARGETS[ss.pg_target], loss=ss.pg_loss, optimizer=ss.pg_opt, lr_g=ss.pg_lr_g,
+
+def current_settings() -> P.Settings:
+    ss = st.session_state
+    return P.Settings(target=TARGETS[ss.pg_target], loss=ss.pg_loss, optimizer=ss.pg_opt, lr_g=ss.pg_lr_g,
                       lr_d=ss.pg_lr_d, d_steps=ss.pg_d_steps, latent=ss.pg_latent, width=ss.pg_width,
                       depth=ss.pg_depth, seed=int(ss.pg_seed))
-points, points_key = None, None
-if upload is not None:
+
+
+def uploaded_points(upload) -> tuple[object, str | None]:
+    """(points or None, their sha256 or None) from the uploaded CSV; an error box when it is not usable."""
+    if upload is None:
+        return None, None
     raw = upload.getvalue()
     try:
-        points, points_key = P.parse_points_csv(raw), hashlib.sha256(raw).hexdigest()
+        return P.parse_points_csv(raw), hashlib.sha256(raw).hexdigest()
     except ValueError as e:
         st.error(f"Could not use {md_quote(upload.name)}: {md_escape(e)}")
-if settings.target == "csv" and points is None:
-    st.info("Upload a CSV file of points in the sidebar to train on them.")
-    st.stop()
-
-wanted = (settings, points_key if settings.target == "csv" else None)
-if "pg_runner" not in ss:
-    ss.pg_runner, ss.pg_applied = P.Runner(P.Playground(settings, points)), wanted
-elif ss.pg_applied != wanted:                                  # settings changed: start over, paused
-    runner().pause()
-    runner().reset(settings, points)
-    ss.pg_applied = wanted
-
-if ss.pg_preset in P.PRESETS:
-    preset = P.PRESETS[ss.pg_preset]
-    st.info(f"**{preset.title}** (try ~{preset.steps} steps): {preset.note}")
-
-cols = st.columns(4)
-cols[0].button("Play", icon=":material/play_arrow:", key="pg_play", on_click=lambda: runner().play(), width="stretch")
-cols[1].button("Pause", icon=":material/pause:", key="pg_pause", on_click=lambda: runner().pause(), width="stretch")
-cols[2].button("Step", key="pg_step", on_click=lambda: (runner().pause(), runner().step(1)),
-               width="stretch", help="Pause and train one step (d_steps D updates + one G update).")
-cols[3].button("Reset", key="pg_reset", on_click=lambda: (runner().pause(), runner().reset()),
-               width="stretch")
-
-timer = runner().playing
+        return None, None
 
 
-@st.fragment(run_every=0.2 if timer else None)
-def live_view() -> None:
+def ensure_runner(settings: P.Settings, points, points_key: str | None) -> None:
+    """This session's background runner, restarted (paused) when the settings or the points change."""
+    ss = st.session_state
+    wanted = (settings, points_key if settings.target == "csv" else None)
+    if "pg_runner" not in ss:
+        ss.pg_runner, ss.pg_applied = P.Runner(P.Playground(settings, points)), wanted
+    elif ss.pg_applied != wanted:                              # settings changed: start over, paused
+        runner().pause()
+        runner().reset(settings, points)
+        ss.pg_applied = wanted
+
+
+def buttons() -> None:
+    cols = st.columns(4)
+    cols[0].button("Play", icon=":material/play_arrow:", key="pg_play", on_click=lambda: runner().play(),
+                   width="stretch")
+    cols[1].button("Pause", icon=":material/pause:", key="pg_pause", on_click=lambda: runner().pause(),
+                   width="stretch")
+    cols[2].button("Step", key="pg_step", on_click=lambda: (runner().pause(), runner().step(1)),
+                   width="stretch", help="Pause and train one step (d_steps D updates + one G update).")
+    cols[3].button("Reset", key="pg_reset", on_click=lambda: (runner().pause(), runner().reset()),
+                   width="stretch")
+
+
+def live_view(timer: bool) -> None:
+    """The plane, the losses and the coverage, each beside its lesson (a fragment while playing)."""
     r = runner()
     if timer and not r.playing:                                # paused itself (error or idle): stop the timer
         st.rerun()
@@ -161,15 +164,37 @@ def live_view() -> None:
     last = (f" · D loss {v.d_loss[-1]:.3g} · G loss {v.g_loss[-1]:.3g} · |∇G| {v.g_grad[-1]:.2g}"
             if len(v.d_loss) else "")
     st.caption(f"{'playing' if r.playing else 'paused'} · step {v.step} · modes covered {covered}{last}")
-    left, right = st.columns([3, 2])
-    left.plotly_chart(plane, key="pg_plane", theme=None)
-    right.markdown("\n\n".join(EXPLAIN[k] for k in ("generator", "discriminator", "arrows")))
-    left, right = st.columns([3, 2])
-    left.plotly_chart(losses, key="pg_losses", theme=None)
-    right.markdown("\n\n".join(EXPLAIN[k] for k in ("game", "losses")))
-    left, right = st.columns([3, 2])
-    left.plotly_chart(cover, key="pg_cover", theme=None)
-    right.markdown("\n\n".join(EXPLAIN[k] for k in ("collapse", "wasserstein")))
+    for fig, key, lessons in ((plane, "pg_plane", ("generator", "discriminator", "arrows")),
+                              (losses, "pg_losses", ("game", "losses")),
+                              (cover, "pg_cover", ("collapse", "wasserstein"))):
+        left, right = st.columns([3, 2])
+        left.plotly_chart(fig, key=key, theme=None)
+        right.markdown("\n\n".join(EXPLAIN[k] for k in lessons))
 
 
-live_view()
+def main() -> None:
+    ss = st.session_state
+    sticky.restore(STICKY)                                     # back from another page: the same game
+    if "pg_loss" not in ss:                                    # first run: start from the stable preset
+        ss.pg_preset = "Stable"
+        apply_preset()
+    st.title("GAN playground")
+    st.caption("A generator and a discriminator, each a small MLP, play their game on points in the plane.")
+    upload = sidebar_controls()
+    sticky.remember(STICKY)
+    settings = current_settings()
+    points, points_key = uploaded_points(upload)
+    if settings.target == "csv" and points is None:
+        st.info("Upload a CSV file of points in the sidebar to train on them.")
+        return
+    ensure_runner(settings, points, points_key)
+    if ss.pg_preset in P.PRESETS:
+        preset = P.PRESETS[ss.pg_preset]
+        st.info(f"**{preset.title}** (try ~{preset.steps} steps): {preset.note}")
+    buttons()
+    timer = runner().playing
+    st.fragment(run_every=0.2 if timer else None)(live_view)(timer)
+
+
+if __name__ == "__main__":
+    main()

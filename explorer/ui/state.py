@@ -23,7 +23,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
-from explorer.explore.latents import AMOUNT_LIMIT, SEED_MAX, Edit, LatentState, checkpoint_id, seed_to_z
+from explorer.explore.latents import AMOUNT_LIMIT, SEED_MAX, Edit, LatentState, Limits, checkpoint_id, seed_to_z
 from explorer.ui import sticky
 
 DEFAULT_K = 10
@@ -158,7 +158,7 @@ def kept_edits(ss: Mapping[str, Any], model_key: str) -> dict[str, int]:
 
 def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -> list[str]:
     """Set the session from a state (before any widget is drawn); returns notes on what could not be shown."""
-    notes = []
+    state, notes = _checked_orthos(state, eng)
     num_ws = eng.G.num_ws
     if ss.get("_edits_of") != (eng.key, state.method):    # the shown edits stay kept, not lost
         _stash(ss)
@@ -174,7 +174,8 @@ def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -
         end = num_ws - 1 if e.layer_end is None else int(e.layer_end) - 1
         ranges[e.direction] = (int(e.layer_start), max(int(e.layer_start), end))
     _show(ss, (eng.key, state.method), amts, ranges)
-    kept_orth = {i: o for i, o in orthos(ss, eng.key, state.method).items() if i not in amts}   # sliders at 0 keep theirs
+    # sliders at 0 keep theirs
+    kept_orth = {i: o for i, o in orthos(ss, eng.key, state.method).items() if i not in amts}
     ss["_orthos"] = {**ss.get("_orthos", {}), (eng.key, state.method): {
         **kept_orth, **{e.direction: tuple(e.ortho) for e in state.edits if e.ortho}}}
     preset = preset_of(ranges, num_ws)
@@ -186,6 +187,21 @@ def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -
     ss["projected"], ss["_projected_seed"] = state.projected, clamp_seed(state.seed)
     ss["current"] = state
     return notes
+
+
+def _checked_orthos(state: LatentState, eng: Engine) -> tuple[LatentState, list[str]]:
+    """Drop the attribute directions a conditional edit names that this model does not have (a link or a
+    recipe may be wrong), with a note each; needs the model's attribute directions only when there are some."""
+    if not any(e.ortho for e in state.edits):
+        return state, []
+    from explorer.explore.recipes import sanitize
+    try:
+        n = eng.directions("attr").k
+    except Exception as e:  # noqa: BLE001 - the edits still show, as plain edits
+        plain = tuple(dataclasses.replace(x, ortho=()) for x in state.edits)
+        return dataclasses.replace(state, edits=plain), [f"conditional edits are shown as plain edits: the "
+                                                         f"attribute directions could not be computed ({e})"]
+    return sanitize(state, Limits(num_attributes=n))
 
 
 def reset_edits(ss: MutableMapping[str, Any]) -> None:

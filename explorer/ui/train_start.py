@@ -106,7 +106,7 @@ def start_panel(report: UploadReport, fit: str, labels: bool, reg: JobRegistry, 
     start = st.radio("Start from", FROM, horizontal=True, key="tr_from")
     source = None
     if start == FROM[1]:
-        found = sources(pages.models(), res, ch, nc)
+        found = sources(pages.models(), res, ch, nc, class_names=report.class_names if nc else None)
         fits = [s for s in found if s.usable]
         if not fits:
             st.warning(f"No model here draws {res}x{res} {'RGB' if ch == 3 else 'greyscale'} images; "
@@ -141,7 +141,8 @@ def start_panel(report: UploadReport, fit: str, labels: bool, reg: JobRegistry, 
     try:
         folder = save_upload_set(report)               # content-addressed: the same images are stored once
         spec = make_spec(folder, config=cfg, name=name, fit=fit, labels=bool(nc),
-                         init_from=source.init_path if source else None)
+                         init_from=source.init_path if source else None,
+                         class_map=source.class_map if source else None)   # its note says classes start afresh
         job_id = reg.submit(ss["owner"], spec)
     except (JobError, ValueError, OSError) as e:
         st.error(f"Could not start training: {md_escape(e)}")

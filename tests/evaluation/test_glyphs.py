@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.evaluation.glyphs import (confusion_groups, glyph_figures, group_accuracy, load_glyph_classifier,
-                                        predict, style_spread, train_and_ship)
+from explorer.evaluation.glyphs import (
+    confusion_groups,
+    glyph_figures,
+    group_accuracy,
+    load_glyph_classifier,
+    predict,
+    style_spread,
+    train_and_ship,
+)
 from tests.glyph_stacks import render_stacks
 
 

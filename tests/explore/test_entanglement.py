@@ -61,3 +61,23 @@ def test_quality_before_and_after_orthogonalisation(planted):
     assert "| left |" in quality_table(q)
     with pytest.raises(ValueError, match="group"):
         direction_quality(G, d, block_measurer(), n_seeds=5, group=["nothing"])
+
+
+def test_quality_goes_into_the_model_card_once(planted, tmp_path):
+    import json
+
+    from explorer.explore.direction_quality import add_to_card, card_figures
+    from explorer.gan.card import model_card
+    G, d, _ = planted
+    q = card_figures(direction_quality(G, d, block_measurer(), n_seeds=20))
+    q["rows"][0]["name"] = "[click](http://example.invalid)"            # a user-typed name stays text
+    side = tmp_path / "m.json"
+    side.write_text(json.dumps({"name": "m", "model_card": "# m\n\n## Quality\nfine\n", "metrics": {"fd": 1.0}}))
+    add_to_card(side, q)
+    add_to_card(side, q)                                                # replaced, not appended twice
+    meta = json.loads(side.read_text())
+    card = meta["model_card"]
+    assert card.count("## Edit directions") == 1 and card.startswith("# m\n\n## Quality\nfine")
+    assert "| [click](" not in card and "\\[click\\]" in card and "| right |" in card
+    assert meta["metrics"]["fd"] == 1.0 and meta["metrics"]["directions"]["n_seeds"] == 20
+    assert "## Edit directions" in model_card("m", {"generator": {}}, {"directions": q})

@@ -200,3 +200,10 @@ def test_sweep_ws_matches_setting_the_edit_one_by_one(G, dirs):
         outside = [i for i in range(G.num_ws) if not edit.layer_start <= i < (edit.layer_end or G.num_ws)]
         base_ws = state_to_ws(G, base, dirs)
         assert all(torch.equal(ws[j, i], base_ws[0, i]) for j in range(7) for i in outside)
+
+
+@pytest.mark.parametrize("arch, expected", [("dcgan", True), ("film", False), ("style", False)])
+@pytest.mark.parametrize("classes", [0, 3])
+def test_w_is_z_only_without_a_learned_mapping(arch, expected, classes):
+    from explorer.explore.latents import w_is_z
+    assert w_is_z(tiny_generator(classes, arch, w_avg=True)) is expected

@@ -51,6 +51,13 @@ def test_fonts_preset_is_a_glyph_stack_model_under_20_mb():
     assert build_discriminator(m.discriminator)(torch.randn(2, 62, 64, 64)).shape == (2,)
 
 
+def test_the_classic_dcgan_baseline_takes_glyph_stacks_too():
+    m = preset("classic-dcgan", 64, 3, 0, glyphs=GLYPHS)
+    G, D = build_generator(m.generator), build_discriminator(m.discriminator)
+    x = G(torch.randn(2, m.generator.z_dim))
+    assert x.shape == (2, 62, 64, 64) and D(x).shape == (2,)
+
+
 def test_family_weights_steer_sampling():
     ds = glyph_dataset(n=8)
     ds.weights = torch.zeros(8)

@@ -60,5 +60,6 @@ def test_sample_grid_of_a_glyph_generator_is_a_grid_of_sheets():
     grid = sample_grid(G, 4, seed=0)
     sheet_h, sheet_w = 5 * 32, 13 * 32
     assert grid.shape[-1] == 1
-    assert grid.shape[0] >= sheet_h and grid.shape[1] >= sheet_w and grid.shape[0] * grid.shape[1] >= 4 * sheet_h * sheet_w
+    assert grid.shape[0] >= sheet_h and grid.shape[1] >= sheet_w
+    assert grid.shape[0] * grid.shape[1] >= 4 * sheet_h * sheet_w
     assert grid[0, 0, 0] == 255                               # white gaps between sheets

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -247,6 +248,15 @@ def test_dead_workers_are_requeued_then_failed_after_repeated_deaths(env):
         if status == "interrupted":
             assert reg.queue_position(j) == 0
     assert "died 4 times" in reg.get(j).error
+
+
+def test_job_names_are_nfc_and_run_folders_keep_their_letters(env):
+    reg, _, ds = env
+    nfd = unicodedata.normalize("NFD", "café 猫")
+    job = reg.get(reg.submit("alice", spec(ds, name=nfd)))
+    assert job.name == unicodedata.normalize("NFC", nfd) and Path(job.run_dir).name.startswith("café-猫-")
+    odd = reg.get(reg.submit("alice", spec(ds, name="../[x](http://e.invalid)")))
+    assert Path(odd.run_dir).parent == reg.runs_dir.resolve() and Path(odd.run_dir).name.startswith("x-http-e-")
 
 
 def test_deaths_are_counted_per_window_of_progress(env):

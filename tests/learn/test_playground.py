@@ -175,6 +175,16 @@ def test_stable_preset_covers_the_ring():
     assert nearest_mode_share(pg, top=2) <= 0.5                      # mass spread over the modes
 
 
+def test_stable_preset_claim_holds_for_seed_0():
+    """The preset's note: all 8 modes by ~500 steps (seed 0 by ~350); from step 600 on never fewer than 7."""
+    assert "at least 7 of 8" in P.PRESETS["Stable"].note and "stay covered." not in P.PRESETS["Stable"].note
+    pg = P.Playground(P.PRESETS["Stable"].settings)              # seed 0
+    pg.step(800)
+    first_all = min(s for s, c in pg.covered if c == 8)
+    later = [c for s, c in pg.covered if s >= 600]
+    assert first_all <= 400 and min(later) >= 7 and max(later) == 8
+
+
 def test_minimax_stalls_where_nonsaturating_moves():
     stall, fix = trained("Minimax stalls"), trained("Non-saturating fix")
     assert stall.settings == dataclasses.replace(fix.settings, loss="minimax")

@@ -182,3 +182,50 @@ def test_critic_view_scores_for_the_explore_and_interpolate_pages(app_env):
 def _sha(side: Path) -> str:
     import json
     return json.loads(side.read_text())["sha256"]
+
+
+def test_quiz_names_its_real_images_and_builds_a_missing_emoji_set_from_the_page(app_env, monkeypatch):
+    import time
+
+    from explorer.data import emoji
+    from explorer.gan.export import export_model
+
+    plain = _open("explorer/ui/quiz_page.py", "plain (pretrained)")           # Fashion-MNIST: its test split
+    assert "test split" in plain.caption[0].value and "none it saw in training" in plain.caption[0].value
+    assert "learned from, " not in plain.caption[0].value.replace("kind of clothes the model learned from", "")
+
+    real_build = emoji.build_emoji                                           # the real builder, on 30 emoji
+    monkeypatch.setattr(emoji, "build_emoji", lambda res=64, progress=None, **kw: real_build(res, limit=30,
+                                                                                             progress=progress))
+    j, _ = make_run(app_env / "runs" / "e", "dcgan", classes=0, dataset={"spec": "emoji"})
+    export_model(j, app_env / "pre" / "emo")
+    at = _open("explorer/ui/quiz_page.py", "emo (pretrained)")
+    assert "not built on this server yet" in at.info[0].value and "trained on" in at.caption[0].value
+    at.button(key="qz_build").click()
+    _run(at)
+    deadline = time.monotonic() + 120
+    while not at.subheader and time.monotonic() < deadline:               # the page polls the build
+        time.sleep(0.5)
+        _run(at)
+    assert at.subheader[0].value == "You 0/0" and emoji.dataset_path(64).exists()
+    assert any(it.real for it in at.session_state["qz_round"]["items"])
+
+
+def test_models_whose_w_is_z_promise_no_islands_and_offer_no_z_or_w_choice(app_env):
+    from tests.factories import export_generator
+    export_generator(app_env / "pre" / "dc", ["a", "b", "c"], arch="dcgan")     # w = [z, one-hot class]
+
+    def captions(at: AppTest) -> str:
+        return " ".join(c.value for c in at.caption)
+
+    dc = _open("explorer/ui/latent_map_page.py", "dc (pretrained)")
+    assert "no class islands can form" in captions(dc) and "If the classes form separate islands" not in captions(dc)
+    dc.switch_page("explorer/ui/interpolate_page.py")
+    _run(dc)
+    assert not [r for r in dc.radio if r.key == "ip_space"] and "same path" in captions(dc)
+
+    film = _open("explorer/ui/latent_map_page.py")                                # a learned mapping
+    assert "If the classes form separate islands" in captions(film)
+    film.switch_page("explorer/ui/interpolate_page.py")
+    _run(film)
+    assert film.radio(key="ip_space").options == ["z", "w"]

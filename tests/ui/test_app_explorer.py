@@ -69,10 +69,11 @@ def test_explore_sliders_change_state_and_url(app_env):
 def test_strip_follows_the_other_edits_not_its_own_slider(app_env):
     at = _run(AppTest.from_file(APP, default_timeout=120))
     main, strip = _image_ids(at)[:2]
-    at.slider(key="amt0").set_value(1.5)           # the strip's own direction: the strip is kept, not redrawn
-    _run(at)
+    tiles = at.session_state["_strip"][1]
+    at.slider(key="amt0").set_value(1.5)           # the strip's own direction: its tiles are kept (no render),
+    _run(at)                                       # only the mark of the current amount moves
     main2, strip2 = _image_ids(at)[:2]
-    assert main2 != main and strip2 == strip
+    assert main2 != main and strip2 != strip and at.session_state["_strip"][1] is tiles
     at.slider(key="amt1").set_value(-2.0)          # another direction: the strip is redrawn
     _run(at)
     main3, strip3 = _image_ids(at)[:2]
@@ -189,7 +190,7 @@ def test_export_page_recipe_round_trip_and_dataset(app_env):
     _run(at)
     at.switch_page("explorer/ui/export_page.py")
     _run(at)
-    text = at.code[0].value
+    text = next(c.value for c in at.code if c.language == "json")
     state, warns = recipes.parse_recipe_json(text)
     assert not warns and state.edits == (Edit(2, -1.5, 0, None),) and state.checkpoint == app_env["sha"][:12]
     # upload a recipe made elsewhere: it opens in the explorer
@@ -441,3 +442,48 @@ def test_undo_redo_and_going_back_to_an_earlier_link(app_env):
     _run(at)
     assert at.slider(key="amt0").value == 1.0 and at.slider(key="amt1").value == 0.0
     assert at.slider(key="amt2").value == 0.0 and at.number_input(key="seed").value == 0
+
+
+def test_small_things_copy_links_whole_state_captions_and_separate_loop_choices(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.selectbox(key="cls").set_value(2)
+    at.slider(key="psi").set_value(0.7)
+    _run(at)
+    at.slider(key="amt0").set_value(1.0)
+    _run(at)
+    at.radio(key="panel").set_value("Latent z")
+    _run(at)
+    at.slider(key="z3").set_value(round(at.slider(key="z3").value + 1.0, 2))
+    _run(at)
+    links = [c.value for c in at.code if "?m=tiny" in c.value]      # the copy-link box (st.code has a copy button)
+    assert links and "e=0%3A1%3A0%3A" in links[0] and "c=2" in links[0]
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    shown = " ".join(img.caption for el in at.get("image") for img in el.proto.imgs)   # the preview's caption
+    for part in ("seed 0", "owl", "ψ 0.7", "1 PCA edit", "1 z nudge"):
+        assert part in shown, (part, shown)
+    assert any("?m=tiny" in c.value and "z=3%3A" in c.value for c in at.code)
+
+    at.switch_page("explorer/ui/interpolate_page.py")
+    _run(at)
+    at.checkbox(key="ip_loop").uncheck()                            # an open path ...
+    _run(at)
+    assert at.checkbox(key="ip_repeat").value and "repeating" in at.caption[-1].value   # ... in a repeating GIF
+    at.checkbox(key="ip_loop").check()
+    at.checkbox(key="ip_repeat").uncheck()                          # a closed path played once
+    _run(at)
+    assert "played once" in at.caption[-1].value and at.checkbox(key="ip_loop").value
+
+
+def test_going_back_to_a_link_of_another_model_switches_the_model(two_models):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    _pick_model(at, "tiny")
+    at.slider(key="amt0").set_value(2.5)
+    _run(at)
+    tiny_url = dict(at.query_params)
+    _pick_model(at, "other")
+    assert at.query_params["m"] == "other"
+    at.query_params.clear()                                        # the browser's Back
+    at.query_params.update(tiny_url)
+    _run(at)
+    assert at.selectbox(key="model").value.startswith("tiny ") and at.slider(key="amt0").value == 2.5

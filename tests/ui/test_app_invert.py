@@ -43,6 +43,7 @@ def test_upload_project_and_edit(app_env):
     at = _run(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Your image")
     _run(at)
+    assert at.button(key="inv_train_encoder").label.startswith("Train an encoder")   # the tiny model has none
     at.file_uploader(key="inv_upload").set_value(("evil.png", b"<script>alert(1)</script>", "image/png"))
     _run(at)
     assert any("cannot be used" in e.value and "not a usable image" in e.value for e in at.error)

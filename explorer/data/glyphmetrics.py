@@ -1,0 +1,179 @@
+"""Typeface attributes measured from glyph stacks: stroke width, slant, width, x-height ratio, contrast.
+
+Works on real faces from the fonts dataset and on generated ones alike: every function takes a
+glyph stack of shape (62, H, W) (one face) or (N, 62, H, W) (a batch), as a numpy array or a CPU
+torch tensor, either uint8 (0 = background, 255 = full ink) or float ink in [0, 1] (a generator's
+[-1, 1] output must be mapped with (x + 1) / 2 first, and inverted if it draws dark on light).
+Glyph order is `CHARS` (A-Z a-z 0-9). Measures are scale-free (relative to the measured cap
+height), so faces the dataset had to shrink to fit the cell measure like the others.
+
+Definitions (ink = pixel value in [0, 1]; "ink rows/columns" = those whose maximum is >= 0.5):
+- cap height (px): median ink-row extent (bottom row - top row + 1) of the flat-topped capitals H E I T.
+- stroke width: per glyph 2 * sum(ink) / sum(|grad ink|) (area over half the perimeter: a stroke of
+  width w and length L >> w gives w), face value = median over the 62 glyphs / cap height.
+- slant (degrees, > 0 leans right): per glyph atan of the ink-weighted regression slope of x on
+  height (cov(x, y_up) / var(y_up)), measured on glyphs that are mirror-symmetric when upright
+  (`SLANT_GLYPHS`, NaN on the others); face value = their median.
+- width: ink-column extent of H N O U n o u / cap height; face value = their median.
+- x-height ratio: median ink-row extent of x z v w / cap height.
+- contrast (thick / thin): on O and o, the side strokes' thickness (ink summed along the 3 rows
+  through the middle of the ink box, left and right halves averaged) over the top and bottom
+  strokes' thickness (the same down the 3 middle columns); ~1 for monoline, 2-5 for Didone.
+
+    from explorer.data.glyphmetrics import face_attributes, glyph_attributes, attribute_spread
+    face_attributes(stack)     # {"stroke_width": (N,), "slant": (N,), ...}
+"""
+
+from __future__ import annotations
+
+import string
+import warnings
+from typing import Any
+
+import numpy as np
+
+CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
+ATTRIBUTES = ("stroke_width", "slant", "width", "x_height_ratio", "contrast")
+CAP_GLYPHS = "HEIT"
+SLANT_GLYPHS = "AHIMOTUVWXYiovwx08"
+WIDTH_GLYPHS = "HNOUnou"
+XHEIGHT_GLYPHS = "xzvw"
+CONTRAST_GLYPHS = "Oo"
+
+
+def _idx(chars: str) -> list[int]:
+    return [CHARS.index(c) for c in chars]
+
+
+def as_ink(stack: Any) -> np.ndarray:
+    """(N, 62, H, W) float32 ink in [0, 1] from a (62, H, W) or (N, 62, H, W) uint8/float array or tensor."""
+    if hasattr(stack, "detach"):
+        stack = stack.detach().cpu().numpy()
+    a = np.asarray(stack)
+    ink = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+    if ink.ndim == 3:
+        ink = ink[None]
+    if ink.ndim != 4 or ink.shape[1] != len(CHARS):
+        raise ValueError(f"expected a glyph stack (62, H, W) or (N, 62, H, W), got shape {a.shape}")
+    return ink
+
+
+def _extent(mask: np.ndarray) -> np.ndarray:
+    """Extent (last - first + 1) of True along the last axis; 0 where there is none."""
+    any_ = mask.any(-1)
+    n = mask.shape[-1]
+    first = mask.argmax(-1)
+    last = n - 1 - mask[..., ::-1].argmax(-1)
+    return np.where(any_, last - first + 1, 0).astype(np.float32)
+
+
+def ink_heights(ink: np.ndarray) -> np.ndarray:
+    """(N, 62) ink-row extent in px."""
+    return _extent(ink.max(-1) >= 0.5)
+
+
+def ink_widths(ink: np.ndarray) -> np.ndarray:
+    """(N, 62) ink-column extent in px."""
+    return _extent(ink.max(-2) >= 0.5)
+
+
+def cap_height(stack: Any) -> np.ndarray:
+    """(N,) cap height in px (median ink height of H E I T)."""
+    return np.median(ink_heights(as_ink(stack))[:, _idx(CAP_GLYPHS)], axis=1)
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan).astype(np.float32)
+
+
+def _stroke(ink: np.ndarray) -> np.ndarray:
+    gx = ink[..., :-1, 1:] - ink[..., :-1, :-1]
+    gy = ink[..., 1:, :-1] - ink[..., :-1, :-1]
+    perimeter = np.sqrt(gx * gx + gy * gy).sum((-1, -2))
+    return _safe_div(2 * ink.sum((-1, -2)), perimeter)
+
+
+def _slant(ink: np.ndarray) -> np.ndarray:
+    h, w = ink.shape[-2:]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    y_up = -yy
+    m = ink.sum((-1, -2))
+    mx = _safe_div((ink * xx).sum((-1, -2)), m)
+    my = _safe_div((ink * y_up).sum((-1, -2)), m)
+    dx = xx - mx[..., None, None]
+    dy = y_up - my[..., None, None]
+    cov = (ink * dx * dy).sum((-1, -2))
+    var = (ink * dy * dy).sum((-1, -2))
+    return np.degrees(np.arctan(_safe_div(cov, var))).astype(np.float32)
+
+
+def _contrast(ink: np.ndarray) -> np.ndarray:
+    """(N, k) thick/thin ratio of round glyphs (see module docstring)."""
+    rows_on = ink.max(-1) >= 0.5
+    cols_on = ink.max(-2) >= 0.5
+    out = np.full(ink.shape[:2], np.nan, dtype=np.float32)
+    for n in range(ink.shape[0]):
+        for g in range(ink.shape[1]):
+            r, c = np.flatnonzero(rows_on[n, g]), np.flatnonzero(cols_on[n, g])
+            if len(r) < 6 or len(c) < 6:
+                continue
+            cy, cx = (r[0] + r[-1]) // 2, (c[0] + c[-1]) // 2
+            band_r = ink[n, g, cy - 1:cy + 2, c[0]:c[-1] + 1]
+            band_c = ink[n, g, r[0]:r[-1] + 1, cx - 1:cx + 2]
+            half_r, half_c = band_r.shape[1] // 2, band_c.shape[0] // 2
+            side = (band_r[:, :half_r].sum() + band_r[:, half_r:].sum()) / (2 * band_r.shape[0])
+            topbot = (band_c[:half_c].sum() + band_c[half_c:].sum()) / (2 * band_c.shape[1])
+            if topbot > 0:
+                out[n, g] = side / topbot
+    return out
+
+
+def glyph_attributes(stack: Any, chunk: int = 64) -> dict[str, np.ndarray]:
+    """Per-glyph values, each (N, 62), NaN where an attribute is not defined for a glyph.
+
+    stroke_width and width are relative to the face's cap height; slant in degrees; contrast only
+    on O and o; x_height_ratio only on x z v w. Works through `chunk` faces at a time (memory)."""
+    if hasattr(stack, "detach"):
+        stack = stack.detach().cpu().numpy()
+    a = np.asarray(stack)
+    if a.ndim == 4 and len(a) > chunk:
+        parts = [_glyph_attributes(a[s:s + chunk]) for s in range(0, len(a), chunk)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return _glyph_attributes(a)
+
+
+def _glyph_attributes(stack: np.ndarray) -> dict[str, np.ndarray]:
+    ink = as_ink(stack)
+    cap = np.median(ink_heights(ink)[:, _idx(CAP_GLYPHS)], axis=1)[:, None]
+    out = {"stroke_width": _safe_div(_stroke(ink), np.broadcast_to(cap, ink.shape[:2]))}
+    sl = np.full(ink.shape[:2], np.nan, dtype=np.float32)
+    sl[:, _idx(SLANT_GLYPHS)] = _slant(ink[:, _idx(SLANT_GLYPHS)])
+    out["slant"] = sl
+    out["width"] = _safe_div(ink_widths(ink), np.broadcast_to(cap, ink.shape[:2]))
+    xh = np.full(ink.shape[:2], np.nan, dtype=np.float32)
+    xh[:, _idx(XHEIGHT_GLYPHS)] = _safe_div(ink_heights(ink)[:, _idx(XHEIGHT_GLYPHS)],
+                                             np.broadcast_to(cap, (ink.shape[0], len(XHEIGHT_GLYPHS))))
+    out["x_height_ratio"] = xh
+    co = np.full(ink.shape[:2], np.nan, dtype=np.float32)
+    co[:, _idx(CONTRAST_GLYPHS)] = _contrast(ink[:, _idx(CONTRAST_GLYPHS)])
+    out["contrast"] = co
+    return out
+
+
+def face_attributes(stack: Any) -> dict[str, np.ndarray]:
+    """Per-face attributes, each (N,) float32 (NaN when undefined, e.g. a blank cap height)."""
+    per = glyph_attributes(stack)
+    per["width"] = per["width"][:, _idx(WIDTH_GLYPHS)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # all-NaN rows give NaN, as documented
+        return {k: np.nanmedian(per[k], axis=1).astype(np.float32) for k in ATTRIBUTES}
+
+
+def attribute_spread(stack: Any) -> dict[str, np.ndarray]:
+    """Within-face spread, (N,) each: the standard deviation across a face's glyphs of per-glyph
+    stroke width, slant and contrast (the style-consistency measure: real faces set the scale)."""
+    per = glyph_attributes(stack)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {k: np.nanstd(per[k], axis=1).astype(np.float32) for k in ("stroke_width", "slant", "contrast")}

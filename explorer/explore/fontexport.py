@@ -1,0 +1,281 @@
+"""Export a generated typeface: an installable OpenType font (CFF outlines), SVG text and a PNG specimen.
+
+The glyph bitmaps (a glyph stack (G, R, R) uint8, see explorer/explore/specimen.py) are upsampled
+UPSAMPLE x (bicubic), thresholded at half ink and traced to cubic Bezier outlines with potrace (Peter
+Selinger, "Potrace: a polygon-based tracing algorithm", 2003; Debian's `potrace` command: all glyphs
+of a face in one run, as one tiled bitmap), then built with fontTools' FontBuilder:
+- cmap: each of the G characters to its glyph (AGL names: A, a, zero, ...), space, and .notdef;
+- units per em UPM with the cap height at CAP_UNITS; the dataset's baseline, so the ascender is the
+  cell's top and the descender its bottom (hhea, OS/2 typo and win metrics agree);
+- advance widths and sidebearings from `specimen.glyph_metrics` (the ink plus sidebearings), so text
+  set with the font matches the app's specimen;
+- names: a unique family "Latent <8 hex of the recipe's hash>", and the recipe (JSON) in the name
+  table at RECIPE_NAME_ID (a font-specific name ID, >= 256), summarised in the description (ID 10).
+
+    from explorer.explore.fontexport import build_font, text_svg, font_family
+    otf = build_font(stack, recipe_json)             # bytes of an .otf; raises FontExportError
+    svg = text_svg(otf, "Hello")                     # SVG text (str) drawn with the font's outlines
+    ttf = read_font(data)                            # fontTools TTFont, or ValueError for a file it cannot parse
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+import numpy as np
+from fontTools.agl import UV2AGL
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.boundsPen import BoundsPen
+from fontTools.pens.recordingPen import RecordingPen
+from fontTools.pens.svgPathPen import SVGPathPen
+from fontTools.pens.t2CharStringPen import T2CharStringPen
+from fontTools.pens.transformPen import TransformPen
+from fontTools.svgLib.path import parse_path
+from fontTools.ttLib import TTFont
+from PIL import Image
+
+from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, Metrics, as_stack, glyph_metrics
+
+UPM = 1000                   # font units per em
+CAP_UNITS = 700              # the cap height in font units (the dataset's CAP_PX of its cell)
+UPSAMPLE = 4                 # bitmap upsampling before tracing
+GAP = 2                      # px between glyph cells in the traced tile (at the stack's resolution)
+TILE_COLUMNS = 8
+RECIPE_NAME_ID = 256         # name ID of the recipe (JSON)
+ALPHAMAX = 0.6               # potrace's corner threshold (default 1): a little sharper, closer to the bitmaps
+POTRACE_TIMEOUT_S = 30.0
+_TRANSLATE = re.compile(r'translate\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)\s*scale\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)')
+_PATH = re.compile(r'<path\b[^>]*\bd="([^"]*)"', re.S)
+
+
+class FontExportError(RuntimeError):
+    """The font could not be built (potrace is missing or failed); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The stack's geometry in font units: `unit` font units per px of the cell."""
+    cell: int
+    baseline: int
+    unit: float
+
+    @property
+    def ascent(self) -> int:
+        return int(round(self.baseline * self.unit))
+
+    @property
+    def descent(self) -> int:
+        """Negative: the cell's bottom below the baseline."""
+        return -int(round((self.cell - self.baseline) * self.unit))
+
+
+def geometry(m: Metrics) -> Geometry:
+    return Geometry(m.cell, m.baseline, CAP_UNITS / m.cap)
+
+
+def glyph_name(ch: str) -> str:
+    """The AGL glyph name of a character (A, a, zero, ...; uniXXXX where the AGL has none)."""
+    return UV2AGL.get(ord(ch), f"uni{ord(ch):04X}")
+
+
+def font_family(recipe_json: str) -> str:
+    """'Latent <8 hex>': unique per recipe (the hash of its JSON), so two exports install side by side."""
+    return "Latent " + hashlib.sha256(recipe_json.encode()).hexdigest()[:8]
+
+
+def potrace_path() -> str:
+    """The potrace executable; raises FontExportError when it is not installed."""
+    exe = shutil.which("potrace")
+    if exe is None:
+        raise FontExportError("potrace is not installed on this server: `apt-get install potrace` "
+                              "(bash run.sh setup does it)")
+    return exe
+
+
+def _tile(stack: np.ndarray) -> tuple[np.ndarray, int]:
+    """All glyphs in one bitmap (True = ink), upsampled: (rows * step * UPSAMPLE, cols * step * UPSAMPLE), step."""
+    g, r, _ = stack.shape
+    step = r + GAP
+    rows = -(-g // TILE_COLUMNS)
+    tile = np.zeros((rows * step + GAP, TILE_COLUMNS * step + GAP), np.uint8)
+    for i in range(g):
+        y, x = GAP + (i // TILE_COLUMNS) * step, GAP + (i % TILE_COLUMNS) * step
+        tile[y:y + r, x:x + r] = stack[i]
+    im = Image.fromarray(tile).resize((tile.shape[1] * UPSAMPLE, tile.shape[0] * UPSAMPLE), Image.Resampling.BICUBIC)
+    return np.asarray(im) >= 128, step
+
+
+def trace(stack: np.ndarray) -> list[RecordingPen]:
+    """Outlines of each glyph of a stack (G, R, R) uint8, in cell px (x right, y down from the cell's
+    top), one RecordingPen per glyph (empty for a blank glyph). Raises FontExportError when potrace fails."""
+    a = as_stack(stack)
+    ink, step = _tile(a)
+    buf = io.BytesIO()
+    Image.fromarray(np.where(ink, 0, 255).astype(np.uint8)).convert("1").save(buf, format="PPM")   # PBM
+    try:
+        done = subprocess.run([potrace_path(), "-b", "svg", "-a", str(ALPHAMAX), "-o", "-", "-"], input=buf.getvalue(),
+                              capture_output=True, timeout=POTRACE_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise FontExportError(f"potrace did not run: {e}") from e
+    svg = done.stdout.decode("utf-8", "replace")
+    m = _TRANSLATE.search(svg)
+    if done.returncode != 0 or m is None:
+        raise FontExportError(f"potrace failed: {done.stderr.decode('utf-8', 'replace').strip()[:200]}")
+    ty, sx, sy = float(m.group(2)), float(m.group(3)), float(m.group(4))
+    rec = RecordingPen()
+    for d in _PATH.findall(svg):
+        parse_path(d, rec)
+    pens = [RecordingPen() for _ in range(a.shape[0])]
+    cur: list[tuple[str, tuple]] = []
+    for op, pts in rec.value + [("moveTo", ((0.0, 0.0),))]:
+        if op == "moveTo" and cur:
+            x0, y0 = cur[0][1][0]
+            px, py = x0 * sx / UPSAMPLE, (ty + y0 * sy) / UPSAMPLE              # tile px, y down
+            col, row = int((px - GAP / 2) // step), int((py - GAP / 2) // step)
+            i = row * TILE_COLUMNS + col
+            if 0 <= col < TILE_COLUMNS and 0 <= i < len(pens):
+                ox, oy = GAP + col * step, GAP + row * step
+                for o, p in cur:
+                    pens[i].value.append((o, tuple(((x * sx / UPSAMPLE - ox), (ty + y * sy) / UPSAMPLE - oy)
+                                                   for x, y in p)))
+            cur = []
+        cur.append((op, pts))
+    return pens
+
+
+def _placeholder_box(pen: T2CharStringPen | BoundsPen, cap_units: float, width: float, x0: float) -> None:
+    """A rectangle outline with a hole: .notdef."""
+    t = max(20.0, cap_units * 0.06)
+    for (a, b, c, d), clockwise in (((x0, 0, x0 + width, cap_units), False),
+                                    ((x0 + t, t, x0 + width - t, cap_units - t), True)):
+        pts = [(a, b), (c, b), (c, d), (a, d)]
+        if clockwise:
+            pts = pts[::-1]
+        pen.moveTo(pts[0])
+        for p in pts[1:]:
+            pen.lineTo(p)
+        pen.closePath()
+
+
+def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: str = "",
+               metrics: Metrics | None = None) -> bytes:
+    """An installable OpenType (CFF) font of a glyph stack (G, R, R) uint8 (see the module docstring).
+
+    `recipe_json` goes into the name table (RECIPE_NAME_ID) and names the family; `model` into the
+    description. Raises FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
+    a = as_stack(stack)
+    m = metrics or glyph_metrics(a, glyphs)
+    geo = geometry(m)
+    u, base = geo.unit, m.baseline
+    chars = glyphs[:a.shape[0]]
+    names = [glyph_name(c) for c in chars]
+    outlines = trace(a)
+    order = [".notdef", "space"] + names
+    fb = FontBuilder(UPM, isTTF=False)
+    fb.setupGlyphOrder(order)
+    fb.setupCharacterMap({32: "space", **{ord(c): n for c, n in zip(chars, names)}})
+    charstrings, hmtx = {}, {}
+    box_w = PLACEHOLDER * CAP_UNITS
+    sb = SIDEBEARING * CAP_UNITS
+    pen = T2CharStringPen(int(round(box_w + 2 * sb)), None)
+    _placeholder_box(pen, CAP_UNITS, box_w, sb)
+    charstrings[".notdef"], hmtx[".notdef"] = pen.getCharString(), (int(round(box_w + 2 * sb)), int(round(sb)))
+    space = int(round(m.space * u))
+    charstrings["space"], hmtx["space"] = T2CharStringPen(space, None).getCharString(), (space, 0)
+    for i, name in enumerate(names):
+        adv = int(round(float(m.advance[i]) * u))
+        ox = float(np.round(m.origin_x[i]))                 # a whole px: renderers place glyphs there exactly
+        units = RecordingPen()                             # cell px -> font units: origin at the pen, y up
+        outlines[i].replay(TransformPen(units, (u, 0, 0, -u, -ox * u, base * u)))
+        bounds = BoundsPen(None)
+        units.replay(bounds)
+        pen = T2CharStringPen(adv, None)
+        units.replay(pen)
+        charstrings[name] = pen.getCharString()
+        hmtx[name] = (adv, int(round(bounds.bounds[0])) if bounds.bounds else 0)
+    family = font_family(recipe_json)
+    ps = family.replace(" ", "-")
+    fb.setupCFF(ps, {"FullName": family, "FamilyName": family}, charstrings, {})
+    fb.setupHorizontalMetrics(hmtx)
+    fb.setupHorizontalHeader(ascent=geo.ascent, descent=geo.descent)
+    note = (f"Generated by Latent Explorer{' from the model ' + model if model else ''}; "
+            f"its recipe (JSON) is name ID {RECIPE_NAME_ID}.")
+    fb.setupNameTable({"familyName": family, "styleName": "Regular", "uniqueFontIdentifier": f"{ps};latent-explorer",
+                       "fullName": family, "psName": ps, "version": "Version 1.000", "description": note,
+                       RECIPE_NAME_ID: recipe_json}, mac=False)
+    fb.setupOS2(sTypoAscender=geo.ascent, sTypoDescender=geo.descent, sTypoLineGap=0,
+                usWinAscent=geo.ascent, usWinDescent=-geo.descent, sCapHeight=CAP_UNITS,
+                sxHeight=_x_height(a, chars, m, u), fsType=0, achVendID="LTNT")
+    fb.setupPost()
+    out = io.BytesIO()
+    fb.save(out)
+    return out.getvalue()
+
+
+def _x_height(stack: np.ndarray, chars: str, m: Metrics, u: float) -> int:
+    """Ink height of "x" above the baseline, font units (0 when the face has no x or it is blank)."""
+    if "x" not in chars:
+        return 0
+    rows = np.flatnonzero((stack[chars.index("x")] >= 128).any(1))
+    return int(round((m.baseline - rows[0]) * u)) if len(rows) else 0
+
+
+def read_font(data: bytes) -> TTFont:
+    """A font file's bytes as a fontTools TTFont (all tables read now). Raises ValueError with a sentence
+    for anything fontTools cannot parse (not a font, truncated, a broken table)."""
+    try:
+        font = TTFont(io.BytesIO(data), lazy=False)
+        for tag in font.keys():
+            font[tag]                                     # decompile every table: errors surface here
+        if "cmap" not in font:
+            raise ValueError("it has no character map (cmap)")
+        return font
+    except Exception as e:  # noqa: BLE001 - fontTools raises many kinds; all mean "not a usable font"
+        raise ValueError(f"not a font file fontTools can read ({type(e).__name__}: {str(e)[:200]})") from e
+
+
+def text_svg(font_data: bytes, text: str, size_px: float = 64.0, margin: float = 0.25) -> str:
+    """SVG (a document, str) of `text` drawn with the outlines of an OpenType font's bytes: one <path> per
+    glyph, advances from its hmtx, lines one ascent - descent apart, `size_px` px per em. Characters the
+    font does not map are dashed boxes (like the specimen); empty text gives an empty drawing."""
+    font = read_font(font_data)
+    gs, cmap = font.getGlyphSet(), font.getBestCmap() or {}
+    hmtx, hhea = font["hmtx"], font["hhea"]
+    upm = font["head"].unitsPerEm
+    line_h = hhea.ascent - hhea.descent
+    pad = margin * upm
+    s = size_px / upm
+    paths, widths = [], [0.0]
+    box_w, box_h = hmtx[".notdef"][0] * 0.8, font["OS/2"].sCapHeight or hhea.ascent * 0.7
+    lines = text.replace("\r\n", "\n").split("\n")
+    for k, line in enumerate(lines):
+        pen, y = pad, pad + hhea.ascent + k * line_h
+        for ch in line:
+            name = cmap.get(ord(ch))
+            if ch.isspace():
+                pen += hmtx[cmap.get(32, ".notdef")][0]
+                continue
+            if name is None:
+                x0 = pen + box_w * 0.1
+                paths.append(f'<rect x="{x0:.1f}" y="{y - box_h:.1f}" width="{box_w * 0.8:.1f}" height="{box_h:.1f}" '
+                             f'fill="none" stroke="black" stroke-width="{upm * 0.02:.1f}" stroke-dasharray="{upm * 0.04:.1f}"/>')
+                pen += box_w
+                continue
+            sp = SVGPathPen(gs)
+            gs[name].draw(sp)
+            d = sp.getCommands()
+            if d:
+                paths.append(f'<path transform="translate({pen:.1f},{y:.1f}) scale(1,-1)" d="{d}"/>')
+            pen += hmtx[name][0]
+        widths.append(pen)
+    w, h = (max(widths) + pad), (len(lines) * line_h + 2 * pad)
+    family = escape(font["name"].getDebugName(1) or "")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w * s:.1f}" height="{h * s:.1f}" '
+            f'viewBox="0 0 {w:.1f} {h:.1f}">\n<title>{family}</title>\n'
+            f'<rect width="100%" height="100%" fill="white"/>\n<g fill="black">\n' + "\n".join(paths) + "\n</g>\n</svg>\n")

@@ -1,0 +1,243 @@
+"""Explore's Attributes panel: what the directions on screen change, conditional edits, teaching a direction.
+
+A panel (see explorer/ui/explore_view.py). Three parts, each over the library in explorer/explore/:
+* **What changes** — a heat map of how much each measured attribute changes per std along each direction
+  on screen (entanglement.effect_matrix, cached per model, method and settings), with auto-labels for
+  PCA/SeFa ("PC 3: + weight, − width") that can be saved as the directions' names;
+* **Conditional edit** — one direction made orthogonal to chosen attribute directions (InterFaceGAN), its
+  heat-map row before and after; the choice is stored per slider (state.set_ortho) and travels in links;
+* **Teach a direction** — mark a dozen seeds "more" and a dozen "less", name it, teach (taught.teach):
+  it joins the attribute directions with its cross-validated accuracy.
+Widget keys start with "attr_"; marks live in session_state["attr_marks"] per model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.explore import directions as dirs
+from explorer.explore import recipes
+from explorer.explore import taught as T
+from explorer.explore.attributes import measurer_for
+from explorer.explore.engine import Engine
+from explorer.explore.entanglement import auto_label, effect_matrix, orthogonalise
+from explorer.explore.latents import LatentState
+from explorer.imaging.media import data_url
+from explorer.ui import state as S
+from explorer.ui import sticky
+from explorer.ui.explore_gallery import FIRST_MAX, GALLERY, gallery_pngs
+from explorer.ui.explore_view import THUMB_PX, View, method_short
+from explorer.ui.text import md_escape, md_quote
+
+MARKS = ("less", "more")
+STICKY = ["attr_teach_seed"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _measurer(_eng: Engine, model_key: str) -> Any:
+    return measurer_for(_eng.G, _eng.meta)
+
+
+@st.cache_data(show_spinner="Measuring what each direction changes…", max_entries=32)
+def _effects(model_key: str, method: str, k: int, orth: tuple, n_dirs: int, _eng: Engine, _D: Any,
+             _basis: Any) -> tuple[np.ndarray, list[str], list[str]]:
+    """(K, A) effects of the first k directions (conditional ones orthogonalised), attribute names, labels."""
+    vecs = []
+    for i in range(k):
+        o = dict(orth).get(i, ())
+        vecs.append(orthogonalise(_D.vectors[i], _basis.vectors[list(o)]) if o and _basis is not None
+                    else _D.vectors[i])
+    m = _measurer(_eng, model_key)
+    fx = effect_matrix(_eng.G, torch.stack(vecs), _D.sigma[:k], m, render=_eng.render_ws,
+                       scale=_scale(m.keys, _basis))
+    return fx.matrix, fx.names, [auto_label(r, fx.names) for r in fx.matrix]
+
+
+def _scale(keys: list[str], basis: Any) -> np.ndarray | None:
+    """Attribute units (within-class std) from the attribute directions' fit, when they measured these keys."""
+    if basis is None or basis.settings.get("attributes", [])[:len(keys)] != keys:
+        return None
+    return np.asarray(basis.settings["scale"][:len(keys)], dtype=np.float64)
+
+
+def _figure(matrix: np.ndarray, rows: list[str], cols: list[str], height: int) -> Any:
+    import plotly.graph_objects as go
+    lim = max(float(np.abs(matrix).max()), 0.05)
+    rows, cols = [html.escape(r) for r in rows], [html.escape(c) for c in cols]    # plotly reads some HTML
+    fig = go.Figure(go.Heatmap(z=matrix, x=cols, y=rows, zmin=-lim, zmax=lim, zmid=0, colorscale="RdBu",
+                               reversescale=True, colorbar={"title": "std / std"},
+                               hovertemplate="%{y}<br>%{x}: %{z:+.2f} std per std<extra></extra>"))
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      yaxis={"autorange": "reversed", "automargin": True},
+                      xaxis={"automargin": True, "tickangle": -45, "tickmode": "array", "tickvals": cols,
+                             "ticktext": cols, "tickfont": {"size": 10}})
+    return fig
+
+
+def _save_labels(meta: dict, G: Any, method: str, labels: dict[int, str]) -> None:
+    dirs.save_direction_names(meta, method, labels, G=G)
+    st.session_state["_toast"] = f"Named {len(labels)} direction(s) by what they change"
+
+
+def effects_part(view: View, A: Any) -> None:
+    D, method, eng = view.directions, view.state.method, view.eng
+    if D is None:
+        return
+    k = min(int(view.snap.get("k", S.DEFAULT_K)), D.k)
+    orth = S.orthos(view.snap, eng.key, method)
+    mat, cols, labels = _effects(eng.key, method, k, tuple(sorted(orth.items())), D.k, eng, D, A)
+    rows = [f"{n}{' ⟂' if i in orth else ''}" for i, n in enumerate(view.names[:k])]
+    st.plotly_chart(_figure(mat, rows, cols, 200 + 22 * k), key="attr_heat", theme=None)
+    st.caption("Change of each measured attribute per std along each direction (in std of the attribute): "
+               "a clean edit has one strong cell in its row. ⟂ = made orthogonal to attribute directions.")
+    if method != "attr":
+        auto = {i: lab for i, lab in enumerate(labels)
+                if lab and view.names[i] == dirs.default_names(method, i + 1)[i]}
+        st.text("\n".join(f"{view.names[i]}: {lab or '(no clear effect)'}" for i, lab in enumerate(labels)))
+        st.button("Name them by what they change", key="attr_name_auto", disabled=not auto,
+                  on_click=_save_labels, args=(eng.meta, eng.G, method, {i: f"{view.names[i]}: {lab}"
+                                                                        for i, lab in auto.items()}),
+                  help="Saves these labels as the names of the directions that still have default names")
+
+
+def _apply_ortho(model_key: str, method: str, i: int) -> None:
+    ss = st.session_state
+    S.set_ortho(ss, model_key, method, i, ss.get(f"attr_keep_{method}_{i}") or [])
+
+
+def conditional_part(view: View, A: Any) -> None:
+    D, method, eng = view.directions, view.state.method, view.eng
+    if D is None:
+        return
+    k = min(int(view.snap.get("k", S.DEFAULT_K)), D.k)
+    i = st.selectbox("Edit", list(range(k)), format_func=lambda j: view.names[j], key="attr_cond_dir")
+    choices = [j for j in range(A.k) if not (method == "attr" and j == i)]
+    keep_key = f"attr_keep_{method}_{i}"
+    current = list(S.orthos(view.snap, eng.key, method).get(i, ()))
+    if keep_key not in st.session_state:
+        st.session_state[keep_key] = [j for j in current if j in choices]
+    st.multiselect("…keeping these attributes unchanged", choices, key=keep_key,
+                   format_func=lambda j: A.names[j])
+    keep = list(st.session_state[keep_key])
+    c1, c2 = st.columns(2)
+    c1.button("Apply", key="attr_cond_apply", on_click=_apply_ortho, args=(eng.key, method, i), width="stretch",
+              help="Its slider (and strip) now edit the direction made orthogonal to these attribute directions")
+    c2.button("Plain edit", key="attr_cond_clear", width="stretch", disabled=not current,
+              on_click=S.set_ortho, args=(st.session_state, eng.key, method, i, []))
+    if not keep:
+        return
+    try:
+        v = orthogonalise(D.vectors[i], A.vectors[keep])
+    except ValueError as e:
+        st.warning(str(e))
+        return
+    m = _measurer(eng, eng.key)
+    fx = effect_matrix(eng.G, torch.stack([D.vectors[i], v]), D.sigma[[i, i]], m, render=eng.render_ws,
+                       scale=_scale(m.keys, A))
+    st.plotly_chart(_figure(fx.matrix, ["before", "after"], fx.names, 240), key="attr_cond_heat", theme=None)
+    st.caption(f"{'Applied' if sorted(keep) == sorted(current) else 'Not applied yet'}: "
+               f"{md_escape(view.names[i])} made orthogonal to {len(keep)} attribute direction(s).")
+
+
+def _marks(ss: Any, model_key: str) -> dict[int, tuple[str, LatentState]]:
+    return ss.setdefault("attr_marks", {}).setdefault(model_key, {})
+
+
+def _mark(model_key: str, state: LatentState, key: str) -> None:
+    ss = st.session_state
+    marks = _marks(ss, model_key)
+    if ss.get(key) in MARKS:
+        marks[state.seed] = (ss[key], state)
+    else:
+        marks.pop(state.seed, None)
+
+
+def _teach(eng: Engine) -> None:
+    """on_click of Teach: fit, save, refresh the model's attribute directions; the editor shows a toast."""
+    ss = st.session_state
+    marks = _marks(ss, eng.key)
+    try:
+        ws = {side: torch.cat([eng.state_ws(s, eng.directions(s.method) if s.edits else None)
+                               for m, s in marks.values() if m == side]) for side in MARKS}
+        t = T.teach(eng.G, str(ss.get("attr_teach_name", "")), ws["more"], ws["less"],
+                    examples={side: [recipes.to_recipe(s) for m, s in marks.values() if m == side] for side in MARKS})
+        T.save_taught(eng.meta, t, G=eng.G)
+    except (ValueError, RuntimeError, OSError) as e:
+        ss["_toast"] = f"Could not teach it: {e}"
+        return
+    eng.refresh_directions("attr")
+    ss["attr_taught"] = (eng.key, t.name)
+    marks.clear()
+    ss["_toast"] = (f"Taught {md_quote(t.name)} from {t.n_more} + {t.n_less} examples: held-out accuracy "
+                    f"{t.accuracy:.0%}")
+
+
+def _edit_with(eng: Engine, state: LatentState, index: int) -> None:
+    """Show the attribute directions with the taught one's slider and strip."""
+    ss = st.session_state
+    ss["k"] = max(int(ss.get("k", S.DEFAULT_K)), index + 1)
+    ss["strip_dir"] = index
+    S.request(ss, dataclasses.replace(state, method="attr", edits=()))
+
+
+def teach_part(view: View, A: Any) -> None:
+    eng, ss, state = view.eng, st.session_state, view.state
+    sticky.restore(STICKY)
+    ss.setdefault("attr_teach_seed", min(int(ss.get("gal_seed", 0)), FIRST_MAX))
+    st.number_input("Seeds from", 0, FIRST_MAX, step=GALLERY, key="attr_teach_seed")
+    sticky.remember(STICKY)
+    g0 = S.clamp_seed(int(ss["attr_teach_seed"]), GALLERY)
+    base = dataclasses.replace(state, seed=0, projected="")
+    thumbs = gallery_pngs(eng.key, g0, recipes.recipe_json(base), eng)
+    marks = _marks(ss, eng.key)
+    cols = st.columns(4)
+    for j in range(GALLERY):
+        seed = g0 + j
+        key = f"attr_mark_{seed}"
+        if key not in ss:
+            ss[key] = marks[seed][0] if seed in marks else None
+        with cols[j % 4]:
+            st.image(data_url(thumbs[j]), width=THUMB_PX, caption=str(seed))
+            st.segmented_control(f"seed {seed}", MARKS, key=key, label_visibility="collapsed",
+                                 on_change=_mark, args=(eng.key, dataclasses.replace(base, seed=seed), key))
+    n_more = sum(1 for m, _ in marks.values() if m == "more")
+    n_less = len(marks) - n_more
+    st.caption(f"Marked: {n_more} more, {n_less} less (at least {T.MIN_EACH} each; a dozen each is better). "
+               "Marks are kept when you page through the seeds.")
+    n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
+    n1.text_input("Name it", key="attr_teach_name", max_chars=T.NAME_MAX, placeholder="e.g. rounder")
+    n2.button("Teach", key="attr_teach", on_click=_teach, args=(eng,), width="stretch",
+              disabled=min(n_more, n_less) < T.MIN_EACH or not str(ss.get("attr_teach_name", "")).strip())
+    done = ss.get("attr_taught")
+    if done and done[0] == eng.key and done[1] in A.names:
+        index = A.names.index(done[1])
+        st.button(f"Edit with {md_escape(done[1], 40)}", key="attr_edit_taught", on_click=_edit_with,
+                  args=(eng, state, index), help="Switch to the attribute directions, with its slider and strip")
+
+
+def attributes_panel(view: View) -> None:
+    """The Attributes panel: measured directions' fit, the heat map, conditional edits and teaching."""
+    eng = view.eng
+    try:
+        A = eng.directions("attr")
+    except Exception as e:  # noqa: BLE001 - the rest of the page works without them
+        st.error(f"Attribute directions could not be computed: {e}")
+        return
+    n_taught = int(A.settings.get("taught", 0))
+    st.caption(f"{A.k - n_taught} attribute directions measured from {A.settings.get('n_samples', '?')} samples "
+               f"in {A.seconds:.1f} s (cached){f', {n_taught} taught' if n_taught else ''}. Use them with "
+               f"“{'Attributes (measured)'}” under Edit directions; sliders show their held-out fit.")
+    tabs = st.tabs(["What changes", "Conditional edit", "Teach a direction"])
+    with tabs[0]:
+        st.caption(f"The {method_short(view.state.method)} directions on screen.")
+        effects_part(view, A)
+    with tabs[1]:
+        conditional_part(view, A)
+    with tabs[2]:
+        teach_part(view, A)

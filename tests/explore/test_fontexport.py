@@ -1,0 +1,109 @@
+"""Font export: the OpenType file of a glyph stack opens in fontTools, renders in Pillow like the bitmaps it
+came from (IoU), and carries a correct cmap, advances, vertical metrics, a unique family and the recipe."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from explorer.explore import fontexport as FE
+from explorer.explore.specimen import CHARS, glyph_metrics
+from tests.glyph_stacks import render_stacks
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")       # fonts-dejavu-core (run.sh installs it)
+RECIPE = json.dumps({"format": "latent-explorer-recipe", "model": "fonts", "seed": 7, "psi": 0.7})
+
+
+def _stacks() -> dict[str, np.ndarray]:
+    out = {"pillow-bold": render_stacks(n=2, res=64)[1].numpy()}               # needs no font file
+    if DEJAVU.exists():
+        from explorer.data.fontrender import render_face
+        out["dejavu-sans"] = render_face(DEJAVU).glyphs
+    return out
+
+
+def _pillow_cells(otf: bytes, stack: np.ndarray) -> np.ndarray:
+    """Every glyph of the font drawn by Pillow (FreeType) into a cell of the stack's geometry: (G, R, R) uint8."""
+    m = glyph_metrics(stack)
+    font = ImageFont.truetype(io.BytesIO(otf), size=FE.UPM * m.cap / FE.CAP_UNITS)   # px per em of the cell
+    r = stack.shape[1]
+    cells = []
+    for i, ch in enumerate(CHARS):
+        im = Image.new("L", (r, r), 0)
+        ImageDraw.Draw(im).text((float(m.origin_x[i]), float(m.baseline)), ch, font=font, fill=255, anchor="ls")
+        cells.append(np.asarray(im))
+    return np.stack(cells)
+
+
+@pytest.mark.parametrize("name", sorted(_stacks()))
+def test_exported_font_renders_like_the_bitmaps(name):
+    stack = _stacks()[name]
+    otf = FE.build_font(stack, RECIPE, model="fonts")
+    font = FE.read_font(otf)                                                     # fontTools opens it
+    assert font.sfntVersion == "OTTO" and "CFF " in font
+    drawn = _pillow_cells(otf, stack) >= 128
+    real = stack >= 128
+    iou = (drawn & real).sum((1, 2)) / np.maximum((drawn | real).sum((1, 2)), 1)
+    assert iou.mean() >= 0.9, f"mean IoU {iou.mean():.3f}"
+    assert iou.min() >= 0.7, f"worst glyph {CHARS[int(iou.argmin())]}: IoU {iou.min():.3f}"
+
+
+def test_cmap_metrics_names_and_recipe():
+    stack = render_stacks(n=2, res=64)[1].numpy()
+    otf = FE.build_font(stack, RECIPE, model="fonts")
+    font = FE.read_font(otf)
+    cmap = font.getBestCmap()
+    assert {chr(c) for c in cmap} == set(CHARS) | {" "}
+    assert cmap[ord("A")] == "A" and cmap[ord("0")] == "zero" and cmap[32] == "space"
+    m = glyph_metrics(stack)
+    unit = FE.CAP_UNITS / m.cap
+    hmtx = font["hmtx"]
+    for i, ch in enumerate(CHARS):
+        assert hmtx[cmap[ord(ch)]][0] == round(float(m.advance[i]) * unit)
+    assert hmtx["space"][0] == round(m.space * unit)
+    assert font["hhea"].ascent == round(46 * unit) and font["hhea"].descent == -round(18 * unit)
+    assert font["OS/2"].sTypoAscender == font["hhea"].ascent and font["OS/2"].usWinDescent == -font["hhea"].descent
+    assert font["OS/2"].sCapHeight == FE.CAP_UNITS
+    name = font["name"]
+    family = name.getDebugName(1)
+    assert family == FE.font_family(RECIPE) and family.startswith("Latent ")
+    assert json.loads(name.getDebugName(FE.RECIPE_NAME_ID)) == json.loads(RECIPE)
+    assert "fonts" in name.getDebugName(10)
+    other = FE.read_font(FE.build_font(stack, RECIPE.replace('"seed": 7', '"seed": 8')))
+    assert other["name"].getDebugName(1) != family                               # a new recipe, a new family
+
+
+def test_text_svg_draws_known_glyphs_and_boxes_unknown_ones():
+    stack = render_stacks(n=1, res=64)[0].numpy()
+    otf = FE.build_font(stack, RECIPE)
+    svg = FE.text_svg(otf, "Hi there\nok €")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(root.findall(f".//{ns}path")) == len("Hithereok")
+    assert len(root.findall(f".//{ns}g/{ns}rect")) == 1                          # the €
+    assert ET.fromstring(FE.text_svg(otf, "")).tag == f"{ns}svg"
+
+
+def test_fonts_fonttools_cannot_parse_are_a_clear_error():
+    otf = FE.build_font(render_stacks(n=1, res=64)[0].numpy(), RECIPE)
+    for bad in (b"", b"not a font at all", otf[: len(otf) // 3], b"OTTO" + b"\0" * 200):
+        with pytest.raises(ValueError, match="not a font file fontTools can read"):
+            FE.read_font(bad)
+
+
+def test_missing_potrace_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(FE.shutil, "which", lambda _name: None)
+    with pytest.raises(FE.FontExportError, match="apt-get install potrace"):
+        FE.build_font(render_stacks(n=1, res=32)[0].numpy(), RECIPE)
+
+
+def test_blank_glyphs_still_make_an_installable_font():
+    otf = FE.build_font(np.zeros((62, 32, 32), np.uint8), RECIPE)               # an untrained model's face
+    font = FE.read_font(otf)
+    assert len(font.getBestCmap()) == 63 and all(font["hmtx"][g][0] > 0 for g in font.getGlyphOrder()[1:])

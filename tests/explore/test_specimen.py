@@ -1,0 +1,136 @@
+"""Specimens: text set from a glyph stack with advances from the ink plus sidebearings, on the dataset's
+baseline; unknown characters as dotted boxes; empty text is blank, never an error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.explore.specimen import (
+    CHARS,
+    PANGRAM,
+    SIDEBEARING,
+    glyph_metrics,
+    specimen_sheet,
+    typeset,
+)
+from tests.glyph_stacks import render_stacks
+
+R = 64
+BASE = 46                       # explorer.data.fontrender.BASELINE at 64 px
+CAP = 32
+
+
+def _blocks() -> np.ndarray:
+    """A face of solid bars: every glyph a 10 px wide bar from the cap height down to the baseline,
+    except "A", a triangle (a point at the top, diagonal sides), and "n", 16 px wide."""
+    stack = np.zeros((62, R, R), np.uint8)
+    stack[:, BASE - CAP:BASE, 27:37] = 255
+    n = CHARS.index("n")
+    stack[n] = 0
+    stack[n, BASE - 22:BASE, 24:40] = 255
+    a = CHARS.index("A")
+    stack[a] = 0
+    for k, row in enumerate(range(BASE - CAP, BASE)):
+        half = 1 + k * 15 // CAP
+        stack[a, row, 32 - half:32 + half] = 255
+    return stack
+
+
+def test_advances_are_ink_width_plus_sidebearings_and_pens_follow_them():
+    stack = _blocks()
+    m = glyph_metrics(stack)
+    h = CHARS.index("H")
+    sb = SIDEBEARING * CAP
+    assert (m.ink_left[h], m.ink_right[h]) == (27, 37)
+    assert m.lsb[h] == pytest.approx(sb) and m.rsb[h] == pytest.approx(sb)       # straight sides: full bearing
+    assert m.advance[h] == pytest.approx(10 + 2 * sb)
+    a = CHARS.index("A")
+    assert m.lsb[a] < sb - 1 and m.rsb[a] < sb - 1                              # diagonal sides: tighter
+    assert m.space == pytest.approx(m.advance[CHARS.index("n")] / 2)
+    s = typeset(stack, "HHA H")
+    xs = [p.x for p in s.placed]
+    assert [p.char for p in s.placed] == ["H", "H", "A", "H"]
+    assert xs[1] - xs[0] == pytest.approx(m.advance[h])
+    assert xs[2] - xs[1] == pytest.approx(m.advance[h])
+    assert xs[3] - xs[2] == pytest.approx(m.advance[a] + m.space)
+    ink = s.image < 128
+    cols = np.flatnonzero(ink.any(0))
+    first = s.placed[0]
+    assert cols[0] == round(first.x + m.lsb[h])                                 # ink starts one bearing after the pen
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
+    assert len(runs) == 4 and all(len(r) >= 10 for r in runs)                   # four separate glyphs, none clipped
+
+
+def test_glyphs_sit_on_the_baseline_and_lines_are_one_cell_apart():
+    stack = _blocks()
+    s = typeset(stack, "HH\nH")
+    assert len(s.baselines) == 2 and s.baselines[1] - s.baselines[0] == R
+    for p in s.placed:
+        assert p.baseline == s.baselines[p.line]
+        col = s.image[:, int(round(p.x + 3))] < 128                              # a column through the bar
+        top = p.baseline - BASE                                                  # the line's cell top
+        line_rows = np.flatnonzero(col[top:top + R]) + top
+        assert line_rows.max() == p.baseline - 1                                 # ink ends on the baseline
+        assert line_rows.min() == p.baseline - CAP                               # and reaches the cap height
+    assert [p.line for p in s.placed] == [0, 0, 1]
+    assert s.placed[2].x == s.placed[0].x                                         # a new line starts at the margin
+
+
+def test_geometry_scales_with_the_stack_resolution():
+    small = _blocks()[:, ::2, ::2]                                                # 32 px cells: baseline row 23
+    s = typeset(small, "H")
+    assert s.baselines[0] - (s.image.shape[0] - 32) // 2 == 23
+    assert glyph_metrics(small).cap == pytest.approx(16)
+
+
+def test_unknown_characters_are_dotted_boxes_not_errors():
+    stack = _blocks()
+    s = typeset(stack, "H€H é,\x00\u200b😀")
+    boxes = [p for p in s.placed if p.glyph < 0]
+    assert [p.char for p in boxes] == ["€", "é", ",", "😀"]                   # control and zero-width dropped
+    assert s.unknown == "".join(sorted("€é,😀"))
+    box = boxes[0]
+    region = s.image[box.baseline - CAP:box.baseline, box.cell_x:box.cell_x + 12]
+    assert (region < 128).any() and (region >= 128).mean() > 0.5                # a visible, dotted outline
+    assert s.placed[2].x > box.x + box.advance - 1e-3                           # the text goes on after it
+
+
+def test_empty_and_blank_text_give_a_blank_image():
+    stack = _blocks()
+    for text in ("", "   ", "\n\n", "\t"):
+        s = typeset(stack, text)
+        assert s.empty and s.placed == [] and s.image.dtype == np.uint8
+        assert s.image.size > 0 and (s.image == 255).all()
+    assert not typeset(stack, "x").empty
+
+
+def test_long_text_is_cut_and_wrapping_keeps_lines_inside_the_width():
+    stack = _blocks()
+    assert typeset(stack, "H" * 5000).truncated
+    s = typeset(stack, "HH HH HH HH HH HH", wrap=100)
+    assert len(s.baselines) > 1
+    assert all(p.x + p.advance <= 100 + 8 + 1e-3 for p in s.placed)            # 8 px margin
+
+
+def test_real_looking_faces_set_left_to_right_and_the_sheet_sits_below():
+    stack = render_stacks(n=1, res=64)[0].numpy()                                # Pillow's built-in font
+    s = typeset(stack, PANGRAM)
+    xs = [p.x for p in s.placed]
+    assert len(s.placed) == len(PANGRAM.replace(" ", "")) and xs == sorted(xs)
+    assert (s.image < 128).any()
+    img = specimen_sheet(stack, PANGRAM)
+    assert img.ndim == 3 and img.shape[-1] == 1 and img.shape[1] >= 13 * 64
+    assert img.shape[0] > 5 * 64                                                 # specimen + 5 sheet rows
+    floaty = torch.from_numpy(stack).float() / 127.5 - 1                         # generator output in [-1, 1]
+    assert np.array_equal(typeset(floaty, "Hi").image, typeset(stack, "Hi").image)
+    with pytest.raises(ValueError, match="glyph stack"):
+        typeset(np.zeros((62, 64, 32), np.uint8), "x")
+
+
+def test_blank_glyphs_still_advance():
+    stack = np.zeros((62, R, R), np.uint8)                                        # an untrained model's face
+    s = typeset(stack, "abc")
+    assert len(s.placed) == 3 and all(p.advance > 0 for p in s.placed)
+    assert (s.image == 255).all()
