@@ -9,7 +9,7 @@
 # a virtual environment in .venv, and the package with pinned dependencies (constraints.txt).
 set -euo pipefail
 cd "$(dirname "$0")"
-APT_PACKAGES="dataset-fashion-mnist fonts-noto-color-emoji fonts-dejavu-core unicode-data chromium"
+APT_PACKAGES="dataset-fashion-mnist fonts-noto-color-emoji fonts-dejavu-core unicode-data chromium potrace"
 VENV="${LATENT_EXPLORER_VENV:-.venv}"
 
 setup_apt() {

@@ -247,7 +247,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
                         browser_changes=a.browser_changes, watch_phase_s=a.watch_seconds,
                         watch_phases=a.watch_phases, finetune_source=a.finetune_source,
                         finetune_minutes=a.finetune_minutes, loop_seconds=a.loop_seconds, loop_runs=a.loop_runs,
-                        inversion_images={m: int(n) for m, _, n in (x.partition(":") for x in a.inversion_images.split(","))})
+                        inversion_images={m: int(n) for m, _, n in
+                                          (x.partition(":") for x in a.inversion_images.split(","))})
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 

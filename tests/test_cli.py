@@ -4,11 +4,14 @@ evaluate, bench, and one-line errors for bad input."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from explorer.cli import main
+from explorer.gan import checkpoint as ckpt
 from tests.factories import make_dataset
 
 
@@ -76,3 +79,102 @@ def test_errors_are_one_line(argv, msg, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- a resumed run records what it ran
+
+def _run(tmp_path, folder, name: str = "run", *extra: str) -> Path:
+    run = tmp_path / name
+    assert main(["train", "--data", str(folder), "--labels", "--preset", "tiny", "--steps", "2", "--out", str(run),
+                 *extra]) == 0
+    return run
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def _copy_classes(folder: Path, dest: Path, names: dict[str, str], extra: str = "") -> Path:
+    """A folder whose class `new` holds the images of `folder`'s class `old`, for each old -> new, and a
+    class `extra` of other images."""
+    for old, new in names.items():
+        shutil.copytree(folder / old, dest / new)
+    if extra:
+        (dest / extra).mkdir()
+        ds = make_dataset(n=6, classes=0, seed=7)
+        for i in range(len(ds)):
+            Image.fromarray(ds.images[i, 0].numpy()).save(dest / extra / f"{i}.png")
+    return dest
+
+
+def test_resume_refuses_options_that_would_change_what_the_run_is(tmp_path, folder, capsys):
+    run = _run(tmp_path, folder)
+    before = (run / "config.json").read_text()
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "--preset", "quick", "--resolution", "64", "--channels", "3",
+                 "--g-arch", "dcgan", "--loss", "hinge", "--steps", "3"]) == 2
+    err = _one_line_error(capsys)
+    assert all(f in err for f in ("--preset quick", "--resolution 64", "--channels 3", "--g-arch dcgan"))
+    assert (run / "config.json").read_text() == before and ckpt.load_training(run)[1]["step"] == 2
+    assert main(["train", "--out", str(run), "--resume", "--preset", "tiny", "--steps", "3"]) == 0   # no change
+
+
+def test_resume_trains_with_the_learning_rates_it_records(tmp_path, folder):
+    run = _run(tmp_path, folder)
+    assert main(["train", "--out", str(run), "--resume", "--steps", "3", "--lr-g", "1e-5", "--lr-d", "2e-5"]) == 0
+    _, meta = ckpt.load_training(run)
+    assert meta["config"]["train"]["lr_g"] == 1e-5
+    assert meta["optimizers"]["opt_G"]["param_groups"][0]["lr"] == 1e-5      # what the optimiser used
+    assert meta["optimizers"]["opt_D"]["param_groups"][0]["lr"] == 2e-5
+
+
+@pytest.mark.parametrize("classes,extra", [({"dark": "dark", "light": "light"}, "zzz"),      # a class more
+                                           ({"dark": "light", "light": "zzz"}, "")])        # "dark" renamed
+def test_resume_on_data_with_other_classes_names_both_lists(tmp_path, folder, capsys, classes, extra):
+    run = _run(tmp_path, folder)
+    data_json = (run / "data.json").read_text()
+    other = _copy_classes(folder, tmp_path / "other", classes, extra)
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "--data", str(other), "--steps", "3"]) == 2
+    err = _one_line_error(capsys)
+    assert "[dark, light]" in err and f"[{', '.join(sorted({*classes.values(), extra} - {''}))}]" in err
+    assert (run / "data.json").read_text() == data_json and ckpt.load_training(run)[1]["step"] == 2
+
+
+def test_finetuning_onto_other_classes_takes_an_explicit_map(tmp_path, folder, capsys):
+    base = _run(tmp_path, folder, "base")
+    pets = _copy_classes(folder, tmp_path / "pets", {"dark": "cat", "light": "dog"})
+    capsys.readouterr()
+    assert main(["train", "--data", str(pets), "--labels", "--preset", "tiny", "--steps", "2",
+                 "--out", str(tmp_path / "ft"), "--init", str(base)]) == 2
+    err = _one_line_error(capsys)
+    assert "[dark, light] but the data has [cat, dog]" in err and "--class-map" in err
+    for i, how in enumerate((["--class-map", "dark=cat,light=dog"], ["--new-classes"])):
+        ft = tmp_path / f"ft{i}"
+        assert main(["train", "--data", str(pets), "--labels", "--preset", "tiny", "--steps", "2", "--out", str(ft),
+                     "--init", str(base), *how]) == 0
+        assert ckpt.read_meta(ft / "model.json")["class_names"] == ["cat", "dog"]
+
+
+# ----------------------------------------------------------------------------- every error a person can fix: one line
+
+def test_exploding_losses_end_in_one_line(tmp_path, folder, capsys):
+    capsys.readouterr()
+    assert main(["train", "--data", str(folder), "--preset", "tiny", "--steps", "200", "--loss", "wgan-gp",
+                 "--lr-g", "1e6", "--lr-d", "1e6", "--out", str(tmp_path / "run")]) == 2
+    assert "diverged 6 times" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["--class", "nosuchclass"], "its classes: [dark, light]"),
+    (["--class", "7"], "its classes: [dark, light]"),
+    (["--psi", "nan"], "--psi must be between 0 and 2"),
+    (["--n", "0"], "--n and --scale must be at least 1"),
+])
+def test_sample_errors_say_what_would_work(tmp_path, folder, capsys, argv, says):
+    run = _run(tmp_path, folder)
+    capsys.readouterr()
+    assert main(["sample", str(run), "--out", str(tmp_path / "g.png"), *argv]) == 2
+    assert says in _one_line_error(capsys)

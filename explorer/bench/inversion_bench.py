@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,9 @@ def bench_targets(model: str, n: int, meta: dict) -> tuple[np.ndarray, list[int]
         ds = load_fashion_mnist("test", resolution=int(meta["generator"]["resolution"]))
         idx = np.linspace(0, len(ds) - 1, n).round().astype(int)
         imgs = ds.images[torch.from_numpy(idx)].permute(0, 2, 3, 1).numpy()
-        return imgs, [int(ds.labels[i]) for i in idx], f"Fashion-MNIST test split ({n} of {len(ds)}, evenly spaced)"
+        labels = ds.labels
+        assert labels is not None                                  # Fashion-MNIST is labelled
+        return imgs, [int(labels[i]) for i in idx], f"Fashion-MNIST test split ({n} of {len(ds)}, evenly spaced)"
     if model == "emoji":
         from explorer.data.emoji import load_emoji
         x, labels, _ = load_emoji(int(meta["generator"]["resolution"]))
@@ -90,7 +93,7 @@ def bench_model(model: str, n: int, steps: tuple[int, ...] = (50, 200, 500), spa
             rows[k].append(_one(proj, img, cfg, None if labels is None else labels[i]))
         if (i + 1) % 5 == 0 or i + 1 == len(imgs):
             say(f"{model}: {i + 1}/{len(imgs)} images, {time.perf_counter() - t0:.0f} s")
-    out = {"images": source, "space": space, "threads": torch.get_num_threads(),
+    out: dict[str, Any] = {"images": source, "space": space, "threads": torch.get_num_threads(),
            "feature_space": _feature_space(proj),
            "ways": {k: _summary(v) for k, v in rows.items()}}
     out["targets"] = _targets(out["ways"], steps)

@@ -118,7 +118,8 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
 
 
 PARTS = ("render", "directions", "train", "browser")
-EXTRA_PARTS = ("train-page", "finetune", "playground", "inversion")              # explorer/bench_train.py; asked for by name only
+# explorer/bench/train_bench.py and friends; asked for by name only
+EXTRA_PARTS = ("train-page", "finetune", "playground", "inversion")
 
 
 def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device: str = "auto",
@@ -186,6 +187,6 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         from explorer.bench.train_bench import finetune_bench
         out["finetune_vs_scratch"] = finetune_bench(finetune_source, finetune_minutes, say=say)
     if "inversion" in parts:
-        from explorer.bench.inversion_bench import inversion_bench   # projection quality and time (explore/inversion.py)
+        from explorer.bench.inversion_bench import inversion_bench  # projection quality and time (explore/inversion)
         out["inversion"] = inversion_bench(inversion_images, say=say)
     return out

@@ -22,13 +22,17 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from explorer.data.datasets import ImageDataset, load_fashion_mnist
+
+if TYPE_CHECKING:
+    from explorer.jobs.registry import JobRegistry
 
 Say = Callable[[str], None]
 
@@ -39,7 +43,9 @@ def colour_fashion(n: int = 200, resolution: int = 64, seed: int = 0) -> ImageDa
     fm = load_fashion_mnist("test", resolution=resolution, channels=1)
     rng = np.random.default_rng(seed)
     per = -(-n // 10)
-    idx = np.concatenate([rng.permutation(np.flatnonzero(fm.labels.numpy() == c))[:per] for c in range(10)])[:n]
+    labels = fm.labels
+    assert labels is not None                                                          # Fashion-MNIST is labelled
+    idx = np.concatenate([rng.permutation(np.flatnonzero(labels.numpy() == c))[:per] for c in range(10)])[:n]
     gray = fm.images[idx, 0].numpy().astype(np.float32) / 255.0                       # (n, R, R)
 
     def hsv(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:            # (n,) each -> (n, 3)
@@ -65,12 +71,13 @@ def _cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _run_jobs(reg, scheds: list, ids: list[str], until: Callable[[], bool], on_poll: Callable[[], None]) -> None:
+def _run_jobs(reg: JobRegistry, scheds: list, ids: list[str], until: Callable[[], bool],
+              on_poll: Callable[[], None]) -> None:
     while not until():
         for s in scheds:
             s.tick()
         on_poll()
-        if all(reg.get(i).status in ("done", "failed", "cancelled") for i in ids):
+        if all(reg.require(i).status in ("done", "failed", "cancelled") for i in ids):
             return
         time.sleep(0.5)
 
@@ -80,12 +87,12 @@ def _run_jobs(reg, scheds: list, ids: list[str], until: Callable[[], bool], on_p
 def watch_bench(phase_s: float = 60.0, phases: int = 6, settle_s: float = 10.0, recipe: str = "film",
                 resolution: int = 64, threads: int = 1, say: Say | None = None) -> dict:
     """Job img/s with the progress page closed vs open, alternating phases (closed first)."""
-    from explorer.jobs import scheduler
     from explorer.bench.browser import chromium, streamlit_server, wait_idle
     from explorer.data.store import save_dataset
+    from explorer.jobs import scheduler
+    from explorer.jobs.plan import plan, with_overrides
     from explorer.jobs.registry import JobRegistry, make_spec
     from explorer.jobs.runlog import read_metrics
-    from explorer.jobs.plan import plan, with_overrides
     say = say or (lambda m: None)
     with tempfile.TemporaryDirectory() as tmp_, chromium() as browser:
         tmp = Path(tmp_)
@@ -100,13 +107,13 @@ def watch_bench(phase_s: float = 60.0, phases: int = 6, settle_s: float = 10.0, 
         seen: list[tuple[float, dict]] = []
 
         def poll() -> None:
-            rows = read_metrics(Path(reg.get(job_id).run_dir) / "metrics.jsonl")[0]
+            rows = read_metrics(Path(reg.require(job_id).run_dir) / "metrics.jsonl")[0]
             seen.extend((time.monotonic(), r) for r in rows[len(seen):])
         with streamlit_server("streamlit_app.py", env=env) as (url, server):
             sched.tick()
             say("waiting for the job's first steps")
             _run_jobs(reg, [sched], [job_id], lambda: len(seen) >= 3, poll)
-            out_phases = []
+            out_phases: list[dict[str, Any]] = []
             for k in range(phases):
                 opened = k % 2 == 1
                 page = None
@@ -117,7 +124,7 @@ def watch_bench(phase_s: float = 60.0, phases: int = 6, settle_s: float = 10.0, 
                     wait_idle(page)
                 say(f"phase {k + 1}/{phases}: page {'open' if opened else 'closed'} for {phase_s:.0f} s")
                 t0, cpu0 = time.monotonic(), _cpu_s(server.pid)
-                _run_jobs(reg, [sched], [job_id], lambda: time.monotonic() - t0 >= phase_s, poll)
+                _run_jobs(reg, [sched], [job_id], lambda: time.monotonic() - t0 >= phase_s, poll)  # noqa: B023 (now)
                 cpu = _cpu_s(server.pid) - cpu0
                 if page is not None:
                     page.close()
@@ -129,11 +136,11 @@ def watch_bench(phase_s: float = 60.0, phases: int = 6, settle_s: float = 10.0, 
             reg.cancel(job_id)
             _run_jobs(reg, [sched], [job_id], lambda: False, lambda: None)
     closed = [p["img_per_s"] for p in out_phases if p["page"] == "closed"]
-    opened = [p["img_per_s"] for p in out_phases if p["page"] == "open"]
-    ratio = statistics.mean(opened) / statistics.mean(closed)
+    open_ = [p["img_per_s"] for p in out_phases if p["page"] == "open"]
+    ratio = statistics.mean(open_) / statistics.mean(closed)
     return {"config": f"{recipe} {resolution}x{resolution} RGB, batch {cfg.train.batch_size}, {threads} thread(s)",
             "phase_s": phase_s, "settle_s": settle_s, "phases": out_phases,
-            "img_per_s_closed": round(statistics.mean(closed), 2), "img_per_s_open": round(statistics.mean(opened), 2),
+            "img_per_s_closed": round(statistics.mean(closed), 2), "img_per_s_open": round(statistics.mean(open_), 2),
             "open_vs_closed": round(ratio, 4), "within_5_percent": abs(ratio - 1) <= 0.05}
 
 
@@ -144,16 +151,16 @@ def finetune_bench(source: str = "emoji", minutes: float = 10.0, n_images: int =
                    say: Say | None = None) -> dict:
     """Fine-tune `source` vs train its architecture from scratch, same minutes and settings. `keep`: a
     folder to copy each run's sample grids (samples/step-*.png) and metrics.jsonl into."""
-    from explorer.gan import checkpoint as ckpt
-    from explorer.jobs import scheduler
     from explorer.data.store import save_dataset
-    from explorer.gan.device import model_search_path
-    from explorer.gan.finetune import Source, sources
-    from explorer.jobs.registry import JobRegistry, make_spec
     from explorer.evaluation.metrics import sliced_wasserstein
     from explorer.evaluation.quality import QualityProbe
-    from explorer.jobs.runlog import read_metrics
+    from explorer.gan import checkpoint as ckpt
+    from explorer.gan.device import model_search_path
+    from explorer.gan.finetune import Source, sources
+    from explorer.jobs import scheduler
     from explorer.jobs.plan import plan, with_overrides
+    from explorer.jobs.registry import JobRegistry, make_spec
+    from explorer.jobs.runlog import read_metrics
     say = say or (lambda m: None)
     path = ckpt.resolve(source, model_search_path())
     info = ckpt.ModelInfo(Path(path).stem, Path(path), "pretrained", ckpt.read_meta(path))
@@ -185,7 +192,7 @@ def finetune_bench(source: str = "emoji", minutes: float = 10.0, n_images: int =
         full_probe = QualityProbe(ds, samples=len(ds), swd={"nhoods_per_image": 128, "dir_repeats": 4,
                                                              "dirs_per_repeat": 128})
         for name, jid in ids.items():
-            job = reg.get(jid)
+            job = reg.require(jid)
             if job.status != "done":
                 raise RuntimeError(f"{name} job {job.status}: {job.error}")
             _, q = read_metrics(Path(job.run_dir) / "metrics.jsonl")

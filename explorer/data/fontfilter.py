@@ -11,14 +11,15 @@ Both work on `pool16` features: each glyph's 64x64 ink averaged over 4x4 blocks 
   0/O, 1/l/I/i) is among the TOP_K = 3 nearest of the 62 centroids. A face's `letter_accuracy` is
   the larger, over the two views, of the share of its glyphs read. By eye on the whole corpus: under
   0.15 nearly all are symbol/picture fonts (and letters boxed in frames), 0.15-0.3 half symbols, half
-  extreme scripts and 3D designs, above 0.3 nearly all letters; faces under SYMBOL_MIN_ACCURACY = 0.3
-  are dropped as "symbol font". Two rounds: the second rebuilds the centroids without the faces the
-  first dropped.
+  extreme scripts and 3D designs, above 0.3 nearly all letters. A face is a "symbol font" when its
+  accuracy is under SYMBOL_MIN_ACCURACY = 0.3, or when its capitals or its lowercase alone score
+  under CASE_MIN_ACCURACY = 0.2 (TeX math fonts and picture fonts that keep one case as letters).
+  Two rounds: the second rebuilds the centroids without the faces the first dropped.
 - Near-duplicates: RMS distance of the 62 pooled glyphs (62 x 256 values) <= DUPLICATE_RMS (same
   font in two formats, near-identical weights, TeX optical sizes). Faces are visited in a
   preference order and each one is kept unless a face already kept is that close.
 
-    from explorer.data.fontfilter import pool16, letter_accuracy, near_duplicates
+    from explorer.data.fontfilter import pool16, shape_features, letter_scores, is_symbol, near_duplicates
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from scipy import ndimage
 from explorer.data.glyphmetrics import CHARS
 
 SYMBOL_MIN_ACCURACY = 0.3
+CASE_MIN_ACCURACY = 0.2
 TOP_K = 3
 DUPLICATE_RMS = 0.02
 _PLANAR = np.zeros((3, 3, 3), dtype=bool)
@@ -79,31 +81,38 @@ def _unit(feats: np.ndarray) -> np.ndarray:
 _SAME = _KEYS[None, :] == _KEYS[:, None]       # (glyph, centroid): same class
 
 
-def _read_share(u: np.ndarray, keep: np.ndarray, top_k: int, chunk: int = 512) -> np.ndarray:
+def _reads(u: np.ndarray, keep: np.ndarray, top_k: int, chunk: int = 512) -> np.ndarray:
+    """(N, 62) bool: glyph read as its character (top_k nearest centroids of the `keep` faces)."""
     cent = u[keep].mean(0)
     cent /= np.maximum(np.linalg.norm(cent, axis=-1, keepdims=True), 1e-6)
-    out = np.zeros(len(u), dtype=np.float32)
+    out = np.zeros(u.shape[:2], dtype=bool)
     for s in range(0, len(u), chunk):
         sim = (u[s:s + chunk].reshape(-1, u.shape[-1]) @ cent.T).reshape(-1, len(CHARS), len(CHARS))
         right = np.where(_SAME[None], sim, -2.0).max(-1)
-        rank = (np.where(_SAME[None], -2.0, sim) > right[..., None]).sum(-1)
-        out[s:s + chunk] = (rank < top_k).mean(1)
+        out[s:s + chunk] = (np.where(_SAME[None], -2.0, sim) > right[..., None]).sum(-1) < top_k
     return out
 
 
-def letter_accuracy(shape: np.ndarray, rounds: int = 2, min_accuracy: float = SYMBOL_MIN_ACCURACY,
-                    top_k: int = TOP_K) -> np.ndarray:
-    """(N,) share of each face's glyphs the corpus's nearest-centroid classifier reads as the right
-    character (see the module docstring). `shape`: (N, 62, 2, 16, 16) from shape_features."""
+def letter_scores(shape: np.ndarray, rounds: int = 2, top_k: int = TOP_K) -> np.ndarray:
+    """(N, 3) float32: share of each face's glyphs the corpus's nearest-centroid classifier reads as
+    the right character, over all 62, over A-Z and over a-z (each the larger over the two views; see
+    the module docstring). `shape`: (N, 62, 2, 16, 16) from shape_features."""
     views = [_unit(shape[:, :, v]) for v in range(shape.shape[2])]
     keep = np.ones(len(shape), dtype=bool)
-    acc = np.zeros(len(shape), dtype=np.float32)
+    scores = np.zeros((len(shape), 3), dtype=np.float32)
     for _ in range(max(rounds, 1)):
         if not keep.any():
             break
-        acc = np.max([_read_share(u, keep, top_k) for u in views], axis=0)
-        keep = acc >= min_accuracy
-    return acc
+        reads = [_reads(u, keep, top_k) for u in views]
+        scores = np.stack([np.max([r[:, sl].mean(1) for r in reads], axis=0)
+                           for sl in (slice(0, 62), slice(0, 26), slice(26, 52))], axis=1).astype(np.float32)
+        keep = ~is_symbol(scores)
+    return scores
+
+
+def is_symbol(scores: np.ndarray) -> np.ndarray:
+    """(N,) bool from letter_scores: too few glyphs read as letters overall or in one case."""
+    return (scores[:, 0] < SYMBOL_MIN_ACCURACY) | (np.minimum(scores[:, 1], scores[:, 2]) < CASE_MIN_ACCURACY)
 
 
 def near_duplicates(feats: np.ndarray, order: list[int] | np.ndarray, threshold: float = DUPLICATE_RMS,

@@ -211,24 +211,10 @@ def font_metadata(path: str | Path, index: int, face: ft.Face) -> dict[str, Any]
                             "us_weight_class": None, "us_width_class": None, "fs_selection": None,
                             "panose": None, "italic_angle": None, "weight_name": None}
     if face.is_sfnt:
-        from fontTools.ttLib import TTFont
-        with TTFont(str(path), fontNumber=index if face.num_faces > 1 else -1, lazy=True) as tt:
-            if "name" in tt:
-                name = tt["name"]
-                f16, s17 = name.getDebugName(16), name.getDebugName(17)
-                meta["family"] = f16 or name.getDebugName(1) or fam
-                meta["style"] = (s17 if f16 else None) or name.getDebugName(2) or style
-            if "OS/2" in tt:
-                os2 = tt["OS/2"]
-                meta["us_weight_class"] = int(os2.usWeightClass)
-                meta["us_width_class"] = int(os2.usWidthClass)
-                meta["fs_selection"] = int(os2.fsSelection)
-                p = os2.panose
-                meta["panose"] = [int(getattr(p, a)) for a in (
-                    "bFamilyType", "bSerifStyle", "bWeight", "bProportion", "bContrast", "bStrokeVariation",
-                    "bArmStyle", "bLetterForm", "bMidline", "bXHeight")]
-            if "post" in tt:
-                meta["italic_angle"] = float(tt["post"].italicAngle)
+        try:
+            _sfnt_metadata(path, index, face, meta)
+        except Exception as e:  # noqa: BLE001 - FreeType reads the face; its tables are only metadata
+            meta["metadata_error"] = f"{type(e).__name__}: {e}"[:200]
     else:
         info = _type1_info(path)
         meta["family"] = info.get("FamilyName") or fam
@@ -237,3 +223,26 @@ def font_metadata(path: str | Path, index: int, face: ft.Face) -> dict[str, Any]
         meta["italic_angle"] = info.get("ItalicAngle")
     meta["family"] = meta["family"].strip() or Path(path).stem
     return meta
+
+
+def _sfnt_metadata(path: str | Path, index: int, face: ft.Face, meta: dict[str, Any]) -> None:
+    """Fill `meta` from a TrueType/OpenType face's name, OS/2 and post tables (fontTools)."""
+    from fontTools.ttLib import TTFont
+    fam, style = meta["family"], meta["style"]
+    with TTFont(str(path), fontNumber=index if face.num_faces > 1 else -1, lazy=True) as tt:
+        if "name" in tt:
+            name = tt["name"]
+            f16, s17 = name.getDebugName(16), name.getDebugName(17)
+            meta["family"] = f16 or name.getDebugName(1) or fam
+            meta["style"] = (s17 if f16 else None) or name.getDebugName(2) or style
+        if "OS/2" in tt:
+            os2 = tt["OS/2"]
+            meta["us_weight_class"] = int(os2.usWeightClass)
+            meta["us_width_class"] = int(os2.usWidthClass)
+            meta["fs_selection"] = int(os2.fsSelection)
+            p = os2.panose
+            meta["panose"] = [int(getattr(p, a)) for a in (
+                "bFamilyType", "bSerifStyle", "bWeight", "bProportion", "bContrast", "bStrokeVariation",
+                "bArmStyle", "bLetterForm", "bMidline", "bXHeight")]
+        if "post" in tt:
+            meta["italic_angle"] = float(tt["post"].italicAngle)

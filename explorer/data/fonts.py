@@ -174,13 +174,15 @@ def build_from_sources(sources: list[FontSource], out: str | os.PathLike, worker
                   if n else np.zeros((0, len(CHARS), CELL, CELL), dtype=np.uint8))
         feats = np.stack(pooled) if n else np.zeros((0, len(CHARS), 16, 16), dtype=np.float16)
         progress(f"rendered {n} faces in {t_render:.0f} s; filtering symbol fonts and near-duplicates")
-        acc = fontfilter.letter_accuracy(np.stack(shapes)) if n else np.zeros(0, dtype=np.float32)
+        scores = fontfilter.letter_scores(np.stack(shapes)) if n else np.zeros((0, 3), dtype=np.float32)
         shapes.clear()
-        alive = [i for i in range(n) if acc[i] >= fontfilter.SYMBOL_MIN_ACCURACY]
+        symbol = fontfilter.is_symbol(scores)
+        alive = [i for i in range(n) if not symbol[i]]
         for i in range(n):
-            faces[i]["letter_accuracy"] = round(float(acc[i]), 3)
-            if acc[i] < fontfilter.SYMBOL_MIN_ACCURACY:
-                dropped.append(_drop(faces[i], "symbol font", f"letter accuracy {acc[i]:.2f}"))
+            faces[i]["letter_accuracy"] = round(float(scores[i, 0]), 3)
+            if symbol[i]:
+                dropped.append(_drop(faces[i], "symbol font", "glyphs read as letters: {:.2f} (A-Z {:.2f}, a-z "
+                                     "{:.2f})".format(*scores[i])))
         order = sorted(range(len(alive)), key=lambda j: _preference(faces[alive[j]]))
         dups = fontfilter.near_duplicates(feats[alive], order)
         for j, kept_j in sorted(dups.items()):

@@ -9,7 +9,8 @@ are zero).
 
 Signs do not depend on the sampling seed (`skew_signs`): a PCA direction points to the long tail
 of the distribution along it (positive skewness of w projected on it, measured on a fixed reference
-sample of w; for DCGAN models, of its first-block feature PC), so "+" means "toward rarer images";
+sample of w; for DCGAN models, of its first-block feature PC), so "+" means "toward rarer images",
+and a PCA from another seed or sample count is then aligned with the default computation's;
 a SeFa direction (whose vectors do not depend on sampling at all) does the same where its skewness
 is clear (|z| > SKEW_Z) and otherwise makes its largest-magnitude entry positive. An attribute
 direction increases its attribute; a taught one points to "more".

@@ -74,7 +74,8 @@ class Encoder(nn.Module):
         cin, res = cfg.base, cfg.resolution // 2
         while res > 4:
             cout = min(cin * 2, cfg.max_channels)
-            layers += [nn.Conv2d(cin, cin, 3, 1, 1), nn.LeakyReLU(0.2), nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(cin, cin, 3, 1, 1), nn.LeakyReLU(0.2),
+                       nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2)]
             cin, res = cout, res // 2
         self.body = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(cin * res * res, cfg.hidden), nn.LeakyReLU(0.2),
@@ -98,17 +99,32 @@ class Encoder(nn.Module):
 # ------------------------------------------------------------------ training
 
 
-def _pairs(G: Generator, n: int, gen: torch.Generator, mix: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """n samples: ws (n, num_ws, width), images (n, C, H, W), classes (n,) or None; a share `mix` style-mixed."""
+def _spread(G: Generator, w: torch.Tensor, c: torch.Tensor | None, psi: torch.Tensor) -> torch.Tensor:
+    """w (n, width) moved away from (psi > 1) or toward (psi < 1) its class's mean w, per row: truncation's
+    formula with psi beyond 1 too, so training covers the atypical w that real images project to."""
+    if G.cfg.arch == "dcgan":                                  # w = [z, one-hot]: z's mean is 0
+        d = G.cfg.z_dim
+        return torch.cat([w[:, :d] * psi[:, None], w[:, d:]], dim=1)
+    avg = G.w_avg[c] if c is not None else G.w_avg[0].expand_as(w)
+    return avg + psi[:, None] * (w - avg)
+
+
+def _pairs(G: Generator, n: int, gen: torch.Generator, mix: float,
+           psi_range: tuple[float, float] = (1.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """n samples: ws (n, num_ws, width), images (n, C, H, W), classes (n,) or None; a share `mix` style-mixed,
+    each w spread from its class mean by a psi drawn uniformly from `psi_range`."""
     dev = G.w_avg.device
     nc = G.cfg.num_classes
     c = torch.randint(nc, (n,), generator=gen) if nc else None
     z = torch.randn(2, n, G.cfg.z_dim, generator=gen)
+    lo, hi = psi_range
+    psi = (lo + (hi - lo) * torch.rand(2, n, generator=gen)).to(dev)
+    cd = None if c is None else c.to(dev)
     with torch.no_grad():
-        w1 = G.mapping(z[0].to(dev), None if c is None else c.to(dev))
+        w1 = _spread(G, G.mapping(z[0].to(dev), cd), cd, psi[0])
         ws = w1[:, None].repeat(1, G.num_ws, 1)
         if G.num_ws > 1 and mix > 0:
-            w2 = G.mapping(z[1].to(dev), None if c is None else c.to(dev))
+            w2 = _spread(G, G.mapping(z[1].to(dev), cd), cd, psi[1])
             cut = torch.randint(1, G.num_ws, (n,), generator=gen).to(dev)
             mixed = (torch.rand(n, generator=gen) < mix).to(dev)
             later = torch.arange(G.num_ws, device=dev)[None] >= cut[:, None]          # (n, num_ws)
@@ -118,14 +134,15 @@ def _pairs(G: Generator, n: int, gen: torch.Generator, mix: float) -> tuple[torc
 
 
 def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float = 1e-3, seed: int = 0,
-                  image_weight: float = 0.0, mix: float = 0.5, max_seconds: float | None = None,
+                  image_weight: float = 0.0, mix: float = 0.5, psi_range: tuple[float, float] = (0.6, 1.8), max_seconds: float | None = None,
                   should_stop: Callable[[], bool] | None = None,
                   on_progress: Callable[[dict], None] | None = None) -> tuple[Encoder, dict]:
     """Train an encoder for G on its own samples until `steps`, `max_seconds` or `should_stop()`.
 
     Adam with a cosine-decayed learning rate (over `steps`, or over the time budget when it ends
     first). `image_weight` adds the image loss through G (measured on Fashion-MNIST over 90 CPU seconds:
-    it costs 2.3x per step and gave a worse encoder than the latent loss alone in the same time). `on_progress` gets {"step", "steps", "loss", "elapsed_s", "eta_s"} about once a second.
+    it costs 2.3x per step and gave a worse encoder than the latent loss alone in the same time).
+    `on_progress` gets {"step", "steps", "loss", "elapsed_s", "eta_s"} about once a second.
     Returns (encoder in eval mode, summary with held-out figures: latent RMSE in std units, image
     PSNR of G(encoder(x)) against x, class accuracy)."""
     torch.manual_seed(seed)
@@ -145,7 +162,7 @@ def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float
         done = max(step / steps, elapsed / max_seconds if max_seconds else 0.0)
         for g in opt.param_groups:
             g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
-        ws, x, c = _pairs(G, batch, gen, mix)
+        ws, x, c = _pairs(G, batch, gen, mix, psi_range)
         t, logits = enc(x)
         target = (ws - enc.w_mean) / enc.w_std
         loss = F.mse_loss(t, target)
@@ -252,7 +269,8 @@ def load_encoder_or_none(meta: dict) -> Encoder | None:
 
 def train_encoder_for_model(model: str | os.PathLike, max_seconds: float = 240.0, seed: int = 0,
                             should_stop: Callable[[], bool] | None = None,
-                            on_progress: Callable[[dict], None] | None = None, device: str = "cpu") -> tuple[Path, dict]:
+                            on_progress: Callable[[dict], None] | None = None,
+                            device: str = "cpu") -> tuple[Path, dict]:
     """Load a model (name, path or run folder), train its encoder, save it beside the model.
     Returns (the encoder's JSON path, summary). Raises CheckpointError when the model cannot be loaded."""
     from explorer.gan.device import load_generator

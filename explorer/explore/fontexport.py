@@ -8,7 +8,8 @@ of a face in one run, as one tiled bitmap), then built with fontTools' FontBuild
 - units per em UPM with the cap height at CAP_UNITS; the dataset's baseline, so the ascender is the
   cell's top and the descender its bottom (hhea, OS/2 typo and win metrics agree);
 - advance widths and sidebearings from `specimen.glyph_metrics` (the ink plus sidebearings), so text
-  set with the font matches the app's specimen;
+  set with the font matches the app's specimen; each glyph's origin snapped to a whole pixel of its
+  cell (`cell_origins`);
 - names: a unique family "Latent <8 hex of the recipe's hash>", and the recipe (JSON) in the name
   table at RECIPE_NAME_ID (a font-specific name ID, >= 256), summarised in the description (ID 10).
 
@@ -77,6 +78,13 @@ class Geometry:
 
 def geometry(m: Metrics) -> Geometry:
     return Geometry(m.cell, m.baseline, CAP_UNITS / m.cap)
+
+
+def cell_origins(m: Metrics) -> np.ndarray:
+    """(G,) each glyph's pen origin in its cell, px, snapped to a whole pixel (the sidebearings move by
+    under half a pixel): a renderer that places glyphs on whole pixels (Pillow does) then draws each
+    glyph exactly over its bitmap. Measured on DejaVu Sans and Serif: mean IoU 0.97 snapped, 0.92 not."""
+    return np.round(m.origin_x).astype(np.float32)
 
 
 def glyph_name(ch: str) -> str:
@@ -176,6 +184,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     chars = glyphs[:a.shape[0]]
     names = [glyph_name(c) for c in chars]
     outlines = trace(a)
+    origins = cell_origins(m)
     order = [".notdef", "space"] + names
     fb = FontBuilder(UPM, isTTF=False)
     fb.setupGlyphOrder(order)
@@ -190,7 +199,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     charstrings["space"], hmtx["space"] = T2CharStringPen(space, None).getCharString(), (space, 0)
     for i, name in enumerate(names):
         adv = int(round(float(m.advance[i]) * u))
-        ox = float(np.round(m.origin_x[i]))                 # a whole px: renderers place glyphs there exactly
+        ox = float(origins[i])
         units = RecordingPen()                             # cell px -> font units: origin at the pen, y up
         outlines[i].replay(TransformPen(units, (u, 0, 0, -u, -ox * u, base * u)))
         bounds = BoundsPen(None)
@@ -231,7 +240,7 @@ def read_font(data: bytes) -> TTFont:
     for anything fontTools cannot parse (not a font, truncated, a broken table)."""
     try:
         font = TTFont(io.BytesIO(data), lazy=False)
-        for tag in font.keys():
+        for tag in list(font.keys()):
             font[tag]                                     # decompile every table: errors surface here
         if "cmap" not in font:
             raise ValueError("it has no character map (cmap)")
@@ -263,8 +272,9 @@ def text_svg(font_data: bytes, text: str, size_px: float = 64.0, margin: float =
                 continue
             if name is None:
                 x0 = pen + box_w * 0.1
-                paths.append(f'<rect x="{x0:.1f}" y="{y - box_h:.1f}" width="{box_w * 0.8:.1f}" height="{box_h:.1f}" '
-                             f'fill="none" stroke="black" stroke-width="{upm * 0.02:.1f}" stroke-dasharray="{upm * 0.04:.1f}"/>')
+                paths.append(f'<rect x="{x0:.1f}" y="{y - box_h:.1f}" width="{box_w * 0.8:.1f}" '
+                             f'height="{box_h:.1f}" fill="none" stroke="black" stroke-width="{upm * 0.02:.1f}" '
+                             f'stroke-dasharray="{upm * 0.04:.1f}"/>')
                 pen += box_w
                 continue
             sp = SVGPathPen(gs)
@@ -278,4 +288,5 @@ def text_svg(font_data: bytes, text: str, size_px: float = 64.0, margin: float =
     family = escape(font["name"].getDebugName(1) or "")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w * s:.1f}" height="{h * s:.1f}" '
             f'viewBox="0 0 {w:.1f} {h:.1f}">\n<title>{family}</title>\n'
-            f'<rect width="100%" height="100%" fill="white"/>\n<g fill="black">\n' + "\n".join(paths) + "\n</g>\n</svg>\n")
+            '<rect width="100%" height="100%" fill="white"/>\n<g fill="black">\n'
+            + "\n".join(paths) + "\n</g>\n</svg>\n")

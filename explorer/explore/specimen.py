@@ -23,6 +23,7 @@ box (never an error); empty text gives a blank image and `empty=True`.
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from dataclasses import dataclass, field
 
@@ -132,9 +133,9 @@ def glyph_metrics(stack: np.ndarray | torch.Tensor, glyphs: str = CHARS) -> Metr
     g, r, _ = a.shape
     cap = CAP_REF * r / CELL_REF
     base = int(round(BASELINE_REF * r / CELL_REF))
-    on = a >= INK                                                  # (G, R, R)
-    cols_on = on.any(1)                                            # (G, R)
-    has = cols_on.any(1)
+    on: np.ndarray = np.asarray(a >= INK)                          # (G, R, R) bool
+    cols_on: np.ndarray = np.any(on, axis=1)                       # (G, R)
+    has: np.ndarray = np.any(cols_on, axis=1)
     left = np.where(has, cols_on.argmax(1), r // 2).astype(np.float32)
     right = np.where(has, r - cols_on[:, ::-1].argmax(1), r // 2).astype(np.float32)
     rows = np.arange(r)
@@ -157,6 +158,20 @@ def glyph_metrics(stack: np.ndarray | torch.Tensor, glyphs: str = CHARS) -> Metr
     n = glyphs.find("n")
     space = float(advance[n] / 2) if 0 <= n < g and has[n] else 0.35 * cap
     return Metrics(left, right, lsb, rsb, advance, space, cap, base, r)
+
+
+def real_metrics(stack: np.ndarray | torch.Tensor, advance: np.ndarray, origin_x: np.ndarray,
+                 glyphs: str = CHARS) -> Metrics:
+    """Metrics of a real face from the font's own advance widths and pen origins (the fonts dataset's
+    `advance` and `origin_x`, px at 64 px cells; scaled to the stack's R): its specimen is set as the
+    font sets text. The space stays half the advance of "n" (the dataset keeps no space width)."""
+    m = glyph_metrics(stack, glyphs)
+    f = m.cell / CELL_REF
+    adv = np.asarray(advance, np.float32) * f
+    org = np.asarray(origin_x, np.float32) * f
+    n = glyphs.find("n")
+    space = float(adv[n] / 2) if 0 <= n < len(adv) else m.space
+    return dataclasses.replace(m, lsb=m.ink_left - org, rsb=org + adv - m.ink_right, advance=adv, space=space)
 
 
 def _placeholder(cap: float, r: int, base: int) -> np.ndarray:
@@ -259,7 +274,8 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     return Specimen(255 - ink, out, baselines, m, False, truncated, unknown)
 
 
-def specimen_sheet(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, gap: int | None = None) -> np.ndarray:
+def specimen_sheet(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS,
+                   gap: int | None = None) -> np.ndarray:
     """The current image of a font model: the specimen of `text` (wrapped to the sheet's width) above
     the full glyph sheet (explorer.imaging.render.glyph_sheet), on white: (H, W, 1) uint8."""
     a = as_stack(stack)
@@ -271,3 +287,18 @@ def specimen_sheet(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CH
     out[:spec.shape[0], :spec.shape[1]] = spec
     out[spec.shape[0] + gap:, :sheet.shape[1]] = sheet
     return out[..., None]
+
+
+def word_frames(stacks: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS) -> np.ndarray:
+    """`text` set in each of N faces (N, G, R, R) uint8 (e.g. the frames of a path between typefaces),
+    left-aligned on paper of one size: (N, H, W, 1) uint8, ink dark on white, ready for a GIF/MP4."""
+    imgs = [typeset(s, text, glyphs).image for s in np.asarray(stacks)]
+    if not imgs:
+        return np.zeros((0, 1, 1, 1), np.uint8)
+    h, w = max(i.shape[0] for i in imgs), max(i.shape[1] for i in imgs)
+    w += w % 2                                                    # even sides: H.264 needs them
+    h += h % 2
+    out = np.full((len(imgs), h, w, 1), 255, np.uint8)
+    for k, im in enumerate(imgs):
+        out[k, :im.shape[0], :im.shape[1], 0] = im
+    return out

@@ -81,7 +81,8 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0, win_size:
     `scales`: None = as many as the size allows (`ms_scales`). Negative contrast-structure terms are
     clamped to a small positive value before the fractional powers (as pytorch-msssim does with ReLU)."""
     if x.shape != y.shape or x.dim() != 4:
-        raise ValueError(f"ms_ssim needs two (B, C, H, W) batches of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(f"ms_ssim needs two (B, C, H, W) batches of one shape, "
+                         f"got {tuple(x.shape)} and {tuple(y.shape)}")
     side = min(x.shape[-2:])
     win = _fit_window(win_size, side)
     n = scales or ms_scales(side, win)

@@ -41,6 +41,7 @@ from explorer import fileio
 from explorer.config import DiscriminatorConfig, ModelConfig, from_dict, to_dict
 from explorer.gan import checkpoint as ckpt
 from explorer.gan.discriminators import Discriminator, ResNetDiscriminator, build_discriminator
+from explorer.imaging.render import is_glyph_stack, stack_from_sheet
 
 FORMAT_DISCRIMINATOR = "latent-explorer-discriminator"
 FORMAT_VERSION = 1
@@ -199,13 +200,17 @@ def realness(D: Discriminator | Critic, images: np.ndarray | torch.Tensor,
              labels: torch.Tensor | np.ndarray | list[int] | int | None = None, batch: int = 256) -> torch.Tensor:
     """D's raw scores (logits) (N,): above 0 means "real" for the usual losses. Inference mode, CPU, fp32.
 
-    `images`: uint8 (N, H, W, C) as rendered, or float (N, C, H, W) in [-1, 1]. `labels`: class indices
+    `images`: uint8 (N, H, W, C) as rendered (a glyph-stack D also takes glyph sheets (N, H', W', 1), as
+    rendered), or float (N, C, H, W) in [-1, 1]. `labels`: class indices
     for a conditional D (one int for all), ignored by an unconditional one.
     """
     lock = D.lock if isinstance(D, Critic) else None
     D = D.D if isinstance(D, Critic) else D
-    x = as_model_input(images)
     cfg = getattr(D, "cfg", None)
+    if cfg is not None and is_glyph_stack(cfg.channels) and isinstance(images, np.ndarray) and images.ndim == 4 \
+            and images.shape[-1] == 1:                     # glyph sheets as rendered: back to (N, R, R, G) stacks
+        images = np.stack([stack_from_sheet(im, cfg.channels).transpose(1, 2, 0) for im in images])
+    x = as_model_input(images)
     if cfg is not None and (x.shape[1], x.shape[2]) != (cfg.channels, cfg.resolution):
         raise ValueError(f"the discriminator takes {cfg.channels}x{cfg.resolution}x{cfg.resolution} images, "
                          f"not {x.shape[1]}x{x.shape[2]}x{x.shape[3]}")

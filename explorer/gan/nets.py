@@ -49,7 +49,8 @@ def build_nets(cfg: ModelConfig, device: torch.device, seed: int) -> Nets:
     G = build_generator(cfg.generator).to(device)
     D = build_discriminator(cfg.discriminator).to(device)
     if device.type == "cuda":
-        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        G = G.to(memory_format=torch.channels_last)
+        D = D.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit memory_format
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     t = cfg.train
     # StyleGAN's mapping-network learning-rate multiplier: a slow mapping keeps w spread out
@@ -119,11 +120,17 @@ def restore(nets: Nets, tensors: dict[str, torch.Tensor], meta: dict, gen: torch
         gen.set_state(tensors["rng"])
 
 
-def init_from_checkpoint(nets: Nets, path: str | Path) -> tuple[str, dict]:
-    """Fine-tuning: copy weights from a training checkpoint (G, G_ema, D) or a generator export (G only).
-    Returns (what was loaded, in words; the source's JSON sidecar). Raises CheckpointError."""
+def init_source(path: str | Path) -> Path:
+    """The JSON sidecar fine-tuning from `path` reads: a run folder's latest training checkpoint, else the
+    model `path` names (explorer.gan.checkpoint.resolve). Raises CheckpointError."""
     p = Path(path)
-    j = (ckpt.latest_training(p) if p.is_dir() else None) or ckpt.resolve(p, model_search_path())
+    return (ckpt.latest_training(p) if p.is_dir() else None) or ckpt.resolve(p, model_search_path())
+
+
+def init_from_checkpoint(nets: Nets, path: str | Path) -> str:
+    """Fine-tuning: copy weights from a training checkpoint (G, G_ema, D) or a generator export (G only).
+    Returns what was loaded, in words. Raises CheckpointError."""
+    j = init_source(path)
     meta = ckpt.read_meta(j)
     tensors = ckpt.read_tensors(j, meta)
     dev = next(nets.G.parameters()).device
@@ -132,10 +139,10 @@ def init_from_checkpoint(nets: Nets, path: str | Path) -> tuple[str, dict]:
             pre = name + "."
             ckpt.load_state(m, {k[len(pre):]: v.to(dev) for k, v in tensors.items()
                                 if k.startswith(pre)}, f"fine-tuning {name}")
-        return f"{j} (G, G_ema and D)", meta
+        return f"{j} (G, G_ema and D)"
     ckpt.load_state(nets.G, {k: v.to(dev) for k, v in tensors.items()}, "fine-tuning generator")
     nets.G_ema.load_state_dict(nets.G.state_dict())
-    return f"{j} (generator only; discriminator starts fresh)", meta
+    return f"{j} (generator only; discriminator starts fresh)"
 
 
 @torch.no_grad()

@@ -47,6 +47,7 @@ from explorer.gan.nets import (
     compute_w_avg,
     freeze_lower_d,
     init_from_checkpoint,
+    init_source,
     restore,
 )
 from explorer.gan.protocol import Generator
@@ -125,7 +126,7 @@ def start_run(config: ModelConfig, dataset: Any, device: torch.device, run: Path
             for v in list(m.parameters()) + list(m.buffers()):
                 tdist.broadcast(v.data, 0)
     gen = torch.Generator().manual_seed(noise_seed(t.seed, rank))
-    state, notes = RunState(augment_p=t.augment_p if t.augment_list else 0.0), []
+    state, notes = RunState(augment_p=t.augment_p if t.augment_list else 0.0), list[str]()
     if latest is not None and run is not None:
         state, notes = resume_run(run, nets, gen, config, world, rank)
     elif init_from:
@@ -160,12 +161,12 @@ def resume_run(run: Path, nets: Nets, gen: torch.Generator, config: ModelConfig,
 def fine_tune_from(nets: Nets, init_from: str | Path, config: ModelConfig, dataset: Any) -> str:
     """Copy the source's weights into `nets`; raises ClassMismatch when a conditional source's classes are not
     the data's (explorer.gan.finetune.prepare_init adapts a source to other classes first)."""
-    what, meta = init_from_checkpoint(nets, init_from)
-    src, data = list(meta.get("class_names") or []), list(dataset.class_names)
+    src = list(ckpt.read_meta(init_source(init_from)).get("class_names") or [])
+    data = list(dataset.class_names)
     if config.generator.num_classes and src and src != data:
         raise ClassMismatch(f"the model was trained on classes {show(src)} but the data has {show(data)}: "
                             f"adapt it first (explorer.gan.finetune.prepare_init with a class map)")
-    return "fine-tuning from " + what
+    return "fine-tuning from " + init_from_checkpoint(nets, init_from)
 
 
 def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool] | None = None,

@@ -7,6 +7,7 @@ glyph *sheet*: `glyph_sheet` lays the glyphs out in rows of `SHEET_COLUMNS` cell
 and `to_uint8` does so for every image of a batch, so every feature that displays images shows sheets.
 
     sheet = glyph_sheet(stack)               # (62, 64, 64) uint8 -> (320, 832, 1): A-M, N-Z, a-m, n-z, 0-9
+    stack = stack_from_sheet(sheet, 62)      # and back
 """
 
 from __future__ import annotations
@@ -52,6 +53,20 @@ def glyph_sheet(stack: np.ndarray | torch.Tensor, columns: int = SHEET_COLUMNS) 
     cells[:g] = stack
     sheet = cells.reshape(rows, columns, h, w).transpose(0, 2, 1, 3).reshape(rows * h, columns * w)
     return (255 - sheet)[..., None]
+
+
+def stack_from_sheet(sheet: np.ndarray, count: int = 62, columns: int = SHEET_COLUMNS) -> np.ndarray:
+    """The inverse of `glyph_sheet`: a sheet (rows * R, columns * R[, 1]) uint8, ink
+    dark on white -> the glyph stack (count, R, R) uint8, ink = 255. Raises ValueError when the sheet
+    cannot hold `count` square cells."""
+    a = np.asarray(sheet)
+    a = a[..., 0] if a.ndim == 3 else a
+    r = a.shape[1] // columns if a.ndim == 2 else 0
+    rows = -(-count // columns)
+    if r == 0 or a.shape[1] != r * columns or a.shape[0] != rows * r:
+        raise ValueError(f"not a glyph sheet of {count} glyphs in {columns} columns: {np.asarray(sheet).shape}")
+    cells = (255 - a).reshape(rows, r, columns, r).transpose(0, 2, 1, 3).reshape(rows * columns, r, r)
+    return np.ascontiguousarray(cells[:count])
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

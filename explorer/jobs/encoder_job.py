@@ -54,14 +54,14 @@ def validate_encoder_spec(spec: dict) -> dict:
 
 def run_encoder_job(reg: Any, job: Any, rep: Any) -> int:
     """The worker's side: train, save beside the model, record the ending. `rep` is the worker's reporter
-    (event(), flush(), should_stop(), stop_reason). Returns the process exit code."""
+    (progress(), flush(), should_stop(), stop_reason). Returns the process exit code."""
     from explorer.explore.encoder import encoder_stem, train_encoder_for_model
     from explorer.gan.device import pick_device
     try:
         device = pick_device(job.spec.get("device") or "auto")
         path, summary = train_encoder_for_model(
             job.spec["model"], max_seconds=float(job.spec["minutes"]) * 60, should_stop=rep.should_stop,
-            on_progress=lambda e: rep.event({"kind": "progress", **e}), device=str(device))
+            on_progress=rep.progress, device=str(device))
         rep.flush()
         why = rep.stop_reason
         if why is None:

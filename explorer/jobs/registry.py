@@ -193,8 +193,8 @@ class JobRegistry:
                 "(status = 'queued' AND ? = 'queued' AND queue_seq < ?))",
                 (job.device, job_id, job.status, r[0], job.status, r[0])).fetchone()[0]
 
-    def _job(self, job_id: str) -> Job:
-        """The job as stored now; JobError if it was deleted meanwhile."""
+    def require(self, job_id: str) -> Job:
+        """The job as stored now (`get` that never returns None); raises JobError when there is no such job."""
         job = self.get(job_id)
         if job is None:
             raise JobError("no such job (the link may be wrong or the job deleted)")
@@ -216,7 +216,7 @@ class JobRegistry:
                 self._set(c, job_id, requested="pause")
             elif st != "paused":
                 raise JobError(f"this job is {st}; only queued or running jobs can be paused")
-        return self._job(job_id)
+        return self.require(job_id)
 
     def resume(self, job_id: str) -> Job:
         """Put a paused, failed or interrupted job back at the end of the queue (it continues from its checkpoint)."""
@@ -230,7 +230,7 @@ class JobRegistry:
                           death_step=None)
             elif r["status"] not in ("queued", "running", "interrupted"):
                 raise JobError(f"this job is {r['status']}; only paused or failed jobs can be resumed")
-        return self._job(job_id)
+        return self.require(job_id)
 
     def cancel(self, job_id: str) -> Job:
         with self._tx() as c:
@@ -241,7 +241,7 @@ class JobRegistry:
                 self._set(c, job_id, status="cancelled", finished=time.time())
             elif st != "cancelled":
                 raise JobError(f"this job is {st}; it can no longer be cancelled")
-        return self._job(job_id)
+        return self.require(job_id)
 
     # -- for the worker
     def attach(self, job_id: str, pid: int, start_token: str | None) -> bool:

@@ -106,6 +106,7 @@ def measure_steps(cfg: ModelConfig, device: str = "cpu", steps: int = 3, warmup:
     import torch
 
     from explorer.data.datasets import ImageDataset
+    from explorer.gan.events import Progress
     from explorer.gan.train import train_loop
 
     g = cfg.generator
@@ -118,7 +119,7 @@ def measure_steps(cfg: ModelConfig, device: str = "cpu", steps: int = 3, warmup:
                             checkpoint_every=0)
     stamps: list[float] = []
     train_loop(dataclasses.replace(cfg, train=t), ds, device=device,
-               on_progress=lambda e: stamps.append(time.perf_counter()) if e["kind"] == "progress" else None)
+               on_progress=lambda e: stamps.append(time.perf_counter()) if isinstance(e, Progress) else None)
     gaps = [b - a for a, b in zip(stamps[warmup - 1:], stamps[warmup:])] if warmup else []
     return statistics.median(gaps) if gaps else float("nan")
 

@@ -57,10 +57,7 @@ class _Reporter:
 
     def event(self, e: TrainEvent) -> None:
         if isinstance(e, Progress):
-            self.step = e.step
-            self.snap.update({k: getattr(e, k) for k in PROGRESS_FIELDS})
-            if time.monotonic() - self.last_write >= PROGRESS_EVERY_S:
-                self.flush()
+            self.progress({k: getattr(e, k) for k in PROGRESS_FIELDS})
         elif isinstance(e, Sample):
             self.snap["sample"] = e.path
         elif isinstance(e, Quality):
@@ -71,6 +68,13 @@ class _Reporter:
             if isinstance(e, Rollback):
                 self.snap["rollbacks"] = self.snap.get("rollbacks", 0) + 1
                 self.flush()
+
+    def progress(self, fields: dict[str, Any]) -> None:
+        """Progress figures of any job ("step" among them), written at most once every PROGRESS_EVERY_S."""
+        self.step = int(fields.get("step", self.step))
+        self.snap.update(fields)
+        if time.monotonic() - self.last_write >= PROGRESS_EVERY_S:
+            self.flush()
 
     def checkpoint(self, e: Checkpoint) -> None:
         self.snap["checkpoint_step"] = e.step

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from explorer.data.datasets import ImageDataset, load_dataset
+from explorer.imaging.render import glyph_sheet, is_glyph_stack
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ def real_spec(meta: dict) -> str | None:
     if not spec:
         return None
     name, _, _split = str(spec).partition(":")
+    if name.lower() == "fonts" and not Path(name).exists():
+        return "fonts:test"                     # held-out families: typefaces the model never saw
     return "fashion-mnist:test" if name.lower() == "fashion-mnist" else str(spec)
 
 
@@ -92,6 +95,9 @@ def real_images_note(meta: dict) -> str:
     if real_spec(meta) == "fashion-mnist:test":
         return ("Fashion-MNIST's test split: photos of the same kind of clothes the model learned from, "
                 "but none it saw in training")
+    if real_spec(meta) == "fonts:test":
+        return ("the fonts dataset's held-out families: real typefaces of families the model never saw "
+                "in training")
     return "the images the model was trained on"
 
 
@@ -161,7 +167,9 @@ def make_round(ds: ImageDataset, render: Callable[[list[int], list[int] | None],
     n_real = n // 2
     idx = rng.choice(len(ds), size=min(n_real, len(ds)), replace=False)
     source = str(ds.description.get("source") or "dataset")
-    reals = [Item(ds.images[int(i)].permute(1, 2, 0).numpy().copy(), True,
+    sheets = is_glyph_stack(ds.images.shape[1])        # font faces: shown (and scored) as glyph sheets, as rendered
+    reals = [Item(glyph_sheet(ds.images[int(i)]) if sheets else ds.images[int(i)].permute(1, 2, 0).numpy().copy(),
+                  True,
                   None if ds.labels is None else int(ds.labels[int(i)]), f"{source} image #{int(i)}") for i in idx]
     k = n - len(reals)
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=k)]

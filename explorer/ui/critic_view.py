@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from explorer.gan import critic
 from explorer.explore.engine import Engine
+from explorer.gan import critic
 from explorer.ui.text import md_escape
 
 

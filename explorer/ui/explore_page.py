@@ -23,6 +23,7 @@ from explorer.explore.latents import SEED_MAX
 from explorer.ui import pages
 from explorer.ui import state as S
 from explorer.ui.explore_attributes_panel import attributes_panel
+from explorer.ui.explore_font_panel import font_panel, is_font_model, specimen_panel
 from explorer.ui.explore_gallery import gallery_panel
 from explorer.ui.explore_invert_panel import invert_panel
 from explorer.ui.explore_sliders import directions_panel, z_panel
@@ -30,10 +31,14 @@ from explorer.ui.explore_view import Panel, View, image_panel, make_view, method
 from explorer.ui.text import md_escape
 
 
-def right_panels() -> dict[str, Panel]:
-    """The panels a user picks between beside the image, in order: {radio label: panel}."""
-    return {"Edit directions": directions_panel, "Latent z": z_panel, "Gallery": gallery_panel,
-            "Your image": invert_panel, "Attributes": attributes_panel}
+def right_panels(eng: Engine | None = None) -> dict[str, Panel]:
+    """The panels a user picks between beside the image, in order: {radio label: panel}; font models
+    (glyph stacks) add the Font panel."""
+    panels: dict[str, Panel] = {"Edit directions": directions_panel, "Latent z": z_panel, "Gallery": gallery_panel,
+                                "Your image": invert_panel, "Attributes": attributes_panel}
+    if eng is not None and is_font_model(eng):
+        panels["Font"] = font_panel
+    return panels
 
 
 def load_state(eng: Engine) -> list[str]:
@@ -131,13 +136,14 @@ def editor(eng: Engine) -> None:
     view = make_view(eng, ss.to_dict())      # one read: every ss.get() copies the whole state
     publish(view)
     mid, right = st.columns([1.4, 1.5], gap="medium")
-    panels = right_panels()
+    panels = right_panels(eng)
     with right:
         if ss.get("panel") not in panels:
             ss["panel"] = next(iter(panels))
         chosen = st.radio("Panel", list(panels), horizontal=True, key="panel", label_visibility="collapsed")
         panels[chosen](view)
     with mid:
+        specimen_panel(view)                 # font models: the typed text above the glyph sheet
         image_panel(view)
         strip_panel(view)
 

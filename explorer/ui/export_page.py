@@ -1,5 +1,6 @@
 """Export & share: the current image as PNG, its recipe (JSON file or a link with a copy button), recipe
-upload, and a synthetic dataset (zip of PNGs + labels.csv) for data augmentation.
+upload, and a synthetic dataset (zip of PNGs + labels.csv) for data augmentation. For font models the
+image is the specimen above the glyph sheet, and the typeface downloads (PNG, SVG, OpenType) are here too.
 
 The preview's caption names the whole state it exports (seed, class, psi, edits, z nudges)."""
 
@@ -14,11 +15,13 @@ from PIL import Image
 from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState
+from explorer.explore.specimen import PANGRAM
 from explorer.explore.synthetic import MAX_IMAGES, synthetic_zip
 from explorer.imaging.media import data_url
 from explorer.imaging.render import png_bytes, to_pil
-from explorer.ui import handoff, pages
+from explorer.ui import handoff, pages, sticky
 from explorer.ui import state as S
+from explorer.ui.explore_font_panel import exports, is_font_model, shown_image, stack_of
 from explorer.ui.explore_view import caption, link
 from explorer.ui.text import md_escape, md_quote
 
@@ -35,7 +38,8 @@ def image_panel(eng: Engine, state: LatentState, img: np.ndarray) -> None:
     c1, c2 = st.columns(2)
     size = c1.selectbox("Size (px)", [img.shape[0], 128, 256, 512, 1024], index=2, key="png_size")
     smooth = c2.radio("Upscaling", ["nearest", "smooth"], key="png_resample", horizontal=True) == "smooth"
-    out = to_pil(img).resize((int(size), int(size)), Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST)
+    wh = (int(size), max(1, round(int(size) * img.shape[0] / img.shape[1])))    # width = size, the aspect kept
+    out = to_pil(img).resize(wh, Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST)
     buf = io.BytesIO()
     out.save(buf, format="PNG")
     st.download_button("Download PNG", buf.getvalue(), file_name=f"{eng.name}-seed{state.seed}.png",
@@ -106,13 +110,17 @@ def main() -> None:
     state = st.session_state.get("current")
     if state is None or state.model != eng.name:
         state = S.default_state(eng)
-    img, _ = eng.render_state(state, eng.directions(state.method) if state.edits else None)
+    raw, _ = eng.render_state(state, eng.directions(state.method) if state.edits else None)
+    img = shown_image(eng, raw)                   # font models: the specimen above the glyph sheet
     left, right = st.columns([1, 2])
     left.image(data_url(png_bytes(img, scale=max(1, 256 // img.shape[0]))), width=256,
                caption=md_escape(caption(eng, state)))
     with right:
         image_panel(eng, state, img)
         recipe_panel(eng, state)
+        if is_font_model(eng):
+            exports(eng, state, stack_of(eng, raw), str(sticky.get("font_text", PANGRAM)),
+                    int(sticky.get("font_size", 32)))
     dataset_panel(eng)
 
 

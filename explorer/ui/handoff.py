@@ -77,6 +77,9 @@ def recipe_for_upload(data: bytes | str, eng) -> tuple[LatentState, list[str], s
 
 
 def follow() -> None:
-    """Switch to the Explore page if a button asked for it."""
-    if st.session_state.pop(_FLAG, False):
-        st.switch_page(EXPLORE)
+    """Switch to the Explore page if a button asked for it, with the state's link as the new page's URL
+    (written by the Explore page after the switch instead, it could lose a race with the page change)."""
+    ss = st.session_state
+    if ss.pop(_FLAG, False):
+        cur = ss.get("current")
+        st.switch_page(EXPLORE, query_params=recipes.to_query_params(cur) if cur is not None else None)

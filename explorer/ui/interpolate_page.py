@@ -5,7 +5,8 @@ kept per model in session_state["keyframes"]. Paths blend in z (slerp keeps z on
 shell) or in w, with an easing; frames render in batches on the shared engine. For a model
 without a learned mapping (w is z plus a class code) z and w are the same space, so the page
 blends in z and says why. Whether the path returns to its first keyframe and whether the GIF
-repeats are separate choices.
+repeats are separate choices. For font models the frames are a word (typed, default a test word)
+set in each typeface along the path: a word morphing between typefaces.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from explorer.imaging.render import make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import handoff, pages
 from explorer.ui import state as S
+from explorer.ui.explore_font_panel import morph_frames
 from explorer.ui.explore_view import THUMB_PX, thumb_png
 from explorer.ui.text import md_escape, md_quote
 
@@ -160,11 +162,20 @@ def path_frames(model_key: str, recipes_json: tuple[str, ...], p: PathSettings, 
 
 @st.cache_data(max_entries=4, show_spinner="Making the preview…", hash_funcs={np.ndarray: lambda a: hash(a.tobytes())})
 def _preview(model_key: str, frames: np.ndarray, fps: int) -> bytes:
-    return animation_bytes(resize_frames(frames, 192, smooth=False), fps=float(fps), fmt="gif", loop=True)
+    return animation_bytes(resize_frames(frames, fit_box(frames, 192), smooth=False), fps=float(fps), fmt="gif",
+                           loop=True)
 
 
-def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray) -> None:
-    """Scrub one frame, a strip of eight, the critic along the path, a looping preview."""
+def fit_box(frames: np.ndarray, size: int) -> tuple[int, int]:
+    """(width, height) with the frames' longer side at `size` px, keeping their aspect (a word morph is wide)."""
+    h, w = frames.shape[1:3]
+    f = size / max(h, w, 1)
+    return max(1, round(w * f)), max(1, round(h * f))
+
+
+def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray, scored: np.ndarray | None = None) -> None:
+    """Scrub one frame, a strip of eight, the critic along the path (on `scored`, the rendered frames, when
+    what is shown differs: a font model's word morph), a looping preview."""
     ss, n = st.session_state, len(frames_arr)
     if int(ss.get("ip_scrub", 1)) > n:                     # fewer frames than where the scrubber was
         ss["ip_scrub"] = n
@@ -175,7 +186,7 @@ def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray) -> None:
     v2.image(data_url(png_bytes(make_grid(frames_arr[pick], nrow=len(pick), pad=1, fill=255),
                                 scale=max(1, 96 // frames_arr.shape[1]))), caption="strip preview")
     if st.toggle("Discriminator's opinion along the path", key="ip_critic_on"):
-        scores = CV.score_images(eng, frames_arr, kfs[0].class_index)
+        scores = CV.score_images(eng, frames_arr if scored is None else scored, kfs[0].class_index)
         if scores is None:
             st.caption(CV.why_none(eng))
         else:
@@ -196,8 +207,8 @@ def export_panel(eng: Engine, frames_arr: np.ndarray) -> None:
                          help="off: the GIF plays once and stops on its last frame (MP4s repeat as the player decides)")
 
     def _export() -> bytes:
-        return animation_bytes(resize_frames(frames_arr, size, smooth=smooth), fps=float(fps), fmt=fmt,
-                               loop=bool(repeat))
+        return animation_bytes(resize_frames(frames_arr, fit_box(frames_arr, size), smooth=smooth), fps=float(fps),
+                               fmt=fmt, loop=bool(repeat))
 
     st.download_button(f"Download {fmt.upper()}", data=_export, file_name=f"{eng.name}-path.{fmt}",
                        mime="image/gif" if fmt == "gif" else "video/mp4", key="ip_download", on_click="ignore")
@@ -216,8 +227,9 @@ def main() -> None:
     except ValueError as e:
         st.error(f"This path cannot be rendered: {md_escape(e)}")
         return
-    viewer(eng, kfs, frames_arr)
-    export_panel(eng, frames_arr)
+    shown = morph_frames(eng, frames_arr)        # font models: a word set in every frame's typeface
+    viewer(eng, kfs, shown, frames_arr)
+    export_panel(eng, shown)
 
 
 if __name__ == "__main__":

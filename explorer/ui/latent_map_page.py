@@ -2,7 +2,8 @@
 
 Thumbnails can be drawn on the map (plotly's hover box cannot show images); clicking a point
 previews it beside the map, and "Open in the explorer" loads it on the Explore page. What the
-class colours can show is said per model (learn.latent_map.class_note). Widget keys: lm_method,
+class colours can show is said per model (learn.latent_map.class_note). For font models every point
+is a typeface: its thumbnail is "Ag" set in it, its preview a specimen above its glyph sheet. Widget keys: lm_method,
 lm_n, lm_seed, lm_psi, lm_thumbs, lm_plot (the chart), lm_pick (sample number), lm_open.
 """
 
@@ -20,6 +21,7 @@ from explorer.imaging.render import png_bytes
 from explorer.learn import latent_map as LM
 from explorer.ui import handoff, pages, sticky
 from explorer.ui import state as S
+from explorer.ui.explore_font_panel import shown_image, thumb_image
 from explorer.ui.text import md_escape
 
 STICKY = ("lm_method", "lm_n", "lm_seed", "lm_psi", "lm_thumbs", "lm_pick")
@@ -57,8 +59,8 @@ def _map(model_key: str, n: int, first_seed: int, psi: float, method: str, _eng:
 @st.cache_data(max_entries=16, show_spinner="Rendering thumbnails…")
 def _thumbs(model_key: str, n: int, first_seed: int, psi: float, _eng: Engine) -> list[bytes]:
     s = MapSettings("pca", n, first_seed, psi, True)
-    imgs = _eng.render_states([_sample(_eng, s, i) for i in range(n)])
-    return [png_bytes(im, scale=max(1, 64 // im.shape[0])) for im in imgs]
+    imgs = [thumb_image(_eng, im) for im in _eng.render_states([_sample(_eng, s, i) for i in range(n)])]
+    return [png_bytes(im, scale=max(1, 64 // im.shape[0])) for im in imgs]      # font models: "Ag" specimens
 
 
 def controls() -> MapSettings:
@@ -86,7 +88,7 @@ def preview(eng: Engine, settings: MapSettings, event, seeds: np.ndarray, classe
         ss["lm_pick"] = 0
     i = int(st.number_input("Sample", 0, len(seeds) - 1, step=1, key="lm_pick",
                             help="The point to preview: click one on the map, or type its number."))
-    img, _ = eng.render_state(_sample(eng, settings, i), None)
+    img = shown_image(eng, eng.render_state(_sample(eng, settings, i), None)[0])   # fonts: specimen + sheet
     cls = int(classes[i]) if nc else None
     label = f"sample {i}: seed {int(seeds[i])}" + (f" · {md_escape(eng.class_names[cls])}" if cls is not None else "")
     st.image(data_url(png_bytes(img, scale=max(1, 192 // img.shape[0]))), caption=label)

@@ -47,10 +47,16 @@ def _stamp(*folders: Path) -> tuple:
     return tuple(out)
 
 
+FIRST = ("fonts",)          # shipped models the app opens on, in this order, when they are there
+
+
 def models() -> list[ModelInfo]:
-    """Every shipped model and every finished run (rescanned when a sidecar appears or changes)."""
+    """Every shipped model and every finished run (rescanned when a sidecar appears or changes); the
+    shipped models named in FIRST lead, so the app opens on the fonts model when it is installed."""
     pre, runs = pretrained_dir(), data_dir() / "runs"
-    return _models(str(pre), str(runs), _stamp(pre, runs))
+    found = _models(str(pre), str(runs), _stamp(pre, runs))
+    rank = {name: i for i, name in enumerate(FIRST)}
+    return sorted(found, key=lambda m: rank.get(m.name, len(FIRST)) if m.source == "pretrained" else len(FIRST))
 
 
 def label(m: ModelInfo) -> str:

@@ -25,6 +25,7 @@ from explorer.learn import quiz as Q
 from explorer.ui import critic_view as CV
 from explorer.ui import pages
 from explorer.ui import state as S
+from explorer.ui.explore_font_panel import shown_image
 from explorer.ui.text import md_escape, md_quote
 
 
@@ -114,7 +115,8 @@ def question(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict) -> N
     i = q["i"]
     it, a = q["items"][i], q["answers"][i]
     left, right = st.columns([1, 1], gap="large")
-    left.image(data_url(png_bytes(it.image, scale=max(1, 256 // it.image.shape[0]))),
+    shown = shown_image(eng, it.image)                  # a font model's face: its specimen above its glyph sheet
+    left.image(data_url(png_bytes(shown, scale=max(1, 256 // shown.shape[0]))),
                caption=f"Image {i + 1} of {len(q['items'])}")
     with right:
         if a is None:

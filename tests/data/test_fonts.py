@@ -139,12 +139,19 @@ def test_measures_order_faces_sensibly():
 
 
 @needs_dejavu
-def test_symbol_font_scores_low_on_letter_accuracy():
+def test_symbol_fonts_score_low_on_letter_reading():
     faces = [fontrender.render_face(DEJAVU / n).glyphs for n in CORE]
-    perm = np.random.default_rng(0).permutation(62)
-    shuffled = faces[0][perm]                                              # letters drawn as other glyphs
-    acc = fontfilter.letter_accuracy(np.stack([fontfilter.shape_features(g) for g in [*faces, shuffled]]))
-    assert (acc[:-1] > 0.8).all() and acc[-1] < fontfilter.SYMBOL_MIN_ACCURACY
+    rng = np.random.default_rng(0)
+    shuffled = faces[0][rng.permutation(62)]                              # letters drawn as other glyphs
+    half = faces[1].copy()
+    half[26:52] = np.roll(half[26:52], 7, axis=0)                         # capitals fine, lowercase a->h, b->i ...
+    shapes = np.stack([fontfilter.shape_features(g) for g in [*faces, shuffled, half]])
+    assert shapes.shape == (8, 62, 2, 16, 16)
+    scores = fontfilter.letter_scores(shapes)
+    assert (scores[:6] > 0.8).all()
+    assert scores[6, 0] < fontfilter.SYMBOL_MIN_ACCURACY
+    assert scores[7, 0] > fontfilter.SYMBOL_MIN_ACCURACY and scores[7, 2] < fontfilter.CASE_MIN_ACCURACY
+    assert fontfilter.is_symbol(scores).tolist() == [False] * 6 + [True, True]
     assert fontfilter.lookalike_key("O") == fontfilter.lookalike_key("0") == "o"
 
 

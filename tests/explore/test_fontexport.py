@@ -21,7 +21,8 @@ RECIPE = json.dumps({"format": "latent-explorer-recipe", "model": "fonts", "seed
 
 
 def _stacks() -> dict[str, np.ndarray]:
-    out = {"pillow-bold": render_stacks(n=2, res=64)[1].numpy()}               # needs no font file
+    pil = render_stacks(n=2, res=64).numpy()                                    # needs no font file
+    out = {"pillow-thin": pil[0], "pillow-bold": pil[1]}
     if DEJAVU.exists():
         from explorer.data.fontrender import render_face
         out["dejavu-sans"] = render_face(DEJAVU).glyphs
@@ -32,11 +33,11 @@ def _pillow_cells(otf: bytes, stack: np.ndarray) -> np.ndarray:
     """Every glyph of the font drawn by Pillow (FreeType) into a cell of the stack's geometry: (G, R, R) uint8."""
     m = glyph_metrics(stack)
     font = ImageFont.truetype(io.BytesIO(otf), size=FE.UPM * m.cap / FE.CAP_UNITS)   # px per em of the cell
-    r = stack.shape[1]
+    r, origins = stack.shape[1], FE.cell_origins(m)
     cells = []
     for i, ch in enumerate(CHARS):
         im = Image.new("L", (r, r), 0)
-        ImageDraw.Draw(im).text((float(m.origin_x[i]), float(m.baseline)), ch, font=font, fill=255, anchor="ls")
+        ImageDraw.Draw(im).text((float(origins[i]), float(m.baseline)), ch, font=font, fill=255, anchor="ls")
         cells.append(np.asarray(im))
     return np.stack(cells)
 

@@ -15,6 +15,7 @@ from explorer.explore.specimen import (
     specimen_sheet,
     typeset,
 )
+from explorer.imaging.render import glyph_sheet, stack_from_sheet
 from tests.glyph_stacks import render_stacks
 
 R = 64
@@ -134,3 +135,11 @@ def test_blank_glyphs_still_advance():
     s = typeset(stack, "abc")
     assert len(s.placed) == 3 and all(p.advance > 0 for p in s.placed)
     assert (s.image == 255).all()
+
+
+def test_a_glyph_sheet_gives_back_its_stack():
+    stack = render_stacks(n=1, res=32)[0].numpy()
+    assert np.array_equal(stack_from_sheet(glyph_sheet(stack)), stack)
+    assert np.array_equal(stack_from_sheet(glyph_sheet(stack)[..., 0]), stack)
+    with pytest.raises(ValueError, match="not a glyph sheet"):
+        stack_from_sheet(np.zeros((64, 64, 1), np.uint8))

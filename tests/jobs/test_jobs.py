@@ -20,6 +20,7 @@ import torch
 from explorer.config import preset
 from explorer.data.store import save_dataset
 from explorer.gan import checkpoint
+from explorer.gan.events import Progress, Rollback
 from explorer.gan.train import TrainingDiverged
 from explorer.jobs import scheduler
 from explorer.jobs.registry import MAX_RESTARTS, JobError, JobRegistry, make_spec
@@ -286,8 +287,9 @@ def test_reporter_records_rollbacks_and_reads_flags(env):
     j = reg.submit("alice", spec(ds))
     reg.claim_next("auto")
     rep = _Reporter(reg, j)
-    rep.event({"kind": "rollback", "step": 3, "message": "loss became non-finite at step 4: rolled back"})
-    rep.event({"kind": "progress", "step": 5, "steps": 6, "loss_g": float("nan"), "img_per_s": 9.0})
+    rep.event(Rollback(3, 4, (float("nan"), 1.0), "loss became non-finite at step 4: rolled back"))
+    rep.event(Progress(step=5, steps=6, images_seen=40, img_per_s=9.0, elapsed_s=1.0, eta_s=0.1, loss_g=float("nan"),
+                       loss_d=1.0, d_real=0.0, d_fake=0.0, augment_p=0.0, rt=0.0, rollbacks=1))
     job = reg.get(j)
     assert job.messages[-1]["kind"] == "rollback" and "non-finite" in job.messages[-1]["message"]
     assert job.progress["rollbacks"] == 1

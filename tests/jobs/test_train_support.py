@@ -15,6 +15,7 @@ from explorer.config import preset
 from explorer.evaluation.quality import QualityProbe
 from explorer.gan import checkpoint as ckpt
 from explorer.gan import critic
+from explorer.gan.events import Quality
 from explorer.gan.export import export_model
 from explorer.gan.finetune import adapt_generator, prepare_init, sources
 from explorer.gan.generators import _pixel_norm
@@ -145,7 +146,7 @@ def test_quality_curve_in_metrics_and_incremental_reading(tmp_path):
     progress, quality = read_metrics(run / "metrics.jsonl")
     assert [q["step"] for q in quality] == [0, 2, 4]                     # before the first step, every checkpoint
     assert all(q["swd"] > 0 and q["n"] == 16 and len(q["swd_levels"]) == 2 for q in quality)
-    assert [e["step"] for e in events if e["kind"] == "quality"] == [0, 2, 4]
+    assert [e.step for e in events if isinstance(e, Quality)] == [0, 2, 4]
     assert [r["step"] for r in progress] == [1, 2, 3, 4]
     assert [s for s, _ in sample_steps(run)] == [2, 4]
 

@@ -15,8 +15,8 @@ from PIL import Image
 
 from explorer.bench.browser import IMG, chromium_available, wait_idle
 from explorer.explore.directions import get_directions
-from explorer.explore.recipes import from_query_params
 from explorer.explore.latents import state_to_ws
+from explorer.explore.recipes import from_query_params
 from explorer.imaging.render import to_uint8
 from tests.factories import export_generator, served_app, server_env
 

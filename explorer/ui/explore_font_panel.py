@@ -1,0 +1,243 @@
+"""Explore for font models (glyph-stack generators): the specimen above the glyph sheet, and the Font panel.
+
+* `specimen_panel(view)` (middle column, above the image): text the user types (default a pangram),
+  set in the current typeface (explorer/explore/specimen.py) at a chosen size; characters outside the
+  model's glyphs are dotted boxes and listed; empty text says so. Draws nothing for image models.
+* `font_panel(view)` (a right-hand panel, offered for font models only): the three nearest real fonts
+  of the training set (explorer/explore/nearest.py: name, package, licence, a specimen set with the
+  real font's own advances, and how far each is), or why they cannot be shown; downloads of the PNG
+  specimen, the typed text as SVG and the typeface as an installable OpenType font
+  (explorer/explore/fontexport.py, with the recipe in its name table).
+Widget keys start with "font_"; the text and size are sticky across pages and panels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from explorer.explore import fontexport as FX
+from explorer.explore import nearest as NN
+from explorer.explore import recipes
+from explorer.explore.engine import Engine
+from explorer.explore.latents import LatentState
+from explorer.explore.specimen import CHARS, PANGRAM, real_metrics, specimen_sheet, typeset, word_frames
+from explorer.imaging.media import data_url
+from explorer.imaging.render import is_glyph_stack, png_bytes, stack_from_sheet
+from explorer.ui import sticky
+from explorer.ui.explore_view import View
+from explorer.ui.text import md_escape
+
+STICKY = ("font_text", "font_size")
+SIZES = (16, 24, 32, 48, 64, 96)       # cap height on screen, px
+MAX_TEXT = 500
+
+
+def is_font_model(eng: Engine) -> bool:
+    """True for glyph-stack generators (one channel per glyph)."""
+    return is_glyph_stack(eng.G.cfg.channels)
+
+
+def glyphs_of(eng: Engine) -> str:
+    """The characters of the model's channels, in order (A-Z a-z 0-9 for the fonts model)."""
+    g = eng.G.cfg.glyphs
+    return g if len(g) == eng.G.cfg.channels else CHARS[:eng.G.cfg.channels]
+
+
+def stack_of(eng: Engine, img: np.ndarray) -> np.ndarray:
+    """The glyph stack (G, R, R) uint8 of a rendered glyph sheet (H, W, 1)."""
+    return stack_from_sheet(img, eng.G.cfg.channels)
+
+
+def scaled(image: np.ndarray, cap: float, size: int) -> np.ndarray:
+    """A specimen (H, W) uint8 resized so its cap height is `size` px (Lanczos), as (H', W', 1)."""
+    f = size / cap
+    if math.isclose(f, 1.0):
+        return image[..., None]
+    h, w = max(1, round(image.shape[0] * f)), max(1, round(image.shape[1] * f))
+    return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.LANCZOS))[..., None]
+
+
+def specimen_image(stack: np.ndarray, text: str, glyphs: str, size: int, wrap_caps: float = 28.0):
+    """(Specimen, the image at `size` px cap height (H, W, 1) uint8); lines wrap after ~wrap_caps cap heights."""
+    cap = stack.shape[1] / 2                      # the dataset's geometry: the cap height is half the cell
+    spec = typeset(stack, text, glyphs, wrap=wrap_caps * cap)
+    return spec, scaled(spec.image, cap, size)
+
+
+def text_box() -> tuple[str, int]:
+    """The specimen's text and size widgets (sticky); returns their values."""
+    ss = st.session_state
+    sticky.restore(STICKY)
+    ss.setdefault("font_text", PANGRAM)
+    ss.setdefault("font_size", 32)
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    text = c1.text_area("Specimen text", key="font_text", max_chars=MAX_TEXT, height=68,
+                        help="Set in the current typeface. Characters it has no glyph for are drawn as dotted boxes.")
+    size = c2.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
+    sticky.remember(STICKY)
+    return str(text), int(size)
+
+
+def specimen_panel(view: View) -> None:
+    """Middle column, above the glyph sheet: the typed text in the current typeface (font models only)."""
+    eng = view.eng
+    if not is_font_model(eng):
+        return
+    text, size = text_box()
+    spec, img = specimen_image(stack_of(eng, view.img), text, glyphs_of(eng), size)
+    if spec.empty:
+        st.info("Type some text above to see it set in this typeface.")
+        return
+    st.image(data_url(png_bytes(img)))
+    notes = []
+    if spec.unknown:
+        notes.append("not in this typeface, shown as dotted boxes: " + " ".join(spec.unknown))
+    if spec.truncated:
+        notes.append("the text was cut to its first 2,000 characters")
+    if notes:
+        st.caption(md_escape("; ".join(notes).capitalize() + "."))
+
+
+@st.cache_resource(show_spinner="Indexing the fonts dataset (once per dataset build)…", max_entries=2)
+def _index(folder: str, build: str) -> tuple[NN.FaceIndex | None, str]:
+    """(index or None, why not) of the fonts dataset; the build id is part of the key."""
+    try:
+        return NN.load_index(folder), ""
+    except (OSError, ValueError, KeyError) as e:
+        return None, str(e)
+
+
+def face_index() -> tuple[NN.FaceIndex | None, str]:
+    """The nearest-face index of this server's fonts dataset, or None and why not."""
+    from explorer.data.fontstore import read_meta
+    from explorer.settings import data_dir
+    folder = data_dir() / "datasets" / "fonts"
+    try:
+        build = str(read_meta(folder).get("build_id"))
+    except (OSError, ValueError) as e:
+        return None, str(e)
+    return _index(str(folder), build)
+
+
+def nearest_panel(view: View, stack: np.ndarray, text: str) -> None:
+    """The 3 nearest training faces, each as a specimen set with its own metrics."""
+    st.markdown("**Nearest real fonts** (training set, pixel space)")
+    idx, why = face_index()
+    if idx is None:
+        st.info("The fonts dataset is not on this server, so the nearest real fonts cannot be shown "
+                f"({md_escape(why)}). Build it with `latent-explorer datasets fonts`.")
+        return
+    if stack.shape[0] * NN.POOL * NN.POOL != idx.features.shape[1]:
+        st.info("This model draws other glyphs than the fonts dataset, so it has no nearest real fonts.")
+        return
+    hits = NN.nearest(idx, stack, k=3)
+    sample = text.strip() or PANGRAM
+    for h in hits:
+        g, adv, org = NN.real_face(idx, h.face_index)
+        g = NN.resized(g, stack.shape[1])
+        spec = typeset(g, sample[:40], CHARS, metrics=real_metrics(g, adv, org, CHARS))
+        st.image(data_url(png_bytes(scaled(spec.image, g.shape[1] / 2, 24))))
+        f = h.face
+        st.caption(md_escape(f"{f.get('family', '?')} {f.get('style', '')} · {f.get('package', '?')} · "
+                             f"{f.get('licence') or 'licence unknown'} · distance {h.distance:.3f}"))
+    if hits and not math.isnan(idx.typical):
+        verdict = ("closer than held-out real faces are to theirs: it may be near a copy"
+                   if hits[0].distance < 0.5 * idx.typical else "not a copy")
+        st.caption(f"Distance is the RMS ink difference (0 = identical). Held-out real fonts are typically "
+                   f"{idx.typical:.3f} from their nearest training font; this one is {hits[0].distance:.3f}: "
+                   f"{verdict}.")
+
+
+def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size: int) -> None:
+    """PNG specimen, SVG text and OpenType downloads of a typeface (the glyph stack of `state`); the font
+    carries the state's recipe. Used by the Font panel and the Export page (keys "font_png/svg/otf")."""
+    st.markdown("**Download this typeface**")
+    recipe = recipes.recipe_json(state)
+    family = FX.font_family(recipe)
+    stem = family.replace(" ", "-")
+    glyphs = glyphs_of(eng)
+    sample = text if text.strip() else PANGRAM
+
+    def otf() -> bytes:
+        return FX.build_font(stack, recipe, glyphs, model=eng.name)
+
+    def svg() -> bytes:
+        return FX.text_svg(otf(), sample, size_px=2 * size).encode()
+
+    def png() -> bytes:
+        return png_bytes(specimen_image(stack, sample, glyphs, size)[1])
+
+    try:
+        FX.potrace_path()
+        why = ""
+    except FX.FontExportError as e:
+        why = str(e)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("PNG specimen", data=png, file_name=f"{stem}-specimen.png", mime="image/png",
+                       key="font_png", on_click="ignore", width="stretch")
+    c2.download_button("SVG text", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml",
+                       key="font_svg", on_click="ignore", width="stretch", disabled=bool(why))
+    c3.download_button("Font (.otf)", data=otf, file_name=f"{stem}.otf", mime="font/otf", key="font_otf",
+                       on_click="ignore", type="primary", width="stretch", disabled=bool(why))
+    if why:
+        st.warning(f"The font and SVG downloads need potrace: {md_escape(why)}")
+    st.caption(f"The font installs as {md_escape(family)} (unique to this recipe, which it carries in its name "
+               "table). Outlines are traced from the glyph bitmaps with potrace.")
+
+
+def font_panel(view: View) -> None:
+    """The Font panel: nearest real fonts and downloads (font models only)."""
+    eng = view.eng
+    if not is_font_model(eng):
+        st.info("This panel is for font models (glyph stacks).")
+        return
+    stack = stack_of(eng, view.img)
+    text, size = str(sticky.get("font_text", PANGRAM)), int(sticky.get("font_size", 32))
+    exports(eng, view.state, stack, text, size)
+    nearest_panel(view, stack, text)
+
+
+def shown_image(eng: Engine, img: np.ndarray, text: str = PANGRAM) -> np.ndarray:
+    """What other pages show for a rendered image: for a font model's glyph sheet (H, W, 1), the specimen
+    of `text` above the sheet (explorer.explore.specimen.specimen_sheet); any other image as it is."""
+    if not is_font_model(eng) or img.shape[-1] != 1:
+        return img
+    return specimen_sheet(stack_of(eng, img), text, glyphs_of(eng))
+
+
+def thumb_image(eng: Engine, img: np.ndarray, text: str = "Ag") -> np.ndarray:
+    """A thumbnail of a rendered image: for a font model's glyph sheet, `text` set in its typeface
+    (H, W, 1), readable where a whole sheet at thumbnail size is not; any other image as it is."""
+    if not is_font_model(eng) or img.shape[-1] != 1:
+        return img
+    return typeset(stack_of(eng, img), text, glyphs_of(eng), margin=0.1).image[..., None]
+
+
+MORPH_WORD = "Hamburgefonstiv"         # the type designer's test word: most of the lowercase shapes
+
+
+@st.cache_data(max_entries=4, show_spinner="Setting the word in every frame…",
+               hash_funcs={np.ndarray: lambda a: hash(a.tobytes())})
+def _morph(model_key: str, frames: np.ndarray, word: str, channels: int, glyphs: str) -> np.ndarray:
+    return word_frames(np.stack([stack_from_sheet(f, channels) for f in frames]), word, glyphs)
+
+
+def morph_frames(eng: Engine, frames: np.ndarray) -> np.ndarray:
+    """Interpolate page, font models: a word box (sticky, key "ip_word"), then the path's frames (glyph
+    sheets (N, H, W, 1)) as that word set in each frame's typeface (N, H', W', 1); other models' frames
+    as they are."""
+    if not is_font_model(eng) or frames.shape[-1] != 1 or not len(frames):
+        return frames
+    sticky.restore(["ip_word"])
+    st.session_state.setdefault("ip_word", MORPH_WORD)
+    word = st.text_input("Word to morph", key="ip_word", max_chars=60,
+                         help="Set in every typeface along the path; the GIF/MP4 shows it morphing.")
+    sticky.remember(["ip_word"])
+    if not word.strip():
+        st.info("Type a word to see it morph; the glyph sheets are shown meanwhile.")
+        return frames
+    return _morph(eng.key, frames, word, eng.G.cfg.channels, glyphs_of(eng))
