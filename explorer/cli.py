@@ -401,8 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="speed figures")
     b.add_argument("--model", default="fashion-mnist")
     b.add_argument("--train-seconds", type=float, default=60.0)
-    b.add_argument("--parts", default="render,directions,train,browser",
-                   help="comma list of render, directions, train, browser; also train-page (img/s of a job with "
+    b.add_argument("--parts", default="render,directions,train,browser,fonts",
+                   help="comma list of render, directions, train, browser, fonts (the font model's face render, "
+                        "specimen and OpenType export); also train-page (img/s of a job with "
                         "its progress page open vs closed), finetune (fine-tuning vs scratch, SWD over time) and "
                         "inversion (projection of real images: quality and time, and docs/inversion.png)")
     b.add_argument("--loop-seconds", type=float, default=20.0,

@@ -93,7 +93,8 @@ def fonts_bench(say: Callable[[str], None] | None = None, reps: int = 100, expor
     with torch.inference_mode():
         out["face_render_batch1"] = {**_pct(_timed(lambda: G(torch.randn(1, G.cfg.z_dim, generator=gen)), reps)),
                                      "target_ms": 20.0}
-    states = [LatentState(model=eng.name, seed=s) for s in range(reps + 3)]
+    ck = str(eng.meta.get("sha256", ""))[:12]
+    states = [LatentState(model=eng.name, checkpoint=ck, seed=s) for s in range(reps + 3)]
     it = iter(states)
     out["face_render_app_path"] = _pct(_timed(lambda: eng.render_state(next(it), None), reps))
     say("fonts: specimen of 40 characters end to end")

@@ -6,7 +6,8 @@
   measured over the bench run itself, and projected for the config's real intervals from the
   measured cost of one of each event and the measured step time.
 Figures are medians/percentiles measured in one run, so they can be compared with each other.
-Parts `train-page` and `finetune` (the Train page: watching costs nothing; fine-tuning pays) are
+Part `fonts` (explorer/bench/fonts_bench.py): the font model's face render, 40-character specimen and
+OpenType export times. Parts `train-page` and `finetune` (the Train page: watching costs nothing; fine-tuning pays) are
 in explorer/bench_train.py; they are not in the default set (they take many minutes).
 """
 
@@ -117,7 +118,7 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
             "config_intervals": {"log": t.log_every, "samples": t.sample_every, "checkpoint": t.checkpoint_every}}
 
 
-PARTS = ("render", "directions", "train", "browser")
+PARTS = ("render", "directions", "train", "browser", "fonts")
 # explorer/bench/train_bench.py and friends; asked for by name only
 EXTRA_PARTS = ("train-page", "finetune", "playground", "inversion")
 
@@ -174,6 +175,9 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         else:
             from explorer.bench.browser_bench import browser_bench
             out["browser"] = browser_bench(model, changes=browser_changes, progress=say)
+    if "fonts" in parts:                  # the font model's face render, specimen and OpenType export
+        from explorer.bench.fonts_bench import fonts_bench
+        out["fonts"] = fonts_bench(say)
     if "train-page" in parts:
         from explorer.bench.browser import chromium_available
         from explorer.bench.train_bench import watch_bench

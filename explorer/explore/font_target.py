@@ -62,7 +62,8 @@ def check_font_bytes(data: bytes) -> str | None:
     from fontTools.ttLib import TTFont
     try:
         font = TTFont(io.BytesIO(data), lazy=False, fontNumber=0)
-        for tag in font.keys():                   # decompile every table: a truncated or corrupt one raises here
+        tags = font.keys()
+        for tag in tags:                          # decompile every table: a truncated or corrupt one raises here
             font[tag]
         if "cmap" not in font or font["cmap"].getBestCmap() is None:
             return "the font has no character map (cmap): no letters can be looked up"

@@ -281,8 +281,7 @@ def prepare_init(init_from: str | Path, cfg: ModelConfig, run_dir: str | Path,
         meta = ckpt.read_meta(j)
         src = from_dict(ModelConfig, meta["config"])
         plan = _plan(meta, src.generator.num_classes, cfg, class_names, class_map)
-        same_classes = plan is None or plan.identity(src.generator.num_classes)
-        if src.generator == cfg.generator and src.discriminator == cfg.discriminator and same_classes:
+        if src.generator == cfg.generator and src.discriminator == cfg.discriminator and _same(plan, meta, class_names):
             return str(p)
         G, _ = ckpt.load_generator(j, weights="G_ema")
         D = _discriminator(p, cfg.discriminator, plan)
@@ -290,7 +289,7 @@ def prepare_init(init_from: str | Path, cfg: ModelConfig, run_dir: str | Path,
         G, meta = ckpt.load_generator(p)
         plan = _plan(meta, G.cfg.num_classes, cfg, class_names, class_map)
         D = _discriminator(p, cfg.discriminator, plan)
-        if G.cfg == cfg.generator and D is None and (plan is None or plan.identity(G.cfg.num_classes)):
+        if G.cfg == cfg.generator and D is None and _same(plan, meta, class_names):
             return str(p)
     G = adapt_generator(G, cfg.generator, plan)
     names = list(class_names) if class_names is not None and cfg.generator.num_classes else []
@@ -304,6 +303,12 @@ def prepare_init(init_from: str | Path, cfg: ModelConfig, run_dir: str | Path,
     ckpt.save_training(Path(run_dir) / "init", 0, tensors, {"config": to_dict(cfg), "images_seen": 0,
                                                              "adapted_from": str(p), "class_names": names})
     return str(Path(run_dir) / "init")
+
+
+def _same(plan: ClassPlan | None, meta: dict, class_names: Sequence[str] | None) -> bool:
+    """Whether a source's classes are the data's as they are (same names, same order, or none to keep)."""
+    return plan is None or (plan.identity(len(plan.order or ())) and list(meta.get("class_names") or []) ==
+                            list(class_names or []))
 
 
 def _plan(meta: dict, source_classes: int, cfg: ModelConfig, class_names: Sequence[str] | None,

@@ -23,12 +23,13 @@ from explorer.explore.engine import Engine
 from explorer.explore.inversion import ProjectConfig, Projection, Projector
 from explorer.explore.projection_io import ProjectionRun, fit_image, link_fits, projected_state, side_by_side
 from explorer.imaging.media import data_url
-from explorer.imaging.render import is_glyph_stack, png_bytes
+from explorer.imaging.render import glyph_sheet, is_glyph_stack, png_bytes
 from explorer.jobs.encoder_job import make_encoder_spec
 from explorer.jobs.registry import JobError, JobRegistry
 from explorer.jobs.scheduler import background_scheduler
 from explorer.ui import state as S
 from explorer.ui import sticky
+from explorer.ui.explore_invert_font import FONT_KEYS, font_target
 from explorer.ui.explore_view import View
 from explorer.ui.text import md_escape
 
@@ -117,7 +118,9 @@ def _start(eng: Engine, target: np.ndarray) -> None:
 
 
 def _show(img: np.ndarray) -> str:
-    """An (H, W, 1 or 3) uint8 image as an inline PNG at about SHOW_PX."""
+    """An (H, W, 1 or 3) uint8 image as an inline PNG at about SHOW_PX; a glyph stack (H, W, 62) as its sheet."""
+    if is_glyph_stack(img.shape[-1]):
+        return data_url(png_bytes(glyph_sheet(np.ascontiguousarray(img.transpose(2, 0, 1)))))
     return data_url(png_bytes(img, scale=max(1, SHOW_PX // img.shape[0])))
 
 
@@ -129,7 +132,10 @@ def _apply(view: View, res: Projection) -> None:
 def _describe(eng: Engine, res: Projection) -> None:
     """Original beside reconstruction, the figures, and what they mean."""
     f = res.figures
-    c1, c2 = st.columns(2)
+    if is_glyph_stack(res.image.shape[-1]):                # sheets are wide: one above the other
+        c1 = c2 = st.container()
+    else:
+        c1, c2 = st.columns(2)
     c1.image(_show(res.target), caption="your image (fitted)")
     c2.image(_show(res.image), caption="the model's reconstruction")
     if st.toggle("Show the difference (x4)", key="inv_diff"):
@@ -182,16 +188,19 @@ def _watch(view: View) -> None:
             _apply(view, run.result)
         st.rerun()                                   # the whole page: shows the result, stops polling
     st.progress(run.step / max(run.steps, 1), text=f"step {run.step} of {run.steps}")
-    if run.image is not None:
+    if run.image is not None and is_glyph_stack(run.image.shape[-1]):
+        st.image(_show(run.image), caption="the projection so far")
+    elif run.image is not None:
         st.image(_show(side_by_side(run.target, run.image)), caption="your image · the projection so far")
     st.button("Stop", key="inv_stop", on_click=run.stop, help="keep the best latent found so far")
 
 
-def _settings(eng: Engine) -> None:
+def _settings(eng: Engine, glyphs: bool) -> None:
     nc = eng.G.cfg.num_classes
     a, b = st.columns(2)
-    a.radio("Fit", ["crop", "pad"], key="inv_fit", horizontal=True,
-            help="crop: the centre square; pad: the whole image on its border colour")
+    if not glyphs:
+        a.radio("Fit", ["crop", "pad"], key="inv_fit", horizontal=True,
+                help="crop: the centre square; pad: the whole image on its border colour")
     b.radio("Latent", ["w", "w+"], key="inv_space", horizontal=True, help=SPACE_HELP)
     st.slider("Steps", 0, 1000, 200, step=10, key="inv_steps",
               help="Adam steps after the first guess (0 = the encoder's guess alone)")
@@ -203,16 +212,18 @@ def _settings(eng: Engine) -> None:
 def invert_panel(view: View) -> None:
     """Upload, fit preview, settings, Start/Stop, progress, then the result and its figures."""
     eng = view.eng
-    sticky.restore(KEYS)
-    if is_glyph_stack(eng.G.cfg.channels):
-        st.info("This model makes glyph stacks: starting from a font is not available here yet.")
-        return
-    st.file_uploader("Start from your image", type=IMAGE_TYPES, key="inv_upload",
-                     help=f"PNG, JPEG, WEBP, BMP or GIF; fitted to {eng.G.cfg.resolution} px "
-                          f"{'grey' if eng.G.cfg.channels == 1 else 'colour'}")
-    _settings(eng)
-    sticky.remember(KEYS)
-    target, why = _target(eng)
+    sticky.restore(KEYS + FONT_KEYS)
+    glyphs = is_glyph_stack(eng.G.cfg.channels)
+    if glyphs:
+        target, why = font_target(eng)
+    else:
+        st.file_uploader("Start from your image", type=IMAGE_TYPES, key="inv_upload",
+                         help=f"PNG, JPEG, WEBP, BMP or GIF; fitted to {eng.G.cfg.resolution} px "
+                              f"{'grey' if eng.G.cfg.channels == 1 else 'colour'}")
+    _settings(eng, glyphs)
+    sticky.remember(KEYS + FONT_KEYS)
+    if not glyphs:
+        target, why = _target(eng)
     if why:
         st.error(f"That file cannot be used: {md_escape(why)}.")
     run = _runs().get(eng.key)

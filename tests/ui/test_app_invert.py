@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -77,3 +78,44 @@ def test_upload_project_and_edit(app_env):
     at.button(key="next").click()                                 # another seed: back to seeds
     _run(at)
     assert "w" not in at.query_params and at.query_params["s"] == "1"
+
+
+@pytest.fixture
+def font_env(tmp_path, monkeypatch):
+    """pretrained/glyphs: a tiny unconditional glyph-stack model (62 glyphs at 64 px)."""
+    import dataclasses
+
+    from explorer.config import preset
+    from explorer.data.glyphmetrics import CHARS
+    from explorer.gan import checkpoint as ckpt
+    from explorer.gan.generators import build_generator
+    from explorer.gan.nets import compute_w_avg
+    torch.manual_seed(0)
+    G = build_generator(dataclasses.replace(preset("tiny", 64, 1, 0, glyphs=CHARS).generator, arch="film")).eval()
+    compute_w_avg(G)
+    ckpt.save_generator(tmp_path / "pre" / "glyphs", G, {"class_names": []})
+    use_dirs(monkeypatch, tmp_path)
+    return G
+
+
+def test_a_font_model_starts_from_an_installed_font(font_env):
+    from explorer.explore.font_target import installed_fonts
+    fonts = [p.name for p in installed_fonts()]
+    if "DejaVuSans.ttf" not in fonts:
+        pytest.skip("DejaVu Sans is not installed")
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Your image")
+    _run(at)
+    assert not [u for u in at.get("file_uploader") if u.proto.id.endswith("inv_upload")]   # fonts, not pictures
+    at.selectbox(key="inv_font").set_value(fonts.index("DejaVuSans.ttf"))
+    at.slider(key="inv_steps").set_value(5)
+    _run(at)
+    assert not at.error
+    at.button(key="inv_start").click()
+    _run(at)
+    deadline = time.time() + 60
+    while "w" not in at.query_params and time.time() < deadline:
+        time.sleep(0.2)
+        _run(at)
+    assert "w" in at.query_params
+    assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}

@@ -1,0 +1,56 @@
+"""The font input of the Explore panel "Your image", for glyph-stack models: an installed font or an upload.
+
+Either becomes the (64, 64, 62) stack the fonts dataset renders (explorer/explore/font_target.py);
+a broken or unusable file gets its reason. Widget keys: inv_font_src, inv_font, inv_font_upload.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from explorer.data.glyphmetrics import CHARS
+from explorer.explore.engine import Engine
+from explorer.explore.font_target import FONT_MAX_BYTES, font_file_glyphs, installed_fonts, uploaded_font_glyphs
+
+FONT_KEYS = ["inv_font_src", "inv_font"]
+CELL = 64
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def _installed() -> list[str]:
+    return [str(p) for p in installed_fonts()]
+
+
+def font_target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
+    """Draw the font choice; returns the chosen font's glyph stack (64, 64, 62) uint8, or (None, a reason)."""
+    cfg = eng.G.cfg
+    if (getattr(cfg, "glyphs", ""), cfg.resolution) != (CHARS, CELL):
+        return None, (f"this model makes {cfg.channels} glyphs at {cfg.resolution} px; fonts are rendered as "
+                      f"the {len(CHARS)} glyphs {CHARS[:3]}…{CHARS[-3:]} at {CELL} px")
+    ss = st.session_state
+    src = st.radio("Start from a font", ["installed", "upload"], key="inv_font_src", horizontal=True,
+                   format_func=lambda s: "a font on this server" if s == "installed" else "your font file")
+    if src == "installed":
+        fonts = _installed()
+        if not fonts:
+            return None, "no TrueType or OpenType fonts are installed on this server: upload one"
+        i = st.selectbox("Installed font", list(range(len(fonts))), key="inv_font",
+                         format_func=lambda k: Path(fonts[k]).stem)
+        key: tuple = ("installed", fonts[min(int(i), len(fonts) - 1)])
+    else:
+        up = st.file_uploader("A font file", type=["ttf", "otf"], key="inv_font_upload",
+                              help=f"TrueType or OpenType, at most {FONT_MAX_BYTES / 1e6:.0f} MB; its 62 glyphs "
+                                   "A-Z a-z 0-9 are rendered as the fonts dataset renders them")
+        if up is None:
+            return None, None
+        key = ("upload", up.file_id)
+    cached = ss.get("_inv_font_target")
+    if cached is None or cached[0] != key:
+        got = font_file_glyphs(key[1]) if key[0] == "installed" else \
+            uploaded_font_glyphs(ss["inv_font_upload"].getvalue(), ss["inv_font_upload"].name)
+        cached = (key, *got)
+        ss["_inv_font_target"] = cached
+    return cached[1], cached[2]
