@@ -63,7 +63,13 @@ def resume_settings(a: argparse.Namespace, out: Path) -> tuple[ModelConfig, dict
     from explorer.config import from_dict
 
     cfg = from_dict(ModelConfig, json.loads((out / "config.json").read_text()))
-    saved = json.loads((out / "data.json").read_text())
+    if not (out / "data.json").exists():           # e.g. a run the app's worker trained: its data is given anew
+        if not a.data:
+            raise ValueError(f"{out} has no data.json (it was not started by `latent-explorer train`): "
+                             f"give its data with --data")
+        saved = {"spec": a.data, "fit": a.fit or "crop", "labels_from_subfolders": a.labels}
+    else:
+        saved = json.loads((out / "data.json").read_text())
     g, d = cfg.generator, cfg.discriminator
     fixed = [(a.preset, cfg.train.preset, "--preset"), (a.resolution, g.resolution, "--resolution"),
              (a.channels, g.channels, "--channels"), (a.g_arch, g.arch, "--g-arch"), (a.d_arch, d.arch, "--d-arch"),

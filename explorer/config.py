@@ -136,6 +136,11 @@ class TrainConfig:
             _check(a in AUGMENTS, f"unknown augmentation {a!r}; choose from {AUGMENTS}")
         _check(self.batch_size > 0, "batch_size must be positive")
         _check(self.collapse_d_loss >= 0, "collapse_d_loss must be >= 0")
+        _check(self.log_every > 0 and self.d_steps > 0, "log_every and d_steps must be at least 1")
+        _check(min(self.steps, self.sample_every, self.checkpoint_every) >= 0 and self.max_minutes >= 0,
+               "steps, sample_every, checkpoint_every and max_minutes must be >= 0")
+        _check(self.lr_g > 0 and self.lr_d > 0 and self.r1_gamma >= 0 and self.gp_weight >= 0,
+               "learning rates must be positive, r1_gamma and gp_weight >= 0")
         _check(self.max_rollbacks >= 0 and self.ada_every > 0 and self.collapse_warmup >= 0
                and 0.0 <= self.collapse_decay < 1.0,
                "max_rollbacks and collapse_warmup must be >= 0, ada_every > 0, collapse_decay in [0, 1)")

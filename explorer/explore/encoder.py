@@ -134,7 +134,8 @@ def _pairs(G: Generator, n: int, gen: torch.Generator, mix: float,
 
 
 def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float = 1e-3, seed: int = 0,
-                  image_weight: float = 0.0, mix: float = 0.5, psi_range: tuple[float, float] = (0.6, 1.8), max_seconds: float | None = None,
+                  image_weight: float = 0.0, mix: float = 0.5, psi_range: tuple[float, float] = (0.6, 1.8),
+                  max_seconds: float | None = None,
                   should_stop: Callable[[], bool] | None = None,
                   on_progress: Callable[[dict], None] | None = None) -> tuple[Encoder, dict]:
     """Train an encoder for G on its own samples until `steps`, `max_seconds` or `should_stop()`.
@@ -142,6 +143,8 @@ def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float
     Adam with a cosine-decayed learning rate (over `steps`, or over the time budget when it ends
     first). `image_weight` adds the image loss through G (measured on Fashion-MNIST over 90 CPU seconds:
     it costs 2.3x per step and gave a worse encoder than the latent loss alone in the same time).
+    `psi_range`: each sample's w is spread from its class mean by a psi drawn from it, so the encoder also
+    sees the atypical w (beyond psi 1) that real images project to.
     `on_progress` gets {"step", "steps", "loss", "elapsed_s", "eta_s"} about once a second.
     Returns (encoder in eval mode, summary with held-out figures: latent RMSE in std units, image
     PSNR of G(encoder(x)) against x, class accuracy)."""

@@ -38,7 +38,7 @@ def installed_fonts(dirs: tuple[str, ...] = FONT_DIRS, limit: int = 5000) -> lis
 def _stack(path: str | os.PathLike) -> tuple[np.ndarray | None, str | None]:
     from explorer.data.fontrender import FaceRejected, render_face
     try:
-        r = render_face(path)
+        r = render_face(Path(path))
     except FaceRejected as e:
         return None, f"this font cannot be used: {e}"
     except Exception as e:  # noqa: BLE001 - FreeType's own errors on a file fontTools accepted

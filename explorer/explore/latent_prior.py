@@ -48,6 +48,10 @@ class LatentPrior:
         """RMS distance from the mean in std units (~1 for a typical sample), (...,)."""
         return self.whiten(w).square().mean(-1).sqrt()
 
+    def quantile(self, q: float) -> float:
+        """The distance below which a share q (0..1) of held-out samples lie."""
+        return float(torch.quantile(self.typical, q)) if self.typical.numel() else float("nan")
+
     def percentile(self, d: float) -> float:
         """Share (0..100) of held-out samples that lie closer to the mean than distance `d`."""
         n = int(self.typical.numel())

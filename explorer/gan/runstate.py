@@ -25,6 +25,9 @@ from explorer.gan.nets import Nets, restore, scale_learning_rates, state_tensors
 from explorer.gan.steps import AdaptiveAugment, DStats, noise_seed
 
 
+ROLLBACK_LR_FACTOR = 0.5            # each rollback multiplies the learning rates by this
+
+
 class TrainingDiverged(RuntimeError):
     """Raised when rollbacks do not cure divergence (more than `max_rollbacks` of them)."""
 
@@ -53,6 +56,11 @@ class RunState:
 
     def meta(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def advance(self, images: int) -> None:
+        """One step done, on `images` images (all ranks together)."""
+        self.step += 1
+        self.images_seen += images
 
 
 @dataclass
@@ -84,7 +92,7 @@ def rollback(nets: Nets, good: Snapshot, state: RunState, gen: torch.Generator, 
                                f"try a lower learning rate, augmentation or another loss")
     restore(nets, good.tensors, good.meta, None)
     back = good.state
-    lr_scale = state.lr_scale * 0.5
+    lr_scale = state.lr_scale * ROLLBACK_LR_FACTOR
     scale_learning_rates(nets, lr_scale)
     gen.manual_seed(noise_seed(t.seed, rank, rollbacks=rollbacks))
     return dataclasses.replace(state, step=back.step, images_seen=back.images_seen, augment_p=back.augment_p,

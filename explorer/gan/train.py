@@ -231,10 +231,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 files.log(event)
                 report(event)
 
-    def sample() -> None:
-        path = files.sample_path(state.step)
-        if path is None:
-            return
+    def sample(path: Path) -> None:
         with book.timed("samples"):
             sync_ema(nets, t)
             n = SAMPLE_GLYPH_SHEETS if gc.glyphs else SAMPLES_PER_CLASS * gc.num_classes or SAMPLE_GRID
@@ -256,8 +253,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 d = d_step(nets, t, real, fake.detach(), c, state.augment_p, gen, amp, world)
                 ada.add(d.sign_real)
             g = g_step(nets, t, fake, c, state.augment_p, gen, amp, world)
-            state.step += 1
-            state.images_seen += t.batch_size * world
+            state.advance(t.batch_size * world)
             loss_g, loss_d = mean_over_ranks((g.loss, d.loss), world)   # every rank's guard decides alike
             why = guard.check(state.step, loss_g, loss_d)
             if why is not None:
@@ -274,8 +270,8 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
             window.add(loss_g, loss_d, d)
             if lead and (state.step % t.log_every == 0 or state.step == t.steps):
                 progress()
-            if lead and t.sample_every and state.step % t.sample_every == 0:
-                sample()
+            if t.sample_every and state.step % t.sample_every == 0 and (path := files.sample_path(state.step)):
+                sample(path)
             if t.checkpoint_every and state.step % t.checkpoint_every == 0:
                 checkpoint()
                 measure_quality()

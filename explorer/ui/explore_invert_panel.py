@@ -148,7 +148,7 @@ def _describe(eng: Engine, res: Projection) -> None:
         m[2].metric("Feature distance", f"{f.feature_distance:.3f}", help=f"in {f.feature_space}; 0 = identical")
     m = st.columns(3)
     m[0].metric("Typical w?", f"{f.w_distance:.2f} std", help="RMS distance of the found w from the model's "
-                "mean w, in std units; the model's own samples are around 1")
+                f"mean w, in std units; 99% of the model's own samples lie within {f.w_p99:.2f}")
     m[1].metric("Percentile", f"{f.w_percentile:.0f}", help="share of the model's samples closer to the mean")
     if f.realness is not None:
         shown = f"{f.p_real:.2f}" if f.p_real is not None else f"{f.realness:+.2f}"

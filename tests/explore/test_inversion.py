@@ -142,7 +142,8 @@ def test_figures_report_critic_and_far_latents(tmp_path) -> None:
     f = res.figures
     assert f.realness is not None and f.target_realness is not None and f.feature_distance is not None
     assert "discriminator" in f.feature_space and 0 <= f.w_percentile <= 100
-    far = type(f)(**{**f.__dict__, "w_percentile": 99.9, "psnr": 9.0})
+    assert f.w_p99 == pytest.approx(proj.prior(1).quantile(0.99))
+    far = type(f)(**{**f.__dict__, "w_distance": 2.0 * f.w_p99, "psnr": 9.0})
     assert len(far.warnings()) == 2 and "cannot represent" in far.warnings()[0]
 
 

@@ -100,3 +100,15 @@ def test_a_stop_reports_the_step_it_keeps(tmp_path, tiny_ds):
     progress = [e for e in events if isinstance(e, Progress)]
     assert (r.reason, r.step) == ("stopped", 3)
     assert progress[-1].step == saved[-1].step == 3 == _rows(tmp_path)[-1]["step"]
+
+
+def test_runs_written_before_a_field_was_removed_still_resume(tmp_path, tiny_ds):
+    """Older configs carry TrainConfig.num_workers (removed: it was never used); they load and resume."""
+    run = tmp_path / "run"
+    train_loop(tiny_config(steps=2), tiny_ds, run_dir=run)
+    j = ckpt.latest_training(run)
+    assert j is not None
+    meta = json.loads(j.read_text())
+    meta["config"]["train"]["num_workers"] = 0
+    j.write_text(json.dumps(meta))                         # its sha256 names the weights, not the sidecar
+    assert train_loop(tiny_config(steps=3), tiny_ds, run_dir=run, resume=True).step == 3
