@@ -24,7 +24,6 @@ from explorer.gan.guards import Guard
 from explorer.gan.nets import Nets, restore, scale_learning_rates, state_tensors
 from explorer.gan.steps import AdaptiveAugment, DStats, noise_seed
 
-
 ROLLBACK_LR_FACTOR = 0.5            # each rollback multiplies the learning rates by this
 
 

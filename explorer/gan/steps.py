@@ -1,12 +1,12 @@
 """The named steps of one GAN training iteration, in the order `train_loop` calls them.
 
-    data = Batches(dataset, t.batch_size, gen, device)
+    data = Batches(dataset, t.batch_size, z_dim, gen, device, conditional)
     real, c = data.real()                                  # (B, C, H, W) in [-1, 1], (B,) labels or None
     fake = generate(nets, data.noise(len(real)), c, amp, grad=True)      # (B, C, H, W), G's graph kept
     d = d_step(nets, t, real, fake.detach(), c, p, gen, amp, world)      # one D update -> DStats
     g = g_step(nets, t, fake, c, p, gen, amp, world)                     # one G update on the same fakes -> GStats
     ema_step(nets, t, images_seen, world)                  # G_ema (Karras et al. 2018; StyleGAN2-ADA ramp-up)
-    p = ada.update(p, ...)                                 # adaptive augmentation (Karras et al. 2020), every
+    p = ada.update(p, step, world)                         # adaptive augmentation (Karras et al. 2020), every
                                                            # `ada_every` steps
 
 As in the textbook DCGAN loop (pytorch/examples `dcgan/main.py`), G draws one batch of fakes per
