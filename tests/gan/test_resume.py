@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import pytest
+import torch
 
 from explorer.data.datasets import ImageDataset
 from explorer.gan import checkpoint as ckpt
@@ -112,3 +113,15 @@ def test_runs_written_before_a_field_was_removed_still_resume(tmp_path, tiny_ds)
     meta["config"]["train"]["num_workers"] = 0
     j.write_text(json.dumps(meta))                         # its sha256 names the weights, not the sidecar
     assert train_loop(tiny_config(steps=3), tiny_ds, run_dir=run, resume=True).step == 3
+
+
+def test_resume_between_ada_updates_is_exact(tmp_path, tiny_ds):
+    """A stop at step 3 of a 4-step ADA interval: the resumed run's p and weights match an uninterrupted run's
+    (the r_t sum of the interval is in the checkpoint)."""
+    cfg = tiny_config(steps=8, augment_p=0.5, ada_target=0.6, ada_speed_k=0.05)     # p moves a lot per update
+    whole = train_loop(cfg, tiny_ds, run_dir=tmp_path / "whole")
+    train_loop(cfg, tiny_ds, should_stop=_stop_after(3), run_dir=tmp_path / "split")
+    split = train_loop(cfg, tiny_ds, run_dir=tmp_path / "split", resume=True)
+    assert whole.last is not None and split.last is not None and whole.last.augment_p == split.last.augment_p
+    a, b = ckpt.load_training(tmp_path / "whole")[0], ckpt.load_training(tmp_path / "split")[0]
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(("G.", "G_ema.", "D.")))
