@@ -64,6 +64,8 @@ class ProjectConfig:
     class_trial_steps: int = 20          # steps each candidate class gets before the best is kept
     max_class_trials: int = 16           # at most this many classes are tried without an encoder
     encoder_class_trials: int = 3        # with an encoder: its likeliest classes only
+    restarts: int = 0                    # extra starting points per class, jittered (multi-start against local minima)
+    restart_noise: float = 0.5           # std of that jitter, in std units of w
     weights: LossWeights = field(default_factory=LossWeights)
 
     def __post_init__(self) -> None:
@@ -189,9 +191,13 @@ class Projector:
         dev = G.w_avg.device
         t = _as_target(target, G).to(dev)                                    # (1, C, H, W)
         guess, logits = self._guess(t, cfg)
-        cands = self._candidates(cfg, logits)
+        cands = [c for c in self._candidates(cfg, logits) for _ in range(1 + cfg.restarts)]
         priors = [self.prior(c) for c in cands]
-        u = torch.stack([self._init_u(p, guess, cfg.space) for p in priors]).to(dev)   # (B, L, r)
+        u = torch.stack([self._init_u(p, guess, cfg.space) for p in priors])     # (B, L, r)
+        if cfg.restarts:                                                     # every class's first start stays exact
+            jitter = torch.randn(u.shape, generator=torch.Generator().manual_seed(0)) * cfg.restart_noise
+            u = u + jitter * (torch.arange(len(cands)) % (1 + cfg.restarts) != 0)[:, None, None]
+        u = u.to(dev)
         classes = None if cands[0] is None else torch.tensor(cands, device=dev)
         trial = cfg.class_trial_steps if len(cands) > 1 else 0
         history: list[float] = []

@@ -22,7 +22,7 @@ import streamlit as st
 
 from explorer.explore import recipes
 from explorer.explore.latents import LatentState
-from explorer.ui import pages
+from explorer.ui import pages, sticky
 from explorer.ui import state as S
 
 EXPLORE = "explorer/ui/explore_page.py"
@@ -35,9 +35,9 @@ def open_in_explorer(state: LatentState, model_label: str | None = None) -> None
     ss = st.session_state
     S.request(ss, state)
     if model_label is not None:
-        ss["model"] = model_label
+        sticky.put("model", model_label)
     elif "model" in ss:
-        ss["model"] = ss["model"]          # a value set by code survives the page switch; a widget's does not
+        sticky.put("model", ss["model"])   # a value set by code survives the page switch; a widget's does not
     ss[_FLAG] = True
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 from explorer.gan import checkpoint
 from explorer.gan.checkpoint import ModelInfo
 from explorer.settings import data_dir, pretrained_dir, use_threads
+from explorer.ui import sticky
 from explorer.ui.text import md_escape, md_quote
 
 
@@ -79,12 +80,15 @@ def sidebar() -> None:
     if not ms:
         return
     labels = [label(m) for m in ms]
+    # a run interrupted before the picker was drawn (a quick click after opening a link) loses a widget's
+    # value: the choice is kept as a sticky value too, and put back when the widget's is gone
+    sticky.restore(["model"])
     if "model" not in st.session_state and not st.session_state.get("_qp_model_done"):
         st.session_state["_qp_model_done"] = True
         wanted = st.query_params.get("m")
         hit = [lab for m, lab in zip(ms, labels) if m.name == wanted]
         if hit:
-            st.session_state["model"] = hit[0]
+            sticky.put("model", hit[0])
         elif wanted:
             st.session_state["_notes"] = [f"model {md_quote(wanted)} from the link is not here; "
                                           f"showing {md_quote(ms[0].name)}"]        # notes are Markdown
@@ -93,13 +97,14 @@ def sidebar() -> None:
         # Back/Forward to a link of another model (the Explore page writes "_url"): follow it
         hit = [lab for m, lab in zip(ms, labels) if m.name == qp.get("m")]
         if hit:
-            st.session_state["model"] = hit[0]
+            sticky.put("model", hit[0])
     if st.session_state.get("model") not in labels:
         st.session_state.pop("model", None)
     # index= the current choice, not 0: after a page switch the browser may remount the picker from its
     # proto's default and send that back on the next rerun, dropping a model set by a link or a handoff
     st.sidebar.selectbox("Model", labels, key="model", index=labels.index(st.session_state.get("model", labels[0])),
                          help="Shipped models and models trained in this app")
+    sticky.remember(["model"])
     info = current_model()
     if info is not None:
         with st.sidebar.expander("Model card"):
