@@ -10,7 +10,7 @@
 #   MINUTES=60 bash scripts/reproduce-fonts.sh    # a shorter, weaker run
 #   RESUME=1 bash scripts/reproduce-fonts.sh      # continue both runs from their last checkpoints
 #   BASELINE=0 bash scripts/reproduce-fonts.sh    # the fonts model only (no classic-dcgan run, no comparison)
-# Checkpoints every 25 steps (3-7 minutes at 2-4 faces/s), so a killed run loses little: RESUME=1 continues.
+# Checkpoints every 100 steps (a few minutes at ~15 faces/s), so a killed run loses little: RESUME=1 continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIN="${MINUTES:-480}"
@@ -21,14 +21,14 @@ EXTRA=()
 [ -n "${RESUME:-}" ] && EXTRA=(--resume)
 $LE datasets fonts
 [ -f pretrained/fonts-glyph-classifier.json ] || $LE train-classifier --fonts --threads 1
-# The shipped recipe: style generator (mapping z -> w, per-layer w, modulated convs) with 62 output
-# channels, SN-ResNet discriminator judging the whole stack of one face, hinge loss, EMA, translation
-# only (adaptive p). Sized by measured faces/s on one thread: see the model card.
-$LE train --data fonts --preset fonts --minutes "$MIN" --threads 1 --checkpoint-every 25 --sample-every 100 \
-    --log-every 10 --out "$RUNS/fonts" "${EXTRA[@]}" &
+# The shipped recipe (preset `fonts`): mapping z -> w, FiLM from one w per generator block, 62 output
+# channels; a DCGAN discriminator judging the whole stack of one face; non-saturating loss, EMA,
+# translation only (fixed p). Chosen by measured faces per CPU-second: see docs/fonts-design.md (the card).
+$LE train --data fonts --preset fonts --minutes "$MIN" --threads 1 --checkpoint-every 100 --sample-every 500 \
+    --log-every 50 --out "$RUNS/fonts" "${EXTRA[@]}" &
 if [ "${BASELINE:-1}" != 0 ]; then
     $LE train --data fonts --preset classic-dcgan --steps 1000000 --minutes "$MIN" --threads 1 \
-        --checkpoint-every 25 --sample-every 100 --log-every 10 --out "$RUNS/fonts-classic-dcgan" "${EXTRA[@]}" &
+        --checkpoint-every 100 --sample-every 500 --log-every 50 --out "$RUNS/fonts-classic-dcgan" "${EXTRA[@]}" &
 fi
 wait
 LATENT_EXPLORER_THREADS=2 $LE evaluate "$RUNS/fonts" --json --directions > "$RUNS/fonts/eval.json"

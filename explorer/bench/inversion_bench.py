@@ -126,5 +126,5 @@ def inversion_bench(counts: dict[str, int] | None = None, steps: tuple[int, ...]
     out: dict = {m: bench_model(m, n, steps, space, say) for m, n in counts.items() if n > 0}
     if figure:
         from explorer.bench.inversion_figure import inversion_figure
-        out["figure"] = str(inversion_figure(Path(figure), list(counts)))
+        out["figure"] = str(inversion_figure(Path(figure), [m for m, n in counts.items() if n > 0]))
     return out

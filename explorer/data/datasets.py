@@ -205,7 +205,9 @@ def load_fonts_dataset(split: str = "train", resolution: int = 64) -> ImageDatas
     if len(chars) != g:
         raise ValueError(f"the fonts dataset names {len(chars)} glyphs but stores {g}; rebuild it")
     desc = describe_source(f"fonts:{split}", n, resolution, g, "glyphs", [], {})
-    desc.update(glyphs=chars, families=len(fs.families), split=split)
+    licences = Counter(str(f.get("licence") or "unknown") for f in fs.faces)
+    desc.update(glyphs=chars, families=len(fs.families), split=split,
+                packages=sorted({str(f.get("package", "?")) for f in fs.faces}), licences=dict(licences.most_common()))
     return ImageDataset(x.contiguous(), None, [], desc, weights=fs.family_weight.clone().float())
 
 

@@ -186,7 +186,8 @@ def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float
             on_progress({"step": step, "steps": steps, "loss": loss_avg, "elapsed_s": el, "eta_s": eta})
     enc.eval().requires_grad_(False)
     summary = {"steps": step, "batch": batch, "seconds": round(time.perf_counter() - t0, 1), "seed": seed,
-               "threads": torch.get_num_threads(), **evaluate_encoder(G, enc)}
+               "threads": torch.get_num_threads(), "lr": lr, "image_weight": image_weight, "mix": mix,
+               "psi_range": list(psi_range), **evaluate_encoder(G, enc)}
     return enc, summary
 
 

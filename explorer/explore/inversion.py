@@ -10,8 +10,10 @@ The optimisation runs in whitened coordinates u of the model's w distribution (`
 principal axes of sampled w, each scaled by its std), so one learning rate suits every axis, the
 prior is simply mean(u^2), and a DCGAN's one-hot class inputs (no variance within a class) stay
 fixed. w+ gives each of the `G.num_ws` layers its own u (Abdal et al. 2019, Image2StyleGAN).
-Conditional models try every class for a few steps and keep the best, unless a class is given.
-An encoder (explorer/explore/encoder.py) gives a first guess when the model has one.
+Conditional models try every class (with an encoder: its likeliest three) for a few steps as one
+batch and keep the best, unless a class is given; `restarts` adds jittered starting points to that
+trial (multi-start against local minima). An encoder (explorer/explore/encoder.py) gives the first
+guess when the model has one, else the search starts from the (class) mean w.
 
     proj = Projector.for_model(G, meta)                       # critic, classifier, encoder when present
     target = fit_image(png_bytes, "me.png", G.cfg.resolution, G.cfg.channels)   # explorer/explore/projection_io.py
@@ -58,7 +60,7 @@ class LossWeights:
 class ProjectConfig:
     space: str = "w"                     # "w": one vector for every layer; "w+": one per layer
     steps: int = 200                     # Adam steps in all (class trials included); 0 = the first guess only
-    lr: float = 0.08                     # peak learning rate, in std units of w
+    lr: float = 0.2                      # peak learning rate, in std units of w (0.08-0.25 tried on Fashion-MNIST)
     start: str = "encoder"               # "encoder" (when the model has one, else the mean) | "mean"
     class_index: int | None = None       # conditional models: None = infer (try each class, keep the best)
     class_trial_steps: int = 20          # steps each candidate class gets before the best is kept

@@ -126,6 +126,11 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
            ]
     if meta.get("class_names"):
         out.append(f"- classes: {', '.join(md_escape(c) for c in meta['class_names'])}")
+    if ds.get("packages"):                            # fonts: where the training faces come from
+        out.append(f"- {len(ds['packages'])} Debian packages: {', '.join(md_escape(x) for x in ds['packages'])}")
+    if ds.get("licences"):
+        out.append("- licences of the training faces (faces each): "
+                   + ", ".join(f"{md_escape(k)} {v}" for k, v in ds["licences"].items()))
     out += ["", "## Training",
             f"- preset {md_value(tr.get('preset', '?'))}: loss {md_value(tc.get('loss', '?'))}, "
             f"lr G {md_value(tc.get('lr_g', '?'))} / D {md_value(tc.get('lr_d', '?'))}, "

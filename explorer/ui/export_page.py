@@ -79,6 +79,9 @@ def dataset_panel(eng: Engine) -> None:
     nc = eng.G.cfg.num_classes
     s1, s2, s3 = st.columns(3)
     cap = MAX_IMAGES // max(nc, 1)
+    for key, hi in (("syn_n", cap), ("syn_seed", SEED_MAX - (cap - 1))):     # bounds differ between models
+        if key in ss and int(ss[key]) > hi:
+            ss[key] = hi
     per = int(s1.number_input("Images per class" if nc else "Images", 1, cap, value=min(100, cap), key="syn_n"))
     psi = float(s2.slider("Truncation ψ", 0.0, 2.0, 0.8, 0.05, key="syn_psi"))
     seed0 = int(s3.number_input("First seed", 0, SEED_MAX - (cap - 1), value=0, key="syn_seed"))

@@ -74,6 +74,15 @@ def _process_setup() -> int:
     return n
 
 
+def keep_link_model() -> None:
+    """First thing on a session's first run: keep the link's model (`?m=`). A click on a page link that
+    interrupts this first run reruns on the new page without the link's query, before `sidebar` could
+    read it (reading query params sends nothing to the browser, so it cannot be interrupted)."""
+    ss = st.session_state
+    if "_link_model" not in ss:
+        ss["_link_model"] = st.query_params.get("m") or ""
+
+
 def sidebar() -> None:
     _process_setup()
     ms = models()
@@ -85,7 +94,7 @@ def sidebar() -> None:
     sticky.restore(["model"])
     if "model" not in st.session_state and not st.session_state.get("_qp_model_done"):
         st.session_state["_qp_model_done"] = True
-        wanted = st.query_params.get("m")
+        wanted = st.query_params.get("m") or st.session_state.get("_link_model") or None
         hit = [lab for m, lab in zip(ms, labels) if m.name == wanted]
         if hit:
             sticky.put("model", hit[0])

@@ -76,3 +76,12 @@ def test_style_spread_averages_per_face_figures_without_nans():
     def spread(x: torch.Tensor) -> dict[str, np.ndarray]:
         return {"a": np.array([1.0, np.nan, 3.0])[:len(x)]}
     assert style_spread(torch.zeros(3, 2, 4, 4, dtype=torch.uint8), spread) == {"a": 2.0}
+
+
+def test_validation_families_stay_put_when_the_dataset_changes():
+    from explorer.evaluation.glyphs import validation_mask
+    fams = [f"family {i}" for i in range(200)]
+    a = validation_mask(len(fams), fams)
+    b = validation_mask(len(fams) - 20, fams[20:])                # a rebuild dropped 20 families
+    assert torch.equal(a[20:], b) and 10 < int(a.sum()) < 60      # ~15 % held out, the same ones
+    assert validation_mask(3, ["x", "x", "y"]).sum() >= 1         # at least one family, even when tiny

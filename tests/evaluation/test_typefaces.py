@@ -34,6 +34,11 @@ def test_evaluate_font_model_prints_the_typefaces_figures(tmp_path, monkeypatch,
     monkeypatch.setenv(DATA_ENV, str(tmp_path / "data"))
     monkeypatch.setenv(PRETRAINED_ENV, str(tmp_path / "pre"))
     _write_fonts(tmp_path / "data")
+    from explorer.data.datasets import load_dataset
+    ds = load_dataset("fonts", resolution=64)                        # the train split, family-weighted
+    assert ds.images.shape == (8, 62, 64, 64) and ds.description["glyphs"] == GLYPHS
+    assert ds.weights is not None and torch.allclose(ds.weights, torch.full((8,), 0.5))   # two faces a family
+    assert ds.description["licences"] == {"unknown": 8}
     assert main(["train-classifier", "--fonts", "--epochs", "1", "--threads", "1"]) == 0
     capsys.readouterr()
     clf = json.loads((tmp_path / "pre" / "fonts-glyph-classifier.json").read_text())

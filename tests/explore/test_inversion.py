@@ -238,3 +238,12 @@ def test_bad_projected_latents_are_dropped_with_a_warning() -> None:
         decode_ws(encode_ws(torch.zeros(5)), G.num_ws, 8)
     w = torch.randn(8)
     assert torch.allclose(decode_ws(encode_ws(w), G.num_ws, 8)[0, -1], w, atol=1e-2)
+
+
+def test_cli_train_encoder_writes_it_beside_the_model(tmp_path, capsys) -> None:
+    from explorer.cli import main
+    _, side = export_generator(tmp_path / "m" / "tiny")
+    assert main(["train-encoder", str(side), "--minutes", "0.005", "--threads", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["encoder"] == str(encoder_stem(side).with_suffix(".json")) and out["steps"] > 0
+    assert main(["train-encoder", str(tmp_path / "missing.json")]) == 2

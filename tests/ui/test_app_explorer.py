@@ -487,3 +487,16 @@ def test_going_back_to_a_link_of_another_model_switches_the_model(two_models):
     at.query_params.update(tiny_url)
     _run(at)
     assert at.selectbox(key="model").value.startswith("tiny ") and at.slider(key="amt0").value == 2.5
+
+
+def test_export_boxes_keep_inside_the_bounds_of_the_model_switched_to(two_models):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    _pick_model(at, "other")                                       # 2 classes: up to 10000 images per class
+    at.switch_page("explorer/ui/export_page.py")
+    _run(at)
+    at.number_input(key="syn_n").set_value(at.number_input(key="syn_n").max)
+    at.number_input(key="syn_seed").set_value(at.number_input(key="syn_seed").max)
+    _run(at)
+    _pick_model(at, "tiny")                                        # 3 classes: fewer per class, a higher first seed
+    n, seed = at.number_input(key="syn_n"), at.number_input(key="syn_seed")
+    assert n.value == n.max and seed.value <= seed.max
