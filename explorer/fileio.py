@@ -12,6 +12,12 @@ so two sessions saving at the same moment both keep their change.
 
     fileio.atomic_write_json(path, obj)
     names = fileio.locked_update(path, lambda d: {**d, "3": "smile"}, default={})
+
+JSON from outside the program (uploaded recipes, links, job specs, metric files) is parsed with
+`loads_json`, which turns every way such text can fail (bad syntax, bad UTF-8, nesting deep enough
+to raise RecursionError) into one ValueError:
+
+    obj = fileio.loads_json(upload_bytes, "the recipe")
 """
 
 from __future__ import annotations
@@ -95,7 +101,7 @@ def locked_update(path: str | os.PathLike, fn: Callable[[Any], T], default: Any 
     `fn` may change the value in place and return it; it should not block (other writers wait)."""
     with file_lock(path):
         try:
-            value = json.loads(Path(path).read_text(encoding="utf-8"))
+            value = loads_json(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             value = copy.deepcopy(default)
         new = fn(value)
@@ -112,13 +118,26 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def loads_json(data: str | bytes | bytearray, what: str = "the file", error: type[Exception] = ValueError) -> Any:
+    """Parse untrusted JSON text; raise `error` ("<what> is not valid JSON (...)") for anything that is
+    not usable JSON: syntax errors, undecodable bytes, wrong types, and nesting so deep that
+    Python's parser raises RecursionError (e.g. `"[" * 100000 + "]" * 100000`)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise error(f"{what} is not usable JSON (it is nested too deeply)") from None
+    except (UnicodeDecodeError, ValueError, TypeError) as e:
+        raise error(f"{what} is not valid JSON ({e})") from None
+
+
 def read_json_object(path: str | os.PathLike, what: str, error: type[Exception] = ValueError) -> dict:
     """Parse a JSON file that must hold an object; raise `error` with a sentence a person can act on."""
     path = Path(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
         raise error(f"{path.name} is not valid JSON ({e}); the file is corrupt or not {what}") from None
+    obj = loads_json(text, path.name, error)
     if not isinstance(obj, dict):
         raise error(f"{path.name} is not {what} (expected a JSON object)")
     return obj

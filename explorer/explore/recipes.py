@@ -294,10 +294,7 @@ def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: 
 def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expected_checkpoint: str | None = None,
                       limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
     """Recipe file contents -> (state, warnings); ValueError with a clear message if it is not one."""
-    try:
-        d = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"the recipe is not valid JSON ({e})") from None
+    d = fileio.loads_json(text, "the recipe")
     return from_recipe(d, expected_model, expected_checkpoint, limits)
 
 

@@ -16,10 +16,10 @@ switches), like a link's `?m=`; `recipe_for_upload` parses it against the right 
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import streamlit as st
 
+from explorer import fileio
 from explorer.explore import recipes
 from explorer.explore.latents import LatentState
 from explorer.ui import pages, sticky
@@ -44,8 +44,8 @@ def open_in_explorer(state: LatentState, model_label: str | None = None) -> None
 def recipe_model(data: bytes | str) -> str | None:
     """The model a recipe file names, if it names one; never raises."""
     try:
-        d = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError):
+        d = fileio.loads_json(data, "the recipe")
+    except ValueError:
         return None
     name = d.get("model") if isinstance(d, dict) else None
     return name if isinstance(name, str) else None
