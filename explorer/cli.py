@@ -171,9 +171,9 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
     if not (math.isfinite(a.psi) and 0.0 <= a.psi <= 2.0):
         raise ValueError(f"--psi must be between 0 and 2 (1 = no truncation), not {a.psi}")
-    if a.n < 1 or a.scale < 1:
-        raise ValueError(f"--n and --scale must be at least 1, not {a.n} and {a.scale}")
+    check_sample_args(a.n, a.scale, a.seed)
     G, meta = load_generator(a.model, a.device)
+    check_grid_pixels(a.n, a.scale, G.cfg.resolution)
     classes = None
     if a.cls is not None:
         if not G.cfg.num_classes:
@@ -183,6 +183,38 @@ def cmd_sample(a: argparse.Namespace) -> int:
     save_png(grid, a.out, scale=a.scale)
     print(f"wrote {a.out} ({a.n} samples from {meta['name']}, seed {a.seed}, psi {a.psi})")
     return 0
+
+
+MAX_SAMPLE_N = 1024                  # `sample --n` at most: a 32x32 grid
+MAX_GRID_PIXELS = 40_000_000         # `sample`'s PNG at most (width * height, after --scale), like an upload
+
+
+def check_seed(seed: int) -> None:
+    """Raise ValueError unless `seed` is in 0..SEED_MAX (the app's bounds)."""
+    from explorer.explore.latents import SEED_MAX
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"--seed must be between 0 and {SEED_MAX}, not {seed}")
+
+
+def check_sample_args(n: int, scale: int, seed: int) -> None:
+    """`sample`'s --n (1..MAX_SAMPLE_N), --scale (>= 1) and --seed, checked before loading a model;
+    raises ValueError with a one-line message."""
+    if not 1 <= n <= MAX_SAMPLE_N:
+        raise ValueError(f"--n must be between 1 and {MAX_SAMPLE_N}, not {n}")
+    if scale < 1:
+        raise ValueError(f"--scale must be at least 1, not {scale}")
+    check_seed(seed)
+
+
+def check_grid_pixels(n: int, scale: int, resolution: int, pad: int = 2) -> None:
+    """Raise ValueError when a grid of `n` `resolution`-pixel samples upscaled `scale` times would
+    exceed MAX_GRID_PIXELS (width * height of the PNG)."""
+    cols = max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    pixels = (rows * (resolution + pad) + pad) * (cols * (resolution + pad) + pad) * scale * scale
+    if pixels > MAX_GRID_PIXELS:
+        raise ValueError(f"--n {n} at --scale {scale} would make a {pixels:,}-pixel image; the limit is "
+                         f"{MAX_GRID_PIXELS:,} pixels (lower --n or --scale)")
 
 
 def class_index(meta: dict[str, Any], num_classes: int, text: str) -> int:
@@ -202,6 +234,9 @@ def class_index(meta: dict[str, Any], num_classes: int, text: str) -> int:
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from explorer.evaluation.evaluate import evaluate_model
 
+    if a.n < 2:
+        raise ValueError(f"--n must be at least 2 (KID needs at least 2 samples), not {a.n}")
+    check_seed(a.seed)
     figures = evaluate_model(a.model, n=a.n, data=a.data, device=a.device, seed=a.seed,
                              progress=None if a.json else lambda m: print(m, flush=True))
     if a.directions:                                   # the model card's "Edit directions" section
@@ -213,15 +248,17 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 def cmd_export(a: argparse.Namespace) -> int:
     from explorer.gan.checkpoint import latest_training, resolve
+    from explorer import fileio
     from explorer.gan.export import export_model
 
     extra = {}
     if a.card:
         extra["model_card"] = Path(a.card).read_text(encoding="utf-8")
     if a.metrics:
-        extra["metrics"] = json.loads(Path(a.metrics).read_text(encoding="utf-8"))
+        extra["metrics"] = fileio.loads_json(Path(a.metrics).read_text(encoding="utf-8"), a.metrics)
     if a.baseline_metrics:
-        extra["baseline_metrics"] = json.loads(Path(a.baseline_metrics).read_text(encoding="utf-8"))
+        extra["baseline_metrics"] = fileio.loads_json(Path(a.baseline_metrics).read_text(encoding="utf-8"),
+                                                      a.baseline_metrics)
     if a.reproduce:
         extra["reproduce"] = a.reproduce
     if a.notes:
@@ -370,9 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="write a grid PNG of samples")
     s.add_argument("model", help="a shipped model name, a run folder, or a .json/.safetensors path")
-    s.add_argument("--out", default="samples.png")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", default="samples.png", help="output PNG file (default samples.png)")
+    s.add_argument("--n", type=int, default=64, help=f"number of samples, 1..{MAX_SAMPLE_N} (default 64)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the first latent, 0..2147483647 (default 0)")
     s.add_argument("--psi", type=float, default=1.0, help="truncation (1 = none)")
     s.add_argument("--class", dest="cls", help="class index or name (conditional models)")
     s.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor")
@@ -381,12 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate",
                        help="offline quality figures (FD, KID, accuracy, precision/recall, SWD, memorisation)")
-    e.add_argument("model")
+    e.add_argument("model", help="a shipped model name, a run folder, or a .json/.safetensors path")
     e.add_argument("--data", help="reference set (default: the model's own test split)")
-    e.add_argument("--n", type=int, default=10_000, help="generated samples")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--n", type=int, default=10_000, help="generated samples, at least 2 (default 10000)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the generated samples, 0..2147483647 (default 0)")
     e.add_argument("--device", default="auto", help=DEVICE_HELP)
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--json", action="store_true", help="print the figures as one JSON line, without progress")
     e.add_argument("--directions", action="store_true",
                    help="also score the attribute edit directions over 200 seeds (for the model card)")
     e.set_defaults(fn=cmd_evaluate)

@@ -178,3 +178,40 @@ def test_sample_errors_say_what_would_work(tmp_path, folder, capsys, argv, says)
     capsys.readouterr()
     assert main(["sample", str(run), "--out", str(tmp_path / "g.png"), *argv]) == 2
     assert says in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["evaluate", "fashion-mnist", "--n", "0"], "--n must be at least 2"),
+    (["evaluate", "fashion-mnist", "--n", "1"], "--n must be at least 2"),
+    (["evaluate", "fashion-mnist", "--seed", "-1"], "--seed must be between 0 and 2147483647"),
+    (["sample", "fashion-mnist", "--seed", "-5"], "--seed must be between 0 and 2147483647"),
+    (["sample", "fashion-mnist", "--seed", "2147483648"], "--seed must be between 0 and 2147483647"),
+    (["sample", "fashion-mnist", "--n", "100000"], "--n must be between 1 and 1024"),
+    (["sample", "fashion-mnist", "--n", "0"], "--n must be between 1 and 1024"),
+])
+def test_bad_numbers_are_one_line_errors_up_front(argv, words, capsys, monkeypatch):
+    import explorer.gan.device as device
+    import explorer.evaluation.evaluate as evaluate
+
+    def boom(*a, **k):
+        raise AssertionError("the model was loaded before the input was checked")
+    monkeypatch.setattr(device, "load_generator", boom)
+    monkeypatch.setattr(evaluate, "evaluate_model", boom)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+
+
+def test_sample_caps_the_grid_pixels(tmp_path, capsys):
+    assert main(["sample", "fashion-mnist", "--n", "1024", "--scale", "50", "--out", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err
+    assert "limit is 40,000,000 pixels" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_sample_and_evaluate_options_have_help(capsys):
+    from explorer.cli import build_parser
+    sub = next(a for a in build_parser()._actions if a.dest == "cmd")
+    for cmd, opts in (("sample", ("--out", "--n", "--seed")), ("evaluate", ("model", "--n", "--seed", "--json"))):
+        acts = {s: a for a in sub.choices[cmd]._actions for s in (a.option_strings or [a.dest])}
+        assert all(acts[o].help for o in opts), cmd

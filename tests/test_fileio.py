@@ -116,3 +116,24 @@ def _speed_proc(folder: str, who: int) -> None:
     speed._cache_path = lambda: Path(folder) / "speed-cache.json"      # this child only
     for i in range(PER_PROC):
         speed._store(f"p{who}-{i}", speed.Estimate(0.1, "cpu", 1, "measured"))
+
+
+def test_loads_json_turns_every_parse_failure_into_one_error(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    for bad in (deep, deep.encode(), b"\xff{", "{nope", None):
+        try:
+            fileio.loads_json(bad, "the recipe")                     # type: ignore[arg-type]
+        except ValueError as e:
+            assert str(e).startswith("the recipe is not")
+        else:
+            raise AssertionError(f"{bad!r:.20} parsed")
+    assert fileio.loads_json('{"a": [1]}') == {"a": [1]}
+    p = tmp_path / "deep.json"
+    p.write_text(deep)
+    try:
+        fileio.read_json_object(p, "a model card")
+    except ValueError as e:
+        assert "deep.json" in str(e)
+    else:
+        raise AssertionError("parsed")
+    assert fileio.locked_update(p, lambda v: v, default={"ok": 1}) == {"ok": 1}

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from explorer import fileio
 from explorer.explore.latents import (
     _HEX12,
     AMOUNT_LIMIT,

@@ -19,6 +19,7 @@ box (never an error); empty text gives a blank image and `empty=True`.
     s = typeset(stack, PANGRAM)                                    # Specimen
     s.image.shape       # (H, W) uint8, 255 = paper; s.placed: [Placed(char, glyph, x, baseline, ...)]
     img = specimen_sheet(stack, text)                            # specimen above the glyph sheet, (H, W, 1)
+    missing_note(s.unknown, s.truncated)                         # "Not in this typeface, ...: É €." or ""
 """
 
 from __future__ import annotations
@@ -174,6 +175,27 @@ def real_metrics(stack: np.ndarray | torch.Tensor, advance: np.ndarray, origin_x
     return dataclasses.replace(m, lsb=m.ink_left - org, rsb=org + adv - m.ink_right, advance=adv, space=space)
 
 
+def unknown_chars(text: str, glyphs: str = CHARS) -> str:
+    """The distinct characters of `text` (sorted, case kept) that `typeset` draws as dotted boxes:
+    not in `glyphs` and not whitespace."""
+    return "".join(sorted({c for c in text if c not in glyphs and not c.isspace() and c.isprintable()}))
+
+
+def missing_note(unknown: str, truncated: bool = False) -> str:
+    """The note under a specimen: which characters the face lacks (exactly as typed, never re-cased) and
+    whether the text was cut; "" when neither. E.g. missing_note("É€") ->
+    "Not in this typeface, shown as dotted boxes: É €." """
+    notes = []
+    if unknown:
+        notes.append("not in this typeface, shown as dotted boxes: " + " ".join(unknown))
+    if truncated:
+        notes.append(f"the text was cut to its first {MAX_CHARS:,} characters")
+    if not notes:
+        return ""
+    text = "; ".join(notes)
+    return text[0].upper() + text[1:] + "."
+
+
 def _placeholder(cap: float, r: int, base: int) -> np.ndarray:
     """A dotted box (ink 255) the size of a capital, in a cell-high strip: (R, w) uint8."""
     w = max(4, int(round(PLACEHOLDER * cap)))
@@ -234,7 +256,7 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     box = _placeholder(cap, r, base)
     box_adv = box.shape[1] + 2 * SIDEBEARING * cap
     width_of = {c: float(m.advance[i]) for c, i in index.items()}
-    unknown = "".join(sorted({c for c in text if c not in index and c not in " \n"}))
+    unknown = unknown_chars(text, glyphs[:a.shape[0]])
     width_of.update({c: box_adv for c in unknown})
     lines = _lines(text, wrap, width_of, m.space)
     pad = int(round(margin * cap))
@@ -288,17 +310,3 @@ def specimen_sheet(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CH
     out[spec.shape[0] + gap:, :sheet.shape[1]] = sheet
     return out[..., None]
 
-
-def word_frames(stacks: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS) -> np.ndarray:
-    """`text` set in each of N faces (N, G, R, R) uint8 (e.g. the frames of a path between typefaces),
-    left-aligned on paper of one size: (N, H, W, 1) uint8, ink dark on white, ready for a GIF/MP4."""
-    imgs = [typeset(s, text, glyphs).image for s in np.asarray(stacks)]
-    if not imgs:
-        return np.zeros((0, 1, 1, 1), np.uint8)
-    h, w = max(i.shape[0] for i in imgs), max(i.shape[1] for i in imgs)
-    w += w % 2                                                    # even sides: H.264 needs them
-    h += h % 2
-    out = np.full((len(imgs), h, w, 1), 255, np.uint8)
-    for k, im in enumerate(imgs):
-        out[k, :im.shape[0], :im.shape[1], 0] = im
-    return out

@@ -32,7 +32,8 @@ from explorer.gan.protocol import Generator
 from explorer.settings import data_dir
 
 FORMAT = "latent-explorer-taught-directions"
-MIN_EACH = 3            # examples of each side needed to teach
+MIN_EACH = 6            # examples of each side needed to teach (fewer: the held-out accuracy is noise)
+WEAK_ACCURACY = 0.65    # cross-validated accuracy below this is near chance (0.5 with balanced sides)
 MAX_TAUGHT = 12         # taught directions per model
 NAME_MAX = 60
 
@@ -55,6 +56,12 @@ def clean_name(name: str) -> str:
     if not s:
         raise ValueError("give the direction a name")
     return s
+
+
+def is_weak(accuracy: float) -> bool:
+    """True when a cross-validated accuracy (0..1) is near or below chance (< WEAK_ACCURACY): the marked
+    examples probably do not share one change the boundary can see, so the direction is likely noise."""
+    return not accuracy >= WEAK_ACCURACY
 
 
 def fit_boundary(more: np.ndarray, less: np.ndarray, seed: int = 0) -> tuple[np.ndarray, float]:

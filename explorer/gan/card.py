@@ -23,6 +23,9 @@ import re
 _INLINE = re.compile(r"([\\`*_\[\]<>~$&|])")
 _WJ = "\u2060"
 _AUTOLINK = re.compile(r"(?i)(:)(?=//)|\b(www)(?=\.)|(?=@)")
+# Streamlit's colon directives (`:red[...]`, `:material/home:`, emoji shortcodes `:smile:`) start with a
+# colon followed by a name; a word joiner after such a colon leaves the text as shown but no longer a name.
+_DIRECTIVE = re.compile(r":(?=[A-Za-z0-9_+-]|/(?!/))")
 _BLOCK = re.compile(r"^(?:([#>+=-])|(\d+)([.)]))")            # what starts a heading, quote, list, rule
 _SPACE = re.compile(r"[\s\u2028\u2029]+")
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,._+-]{0,79}")
@@ -30,7 +33,8 @@ _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,._+-]{0,79}")
 
 def md_escape(value: object, limit: int | None = None) -> str:
     """`value` as a Markdown fragment that renders as exactly its text, on one line, with no link, image,
-    autolink, HTML, emphasis or maths in it.
+    autolink, HTML, emphasis, maths ($ is escaped) or Streamlit colon directive (`:red[...]`,
+    `:material/home:`, `:smile:`: a word joiner follows the colon) in it.
 
     Line breaks, tabs and runs of spaces become one space (no block can start inside it); control and
     format characters (bidi overrides) are dropped; a leading '#', '>', '-', '+', '=' or "1." is escaped;
@@ -40,7 +44,8 @@ def md_escape(value: object, limit: int | None = None) -> str:
     s = _SPACE.sub(" ", s).strip()
     if limit is not None and len(s) > limit:
         s = s[: max(limit - 1, 0)] + "…"
-    s = _AUTOLINK.sub(lambda m: (m.group(1) or m.group(2) or "") + _WJ, _INLINE.sub(r"\\\1", s))
+    s = _DIRECTIVE.sub(":" + _WJ, _INLINE.sub(r"\\\1", s))
+    s = _AUTOLINK.sub(lambda m: (m.group(1) or m.group(2) or "") + _WJ, s)
     return _BLOCK.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), s)
 
 

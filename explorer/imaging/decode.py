@@ -16,6 +16,7 @@ what was converted (CMYK, 16-bit, palette, alpha, animation, orientation).
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import warnings
 from dataclasses import dataclass
@@ -83,6 +84,14 @@ def decode_with_notes(data: bytes, name: str = "", max_pixels: int = Limits.max_
     return img, why, notes
 
 
+def too_large(size: tuple[int, int] | None, max_pixels: int = Limits.max_pixels,
+              max_side: int = Limits.max_side) -> str:
+    """The one message for an image over the limits: its (width, height) when known (Pillow refuses the
+    largest before telling), and our limits, never Pillow's own number or wording."""
+    what = f"{size[0]}x{size[1]} pixels" if size else "far more pixels than allowed"
+    return f"too large: {what} (limit {max_pixels:,} pixels, {max_side} per side)"
+
+
 def _decode(data: bytes, max_pixels: int, max_side: int, background: Background
             ) -> tuple[Image.Image | None, str | None, list[str]]:
     if not data:
@@ -93,15 +102,16 @@ def _decode(data: bytes, max_pixels: int, max_side: int, background: Background
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
                 img = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
-            except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-                return None, f"too large: {e}", []
+            except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+                size = struct.unpack(">II", data[16:24]) if data[:8] == b"\x89PNG\r\n\x1a\n" else None
+                return None, too_large(size, max_pixels, max_side), []
             except Exception:
                 return None, "unsupported format: not a PNG, JPEG, WEBP, BMP or GIF image", []
             w, h = img.size
             if w < 1 or h < 1:
                 return None, f"corrupt: image has size {w}x{h}", []
             if w * h > max_pixels or max(w, h) > max_side:
-                return None, f"too large: {w}x{h} pixels (limit {max_pixels:,} pixels, {max_side} per side)", []
+                return None, too_large((w, h), max_pixels, max_side), []
             try:
                 img.load()  # truncated or corrupt data raises here; LOAD_TRUNCATED_IMAGES stays off
             except Exception as e:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:                   # a type only: imaging never imports gan at 
     from explorer.gan.protocol import Generator
 
 
+MAX_PNG_PIXELS = 40_000_000   # png_bytes' output at most (width * height): lowers `scale` to fit (Pillow
+                              # warns of a decompression bomb past 89 MP when the page's image is read back)
 SHEET_COLUMNS = 13      # A-Z and a-z fill two rows each; the digits one
 
 
@@ -113,8 +115,10 @@ def to_pil(image: np.ndarray) -> Image.Image:
 
 
 def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
-    """PNG-encode an (H, W, C) uint8 image, optionally upscaled with nearest neighbour."""
+    """PNG-encode an (H, W, C) uint8 image, optionally upscaled `scale` times with nearest neighbour;
+    the scale is lowered (to 1 at least) so that the PNG holds at most MAX_PNG_PIXELS pixels."""
     im = to_pil(image)
+    scale = max(1, min(int(scale), math.isqrt(MAX_PNG_PIXELS // max(im.width * im.height, 1))))
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()

@@ -36,6 +36,7 @@ from explorer.ui.explore_view import THUMB_PX, View, method_short
 from explorer.ui.text import md_escape, md_quote
 
 MARKS = ("less", "more")
+MARK_COLUMNS = 3           # thumbnails per row when teaching: at 4 the less/more control was clipped
 STICKY = ["attr_teach_seed"]
 
 
@@ -66,17 +67,36 @@ def _scale(keys: list[str], basis: Any) -> np.ndarray | None:
     return np.asarray(basis.settings["scale"][:len(keys)], dtype=np.float64)
 
 
-def _figure(matrix: np.ndarray, rows: list[str], cols: list[str], height: int) -> Any:
+def _abbrev(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the last one "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+X_TICK_CHARS, Y_TICK_CHARS = 12, 22   # tick labels are cut to these; the hover shows the whole names
+
+
+def heat_map(matrix: np.ndarray, rows: list[str], cols: list[str], height: int) -> Any:
+    """A (rows, cols) heat map readable at panel width: numeric axes labelled with abbreviated names (so
+    two names that abbreviate alike stay two cells), x labels at -45°, margins sized to the labels, the
+    full names in the hover."""
     import plotly.graph_objects as go
     lim = max(float(np.abs(matrix).max()), 0.05)
     rows, cols = [html.escape(r) for r in rows], [html.escape(c) for c in cols]    # plotly reads some HTML
-    fig = go.Figure(go.Heatmap(z=matrix, x=cols, y=rows, zmin=-lim, zmax=lim, zmid=0, colorscale="RdBu",
-                               reversescale=True, colorbar={"title": "std / std"},
-                               hovertemplate="%{y}<br>%{x}: %{z:+.2f} std per std<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      yaxis={"autorange": "reversed", "automargin": True},
-                      xaxis={"automargin": True, "tickangle": -45, "tickmode": "array", "tickvals": cols,
-                             "ticktext": cols, "tickfont": {"size": 10}})
+    full = [[[r, c] for c in cols] for r in rows]
+    xt = [html.escape(_abbrev(html.unescape(c), X_TICK_CHARS)) for c in cols]
+    yt = [html.escape(_abbrev(html.unescape(r), Y_TICK_CHARS)) for r in rows]
+    fig = go.Figure(go.Heatmap(z=matrix, x=list(range(len(cols))), y=list(range(len(rows))), customdata=full,
+                               zmin=-lim, zmax=lim, zmid=0, colorscale="RdBu", reversescale=True,
+                               colorbar={"title": {"text": "std / std", "side": "right"}, "thickness": 12},
+                               hovertemplate="%{customdata[0]}<br>%{customdata[1]}: %{z:+.2f} std per std"
+                                             "<extra></extra>"))
+    left = 8 + 6 * max((len(t) for t in yt), default=0)
+    bottom = 10 + int(4.5 * max((len(t) for t in xt), default=0))
+    fig.update_layout(height=height + bottom, margin={"l": left, "r": 10, "t": 10, "b": bottom},
+                      yaxis={"autorange": "reversed", "automargin": True, "tickmode": "array",
+                             "tickvals": list(range(len(rows))), "ticktext": yt, "tickfont": {"size": 10}},
+                      xaxis={"automargin": True, "tickangle": -45, "tickmode": "array",
+                             "tickvals": list(range(len(cols))), "ticktext": xt, "tickfont": {"size": 10}})
     return fig
 
 
@@ -93,7 +113,7 @@ def effects_part(view: View, A: Any) -> None:
     orth = S.orthos(view.snap, eng.key, method)
     mat, cols, labels = _effects(eng.key, method, k, tuple(sorted(orth.items())), D.k, eng, D, A)
     rows = [f"{n}{' ⟂' if i in orth else ''}" for i, n in enumerate(view.names[:k])]
-    st.plotly_chart(_figure(mat, rows, cols, 200 + 22 * k), key="attr_heat", theme=None)
+    st.plotly_chart(heat_map(mat, rows, cols, 200 + 22 * k), key="attr_heat", theme=None)
     st.caption("Change of each measured attribute per std along each direction (in std of the attribute): "
                "a clean edit has one strong cell in its row. ⟂ = made orthogonal to attribute directions.")
     if method != "attr":
@@ -140,7 +160,7 @@ def conditional_part(view: View, A: Any) -> None:
     m = _measurer(eng, eng.key)
     fx = effect_matrix(eng.G, torch.stack([D.vectors[i], v]), D.sigma[[i, i]], m, render=eng.render_ws,
                        scale=_scale(m.keys, A))
-    st.plotly_chart(_figure(fx.matrix, ["before", "after"], fx.names, 240), key="attr_cond_heat", theme=None)
+    st.plotly_chart(heat_map(fx.matrix, ["before", "after"], fx.names, 240), key="attr_cond_heat", theme=None)
     st.caption(f"{'Applied' if sorted(keep) == sorted(current) else 'Not applied yet'}: "
                f"{md_escape(view.names[i])} made orthogonal to {len(keep)} attribute direction(s).")
 
@@ -159,23 +179,56 @@ def _mark(model_key: str, state: LatentState, key: str) -> None:
 
 
 def _teach(eng: Engine) -> None:
-    """on_click of Teach: fit, save, refresh the model's attribute directions; the editor shows a toast."""
+    """on_click of Teach: fit; save it unless its held-out accuracy is near chance, which waits (with a
+    warning in the panel) for "Keep it anyway" or "Discard"."""
     ss = st.session_state
     marks = _marks(ss, eng.key)
+    ss.pop("attr_pending", None)
     try:
         ws = {side: torch.cat([eng.state_ws(s, eng.directions(s.method) if s.edits else None)
                                for m, s in marks.values() if m == side]) for side in MARKS}
         t = T.teach(eng.G, str(ss.get("attr_teach_name", "")), ws["more"], ws["less"],
                     examples={side: [recipes.to_recipe(s) for m, s in marks.values() if m == side] for side in MARKS})
+    except (ValueError, RuntimeError) as e:
+        ss["_toast"] = f"Could not teach it: {md_escape(e)}"
+        return
+    if T.is_weak(t.accuracy):
+        ss["attr_pending"] = (eng.key, t)
+        return
+    _keep(eng, t)
+
+
+def _keep(eng: Engine, t: T.Taught) -> None:
+    """Save a taught direction, refresh the attribute directions, clear the marks and their controls."""
+    ss = st.session_state
+    ss.pop("attr_pending", None)
+    try:
         T.save_taught(eng.meta, t, G=eng.G)
-    except (ValueError, RuntimeError, OSError) as e:
-        ss["_toast"] = f"Could not teach it: {e}"
+    except (ValueError, OSError) as e:
+        ss["_toast"] = f"Could not save it: {md_escape(e)}"
         return
     eng.refresh_directions("attr")
     ss["attr_taught"] = (eng.key, t.name)
-    marks.clear()
+    _marks(ss, eng.key).clear()
+    for key in [k for k in ss if isinstance(k, str) and k.startswith("attr_mark_")]:
+        ss[key] = None                        # the controls on screen show no mark either (a callback may set them)
     ss["_toast"] = (f"Taught {md_quote(t.name)} from {t.n_more} + {t.n_less} examples: held-out accuracy "
                     f"{t.accuracy:.0%}")
+
+
+def _pending(eng: Engine) -> None:
+    """A taught direction whose held-out accuracy is near chance: say so, keep it only if asked."""
+    pending = st.session_state.get("attr_pending")
+    if not pending or pending[0] != eng.key:
+        return
+    t = pending[1]
+    st.warning(f"{md_quote(t.name)} is not saved: its held-out accuracy is {t.accuracy:.0%}, near or below "
+               f"chance (50%), so the marked seeds probably do not share one change the model can find and the "
+               f"direction is likely noise. Mark more seeds that clearly differ, or keep it anyway.")
+    k1, k2 = st.columns(2)
+    k1.button("Keep it anyway", key="attr_keep_weak", on_click=_keep, args=(eng, t), width="stretch")
+    k2.button("Discard", key="attr_discard_weak", on_click=st.session_state.pop, args=("attr_pending", None),
+              width="stretch")
 
 
 def _edit_with(eng: Engine, state: LatentState, index: int) -> None:
@@ -196,13 +249,13 @@ def teach_part(view: View, A: Any) -> None:
     base = dataclasses.replace(state, seed=0, projected="")
     thumbs = gallery_pngs(eng.key, g0, recipes.recipe_json(base), eng)
     marks = _marks(ss, eng.key)
-    cols = st.columns(4)
+    cols = st.columns(MARK_COLUMNS)
     for j in range(GALLERY):
         seed = g0 + j
         key = f"attr_mark_{seed}"
         if key not in ss:
             ss[key] = marks[seed][0] if seed in marks else None
-        with cols[j % 4]:
+        with cols[j % MARK_COLUMNS]:
             st.image(data_url(thumbs[j]), width=THUMB_PX, caption=str(seed))
             st.segmented_control(f"seed {seed}", MARKS, key=key, label_visibility="collapsed",
                                  on_change=_mark, args=(eng.key, dataclasses.replace(base, seed=seed), key))
@@ -214,6 +267,7 @@ def teach_part(view: View, A: Any) -> None:
     n1.text_input("Name it", key="attr_teach_name", max_chars=T.NAME_MAX, placeholder="e.g. rounder")
     n2.button("Teach", key="attr_teach", on_click=_teach, args=(eng,), width="stretch",
               disabled=min(n_more, n_less) < T.MIN_EACH or not str(ss.get("attr_teach_name", "")).strip())
+    _pending(eng)
     done = ss.get("attr_taught")
     if done and done[0] == eng.key and done[1] in A.names:
         index = A.names.index(done[1])

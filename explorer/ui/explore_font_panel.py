@@ -24,9 +24,10 @@ from explorer.explore import nearest as NN
 from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import LatentState
-from explorer.explore.specimen import CHARS, PANGRAM, real_metrics, specimen_sheet, typeset, word_frames
+from explorer.explore.preview import TILE_WORD, font_glyphs, is_font, preview
+from explorer.explore.specimen import CHARS, PANGRAM, missing_note, real_metrics, specimen_sheet, typeset, unknown_chars
 from explorer.imaging.media import data_url
-from explorer.imaging.render import is_glyph_stack, png_bytes, stack_from_sheet
+from explorer.imaging.render import png_bytes, stack_from_sheet
 from explorer.ui import sticky
 from explorer.ui.explore_view import View
 from explorer.ui.text import md_escape
@@ -38,13 +39,12 @@ MAX_TEXT = 500
 
 def is_font_model(eng: Engine) -> bool:
     """True for glyph-stack generators (one channel per glyph)."""
-    return is_glyph_stack(eng.G.cfg.channels)
+    return is_font(eng)
 
 
 def glyphs_of(eng: Engine) -> str:
     """The characters of the model's channels, in order (A-Z a-z 0-9 for the fonts model)."""
-    g = eng.G.cfg.glyphs
-    return g if len(g) == eng.G.cfg.channels else CHARS[:eng.G.cfg.channels]
+    return font_glyphs(eng)
 
 
 def stack_of(eng: Engine, img: np.ndarray) -> np.ndarray:
@@ -93,13 +93,9 @@ def specimen_panel(view: View) -> None:
         st.info("Type some text above to see it set in this typeface.")
         return
     st.image(data_url(png_bytes(img)))
-    notes = []
-    if spec.unknown:
-        notes.append("not in this typeface, shown as dotted boxes: " + " ".join(spec.unknown))
-    if spec.truncated:
-        notes.append("the text was cut to its first 2,000 characters")
-    if notes:
-        st.caption(md_escape("; ".join(notes).capitalize() + "."))
+    note = missing_note(spec.unknown, spec.truncated)
+    if note:
+        st.caption(md_escape(note))                # the characters exactly as typed
 
 
 @st.cache_resource(show_spinner="Indexing the fonts dataset (once per dataset build)…", max_entries=2)
@@ -209,12 +205,12 @@ def shown_image(eng: Engine, img: np.ndarray, text: str = PANGRAM) -> np.ndarray
     return specimen_sheet(stack_of(eng, img), text, glyphs_of(eng))
 
 
-def thumb_image(eng: Engine, img: np.ndarray, text: str = "Ag") -> np.ndarray:
+def thumb_image(eng: Engine, img: np.ndarray, text: str = TILE_WORD) -> np.ndarray:
     """A thumbnail of a rendered image: for a font model's glyph sheet, `text` set in its typeface
     (H, W, 1), readable where a whole sheet at thumbnail size is not; any other image as it is."""
     if not is_font_model(eng) or img.shape[-1] != 1:
         return img
-    return typeset(stack_of(eng, img), text, glyphs_of(eng), margin=0.1).image[..., None]
+    return preview(img[None], eng, text)[0]
 
 
 MORPH_WORD = "Hamburgefonstiv"         # the type designer's test word: most of the lowercase shapes
@@ -222,8 +218,8 @@ MORPH_WORD = "Hamburgefonstiv"         # the type designer's test word: most of 
 
 @st.cache_data(max_entries=4, show_spinner="Setting the word in every frame…",
                hash_funcs={np.ndarray: lambda a: hash(a.tobytes())})
-def _morph(model_key: str, frames: np.ndarray, word: str, channels: int, glyphs: str) -> np.ndarray:
-    return word_frames(np.stack([stack_from_sheet(f, channels) for f in frames]), word, glyphs)
+def _morph(model_key: str, frames: np.ndarray, word: str, _eng: Engine) -> np.ndarray:
+    return preview(frames, _eng, word)
 
 
 def morph_frames(eng: Engine, frames: np.ndarray) -> np.ndarray:
@@ -240,4 +236,7 @@ def morph_frames(eng: Engine, frames: np.ndarray) -> np.ndarray:
     if not word.strip():
         st.info("Type a word to see it morph; the glyph sheets are shown meanwhile.")
         return frames
-    return _morph(eng.key, frames, word, eng.G.cfg.channels, glyphs_of(eng))
+    note = missing_note(unknown_chars(word, glyphs_of(eng)))
+    if note:
+        st.caption(md_escape(note))                # as under the Explore specimen
+    return _morph(eng.key, frames, word, eng)

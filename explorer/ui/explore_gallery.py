@@ -14,6 +14,7 @@ import streamlit as st
 from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState
+from explorer.explore.preview import preview
 from explorer.imaging.media import data_url
 from explorer.ui import state as S
 from explorer.ui import sticky
@@ -29,7 +30,7 @@ def gallery_pngs(model_key: str, first_seed: int, base_json: str, _eng: Engine) 
     Shown THUMB_PX wide, like every thumbnail of the app."""
     base = recipes.parse_recipe_json(base_json)[0]
     picks = [dataclasses.replace(base, seed=first_seed + j) for j in range(GALLERY)]
-    thumbs = _eng.render_states(picks)
+    thumbs = preview(_eng.render_states(picks), _eng)   # font models: "Ag" in each face, not a glyph sheet
     return [thumb_png(t) for t in thumbs]
 
 

@@ -90,6 +90,14 @@ def _runs() -> dict[str, ProjectionRun]:
     return st.session_state.setdefault("_inv_runs", {})
 
 
+def _new_upload(model_key: str) -> None:
+    """on_change of the uploader: a new (or no) file; the previous projection, its result and warnings
+    belong to the old one, so stop it and forget them."""
+    old = _runs().pop(model_key, None)
+    if old is not None:
+        old.stop()
+
+
 def _target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
     """The fitted upload (H, W, C) uint8, or (None, why), cached per upload and fit."""
     ss = st.session_state
@@ -219,7 +227,8 @@ def invert_panel(view: View) -> None:
     else:
         st.file_uploader("Start from your image", type=IMAGE_TYPES, key="inv_upload",
                          help=f"PNG, JPEG, WEBP, BMP or GIF; fitted to {eng.G.cfg.resolution} px "
-                              f"{'grey' if eng.G.cfg.channels == 1 else 'colour'}")
+                              f"{'grey' if eng.G.cfg.channels == 1 else 'colour'}",
+                         on_change=_new_upload, args=(eng.key,))
     _settings(eng, glyphs)
     sticky.remember(KEYS + FONT_KEYS)
     if not glyphs:

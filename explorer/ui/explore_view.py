@@ -25,6 +25,7 @@ from explorer.explore import directions as dirs
 from explorer.explore import recipes
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import Edit, LatentState, sweep_ws
+from explorer.explore.preview import TILE_WORD, is_font, preview
 from explorer.imaging.media import data_url
 from explorer.imaging.render import label_columns, make_grid, png_bytes
 from explorer.ui import critic_view as CV
@@ -42,6 +43,7 @@ def thumb_png(img: np.ndarray) -> bytes:
 METHOD_NAMES = {"pca": "PCA on w (GANSpace)", "sefa": "Closed-form (SeFa)", "attr": "Attributes (measured)"}
 METHOD_SHORT = {"pca": "PCA", "sefa": "SeFa", "attr": "attribute"}
 STRIP_MARK = (255, 120, 0)      # the frame around the strip tile nearest the current amount
+STRIP_FONT_PX = 48              # font models: each strip tile is TILE_WORD set this many px high
 
 
 def method_name(method: str) -> str:
@@ -152,10 +154,13 @@ def _strip_png(view: View, sel: int) -> bytes:
     if cached is not None and cached[0] == key:
         tiles = cached[1]
     else:
-        scale = max(1, 96 // view.img.shape[0])
         basis = eng.basis_for(dataclasses.replace(state, edits=(base,)), D)
         tiles = eng.render_ws(sweep_ws(view.ws, D, base, STRIP_AMOUNTS, basis))
-        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+        if is_font(eng):                 # a word in each face: 7 whole glyph sheets in a row are unreadable
+            tiles = preview(tiles, eng, TILE_WORD, height=STRIP_FONT_PX)
+        else:
+            scale = max(1, 96 // view.img.shape[0])
+            tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
         st.session_state["_strip"] = (key, tiles)
     amounts = list(STRIP_AMOUNTS)
     at = min(range(len(amounts)), key=lambda j: abs(amounts[j] - base.amount))

@@ -6,7 +6,8 @@ shell) or in w, with an easing; frames render in batches on the shared engine. F
 without a learned mapping (w is z plus a class code) z and w are the same space, so the page
 blends in z and says why. Whether the path returns to its first keyframe and whether the GIF
 repeats are separate choices. For font models the frames are a word (typed, default a test word)
-set in each typeface along the path: a word morphing between typefaces.
+set in each typeface along the path: a word morphing between typefaces; keyframe thumbnails show "Ag"
+in their face, and an export's size is its height (explorer/explore/preview.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState, w_is_z
 from explorer.explore.paths import EASINGS, interpolate_path, keyframes_from_states
+from explorer.explore.preview import TILE_WORD, export_size, is_font, preview
 from explorer.imaging.media import animation_bytes, data_url, resize_frames
 from explorer.imaging.render import make_grid, png_bytes
 from explorer.ui import critic_view as CV
@@ -86,7 +88,7 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
     """Thumbnails (remove buttons once there are more than two), add the current image, a seed or a recipe."""
     ss = st.session_state
     st.subheader("Keyframes")
-    thumbs = eng.render_states(kfs)
+    thumbs = preview(eng.render_states(kfs), eng, TILE_WORD)     # fonts: "Ag" in each face, not a whole sheet
     cols = st.columns(6)
     for i, k in enumerate(kfs):
         with cols[i % len(cols)]:
@@ -160,17 +162,14 @@ def path_frames(model_key: str, recipes_json: tuple[str, ...], p: PathSettings, 
     return _eng.render_ws(ws)
 
 
+PREVIEW_PX = 192        # the preview GIF's longer side; a font model's word morph is this high / 2
+FONT_ROW_PX = 48        # font models: the shown frame and each strip-preview word are at least this high
+
+
 @st.cache_data(max_entries=4, show_spinner="Making the preview…", hash_funcs={np.ndarray: lambda a: hash(a.tobytes())})
-def _preview(model_key: str, frames: np.ndarray, fps: int) -> bytes:
-    return animation_bytes(resize_frames(frames, fit_box(frames, 192), smooth=False), fps=float(fps), fmt="gif",
-                           loop=True)
-
-
-def fit_box(frames: np.ndarray, size: int) -> tuple[int, int]:
-    """(width, height) with the frames' longer side at `size` px, keeping their aspect (a word morph is wide)."""
-    h, w = frames.shape[1:3]
-    f = size / max(h, w, 1)
-    return max(1, round(w * f)), max(1, round(h * f))
+def _preview(model_key: str, frames: np.ndarray, fps: int, font: bool) -> bytes:
+    box = export_size(frames, PREVIEW_PX // 2 if font else PREVIEW_PX, font)
+    return animation_bytes(resize_frames(frames, box, smooth=False), fps=float(fps), fmt="gif", loop=True)
 
 
 def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray, scored: np.ndarray | None = None) -> None:
@@ -180,11 +179,15 @@ def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray, scored: 
     if int(ss.get("ip_scrub", 1)) > n:                     # fewer frames than where the scrubber was
         ss["ip_scrub"] = n
     t = st.slider("Frame", 1, n, 1, key="ip_scrub", help="scrub along the path") - 1
+    font = is_font(eng)
+    h, w = frames_arr.shape[1:3]
     v1, v2 = st.columns([1, 2])
-    v1.image(data_url(png_bytes(frames_arr[t], scale=max(1, 256 // frames_arr.shape[1]))), caption=f"frame {t + 1}/{n}")
+    v1.image(data_url(png_bytes(frames_arr[t], scale=max(1, (2 * FONT_ROW_PX if font else 256) // h))),
+             caption=f"frame {t + 1}/{n}")
     pick = np.linspace(0, n - 1, min(8, n)).round().astype(int)
-    v2.image(data_url(png_bytes(make_grid(frames_arr[pick], nrow=len(pick), pad=1, fill=255),
-                                scale=max(1, 96 // frames_arr.shape[1]))), caption="strip preview")
+    wide = w > 2 * h                                       # a word morph: one frame per row, else unreadably small
+    v2.image(data_url(png_bytes(make_grid(frames_arr[pick], nrow=1 if wide else len(pick), pad=1, fill=255),
+                                scale=max(1, (FONT_ROW_PX if font else 96) // h))), caption="strip preview")
     if st.toggle("Discriminator's opinion along the path", key="ip_critic_on"):
         scores = CV.score_images(eng, frames_arr if scored is None else scored, kfs[0].class_index)
         if scores is None:
@@ -192,23 +195,34 @@ def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray, scored: 
         else:
             st.plotly_chart(CV.path_scores_figure(scores, current=t), key="ip_critic", theme=None)
     if st.toggle("Play it", key="ip_play", help="the path as a repeating GIF, at the export's frame rate"):
-        st.image(_preview(eng.key, frames_arr, int(ss.get("ip_fps", 12))), output_format="GIF")
+        st.image(_preview(eng.key, frames_arr, int(ss.get("ip_fps", 12)), is_font(eng)), output_format="GIF")
+
+
+def export_bytes(frames: np.ndarray, size: int, font: bool, fmt: str, fps: int, smooth: bool = False,
+                 loop: bool = True) -> bytes:
+    """The download: frames (N, H, W, C) uint8 at "Size" `size` px (a font model's word morph: its height,
+    explorer.explore.preview.export_size) as a GIF or MP4 (`fmt`); raises ValueError on another format."""
+    box = export_size(frames, size, font)
+    return animation_bytes(resize_frames(frames, box, smooth=smooth), fps=float(fps), fmt=fmt, loop=loop)
 
 
 def export_panel(eng: Engine, frames_arr: np.ndarray) -> None:
-    """GIF or MP4 at a size and frame rate; the GIF repeats or plays once."""
+    """GIF or MP4 at a size (the longer side; a font model's word morph: its height) and frame rate; the GIF
+    repeats or plays once."""
     st.subheader("Export")
     e1, e2, e3, e4, e5 = st.columns(5)
     fmt = e1.radio("Format", ["gif", "mp4"], key="ip_fmt", horizontal=True)
     fps = int(e2.number_input("Frames per second", 1, 60, value=12, key="ip_fps"))
-    size = int(e3.selectbox("Size (px)", [64, 128, 256, 512], index=2, key="ip_size"))
+    font = is_font(eng)
+    size = int(e3.selectbox("Height (px)" if font else "Size (px)", [64, 128, 256, 512], index=2, key="ip_size",
+                            help="the output's height; its width follows the word" if font
+                            else "the output's longer side"))
     smooth = e4.checkbox("Smooth upscaling", value=False, key="ip_smooth")
     repeat = e5.checkbox("GIF repeats forever", value=True, key="ip_repeat", disabled=fmt != "gif",
                          help="off: the GIF plays once and stops on its last frame (MP4s repeat as the player decides)")
 
     def _export() -> bytes:
-        return animation_bytes(resize_frames(frames_arr, fit_box(frames_arr, size), smooth=smooth), fps=float(fps),
-                               fmt=fmt, loop=bool(repeat))
+        return export_bytes(frames_arr, size, font, fmt, fps, smooth, bool(repeat))
 
     st.download_button(f"Download {fmt.upper()}", data=_export, file_name=f"{eng.name}-path.{fmt}",
                        mime="image/gif" if fmt == "gif" else "video/mp4", key="ip_download", on_click="ignore")

@@ -7,7 +7,9 @@ until someone visits. This launcher starts the process's background scheduler
 start queued ones, every few seconds) before the server accepts a connection, then runs
 `streamlit run streamlit_app.py <options>` in the same process; the app's own call to
 `background_scheduler()` finds that scheduler already running (one per process and database).
-`bash run.sh app` starts the app this way.
+`bash run.sh app` starts the app this way. The file watcher is off (`--server.fileWatcherType none
+--server.runOnSave false`, as in .streamlit/config.toml, which Streamlit reads only from the working
+directory): it would watch data/ and rerun pages on half-edited code. Options given override these.
 
     python -m explorer.ui.serve --server.port 8501 --server.headless true
 """
@@ -18,6 +20,14 @@ import sys
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+DEFAULTS = {"--server.fileWatcherType": "none", "--server.runOnSave": "false"}
+
+
+def streamlit_argv(options: list[str]) -> list[str]:
+    """`streamlit run` argv for the app: DEFAULTS first, unless `options` set them, then `options`."""
+    given = {o.split("=", 1)[0] for o in options if o.startswith("--")}
+    defaults = [x for k, v in DEFAULTS.items() if k not in given for x in (k, v)]
+    return ["streamlit", "run", str(APP), *defaults, *options]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"job scheduler running for {sched.registry.path}", flush=True)
     from streamlit.web import cli as stcli
 
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = streamlit_argv(sys.argv[1:] if argv is None else argv)
     try:
         stcli.main()                         # a click command: it exits through SystemExit
     except SystemExit as e:

@@ -247,3 +247,16 @@ def test_cli_train_encoder_writes_it_beside_the_model(tmp_path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert out["encoder"] == str(encoder_stem(side).with_suffix(".json")) and out["steps"] > 0
     assert main(["train-encoder", str(tmp_path / "missing.json")]) == 2
+
+
+@pytest.mark.parametrize("side", [(12_000, 9_000), (50_000, 50_000), (7_000, 7_000)])
+def test_too_large_uploads_get_our_limit_not_pillows_words(side) -> None:
+    from explorer.imaging.decode import Limits, decode_image
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    data[16:24] = side[0].to_bytes(4, "big") + side[1].to_bytes(4, "big")      # the header of a huge PNG
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    want = f"too large: {side[0]}x{side[1]} pixels (limit {Limits.max_pixels:,} pixels, {Limits.max_side} per side)"
+    for why in (decode_image(bytes(data), "big.png")[1], fit_image(bytes(data), "big.png", 32, 1)[1]):
+        assert want in why and "89478485" not in why and "decompression bomb" not in why.lower()

@@ -207,3 +207,10 @@ def test_sweep_ws_matches_setting_the_edit_one_by_one(G, dirs):
 def test_w_is_z_only_without_a_learned_mapping(arch, expected, classes):
     from explorer.explore.latents import w_is_z
     assert w_is_z(tiny_generator(classes, arch, w_avg=True)) is expected
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000,
+                                  b"\xff\xfe{", b'{"format": "\xc3"}'])
+def test_hostile_recipe_text_is_a_value_error(text):
+    with pytest.raises(ValueError, match="not (valid|usable) JSON"):
+        parse_recipe_json(text)

@@ -38,8 +38,9 @@ def test_a_dozen_examples_separate_held_out_ones():
 def test_teaching_refuses_too_few_examples_or_no_name():
     G = PlantedGenerator(units(8, 0.0))
     more, less = labelled(units(8, 0.0)[0], 12, seed=0)
-    with pytest.raises(ValueError, match="at least 3"):
-        T.teach(G, "x", more[:2], less)
+    with pytest.raises(ValueError, match="at least 6"):
+        T.teach(G, "x", more[:5], less)
+    assert T.is_weak(0.25) and T.is_weak(0.55) and T.is_weak(float("nan")) and not T.is_weak(0.8)
     with pytest.raises(ValueError, match="name"):
         T.teach(G, "   ", more, less)
 

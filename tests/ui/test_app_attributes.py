@@ -57,7 +57,9 @@ def test_heat_map_and_a_conditional_edit_in_the_link(app_env):
     assert fresh.slider(key="amt0").value == 2.0 and "⟂ 2" in fresh.slider(key="amt0").label
 
 
-def test_teach_a_direction_from_marked_seeds_and_use_it(app_env):
+def test_teach_a_direction_from_marked_seeds_and_use_it(app_env, monkeypatch):
+    from explorer.explore import taught
+    monkeypatch.setattr(taught, "WEAK_ACCURACY", 0.0)                    # whatever it fits is kept
     at = _open(AppTest.from_file(APP, default_timeout=180))
     for j in range(12):
         at.segmented_control(key=f"attr_mark_{j}").set_value("more" if j < 6 else "less")
@@ -69,6 +71,8 @@ def test_teach_a_direction_from_marked_seeds_and_use_it(app_env):
     _run(at)
     saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
     assert [d["name"] for d in saved["directions"]] == ["rounder"] and saved["directions"][0]["n_more"] == 6
+    assert any("Marked: 0 more, 0 less" in c.value for c in at.caption)
+    assert all(at.segmented_control(key=f"attr_mark_{j}").value is None for j in range(12))   # controls reset too
     at.button(key="attr_edit_taught").click()
     _run(at)
     assert at.radio(key="method").value == "attr"
@@ -88,3 +92,41 @@ def test_a_link_naming_attributes_the_model_lacks_still_shows(app_env):
     assert any("99" in w.value for w in at.warning)
     assert at.slider(key="amt0").value == 1.5 and "⟂ 1" in at.slider(key="amt0").label
     assert at.query_params["e"] == "0:1.5:0::0"
+
+
+def test_teaching_needs_six_each_and_warns_near_chance(app_env, monkeypatch):
+    from explorer.explore import taught
+    monkeypatch.setattr(taught, "WEAK_ACCURACY", 1.01)                   # every fit counts as near chance
+    at = _open(AppTest.from_file(APP, default_timeout=180))
+    at.text_input(key="attr_teach_name").input("noise")
+    for j in range(8):
+        at.segmented_control(key=f"attr_mark_{j}").set_value("more" if j < 4 else "less")
+        _run(at)
+    assert at.button(key="attr_teach").disabled                           # 4 + 4 is too few
+    for j in range(8, 12):
+        at.segmented_control(key=f"attr_mark_{j}").set_value("more" if j < 10 else "less")
+        _run(at)
+    at.button(key="attr_teach").click()
+    _run(at)
+    assert any("near or below chance" in w.value and "not saved" in w.value for w in at.warning)
+    assert not list((app_env["data"] / "directions").glob("*-taught.json"))           # nothing saved yet
+    at.button(key="attr_keep_weak").click()                               # the user keeps it explicitly
+    _run(at)
+    saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
+    assert [d["name"] for d in saved["directions"]] == ["noise"] and saved["directions"][0]["n_more"] == 6
+    assert not any("near or below chance" in w.value for w in at.warning)
+
+
+def test_heat_map_ticks_are_short_and_the_hover_has_full_names():
+    import numpy as np
+
+    from explorer.ui.explore_attributes_panel import X_TICK_CHARS, Y_TICK_CHARS, heat_map
+    rows = ["PC 1: + a very long direction name that used to be cut", "PC 1: + a very long direction name too"]
+    cols = ["stroke width (mean)", "stroke width (max)", "x"]
+    fig = heat_map(np.ones((2, 3)), rows, cols, 200)
+    xt, yt = fig.layout.xaxis.ticktext, fig.layout.yaxis.ticktext
+    assert max(map(len, xt)) <= X_TICK_CHARS and max(map(len, yt)) <= Y_TICK_CHARS
+    assert len(set(fig.data[0].x)) == 3 and len(set(fig.data[0].y)) == 2      # alike abbreviations stay apart
+    assert fig.layout.xaxis.tickangle == -45 and fig.layout.margin.l >= 6 * Y_TICK_CHARS
+    assert [list(c) for c in fig.data[0].customdata[0]][0] == [rows[0], cols[0]]
+    assert "customdata[0]" in fig.data[0].hovertemplate

@@ -55,7 +55,7 @@ def _run(at: AppTest) -> AppTest:
 
 
 def _texts(at: AppTest) -> str:
-    return " ".join(str(x.value) for kind in ("info", "caption", "warning", "markdown", "error")
+    return " ".join(str(getattr(x, "value", "")) for kind in ("info", "caption", "warning", "markdown", "error")
                     for x in at.get(kind))
 
 

@@ -119,3 +119,24 @@ def test_a_font_model_starts_from_an_installed_font(font_env):
         _run(at)
     assert "w" in at.query_params
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}
+
+
+def test_a_new_file_clears_the_previous_projection(app_env):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Your image")
+    _run(at)
+    at.file_uploader(key="inv_upload").set_value(("me.png", _png(), "image/png"))
+    at.slider(key="inv_steps").set_value(10)
+    _run(at)
+    at.button(key="inv_start").click()
+    _run(at)
+    deadline = time.time() + 60
+    while "w" not in at.query_params and time.time() < deadline:
+        time.sleep(0.2)
+        _run(at)
+    _run(at)
+    assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}               # the first file's projection
+    at.file_uploader(key="inv_upload").set_value(("evil.png", b"<script>alert(1)</script>", "image/png"))
+    _run(at)
+    assert any("cannot be used" in e.value for e in at.error)
+    assert not at.metric and not at.warning, [w.value for w in at.warning]  # nothing of the old projection

@@ -30,15 +30,18 @@ def test_teach_a_direction_from_marked_seeds_and_move_its_slider(served):
     _choose(page, "panel", "Attributes")
     page.get_by_role("tab", name="Teach a direction").click()
     page.wait_for_selector(".st-key-attr_mark_0 button", timeout=90_000)
-    for seed, side in [(0, "more"), (1, "more"), (2, "more"), (3, "more"),
-                       (4, "less"), (5, "less"), (6, "less"), (7, "less")]:
-        page.locator(f".st-key-attr_mark_{seed} button", has_text=side).first.click()
+    for seed in range(12):                                            # taught.MIN_EACH = 6 of each
+        page.locator(f".st-key-attr_mark_{seed} button", has_text="more" if seed < 6 else "less").first.click()
         wait_idle(page)
-    page.wait_for_selector("text=Marked: 4 more, 4 less", timeout=30_000)
+    page.wait_for_selector("text=Marked: 6 more, 6 less", timeout=30_000)
     page.locator(".st-key-attr_teach_name input").fill("rounder")
     page.locator(".st-key-attr_teach_name input").press("Enter")
     wait_idle(page)
     page.locator(".st-key-attr_teach button").first.click()
+    page.wait_for_selector(".st-key-attr_edit_taught button, .st-key-attr_keep_weak button", timeout=60_000)
+    wait_idle(page)
+    if page.locator(".st-key-attr_keep_weak button").count():        # near chance: kept only when asked
+        page.locator(".st-key-attr_keep_weak button").first.click()
     page.wait_for_selector(".st-key-attr_edit_taught button", timeout=60_000)
     wait_idle(page)
     page.locator(".st-key-attr_edit_taught button").first.click()

@@ -125,3 +125,13 @@ def test_model_cards_escape_every_user_value():
         assert not unsafe([("card", card)]), card
         assert "http:\u2060//example.invalid" in card and card.startswith(f"# {md_escape(HOSTILE)}\n")
     assert "````\nx ``` y\n````" in cards[0]                            # a fence longer than the command's
+
+
+@pytest.mark.parametrize("text", [":red[z]", ":material/home:", ":smile:", ":blue-background[x]", ":rainbow[a]",
+                                  "**bold** <b>x</b> [l](http://a) :red[z] $x$"])
+def test_md_escape_neutralises_colon_directives_and_maths(text):
+    out = md_escape(text)
+    assert out.replace("\u2060", "").replace("\\", "") == text.replace("\\", "")   # reads the same
+    assert not re.search(r":[A-Za-z0-9_+/-]", out), out                 # no ':name' left for Streamlit
+    assert not re.search(r"(?<!\\)\$", out), out                         # every $ escaped: no maths
+    assert "http:\u2060//" in md_escape("see http://a") and md_escape("v 0.7 (x)") == "v 0.7 (x)"
