@@ -247,8 +247,8 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from explorer.gan.checkpoint import latest_training, resolve
     from explorer import fileio
+    from explorer.gan.checkpoint import latest_training, resolve
     from explorer.gan.export import export_model
 
     extra = {}

@@ -171,7 +171,8 @@ def test_exploding_losses_end_in_one_line(tmp_path, folder, capsys):
     (["--class", "nosuchclass"], "its classes: [dark, light]"),
     (["--class", "7"], "its classes: [dark, light]"),
     (["--psi", "nan"], "--psi must be between 0 and 2"),
-    (["--n", "0"], "--n and --scale must be at least 1"),
+    (["--n", "0"], "--n must be between 1 and 1024"),
+    (["--scale", "0"], "--scale must be at least 1"),
 ])
 def test_sample_errors_say_what_would_work(tmp_path, folder, capsys, argv, says):
     run = _run(tmp_path, folder)
@@ -190,8 +191,8 @@ def test_sample_errors_say_what_would_work(tmp_path, folder, capsys, argv, says)
     (["sample", "fashion-mnist", "--n", "0"], "--n must be between 1 and 1024"),
 ])
 def test_bad_numbers_are_one_line_errors_up_front(argv, words, capsys, monkeypatch):
-    import explorer.gan.device as device
     import explorer.evaluation.evaluate as evaluate
+    import explorer.gan.device as device
 
     def boom(*a, **k):
         raise AssertionError("the model was loaded before the input was checked")

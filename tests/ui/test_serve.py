@@ -4,8 +4,9 @@ explorer.ui.serve passes the same options from any directory, unless the caller 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from explorer.ui.serve import APP, streamlit_argv
 
