@@ -25,7 +25,7 @@ from explorer.imaging.render import save_png
 CELL = 64
 PAD = 4
 LABEL_W = 120
-EDIT_AMOUNT = 2.0
+EDIT_AMOUNT = 1.5
 
 
 def _cell(img: np.ndarray) -> np.ndarray:

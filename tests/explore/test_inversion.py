@@ -260,3 +260,17 @@ def test_too_large_uploads_get_our_limit_not_pillows_words(side) -> None:
     want = f"too large: {side[0]}x{side[1]} pixels (limit {Limits.max_pixels:,} pixels, {Limits.max_side} per side)"
     for why in (decode_image(bytes(data), "big.png")[1], fit_image(bytes(data), "big.png", 32, 1)[1]):
         assert want in why and "89478485" not in why and "decompression bomb" not in why.lower()
+
+
+def test_shipped_encoders_fit_their_models_and_stay_small() -> None:
+    from explorer.gan.device import load_generator
+    from explorer.settings import pretrained_dir
+    found = sorted(pretrained_dir().glob("*-encoder.json"))
+    assert {p.name for p in found} >= {"fashion-mnist-encoder.json", "emoji-encoder.json"}
+    for j in found:
+        assert j.with_suffix(".safetensors").stat().st_size < 5 * 2**20
+        G, meta = load_generator(j.name.removesuffix("-encoder.json"), "cpu")
+        enc = load_encoder(meta)                                    # sha256 of the generator and the weights checked
+        x = torch.zeros(1, G.cfg.channels, G.cfg.resolution, G.cfg.resolution)
+        ws, logits = enc.predict(x)
+        assert ws.shape == (1, G.num_ws, enc.cfg.width) and (logits is None) == (not G.cfg.num_classes)
