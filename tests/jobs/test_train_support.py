@@ -175,7 +175,7 @@ def test_job_card_summarises_data_settings_duration_and_figures(tmp_path):
                {"step": 200, "elapsed_s": 125, "swd": 45.0}]
     card = job_card("Cats", meta, {"init_from": "/x/pretrained/emoji.json"}, quality, {"notes": [["a", "alpha"]]})
     assert card.startswith("# Cats\n") and "16 uploaded images" in card and "corrupt: 1, duplicate: 1" in card
-    assert "`emoji.json` (fine-tuned)" in card and "1 file(s) converted" in card
+    assert "started from: emoji.json (fine-tuned)" in card and "1 file(s) converted" in card
     assert "| 100 | 1 min 01 s | 40.00 |" in card and "| 200 | 2 min 05 s | 45.00 |" in card
 
 
