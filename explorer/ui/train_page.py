@@ -12,9 +12,12 @@ localStorage (`explorer.ui.owner`), so a reload lists the same jobs. The app's b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import streamlit as st
 
-from explorer.data.uploads import ingest_uploads
+from explorer.data.uploads import UploadReport, ingest_uploads
 from explorer.gan.device import pick_device
 from explorer.jobs.scheduler import background_scheduler
 from explorer.ui import sticky
@@ -25,35 +28,55 @@ from explorer.ui.train_view import jobs_section, remember_job
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
 
-ss = st.session_state
 STICKY = ("up_mode", "up_res", "up_ch", "up_fit", "up_labels", "tr_from", "tr_source", "tr_preset", "tr_name")
-sticky.restore(STICKY)            # a visit to another page keeps this page's choices
-owner_token()                     # ss["owner"]: the same for a browser across reloads
-sched = background_scheduler()
-reg = sched.registry
-st.title("Train a GAN on your images")
 
-# ---------------------------------------------------------------- 1. data
-st.subheader("1. Your images")
-mode = st.radio("Upload", ["files or .zip archives", "a folder"], horizontal=True, key="up_mode")
-files = st.file_uploader("Images (PNG, JPEG, WEBP, BMP, GIF) or .zip archives of them", type=IMAGE_TYPES,
-                         accept_multiple_files="directory" if mode == "a folder" else True, key="up_files")
-c1, c2, c3, c4 = st.columns(4)
-resolution = c1.selectbox("Resolution", [32, 64, 128], index=1, key="up_res")
-channels = 3 if c2.radio("Colour", ["RGB", "greyscale"], key="up_ch", horizontal=True) == "RGB" else 1
-fit = c3.radio("Non-square images", ["crop", "pad"], key="up_fit", horizontal=True)
-labels = c4.toggle("Folders are classes", key="up_labels",
-                   help="Each top-level folder (or each .zip) becomes a class; the model can then draw each class.")
-key = (tuple(f.file_id for f in files or []), resolution, channels, fit, labels)
-if files and ss.get("report_key") != key and st.button("Check images", type="primary", key="up_check"):
-    with st.spinner(f"Decoding and checking {len(files)} file(s)…"):
-        ss["report"] = ingest_uploads([(f.name, f.getvalue()) for f in files], resolution=resolution,
-                                      channels=channels, fit=fit, labels=labels)
-        ss["report_key"] = key
-# the upload box empties when the page is left: the images checked earlier stay, if the settings match
-kept = not files and ss.get("report") is not None and tuple(ss.get("report_key") or ())[1:] == key[1:]
-report = ss.get("report") if (files and ss.get("report_key") == key) or kept else None
-if report is not None:
+
+@dataclass(frozen=True)
+class UploadChoice:
+    """What the upload widgets say: the files and how to read them."""
+    files: list[Any]
+    resolution: int
+    channels: int
+    fit: str
+    labels: bool
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (tuple(f.file_id for f in self.files), self.resolution, self.channels, self.fit, self.labels)
+
+
+def upload_widgets() -> UploadChoice:
+    """Section 1's widgets."""
+    mode = st.radio("Upload", ["files or .zip archives", "a folder"], horizontal=True, key="up_mode")
+    files = st.file_uploader("Images (PNG, JPEG, WEBP, BMP, GIF) or .zip archives of them", type=IMAGE_TYPES,
+                             accept_multiple_files="directory" if mode == "a folder" else True, key="up_files")
+    c1, c2, c3, c4 = st.columns(4)
+    resolution = c1.selectbox("Resolution", [32, 64, 128], index=1, key="up_res")
+    channels = 3 if c2.radio("Colour", ["RGB", "greyscale"], key="up_ch", horizontal=True) == "RGB" else 1
+    fit = c3.radio("Non-square images", ["crop", "pad"], key="up_fit", horizontal=True)
+    labels = c4.toggle("Folders are classes", key="up_labels",
+                       help="Each top-level folder (or each .zip) becomes a class; the model can then draw each "
+                            "class.")
+    return UploadChoice(list(files or []), int(resolution), channels, str(fit), bool(labels))
+
+
+def checked_report(up: UploadChoice) -> tuple[UploadReport | None, bool]:
+    """The report of the checked upload (decoding it when the user asks) and whether it was kept from earlier."""
+    ss = st.session_state
+    key = up.key
+    if up.files and ss.get("report_key") != key and st.button("Check images", type="primary", key="up_check"):
+        with st.spinner(f"Decoding and checking {len(up.files)} file(s)…"):
+            ss["report"] = ingest_uploads([(f.name, f.getvalue()) for f in up.files], resolution=up.resolution,
+                                          channels=up.channels, fit=up.fit, labels=up.labels)
+            ss["report_key"] = key
+    # the upload box empties when the page is left: the images checked earlier stay, if the settings match
+    kept = not up.files and ss.get("report") is not None and tuple(ss.get("report_key") or ())[1:] == key[1:]
+    report = ss.get("report") if (up.files and ss.get("report_key") == key) or kept else None
+    return report, kept
+
+
+def report_panel(report: UploadReport, kept: bool, resolution: int) -> None:
+    """What was read, what was left out (each file with its reason) and what was converted."""
     if kept:
         st.caption("The images you checked earlier in this session (the upload box empties when you leave "
                    "the page); upload again to change them.")
@@ -77,19 +100,33 @@ if report is not None:
                                    + ", ".join(f"{k} ({v})" for k, v in report.note_counts.items()))):
             st.dataframe([{"file": n, "note": r} for n, r in report.notes], hide_index=True)
 
-# ---------------------------------------------------------------- 2. train
-st.subheader("2. Training")
-if report is None or len(report) == 0:
-    st.info("Upload images and press **Check images** first.")
-else:
-    job_id = start_panel(report, fit, labels, reg, sched, str(pick_device("auto")))
-    if job_id:
-        remember_job(job_id)
 
-sticky.remember(STICKY)
+def main() -> None:
+    sticky.restore(STICKY)            # a visit to another page keeps this page's choices
+    owner_token()                     # ss["owner"]: the same for a browser across reloads
+    sched = background_scheduler()
+    st.title("Train a GAN on your images")
 
-# ---------------------------------------------------------------- 3. jobs
-st.subheader("3. Your training jobs")
-if sched.last_error:
-    st.warning(f"The background job scheduler reports: {md_escape(sched.last_error)}")
-jobs_section(reg, sched)
+    st.subheader("1. Your images")
+    up = upload_widgets()
+    report, kept = checked_report(up)
+    if report is not None:
+        report_panel(report, kept, up.resolution)
+
+    st.subheader("2. Training")
+    if report is None or len(report) == 0:
+        st.info("Upload images and press **Check images** first.")
+    else:
+        job_id = start_panel(report, up.fit, up.labels, sched.registry, sched, str(pick_device("auto")))
+        if job_id:
+            remember_job(job_id)
+    sticky.remember(STICKY)
+
+    st.subheader("3. Your training jobs")
+    if sched.last_error:
+        st.warning(f"The background job scheduler reports: {md_escape(sched.last_error)}")
+    jobs_section(sched.registry, sched)
+
+
+if __name__ == "__main__":
+    main()

@@ -335,7 +335,7 @@ def test_export_dataset_is_tied_to_model_and_settings_and_recipes_open_with_thei
     assert "made with the model 'tiny'" in at.info[0].value and not at.warning
     at.button(key="recipe_open").click()
     _run(at)
-    assert at.session_state["model"].startswith("tiny ")
+    assert at.selectbox(key="model").value.startswith("tiny ")      # the sidebar shows the recipe's model
     at.switch_page("explorer/ui/explore_page.py")                  # AppTest does not follow st.switch_page
     _run(at)
     assert at.number_input(key="seed").value == 42 and at.selectbox(key="cls").value == 2
