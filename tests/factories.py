@@ -124,3 +124,16 @@ def served_app(env: dict[str, str], accept_downloads: bool = False) -> Iterator[
 
     with streamlit_server(APP, env=env) as (url, _), chromium() as browser:
         yield url, browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=accept_downloads)
+
+
+def run_app(at: Any) -> Any:
+    """Run a `streamlit.testing.v1.AppTest` once and fail on any exception the page raised; returns it."""
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page_text(at: Any) -> str:
+    """Every info, caption, warning, markdown and error text the page shows, joined by spaces."""
+    return " ".join(str(getattr(x, "value", "")) for kind in ("info", "caption", "warning", "markdown", "error")
+                    for x in at.get(kind))

@@ -131,19 +131,30 @@ def train_classifier(train_images_u8: torch.Tensor, train_labels: torch.Tensor, 
     gen = torch.Generator().manual_seed(seed)                                # data order + augmentation
     model = FashionClassifier(config)
     x_all = model.prepare(train_images_u8)                                   # (N, 1, R, R) in [-1, 1]
-    n = len(x_all)
-    steps_per_epoch = math.ceil(n / batch_size)
-    total = max(1, epochs * steps_per_epoch)
+    return fit(model, x_all, labels, epochs=epochs, per_epoch=len(x_all), batch_size=batch_size, lr=lr, gen=gen,
+               augment=_augment, on_progress=on_progress)
+
+
+def fit(model: FashionClassifier, x_all: torch.Tensor, labels: torch.Tensor, *, epochs: int, per_epoch: int,
+        batch_size: int, lr: float, gen: torch.Generator,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
+        on_progress: Callable[[dict], None] | None = None) -> FashionClassifier:
+    """The one training loop of the project's classifiers: `epochs` passes over a random `per_epoch` subset
+    of x_all (N, 1, R, R) in [-1, 1] with (N,) labels, AdamW (weight decay 5e-4) with a one-cycle schedule
+    peaking at `lr`, label smoothing 0.1, `augment(x, gen)` on every batch. Deterministic for `gen`'s seed
+    and the thread count on CPU. `on_progress` gets {"epoch", "step", "steps", "loss", "train_accuracy",
+    "seconds"} after every epoch. Returns the model in eval mode."""
+    total = max(1, epochs * math.ceil(per_epoch / batch_size))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.2)
     t0, step = time.perf_counter(), 0
     model.train()
     for epoch in range(epochs):
-        order = torch.randperm(n, generator=gen)
+        order = torch.randperm(len(x_all), generator=gen)[:per_epoch]
         loss_sum, correct = 0.0, 0
-        for i in range(0, n, batch_size):
+        for i in range(0, per_epoch, batch_size):
             idx = order[i:i + batch_size]
-            x, y = _augment(x_all[idx], gen), labels[idx]
+            x, y = augment(x_all[idx], gen), labels[idx]
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=0.1)
             opt.zero_grad(set_to_none=True)
@@ -154,8 +165,8 @@ def train_classifier(train_images_u8: torch.Tensor, train_labels: torch.Tensor, 
             loss_sum += loss.item() * len(idx)
             correct += int((logits.argmax(1) == y).sum())
         if on_progress is not None:
-            on_progress({"epoch": epoch + 1, "step": step, "steps": total, "loss": loss_sum / n,
-                         "train_accuracy": correct / n, "seconds": time.perf_counter() - t0})
+            on_progress({"epoch": epoch + 1, "step": step, "steps": total, "loss": loss_sum / per_epoch,
+                         "train_accuracy": correct / per_epoch, "seconds": time.perf_counter() - t0})
     return model.eval()
 
 

@@ -27,7 +27,6 @@ measured attributes across the glyphs of one face, generated vs real) and the me
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.evaluation import metrics
-from explorer.evaluation.classifier import ClassifierConfig, FashionClassifier, load_classifier, save_classifier
+from explorer.evaluation.classifier import ClassifierConfig, FashionClassifier, fit, load_classifier, save_classifier
 
 GLYPHS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 MERGE_CONFUSION = 0.10
@@ -82,29 +81,8 @@ def train_glyph_classifier(stacks: torch.Tensor, epochs: int = 3, seed: int = 0,
     images, labels = flatten_glyphs(stacks)
     x_all = model.prepare(images)                                             # (N*G, 1, 32, 32) in [-1, 1]
     per_epoch = min(len(x_all), max_glyphs or len(x_all))
-    steps = max(1, epochs * math.ceil(per_epoch / batch_size))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
-    t0, step = time.perf_counter(), 0
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(x_all), generator=gen)[:per_epoch]
-        loss_sum, correct = 0.0, 0
-        for i in range(0, per_epoch, batch_size):
-            idx = order[i:i + batch_size]
-            logits = model(_shift(x_all[idx], gen))
-            loss = F.cross_entropy(logits, labels[idx], label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == labels[idx]).sum())
-        if on_progress is not None:
-            on_progress({"epoch": epoch + 1, "step": step, "steps": steps, "loss": loss_sum / per_epoch,
-                         "train_accuracy": correct / per_epoch, "seconds": time.perf_counter() - t0})
-    return model.eval()
+    return fit(model, x_all, labels, epochs=epochs, per_epoch=per_epoch, batch_size=batch_size, lr=lr, gen=gen,
+               augment=_shift, on_progress=on_progress)
 
 
 @torch.inference_mode()

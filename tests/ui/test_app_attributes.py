@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import export_generator, use_dirs
+from tests.factories import export_generator, run_app, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -20,16 +20,10 @@ def app_env(tmp_path, monkeypatch):
     return {"sha": json.loads(side.read_text())["sha256"], "G": G, "data": Path(env["LATENT_EXPLORER_DATA"])}
 
 
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _open(at: AppTest) -> AppTest:
-    _run(at)
+    run_app(at)
     at.radio(key="panel").set_value("Attributes")
-    return _run(at)
+    return run_app(at)
 
 
 def test_heat_map_and_a_conditional_edit_in_the_link(app_env):
@@ -37,23 +31,23 @@ def test_heat_map_and_a_conditional_edit_in_the_link(app_env):
     assert len(at.get("plotly_chart")) >= 1                               # the entanglement heat map
     assert any("attribute directions measured" in c.value for c in at.caption)
     at.selectbox(key="attr_cond_dir").set_value(0)
-    _run(at)
+    run_app(at)
     keep = at.multiselect(key="attr_keep_pca_0")
     keep.set_value([0, 1])
-    _run(at)
+    run_app(at)
     assert len(at.get("plotly_chart")) >= 2                               # before / after rows
     at.button(key="attr_cond_apply").click()
-    _run(at)
+    run_app(at)
     at.radio(key="panel").set_value("Edit directions")
-    _run(at)
+    run_app(at)
     assert "⟂ 2" in at.slider(key="amt0").label
     at.slider(key="amt0").set_value(2.0)
-    _run(at)
+    run_app(at)
     assert at.query_params["e"] == "0:2:0::0.1"                            # the link says what it is orthogonal to
     # the link reproduces it in a fresh session
     fresh = AppTest.from_file(APP, default_timeout=180)
     fresh.query_params.update(dict(at.query_params))
-    _run(fresh)
+    run_app(fresh)
     assert fresh.slider(key="amt0").value == 2.0 and "⟂ 2" in fresh.slider(key="amt0").label
 
 
@@ -63,32 +57,32 @@ def test_teach_a_direction_from_marked_seeds_and_use_it(app_env, monkeypatch):
     at = _open(AppTest.from_file(APP, default_timeout=180))
     for j in range(12):
         at.segmented_control(key=f"attr_mark_{j}").set_value("more" if j < 6 else "less")
-        _run(at)
+        run_app(at)
     assert at.button(key="attr_teach").disabled                           # no name yet
     at.text_input(key="attr_teach_name").input("rounder")
-    _run(at)
+    run_app(at)
     at.button(key="attr_teach").click()
-    _run(at)
+    run_app(at)
     saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
     assert [d["name"] for d in saved["directions"]] == ["rounder"] and saved["directions"][0]["n_more"] == 6
     assert any("Marked: 0 more, 0 less" in c.value for c in at.caption)
     assert all(at.segmented_control(key=f"attr_mark_{j}").value is None for j in range(12))   # controls reset too
     at.button(key="attr_edit_taught").click()
-    _run(at)
+    run_app(at)
     assert at.radio(key="method").value == "attr"
     at.radio(key="panel").set_value("Edit directions")
-    _run(at)
+    run_app(at)
     idx = next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and "rounder" in s.label)
     assert "accuracy" in at.slider(key=f"amt{idx}").label
     at.slider(key=f"amt{idx}").set_value(1.5)
-    _run(at)
+    run_app(at)
     assert at.query_params["d"] == "attr" and at.query_params["e"] == f"{idx}:1.5:0:"
 
 
 def test_a_link_naming_attributes_the_model_lacks_still_shows(app_env):
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "s": "3", "c": "1", "e": "0:1.5:0::0.99"})
-    _run(at)
+    run_app(at)
     assert any("99" in w.value for w in at.warning)
     assert at.slider(key="amt0").value == 1.5 and "⟂ 1" in at.slider(key="amt0").label
     assert at.query_params["e"] == "0:1.5:0::0"
@@ -101,17 +95,17 @@ def test_teaching_needs_six_each_and_warns_near_chance(app_env, monkeypatch):
     at.text_input(key="attr_teach_name").input("noise")
     for j in range(8):
         at.segmented_control(key=f"attr_mark_{j}").set_value("more" if j < 4 else "less")
-        _run(at)
+        run_app(at)
     assert at.button(key="attr_teach").disabled                           # 4 + 4 is too few
     for j in range(8, 12):
         at.segmented_control(key=f"attr_mark_{j}").set_value("more" if j < 10 else "less")
-        _run(at)
+        run_app(at)
     at.button(key="attr_teach").click()
-    _run(at)
+    run_app(at)
     assert any("near or below chance" in w.value and "not saved" in w.value for w in at.warning)
     assert not list((app_env["data"] / "directions").glob("*-taught.json"))           # nothing saved yet
     at.button(key="attr_keep_weak").click()                               # the user keeps it explicitly
-    _run(at)
+    run_app(at)
     saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
     assert [d["name"] for d in saved["directions"]] == ["noise"] and saved["directions"][0]["n_more"] == 6
     assert not any("near or below chance" in w.value for w in at.warning)

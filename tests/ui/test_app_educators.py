@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.gan import critic
 from explorer.gan.export import export_model
-from tests.factories import make_run, use_dirs
+from tests.factories import make_run, run_app, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -39,38 +39,32 @@ def app_env(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _open(page: str, model: str = "tiny (pretrained)") -> AppTest:
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.selectbox(key="model").set_value(model)
     at.switch_page(page)
-    return _run(at)
+    return run_app(at)
 
 
 def test_latent_map_page(app_env):
     at = _open("explorer/ui/latent_map_page.py")
     at.slider(key="lm_n").set_value(100)
-    _run(at)
+    run_app(at)
     chart = at.get("plotly_chart")[0].proto
     assert '"cat"' in chart.spec and chart.spec.count(";base64,") == 100    # thumbnails drawn
     at.number_input(key="lm_pick").set_value(5)
-    _run(at)
+    run_app(at)
     assert "seed 5 · owl" in str(at.get("image")[0].proto)                                  # 5 % 3 = class 2
     at.radio(key="lm_method").set_value("tsne")
     at.toggle(key="lm_thumbs").set_value(False)
-    _run(at)
+    run_app(at)
     assert ";base64," not in at.get("plotly_chart")[0].proto.spec
     at.button(key="lm_open").click()
-    _run(at)
+    run_app(at)
     assert at.title[0].value == "Explore"                                    # it opened in the explorer
     assert at.number_input(key="seed").value == 5 and at.selectbox(key="cls").value == 2
     at.switch_page("explorer/ui/latent_map_page.py")                         # and back: the same map
-    _run(at)
+    run_app(at)
     assert (at.radio(key="lm_method").value, at.slider(key="lm_n").value, at.toggle(key="lm_thumbs").value,
             at.number_input(key="lm_pick").value) == ("tsne", 100, False, 5)
 
@@ -78,15 +72,15 @@ def test_latent_map_page(app_env):
 def test_playground_keeps_its_game_across_a_page_switch(app_env):
     at = _open("explorer/ui/playground_page.py")
     at.selectbox(key="pg_preset").set_value("Mode collapse")
-    _run(at)
+    run_app(at)
     at.button(key="pg_step").click()
-    _run(at)
+    run_app(at)
     runner, lr = at.session_state["pg_runner"], at.select_slider(key="pg_lr_g").value
     assert runner.pg.steps == 1
     at.switch_page("explorer/ui/models_page.py")
-    _run(at)
+    run_app(at)
     at.switch_page("explorer/ui/playground_page.py")
-    _run(at)
+    run_app(at)
     assert at.selectbox(key="pg_preset").value == "Mode collapse" and at.select_slider(key="pg_lr_g").value == lr
     assert at.session_state["pg_runner"] is runner and runner.pg.steps == 1  # not reset to the Stable preset
 
@@ -98,11 +92,11 @@ def test_classes_page(app_env):
     before = captions[0]
     at.number_input(key="cl_seed").set_value(7)
     at.slider(key="cl_rows").set_value(2)
-    _run(at)
+    run_app(at)
     assert str(at.get("image")[0].proto) != before and "seeds 7–8" in at.caption[-1].value
     at.selectbox(key="cl_class").set_value(1)
     at.button(key="cl_open").click()
-    _run(at)
+    run_app(at)
     assert at.title[0].value == "Explore"
     assert at.number_input(key="seed").value == 7 and at.selectbox(key="cls").value == 1
     plain = _open("explorer/ui/classes_page.py", "plain (pretrained)")
@@ -112,29 +106,29 @@ def test_classes_page(app_env):
 def test_quiz_scores_people_and_discriminator(app_env):
     at = _open("explorer/ui/quiz_page.py")
     at.slider(key="qz_n").set_value(4)
-    _run(at)
+    run_app(at)
     at.button(key="qz_new").click()
-    _run(at)
+    run_app(at)
     items = at.session_state["qz_round"]["items"]
     assert len(items) == 4 and sum(it.real for it in items) == 2
     assert all(it.d_score is not None for it in items)                      # the exported D scored them all
     assert at.subheader[0].value == "You 0/0"
     at.button(key="qz_real" if items[0].real else "qz_fake").click()        # right
-    _run(at)
+    run_app(at)
     assert "right" in at.success[0].value and "Discriminator:" in " ".join(m.value for m in at.markdown)
     assert at.subheader[0].value.startswith("You 1/1 · Discriminator ")
     at.button(key="qz_next").click()
-    _run(at)
+    run_app(at)
     at.button(key="qz_fake" if items[1].real else "qz_real").click()        # wrong
-    _run(at)
+    run_app(at)
     assert "wrong" in at.error[0].value and at.subheader[0].value.startswith("You 1/2")
     for _ in range(2):
         at.button(key="qz_next").click()
-        _run(at)
+        run_app(at)
         at.button(key="qz_real").click()
-        _run(at)
+        run_app(at)
     at.button(key="qz_next").click()
-    _run(at)
+    run_app(at)
     assert "Round over" in at.success[0].value and len(at.dataframe) == 1
     d_right = sum((it.d_score > 0) == it.real for it in items)
     assert at.subheader[0].value.endswith(f"Discriminator {d_right}/4")
@@ -155,7 +149,7 @@ def test_quiz_without_data_or_discriminator_says_so(app_env):
     at = _open("explorer/ui/quiz_page.py")
     assert "no discriminator" in at.info[0].value
     at.button(key="qz_fake").click()
-    _run(at)
+    run_app(at)
     assert at.subheader[0].value in ("You 0/1", "You 1/1")
 
 
@@ -202,11 +196,11 @@ def test_quiz_names_its_real_images_and_builds_a_missing_emoji_set_from_the_page
     at = _open("explorer/ui/quiz_page.py", "emo (pretrained)")
     assert "not built on this server yet" in at.info[0].value and "trained on" in at.caption[0].value
     at.button(key="qz_build").click()
-    _run(at)
+    run_app(at)
     deadline = time.monotonic() + 120
     while not at.subheader and time.monotonic() < deadline:               # the page polls the build
         time.sleep(0.5)
-        _run(at)
+        run_app(at)
     assert at.subheader[0].value == "You 0/0" and emoji.dataset_path(64).exists()
     assert any(it.real for it in at.session_state["qz_round"]["items"])
 
@@ -221,11 +215,11 @@ def test_models_whose_w_is_z_promise_no_islands_and_offer_no_z_or_w_choice(app_e
     dc = _open("explorer/ui/latent_map_page.py", "dc (pretrained)")
     assert "no class islands can form" in captions(dc) and "If the classes form separate islands" not in captions(dc)
     dc.switch_page("explorer/ui/interpolate_page.py")
-    _run(dc)
+    run_app(dc)
     assert not [r for r in dc.radio if r.key == "ip_space"] and "same path" in captions(dc)
 
     film = _open("explorer/ui/latent_map_page.py")                                # a learned mapping
     assert "If the classes form separate islands" in captions(film)
     film.switch_page("explorer/ui/interpolate_page.py")
-    _run(film)
+    run_app(film)
     assert film.radio(key="ip_space").options == ["z", "w"]

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.explore import recipes
 from explorer.explore.latents import Edit, LatentState
-from tests.factories import export_generator, use_dirs
+from tests.factories import export_generator, run_app, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -35,187 +35,181 @@ def _strip_box(at: AppTest):
     return next(s for s in at.selectbox if s.label == "Direction")
 
 
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def test_explore_sliders_change_state_and_url(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     assert at.selectbox(key="model").options == ["tiny (pretrained)"]
     assert at.query_params["s"] == "0" and at.query_params["ck"] == app_env["sha"][:12]
     before = _image_ids(at)[0]
     at.slider(key="amt0").set_value(2.5)
-    _run(at)
+    run_app(at)
     assert at.query_params["e"] == "0:2.5:0:"
     assert _image_ids(at)[0] != before                          # the edit changed the picture
     at.toggle(key="per_layer").set_value(True)
-    _run(at)
+    run_app(at)
     at.select_slider(key="lr0").set_value((1, 1))               # one middle layer -> ws[1:2]
-    _run(at)
+    run_app(at)
     assert at.query_params["e"] == "0:2.5:1:2"
     at.button(key="next").click()
-    _run(at)
+    run_app(at)
     assert at.number_input(key="seed").value == 1 and at.query_params["s"] == "1"
     at.selectbox(key="cls").set_value(2)
-    _run(at)
+    run_app(at)
     assert at.query_params["c"] == "2"
     at.button(key="reset_all").click()
-    _run(at)
+    run_app(at)
     assert "e" not in at.query_params and at.slider(key="amt0").value == 0.0
 
 
 def test_strip_follows_the_other_edits_not_its_own_slider(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     main, strip = _image_ids(at)[:2]
     tiles = at.session_state["_strip"][1]
     at.slider(key="amt0").set_value(1.5)           # the strip's own direction: its tiles are kept (no render),
-    _run(at)                                       # only the mark of the current amount moves
+    run_app(at)                                       # only the mark of the current amount moves
     main2, strip2 = _image_ids(at)[:2]
     assert main2 != main and strip2 != strip and at.session_state["_strip"][1] is tiles
     at.slider(key="amt1").set_value(-2.0)          # another direction: the strip is redrawn
-    _run(at)
+    run_app(at)
     main3, strip3 = _image_ids(at)[:2]
     assert main3 != main2 and strip3 != strip2
     _strip_box(at).set_value(1)                    # another strip direction
-    _run(at)
+    run_app(at)
     assert _image_ids(at)[1] not in (strip, strip2, strip3)
     at.text_input(key="dir_name").input("wide")    # renamed: a fresh picker (the browser would keep the old
     at.button(key="save_name").click()             # label), still on the same direction
-    _run(at)
+    run_app(at)
     assert _strip_box(at).value == 1 and _strip_box(at).options[1] == "wide"
 
 
 def test_z_sliders_nudge_one_dimension(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.slider(key="amt1").set_value(1.0)
-    _run(at)
+    run_app(at)
     at.radio(key="panel").set_value("Latent z")
-    _run(at)
+    run_app(at)
     assert at.query_params["e"] == "1:1:0:"                     # edits survive hiding their sliders
     z0 = at.slider(key="z3").value
     at.slider(key="z3").set_value(round(z0 + 1.0, 2))
-    _run(at)
+    run_app(at)
     dim, delta = at.query_params["z"].split(":")
     assert dim == "3" and abs(float(delta) - 1.0) < 0.02
     at.button(key="reset_z").click()
-    _run(at)
+    run_app(at)
     assert "z" not in at.query_params
     at.radio(key="panel").set_value("Gallery")
-    _run(at)
+    run_app(at)
     at.button(key="use5").click()
-    _run(at)
+    run_app(at)
     assert at.query_params["s"] == "5"
     at.radio(key="panel").set_value("Edit directions")
-    _run(at)
+    run_app(at)
     assert at.slider(key="amt1").value == 1.0
 
 
 def test_layer_preset_applies_to_every_slider(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.selectbox(key="layer_preset").set_value("fine")        # applies at once: the box shows what is applied
-    _run(at)
+    run_app(at)
     at.slider(key="amt3").set_value(-2.0)
-    _run(at)
+    run_app(at)
     assert at.query_params["e"] == "3:-2:2:"                     # tiny film: 3 layers, fine = the last
 
 
 def test_link_reproduces_state_and_bad_links_warn(app_env):
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "s": "7", "c": "1", "p": "0.7", "e": "1:2:0:"})
-    _run(at)
+    run_app(at)
     assert at.number_input(key="seed").value == 7 and at.selectbox(key="cls").value == 1
     assert at.slider(key="psi").value == pytest.approx(0.7) and at.slider(key="amt1").value == 2.0
     assert not at.warning and at.selectbox(key="layer_preset").value == "all"
     fine = AppTest.from_file(APP, default_timeout=120)
     fine.query_params.update({"m": "tiny", "s": "7", "e": "1:2:2:,3:-1:2:"})   # both edits on the fine layer
-    _run(fine)
+    run_app(fine)
     assert fine.selectbox(key="layer_preset").value == "fine"
 
     bad = AppTest.from_file(APP, default_timeout=120)
     bad.query_params.update({"m": "nope", "s": "abc", "p": "99", "c": "9", "e": "zz,1:nan:0:", "z": "999:1"})
-    _run(bad)
+    run_app(bad)
     text = " ".join(w.value for w in bad.warning)
     assert "nope" in text and "seed" in text and "class 9" in text and "z offset" in text
     assert text.count("'nope'") == 1 and len(bad.warning) == 2     # the model once; the rest in one box
 
     many = AppTest.from_file(APP, default_timeout=120)
     many.query_params.update({"m": "tiny", "e": ",".join(f"{i}:x" for i in range(300)), "seed": "4"})
-    _run(many)
+    run_app(many)
     assert len(many.warning) == 1 and "unknown link parameter(s) 'seed'" in many.warning[0].value
     assert "more problems" in many.warning[0].value and many.warning[0].value.count("\n- ") == 8
     assert bad.number_input(key="seed").value == 0                 # sensible defaults
 
 
 def test_direction_names_persist(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.text_input(key="dir_name").input("sleeve length")
     at.button(key="save_name").click()
-    _run(at)
-    at2 = _run(AppTest.from_file(APP, default_timeout=120))
+    run_app(at)
+    at2 = run_app(AppTest.from_file(APP, default_timeout=120))
     assert any("sleeve length" in s.label for s in at2.slider if s.key == "amt0")
 
 
 def test_interpolate_page(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.switch_page("explorer/ui/interpolate_page.py")
-    _run(at)
+    run_app(at)
     assert (at.slider(key="ip_scrub").min, at.slider(key="ip_scrub").max) == (1, 48)   # 48 frames by default
     at.number_input(key="ip_frames").set_value(10)
-    _run(at)
+    run_app(at)
     assert at.slider(key="ip_scrub").max == 10
     first = _image_ids(at)
     at.slider(key="ip_scrub").set_value(5)
-    _run(at)
+    run_app(at)
     assert _image_ids(at) != first
     at.toggle(key="ip_play").set_value(True)                     # the looping preview
-    _run(at)
+    run_app(at)
     assert len(_image_ids(at)) == len(first) + 1
     at.button(key="kf_add_seed").click()
-    _run(at)
+    run_app(at)
     at.button(key="kf_add_seed").click()
-    _run(at)
+    run_app(at)
     assert [k.seed for k in at.session_state["keyframes"]] == [0, 1, 2, 3]    # the seed box moves on
     at.file_uploader(key="kf_recipe").set_value(("r.json", b"{not json", "application/json"))
-    _run(at)
+    run_app(at)
     at.button(key="kf_add_recipe").click()
-    _run(at)
+    run_app(at)
     assert "not a usable recipe" in at.error[0].value
 
 
 def test_export_page_recipe_round_trip_and_dataset(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.slider(key="amt2").set_value(-1.5)
-    _run(at)
+    run_app(at)
     at.switch_page("explorer/ui/export_page.py")
-    _run(at)
+    run_app(at)
     text = next(c.value for c in at.code if c.language == "json")
     state, warns = recipes.parse_recipe_json(text)
     assert not warns and state.edits == (Edit(2, -1.5, 0, None),) and state.checkpoint == app_env["sha"][:12]
     # upload a recipe made elsewhere: it opens in the explorer
     other = LatentState("tiny", app_env["sha"][:12], seed=42, class_index=2, psi=0.5, edits=(Edit(0, 1.0, 0, 1),))
     at.file_uploader(key="recipe_upload").set_value(("x.json", recipes.recipe_json(other).encode(), "application/json"))
-    _run(at)
+    run_app(at)
     at.button(key="recipe_open").click()
-    _run(at)
+    run_app(at)
     assert at.number_input(key="seed").value == 42 and at.slider(key="amt0").value == 1.0
     at.switch_page("explorer/ui/explore_page.py")       # AppTest does not follow st.switch_page by itself
-    _run(at)
+    run_app(at)
     at.toggle(key="per_layer").set_value(True)
-    _run(at)
+    run_app(at)
     assert at.select_slider(key="lr0").value == (0, 0)
 
     at.switch_page("explorer/ui/export_page.py")
-    _run(at)
+    run_app(at)
     at.file_uploader(key="recipe_upload").set_value(("x.json", b'{"format": "something else"}', "application/json"))
-    _run(at)
+    run_app(at)
     assert "not a usable recipe" in at.error[0].value
     at.file_uploader(key="recipe_upload").set_value(None)
     at.number_input(key="syn_n").set_value(4)
-    _run(at)
+    run_app(at)
     at.button(key="syn_build").click()
-    _run(at)
+    run_app(at)
     zf = zipfile.ZipFile(io.BytesIO(at.session_state["syn_zip"]))
     pngs = [n for n in zf.namelist() if n.endswith(".png")]
     assert len(pngs) == 12                                        # 4 per class x 3 classes
@@ -224,19 +218,19 @@ def test_export_page_recipe_round_trip_and_dataset(app_env):
 
 
 def test_models_page(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.switch_page("explorer/ui/models_page.py")
-    _run(at)
+    run_app(at)
     assert any("tiny" in m.value for m in at.markdown)
     at.number_input(key="grid_seed").set_value(3)
-    _run(at)
+    run_app(at)
     assert "seed 3" in str(at.get("image")[0].proto)
 
 
 def test_no_models_gives_a_message(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_PRETRAINED", str(tmp_path))
     monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "data"))
-    at = _run(AppTest.from_file(APP, default_timeout=60))
+    at = run_app(AppTest.from_file(APP, default_timeout=60))
     assert "No models found" in at.warning[0].value
 
 
@@ -282,28 +276,28 @@ def two_models(app_env, tmp_path):
 
 def _pick_model(at: AppTest, name: str) -> None:
     at.selectbox(key="model").set_value(next(o for o in at.selectbox(key="model").options if o.startswith(name + " ")))
-    _run(at)
+    run_app(at)
 
 
 def test_switching_models_keeps_each_models_work(two_models):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     _pick_model(at, "tiny")
     at.slider(key="amt0").set_value(2.5)
     at.slider(key="psi").set_value(0.7)
-    _run(at)
+    run_app(at)
     _pick_model(at, "other")
     assert at.slider(key="amt0").value == 0.0 and at.query_params["m"] == "other"
     at.number_input(key="seed").set_value(9)
-    _run(at)
+    run_app(at)
     _pick_model(at, "tiny")
     assert at.slider(key="amt0").value == 2.5 and at.slider(key="psi").value == pytest.approx(0.7)
     _pick_model(at, "other")
     assert at.number_input(key="seed").value == 9
 
     at.switch_page("explorer/ui/interpolate_page.py")            # keyframes are kept per model too
-    _run(at)
+    run_app(at)
     at.button(key="kf_add_seed").click()
-    _run(at)
+    run_app(at)
     _pick_model(at, "tiny")
     assert sum(k.model == "tiny" for k in at.session_state["keyframes"]) == 2
     _pick_model(at, "other")
@@ -311,33 +305,33 @@ def test_switching_models_keeps_each_models_work(two_models):
 
 
 def test_export_dataset_is_tied_to_model_and_settings_and_recipes_open_with_their_model(two_models):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     _pick_model(at, "tiny")
     at.switch_page("explorer/ui/export_page.py")
-    _run(at)
+    run_app(at)
     at.number_input(key="syn_n").set_value(2)
-    _run(at)
+    run_app(at)
     at.button(key="syn_build").click()
-    _run(at)
+    run_app(at)
     assert [b.key for b in at.get("download_button")].count("syn_download") == 1
     at.number_input(key="syn_n").set_value(3)                      # other settings: that zip is not offered
-    _run(at)
+    run_app(at)
     assert "syn_download" not in [b.key for b in at.get("download_button")]
     at.number_input(key="syn_n").set_value(2)
-    _run(at)
+    run_app(at)
     assert "syn_download" in [b.key for b in at.get("download_button")]
     _pick_model(at, "other")                                        # nor for another model
     assert "syn_download" not in [b.key for b in at.get("download_button")]
 
     made = LatentState("tiny", two_models["sha"][:12], seed=42, class_index=2, psi=0.5)
     at.file_uploader(key="recipe_upload").set_value(("t.json", recipes.recipe_json(made).encode(), "application/json"))
-    _run(at)
+    run_app(at)
     assert "made with the model 'tiny'" in at.info[0].value and not at.warning
     at.button(key="recipe_open").click()
-    _run(at)
+    run_app(at)
     assert at.selectbox(key="model").value.startswith("tiny ")      # the sidebar shows the recipe's model
     at.switch_page("explorer/ui/explore_page.py")                  # AppTest does not follow st.switch_page
-    _run(at)
+    run_app(at)
     assert at.number_input(key="seed").value == 42 and at.selectbox(key="cls").value == 2
     assert at.query_params["m"] == "tiny"
 
@@ -359,144 +353,144 @@ def test_freeze_new_modules_freezes_only_after_an_import(monkeypatch):
 
 def test_seeds_derived_near_the_maximum_stay_inside_their_boxes(app_env):
     from explorer.explore.latents import SEED_MAX
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.number_input(key="seed").set_value(SEED_MAX)
-    _run(at)
+    run_app(at)
     at.button(key="next").click()                                  # one past the maximum: stays there
-    _run(at)
+    run_app(at)
     assert at.number_input(key="seed").value == SEED_MAX
     at.radio(key="panel").set_value("Gallery")
-    _run(at)
+    run_app(at)
     box = at.number_input(key="gal_seed")
     assert box.max + 11 <= SEED_MAX                                # every offered seed is a valid seed
     box.set_value(box.max)
-    _run(at)
+    run_app(at)
     labels = [int(b.label) for b in at.button if b.key and b.key.startswith("use")]
     assert max(labels) == SEED_MAX
     at.button(key="use11").click()                                 # picking the last one shows that seed
-    _run(at)
+    run_app(at)
     assert at.number_input(key="seed").value == SEED_MAX and at.query_params["s"] == str(SEED_MAX)
 
     at.switch_page("explorer/ui/interpolate_page.py")              # keyframes start from the maximum
-    _run(at)
+    run_app(at)
     assert [k.seed for k in at.session_state["keyframes"]] == [SEED_MAX, SEED_MAX - 1]
     assert at.number_input(key="kf_seed").value <= SEED_MAX
     at.number_input(key="kf_seed").set_value(SEED_MAX)
     at.button(key="kf_add_seed").click()                           # Add seed at the maximum
-    _run(at)
+    run_app(at)
     assert at.session_state["keyframes"][-1].seed == SEED_MAX
     assert at.number_input(key="kf_seed").value <= SEED_MAX
     at.slider(key="ip_scrub").set_value(40)                        # fewer frames than the scrubber's place
-    _run(at)
+    run_app(at)
     at.number_input(key="ip_frames").set_value(10)
-    _run(at)
+    run_app(at)
     assert at.slider(key="ip_scrub").value == 10
 
 
 def test_each_method_keeps_its_own_edits_and_layer_ranges(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.selectbox(key="layer_preset").set_value("fine")
-    _run(at)
+    run_app(at)
     at.slider(key="amt0").set_value(2.0)
-    _run(at)
+    run_app(at)
     assert at.query_params["e"] == "0:2:2:"
     at.radio(key="method").set_value("sefa")
-    _run(at)
+    run_app(at)
     assert at.selectbox(key="layer_preset").value == "all"        # SeFa's own ranges, shown as they apply
     assert at.slider(key="amt0").value == 0.0 and "e" not in at.query_params
     assert "1 PCA edit is kept but not applied" in at.info[0].value
     at.slider(key="amt1").set_value(1.0)
-    _run(at)
+    run_app(at)
     assert at.query_params["e"] == "1:1:0:" and at.query_params["d"] == "sefa"
     at.radio(key="method").set_value("pca")                        # back: the PCA edit on the fine layer
-    _run(at)
+    run_app(at)
     assert at.slider(key="amt0").value == 2.0 and at.selectbox(key="layer_preset").value == "fine"
     assert at.query_params["e"] == "0:2:2:" and "1 SeFa edit is kept" in at.info[0].value
 
 
 def test_undo_redo_and_going_back_to_an_earlier_link(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     assert at.button(key="undo").disabled and at.button(key="redo").disabled
     at.slider(key="amt0").set_value(1.0)
-    _run(at)
+    run_app(at)
     first = dict(at.query_params)
     at.slider(key="amt1").set_value(-1.0)
-    _run(at)
+    run_app(at)
     at.button(key="next").click()
-    _run(at)
+    run_app(at)
     assert at.query_params["s"] == "1" and at.query_params["e"] == "0:1:0:,1:-1:0:"
     at.button(key="undo").click()
-    _run(at)
+    run_app(at)
     assert at.number_input(key="seed").value == 0 and at.query_params["e"] == "0:1:0:,1:-1:0:"
     at.button(key="undo").click()
-    _run(at)
+    run_app(at)
     assert at.slider(key="amt1").value == 0.0 and at.query_params["e"] == "0:1:0:"
     at.button(key="redo").click()
-    _run(at)
+    run_app(at)
     assert at.slider(key="amt1").value == -1.0 and not at.button(key="undo").disabled
     at.slider(key="amt2").set_value(0.5)                           # a new edit drops the redo tail
-    _run(at)
+    run_app(at)
     assert at.button(key="redo").disabled
     at.query_params.clear()                                        # the browser's Back: an earlier URL
     at.query_params.update(first)
-    _run(at)
+    run_app(at)
     assert at.slider(key="amt0").value == 1.0 and at.slider(key="amt1").value == 0.0
     assert at.slider(key="amt2").value == 0.0 and at.number_input(key="seed").value == 0
 
 
 def test_small_things_copy_links_whole_state_captions_and_separate_loop_choices(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.selectbox(key="cls").set_value(2)
     at.slider(key="psi").set_value(0.7)
-    _run(at)
+    run_app(at)
     at.slider(key="amt0").set_value(1.0)
-    _run(at)
+    run_app(at)
     at.radio(key="panel").set_value("Latent z")
-    _run(at)
+    run_app(at)
     at.slider(key="z3").set_value(round(at.slider(key="z3").value + 1.0, 2))
-    _run(at)
+    run_app(at)
     links = [c.value for c in at.code if "?m=tiny" in c.value]      # the copy-link box (st.code has a copy button)
     assert links and "e=0%3A1%3A0%3A" in links[0] and "c=2" in links[0]
     at.switch_page("explorer/ui/export_page.py")
-    _run(at)
+    run_app(at)
     shown = " ".join(img.caption for el in at.get("image") for img in el.proto.imgs)   # the preview's caption
     for part in ("seed 0", "owl", "ψ 0.7", "1 PCA edit", "1 z nudge"):
         assert part in shown, (part, shown)
     assert any("?m=tiny" in c.value and "z=3%3A" in c.value for c in at.code)
 
     at.switch_page("explorer/ui/interpolate_page.py")
-    _run(at)
+    run_app(at)
     at.checkbox(key="ip_loop").uncheck()                            # an open path ...
-    _run(at)
+    run_app(at)
     assert at.checkbox(key="ip_repeat").value and "repeating" in at.caption[-1].value   # ... in a repeating GIF
     at.checkbox(key="ip_loop").check()
     at.checkbox(key="ip_repeat").uncheck()                          # a closed path played once
-    _run(at)
+    run_app(at)
     assert "played once" in at.caption[-1].value and at.checkbox(key="ip_loop").value
 
 
 def test_going_back_to_a_link_of_another_model_switches_the_model(two_models):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     _pick_model(at, "tiny")
     at.slider(key="amt0").set_value(2.5)
-    _run(at)
+    run_app(at)
     tiny_url = dict(at.query_params)
     _pick_model(at, "other")
     assert at.query_params["m"] == "other"
     at.query_params.clear()                                        # the browser's Back
     at.query_params.update(tiny_url)
-    _run(at)
+    run_app(at)
     assert at.selectbox(key="model").value.startswith("tiny ") and at.slider(key="amt0").value == 2.5
 
 
 def test_export_boxes_keep_inside_the_bounds_of_the_model_switched_to(two_models):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     _pick_model(at, "other")                                       # 2 classes: up to 10000 images per class
     at.switch_page("explorer/ui/export_page.py")
-    _run(at)
+    run_app(at)
     at.number_input(key="syn_n").set_value(at.number_input(key="syn_n").max)
     at.number_input(key="syn_seed").set_value(at.number_input(key="syn_seed").max)
-    _run(at)
+    run_app(at)
     _pick_model(at, "tiny")                                        # 3 classes: fewer per class, a higher first seed
     n, seed = at.number_input(key="syn_n"), at.number_input(key="syn_seed")
     assert n.value == n.max and seed.value <= seed.max

@@ -18,7 +18,7 @@ from explorer.explore.preview import export_size, preview
 from explorer.imaging.media import frame_count_and_size
 from explorer.ui.explore_view import THUMB_PX
 from explorer.ui.interpolate_page import export_bytes
-from tests.factories import export_generator, use_dirs
+from tests.factories import export_generator, page_text, run_app, use_dirs
 from tests.ui.test_app_fonts import APP, export_font_model
 
 SHEET_ASPECT = 13 / 5        # a 62-glyph sheet: 13 columns, 5 rows of square cells
@@ -36,17 +36,6 @@ def fonts_app(tmp_path, monkeypatch):
     return {"G": G, "side": side}
 
 
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _texts(at: AppTest) -> str:
-    return " ".join(str(getattr(x, "value", "")) for kind in ("info", "caption", "warning", "markdown", "error")
-                    for x in at.get(kind))
-
-
 def _images(at: AppTest) -> list[tuple[str, tuple[int, int]]]:
     """(caption, (width, height)) of every inline PNG shown."""
     out = []
@@ -59,7 +48,7 @@ def _images(at: AppTest) -> list[tuple[str, tuple[int, int]]]:
 
 
 def test_the_direction_strip_shows_a_word_per_tile_not_a_glyph_sheet(fonts_app):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     tiles = at.session_state["_strip"][1]                          # (7, H, W, C) tiles of the strip
     n, h, w = tiles.shape[:3]
     assert n == 7 and h >= MIN_PX and w / h < WORD_ASPECT_MAX < SHEET_ASPECT
@@ -69,14 +58,14 @@ def test_the_direction_strip_shows_a_word_per_tile_not_a_glyph_sheet(fonts_app):
 
 def _interpolate(at: AppTest, word: str = "Typo", frames: int = 6) -> AppTest:
     at.switch_page("explorer/ui/interpolate_page.py")
-    _run(at)
+    run_app(at)
     at.text_input(key="ip_word").set_value(word)
     at.number_input(key="ip_frames").set_value(frames)
-    return _run(at)
+    return run_app(at)
 
 
 def test_interpolate_keyframes_and_strip_preview_are_readable_words(fonts_app):
-    at = _interpolate(_run(AppTest.from_file(APP, default_timeout=120)))
+    at = _interpolate(run_app(AppTest.from_file(APP, default_timeout=120)))
     images = _images(at)
     thumbs = [size for cap, size in images if cap.startswith(("1: ", "2: "))]
     assert len(thumbs) == 2
@@ -102,15 +91,15 @@ def test_gif_and_mp4_of_a_word_morph_are_the_chosen_size_high(fonts_app):
 
 
 def test_missing_characters_keep_their_case_on_explore(fonts_app):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.text_area(key="font_text").set_value("Hi ÉÄ €")
-    _run(at)
-    assert "Not in this typeface, shown as dotted boxes: Ä É €." in _texts(at)
+    run_app(at)
+    assert "Not in this typeface, shown as dotted boxes: Ä É €." in page_text(at)
 
 
 def test_interpolate_says_which_characters_of_the_word_are_missing(fonts_app):
-    at = _interpolate(_run(AppTest.from_file(APP, default_timeout=120)), word="NaÏve€")
-    assert "Not in this typeface, shown as dotted boxes: Ï €." in _texts(at)
+    at = _interpolate(run_app(AppTest.from_file(APP, default_timeout=120)), word="NaÏve€")
+    assert "Not in this typeface, shown as dotted boxes: Ï €." in page_text(at)
     at.text_input(key="ip_word").set_value("Naive")
-    _run(at)
-    assert "dotted boxes" not in _texts(at)
+    run_app(at)
+    assert "dotted boxes" not in page_text(at)

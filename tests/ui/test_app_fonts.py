@@ -18,7 +18,7 @@ from explorer.gan.generators import build_generator
 from explorer.gan.nets import compute_w_avg
 from explorer.gan.protocol import Generator
 from tests.explore.test_nearest import write_fonts_dataset
-from tests.factories import export_generator, use_dirs
+from tests.factories import export_generator, page_text, run_app, use_dirs
 from tests.glyph_stacks import GLYPHS
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -48,103 +48,92 @@ def fonts_env(tmp_path, monkeypatch):
     return {"G": G, "sha": json.loads(side.read_text())["sha256"], "data": Path(env["LATENT_EXPLORER_DATA"])}
 
 
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _texts(at: AppTest) -> str:
-    return " ".join(str(getattr(x, "value", "")) for kind in ("info", "caption", "warning", "markdown", "error")
-                    for x in at.get(kind))
-
-
 def test_the_app_opens_on_the_fonts_model_with_a_specimen_above_the_sheet(fonts_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     assert at.selectbox(key="model").value == "fonts (pretrained)"
     assert at.text_area(key="font_text").value == PANGRAM
     images = at.get("image")
     assert len(images) >= 2                                        # the specimen, then the glyph sheet
     at.text_area(key="font_text").set_value("Hi € there")
-    _run(at)
-    assert "dotted boxes: €" in _texts(at)
+    run_app(at)
+    assert "dotted boxes: €" in page_text(at)
     at.text_area(key="font_text").set_value("")
-    _run(at)
-    assert "Type some text" in _texts(at)
+    run_app(at)
+    assert "Type some text" in page_text(at)
     at.text_area(key="font_text").set_value("Ok")
     at.select_slider(key="font_size").set_value(64)
-    _run(at)
+    run_app(at)
     at.button(key="next").click()                                  # another typeface: the text stays
-    _run(at)
+    run_app(at)
     assert at.text_area(key="font_text").value == "Ok" and at.query_params["s"] == "1"
 
 
 def test_font_panel_offers_downloads_and_says_when_there_is_no_dataset(fonts_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Font")
-    _run(at)
+    run_app(at)
     labels = [b.proto.label for b in at.get("download_button")]
     assert {"PNG specimen", "SVG text", "Font (.otf)"} <= set(labels)
-    assert "fonts dataset is not on this server" in _texts(at)
-    assert "Latent " in _texts(at)                                 # the family the font installs as
+    assert "fonts dataset is not on this server" in page_text(at)
+    assert "Latent " in page_text(at)                                 # the family the font installs as
 
 
 def test_font_panel_shows_three_nearest_real_fonts_from_the_dataset(fonts_env):
     write_fonts_dataset(fonts_env["data"] / "datasets" / "fonts")
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Font")
-    _run(at)
-    text = _texts(at)
+    run_app(at)
+    text = page_text(at)
     assert text.count("Train Family") == 3 and "OFL-1.1" in text and "distance" in text
     assert "Held-out real fonts are typically" in text
 
 
 def test_image_models_get_no_specimen_and_no_font_panel(fonts_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.selectbox(key="model").set_value("emoji (pretrained)")
-    _run(at)
+    run_app(at)
     assert not at.text_area and "Font" not in at.radio(key="panel").options
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_on_a_font_model(fonts_env, page):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.switch_page(page)
-    _run(at)
+    run_app(at)
 
 
 def test_interpolate_morphs_a_word_between_typefaces(fonts_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.switch_page("explorer/ui/interpolate_page.py")
-    _run(at)
+    run_app(at)
     assert at.text_input(key="ip_word").value == "Hamburgefonstiv"
     at.text_input(key="ip_word").set_value("Typo")
     at.number_input(key="ip_frames").set_value(6)
-    _run(at)
+    run_app(at)
     assert any(b.proto.label == "Download GIF" for b in at.get("download_button"))
     at.text_input(key="ip_word").set_value("")
-    _run(at)
-    assert "Type a word" in _texts(at)
+    run_app(at)
+    assert "Type a word" in page_text(at)
 
 
 def test_quiz_uses_held_out_faces_of_the_fonts_dataset(fonts_env):
     write_fonts_dataset(fonts_env["data"] / "datasets" / "fonts")
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.switch_page("explorer/ui/quiz_page.py")
-    _run(at)
-    assert "held-out families" in _texts(at)
+    run_app(at)
+    assert "held-out families" in page_text(at)
     items = at.session_state["qz_round"]["items"]
     reals = [it for it in items if it.real]
     assert reals and all(it.origin.startswith("fonts:test") for it in reals)
     assert {it.image.shape for it in items} == {items[0].image.shape}        # real and generated alike: sheets
     at.button(key="qz_real").click()
-    _run(at)
+    run_app(at)
 
 
 def test_export_page_offers_the_typeface(fonts_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.switch_page("explorer/ui/export_page.py")
-    _run(at)
+    run_app(at)
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Download PNG", "Font (.otf)", "SVG text", "PNG specimen"} <= labels
 

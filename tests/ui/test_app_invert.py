@@ -14,7 +14,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.explore.latents import decode_ws
-from tests.factories import export_generator, use_dirs
+from tests.factories import export_generator, run_app, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -26,12 +26,6 @@ def app_env(tmp_path, monkeypatch):
     return {"G": G, "sha": json.loads(side.read_text())["sha256"]}
 
 
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _png() -> bytes:
     im = Image.new("RGB", (40, 30), (20, 20, 20))
     im.paste((230, 230, 230), (10, 5, 30, 25))
@@ -41,26 +35,26 @@ def _png() -> bytes:
 
 
 def test_upload_project_and_edit(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Your image")
-    _run(at)
+    run_app(at)
     assert at.button(key="inv_train_encoder").label.startswith("Train an encoder")   # the tiny model has none
     at.file_uploader(key="inv_upload").set_value(("evil.png", b"<script>alert(1)</script>", "image/png"))
-    _run(at)
+    run_app(at)
     assert any("cannot be used" in e.value and "not a usable image" in e.value for e in at.error)
     assert not [b for b in at.button if b.key == "inv_start"]
     at.file_uploader(key="inv_upload").set_value(("me.png", _png(), "image/png"))
     at.radio(key="inv_space").set_value("w+")
     at.slider(key="inv_steps").set_value(20)
     at.selectbox(key="inv_class").set_value(1)
-    _run(at)
+    run_app(at)
     assert not at.error
     at.button(key="inv_start").click()
-    _run(at)
+    run_app(at)
     deadline = time.time() + 60
     while "w" not in at.query_params and time.time() < deadline:     # AppTest does not tick run_every
         time.sleep(0.2)
-        _run(at)
+        run_app(at)
     assert "w" in at.query_params, "the projection never became the current image"
     G = app_env["G"]
     ws = decode_ws(at.query_params["w"], G.num_ws, G.cfg.w_dim)
@@ -71,12 +65,12 @@ def test_upload_project_and_edit(app_env):
     cap = at.get("image")[0].proto.imgs[0].caption                # the main image's caption (Markdown-escaped)
     assert cap.startswith("your image") and "projected" in cap and "seed" not in cap
     at.radio(key="panel").set_value("Edit directions")
-    _run(at)
+    run_app(at)
     at.slider(key="amt0").set_value(2.0)                          # an edit on top of the projected latent
-    _run(at)
+    run_app(at)
     assert at.query_params["e"].startswith("0:2") and "w" in at.query_params
     at.button(key="next").click()                                 # another seed: back to seeds
-    _run(at)
+    run_app(at)
     assert "w" not in at.query_params and at.query_params["s"] == "1"
 
 
@@ -103,40 +97,40 @@ def test_a_font_model_starts_from_an_installed_font(font_env):
     fonts = [p.name for p in installed_fonts()]
     if "DejaVuSans.ttf" not in fonts:
         pytest.skip("DejaVu Sans is not installed")
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Your image")
-    _run(at)
+    run_app(at)
     assert not [u for u in at.get("file_uploader") if u.proto.id.endswith("inv_upload")]   # fonts, not pictures
     at.selectbox(key="inv_font").set_value(fonts.index("DejaVuSans.ttf"))
     at.slider(key="inv_steps").set_value(5)
-    _run(at)
+    run_app(at)
     assert not at.error
     at.button(key="inv_start").click()
-    _run(at)
+    run_app(at)
     deadline = time.time() + 60
     while "w" not in at.query_params and time.time() < deadline:
         time.sleep(0.2)
-        _run(at)
+        run_app(at)
     assert "w" in at.query_params
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}
 
 
 def test_a_new_file_clears_the_previous_projection(app_env):
-    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Your image")
-    _run(at)
+    run_app(at)
     at.file_uploader(key="inv_upload").set_value(("me.png", _png(), "image/png"))
     at.slider(key="inv_steps").set_value(10)
-    _run(at)
+    run_app(at)
     at.button(key="inv_start").click()
-    _run(at)
+    run_app(at)
     deadline = time.time() + 60
     while "w" not in at.query_params and time.time() < deadline:
         time.sleep(0.2)
-        _run(at)
-    _run(at)
+        run_app(at)
+    run_app(at)
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}               # the first file's projection
     at.file_uploader(key="inv_upload").set_value(("evil.png", b"<script>alert(1)</script>", "image/png"))
-    _run(at)
+    run_app(at)
     assert any("cannot be used" in e.value for e in at.error)
     assert not at.metric and not at.warning, [w.value for w in at.warning]  # nothing of the old projection
