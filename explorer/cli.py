@@ -361,10 +361,8 @@ def cmd_train_encoder(a: argparse.Namespace) -> int:
 DEVICE_HELP = f"{' | '.join(DEVICES)} | cuda:N (default: auto = CUDA, then MPS, then CPU)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="latent-explorer", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def _train_parser(sub: Any) -> None:
+    """`latent-explorer train`'s options."""
     t = sub.add_parser("train", help="train or fine-tune a GAN")
     t.add_argument("--data", help="fashion-mnist[:train|:test], emoji, fonts (glyph stacks), a folder or a .zip")
     t.add_argument("--out", help="run folder (default: <data>/runs/run-<time>)")
@@ -405,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     t.set_defaults(fn=cmd_train)
 
+
+def _sample_parser(sub: Any) -> None:
+    """`latent-explorer sample`'s options."""
     s = sub.add_parser("sample", help="write a grid PNG of samples")
     s.add_argument("model", help="a shipped model name, a run folder, or a .json/.safetensors path")
     s.add_argument("--out", default="samples.png", help="output PNG file (default samples.png)")
@@ -416,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help=DEVICE_HELP)
     s.set_defaults(fn=cmd_sample)
 
+
+def _evaluate_parser(sub: Any) -> None:
+    """`latent-explorer evaluate`'s options."""
     e = sub.add_parser("evaluate",
                        help="offline quality figures (FD, KID, accuracy, precision/recall, SWD, memorisation)")
     e.add_argument("model", help="a shipped model name, a run folder, or a .json/.safetensors path")
@@ -428,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also score the attribute edit directions over 200 seeds (for the model card)")
     e.set_defaults(fn=cmd_evaluate)
 
+
+def _export_parser(sub: Any) -> None:
+    """`latent-explorer export`'s options."""
     x = sub.add_parser("export", help="generator-only export of a run, for shipping")
     x.add_argument("run", help="run folder or training checkpoint .json")
     x.add_argument("out", help="output stem, e.g. pretrained/fashion-mnist")
@@ -439,8 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--weights", default="G_ema", choices=("G_ema", "G"), help="which generator to export")
     x.set_defaults(fn=cmd_export)
 
-    sub.add_parser("list", help="list shipped and trained models").set_defaults(fn=cmd_list)
 
+def _bench_parser(sub: Any) -> None:
+    """`latent-explorer bench`'s options."""
     b = sub.add_parser("bench", help="speed figures")
     b.add_argument("--model", default="fashion-mnist")
     b.add_argument("--train-seconds", type=float, default=60.0)
@@ -464,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)
 
+
+def _datasets_parser(sub: Any) -> None:
+    """`latent-explorer datasets`'s options."""
     d = sub.add_parser("datasets", help="build a dataset on demand (emoji: from the Noto Color Emoji font; "
                        "fonts: typefaces from Debian font packages)")
     d.add_argument("name", choices=("emoji", "fonts"))
@@ -478,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
     d.set_defaults(fn=cmd_datasets)
 
+
+def _figures_parser(sub: Any) -> None:
+    """`latent-explorer figures`'s options."""
     f = sub.add_parser("figures", help="README figures: direction strips (PCA, SeFa) and an interpolation strip")
     f.add_argument("model")
     f.add_argument("--out", required=True, help="output stem, e.g. docs/emoji")
@@ -486,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--class", dest="cls", help="class index or name (conditional models)")
     f.set_defaults(fn=cmd_figures)
 
+
+def _train_classifier_parser(sub: Any) -> None:
+    """`latent-explorer train-classifier`'s options."""
     c = sub.add_parser("train-classifier", help="train the Fashion-MNIST (or, with --fonts, the glyph) "
                                                 "classifier used by the metrics")
     c.add_argument("--fonts", action="store_true", help="the 62-way glyph classifier, on the fonts train split")
@@ -495,6 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     c.set_defaults(fn=cmd_train_classifier)
 
+
+def _train_encoder_parser(sub: Any) -> None:
+    """`latent-explorer train-encoder`'s options."""
     n = sub.add_parser("train-encoder", help="train a model's encoder (image -> w+), the first guess of projection; "
                                              "saved beside the model as <name>-encoder.{safetensors,json}")
     n.add_argument("model", help="a shipped model name, a run folder, or a .json path")
@@ -503,6 +523,22 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     n.add_argument("--json", action="store_true")
     n.set_defaults(fn=cmd_train_encoder)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one sub-parser per command, each built by its own function above."""
+    p = argparse.ArgumentParser(prog="latent-explorer", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    _train_parser(sub)
+    _sample_parser(sub)
+    _evaluate_parser(sub)
+    _export_parser(sub)
+    sub.add_parser("list", help="list shipped and trained models").set_defaults(fn=cmd_list)
+    _bench_parser(sub)
+    _datasets_parser(sub)
+    _figures_parser(sub)
+    _train_classifier_parser(sub)
+    _train_encoder_parser(sub)
     return p
 
 
