@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from explorer import fileio
-from explorer.explore.directions import load_direction_names, save_direction_names
+from explorer.explore.direction_cache import load_direction_names, save_direction_names
 
 META = {"sha256": "ab" * 32}
 THREADS, PER_THREAD = 8, 5

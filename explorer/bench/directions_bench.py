@@ -20,11 +20,11 @@ from typing import Any
 
 import torch
 
-from explorer.explore import directions as dirs
 from explorer.explore.attribute_directions import attribute_directions
 from explorer.explore.attributes import measurer_for
 from explorer.explore.direction_quality import FONT_GROUP, direction_quality, quality_table
 from explorer.explore.entanglement import effect_matrix
+from explorer.explore.ganspace import pca_directions
 from explorer.explore.latents import LatentState, state_to_ws
 from explorer.explore.taught import teach
 from explorer.gan.protocol import Generator
@@ -58,10 +58,10 @@ def _teach_time(G: Generator, attr: Any) -> tuple[float, float]:
 
 def sign_stability(G: Generator, k: int = 16) -> dict[str, int]:
     """PCA from sample seeds 1..3 against seed 0: matched directions (|cos| > 0.8) and flipped ones."""
-    ref = dirs.pca_directions(G, k=k, seed=0).vectors
+    ref = pca_directions(G, k=k, seed=0).vectors
     matched = flipped = 0
     for s in (1, 2, 3):
-        cos = (dirs.pca_directions(G, k=k, seed=s).vectors * ref).sum(1)
+        cos = (pca_directions(G, k=k, seed=s).vectors * ref).sum(1)
         strong = cos.abs() > 0.8
         matched += int(strong.sum())
         flipped += int((strong & (cos < 0)).sum())
@@ -79,7 +79,7 @@ def directions_bench(G: Generator, meta: dict, say: Callable[[str], None] = lamb
     out["attributes"] = {n: {"fit": round(float(x), 3), "metric": m} for n, x, m in
                          zip(attr.names, attr.explained.tolist(), attr.settings["metric"])}
     measurer = measurer_for(G, meta)
-    pca = dirs.pca_directions(G, k=10)
+    pca = pca_directions(G, k=10)
     say("entanglement heat map of 10 PCA directions")
     effect_matrix(G, pca.vectors[:2], pca.sigma[:2], measurer, n_seeds=4)                # warm-up
     fx, out["heat_map_10_s"] = _timed(lambda: effect_matrix(G, pca.vectors, pca.sigma, measurer))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from explorer.explore.directions import get_directions
+from explorer.explore.direction_cache import get_directions
 from explorer.explore.inversion import ProjectConfig, Projector
 from explorer.explore.latents import Edit, LatentState, checkpoint_id, state_to_ws, with_edit
 from explorer.explore.projection_io import projected_state

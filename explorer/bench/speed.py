@@ -147,7 +147,7 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
                                     "batch_64": generator_latency(G, 64, 40, dev)}
     if "directions" in parts:
         from explorer.bench.directions_bench import directions_bench  # named directions, their quality
-        from explorer.explore.directions import benchmark_directions
+        from explorer.explore.direction_cache import benchmark_directions
         say("edit direction discovery (PCA on 20000 w samples, SeFa), computed afresh")
         Gc = G.to("cpu")
         runs = [benchmark_directions(Gc) for _ in range(3)]

@@ -106,7 +106,7 @@ def model_direction_figures(model: str, n_seeds: int = 200) -> dict[str, Any]:
     """Direction-quality figures of a saved model (a name or path the loader knows), for its card:
     attribute directions from the disk cache (computed on first use), measured on the CPU."""
     from explorer.explore.attributes import measurer_for
-    from explorer.explore.directions import get_directions
+    from explorer.explore.direction_cache import get_directions
     from explorer.gan.device import load_generator
     G, meta = load_generator(model, "cpu")
     d = get_directions(G, meta, "attr")

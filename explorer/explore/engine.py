@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from explorer.explore import directions as dirs
+from explorer.explore.direction_cache import get_directions
 from explorer.explore.latents import LatentState, Limits, state_to_ws
 from explorer.gan.device import load_generator, pick_device
 from explorer.gan.protocol import Generator
@@ -116,12 +117,12 @@ class Engine:
     def directions(self, method: str) -> dirs.Directions:
         """PCA, SeFa or attribute directions (up to MAX_DIRECTIONS), from memory, the disk cache, or computed now.
 
-        Raises ValueError for an unknown method; whatever directions.get_directions raises otherwise."""
+        Raises ValueError for an unknown method; whatever direction_cache.get_directions raises otherwise."""
         if method not in dirs.METHODS:
             raise ValueError(f"unknown direction method {method!r}; choose one of {', '.join(dirs.METHODS)}")
         with self.lock:
             if method not in self._directions:
-                self._directions[method] = dirs.get_directions(self.G, self.meta, method, k=MAX_DIRECTIONS)
+                self._directions[method] = get_directions(self.G, self.meta, method, k=MAX_DIRECTIONS)
             return self._directions[method]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from explorer.explore import directions as dirs
+from explorer.explore.direction_cache import get_directions
 from explorer.explore.latents import Edit, LatentState, checkpoint_id, state_to_ws
 from explorer.explore.paths import interpolate_path, keyframes_from_states
 from explorer.gan.protocol import Generator
@@ -40,7 +40,7 @@ def direction_strips(G: Generator, meta: dict, method: str = "pca", k: int = 5,
                      seeds: tuple[int, ...] = (0, 1, 2), class_index: int | None = None,
                      scale: int = 2) -> np.ndarray:
     """Rows: direction x seed; columns: amounts -3..+3. Returns an (H, W, 3) uint8 image."""
-    d = dirs.get_directions(G, meta, method, k=32)
+    d = get_directions(G, meta, method, k=32)
     base = LatentState(meta.get("name", ""), checkpoint_id(meta), 0,
                        class_index=class_index if G.cfg.num_classes else None)
     ws, labels = [], []

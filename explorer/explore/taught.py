@@ -9,7 +9,7 @@ attribute directions, so amounts are in std units.
 
 Taught directions are kept per model version in `<data>/directions/<model key>-taught.json`
 (read-modify-write under a lock, since several sessions may teach at once) and follow the measured
-attribute directions in the "attr" family (`directions.get_directions(..., "attr")`). Teaching a
+attribute directions in the "attr" family (`direction_cache.get_directions(..., "attr")`). Teaching a
 name again replaces that direction in place, so the indices in recipes and links stay valid.
 
     t = teach(G, "rounder", w_more, w_less)          # (n, w width) latents each
@@ -116,7 +116,7 @@ def teach(G: Generator, name: str, w_more: torch.Tensor, w_less: torch.Tensor,
 
 def taught_path(meta: Mapping[str, Any] | None, folder: str | Path | None = None, G: Generator | None = None) -> Path:
     """The model version's taught-directions file (folder default: <data>/directions)."""
-    from explorer.explore.directions import model_key
+    from explorer.explore.direction_cache import model_key
     return (Path(folder) if folder is not None else data_dir() / "directions") / f"{model_key(meta, G)}-taught.json"
 
 

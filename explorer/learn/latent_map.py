@@ -84,8 +84,9 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def map_figure(xy: np.ndarray, seeds: Sequence[int], classes: Sequence[int] | None, class_names: Sequence[str],
-               thumbs: Sequence[bytes] | None = None, selected: int | None = None, height: int = 620):
+def map_figure(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Sequence[int] | np.ndarray | None,
+               class_names: Sequence[str], thumbs: Sequence[bytes] | None = None, selected: int | None = None,
+               height: int = 620):
     """A scatter of the projected samples, one trace per class (legend), each point's sample index in
     customdata[0]; PNG `thumbs` drawn on the map; the `selected` sample ringed."""
     import plotly.graph_objects as go

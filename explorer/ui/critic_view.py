@@ -45,7 +45,7 @@ def why_none(eng: Engine) -> str:
     return md_escape(_critic(str(eng.meta.get("path", "")), str(eng.meta.get("sha256", "")))[1])
 
 
-def score_images(eng: Engine, images: np.ndarray, class_index: int | Sequence[int] | None = None) -> np.ndarray | None:
+def score_images(eng: Engine, images: np.ndarray, class_index: int | list[int] | None = None) -> np.ndarray | None:
     """D's raw scores (N,) of rendered images (N, H, W, C) uint8, or None if the model has no discriminator.
 
     A conditional discriminator needs the class of each image (one int for all); class 0 if none is given.

@@ -25,6 +25,7 @@ from explorer.explore import directions as dirs
 from explorer.explore import recipes
 from explorer.explore import taught as T
 from explorer.explore.attributes import measurer_for
+from explorer.explore.direction_cache import save_direction_names
 from explorer.explore.engine import Engine
 from explorer.explore.entanglement import auto_label, effect_matrix, orthogonalise
 from explorer.explore.latents import LatentState
@@ -33,6 +34,7 @@ from explorer.ui import state as S
 from explorer.ui import sticky
 from explorer.ui.explore_gallery import FIRST_MAX, GALLERY, gallery_pngs
 from explorer.ui.explore_view import THUMB_PX, View, method_short
+from explorer.ui.session import session
 from explorer.ui.text import md_escape, md_quote
 
 MARKS = ("less", "more")
@@ -101,7 +103,7 @@ def heat_map(matrix: np.ndarray, rows: list[str], cols: list[str], height: int) 
 
 
 def _save_labels(meta: dict, G: Any, method: str, labels: dict[int, str]) -> None:
-    dirs.save_direction_names(meta, method, labels, G=G)
+    save_direction_names(meta, method, labels, G=G)
     st.session_state["_toast"] = f"Named {len(labels)} direction(s) by what they change"
 
 
@@ -127,7 +129,7 @@ def effects_part(view: View, A: Any) -> None:
 
 
 def _apply_ortho(model_key: str, method: str, i: int) -> None:
-    ss = st.session_state
+    ss = session()
     S.set_ortho(ss, model_key, method, i, ss.get(f"attr_keep_{method}_{i}") or [])
 
 
@@ -149,7 +151,7 @@ def conditional_part(view: View, A: Any) -> None:
     c1.button("Apply", key="attr_cond_apply", on_click=_apply_ortho, args=(eng.key, method, i), width="stretch",
               help="Its slider (and strip) now edit the direction made orthogonal to these attribute directions")
     c2.button("Plain edit", key="attr_cond_clear", width="stretch", disabled=not current,
-              on_click=S.set_ortho, args=(st.session_state, eng.key, method, i, []))
+              on_click=S.set_ortho, args=(session(), eng.key, method, i, []))
     if not keep:
         return
     try:
@@ -233,7 +235,7 @@ def _pending(eng: Engine) -> None:
 
 def _edit_with(eng: Engine, state: LatentState, index: int) -> None:
     """Show the attribute directions with the taught one's slider and strip."""
-    ss = st.session_state
+    ss = session()
     ss["k"] = max(int(ss.get("k", S.DEFAULT_K)), index + 1)
     ss["strip_dir"] = index
     S.request(ss, dataclasses.replace(state, method="attr", edits=()))

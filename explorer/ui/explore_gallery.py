@@ -19,6 +19,7 @@ from explorer.imaging.media import data_url
 from explorer.ui import state as S
 from explorer.ui import sticky
 from explorer.ui.explore_view import THUMB_PX, View, thumb_png
+from explorer.ui.session import session
 
 GALLERY = 12
 FIRST_MAX = SEED_MAX - (GALLERY - 1)      # the gallery's last seed is then SEED_MAX at most
@@ -39,7 +40,7 @@ def _random_gallery() -> None:
 
 
 def _use(state: LatentState) -> None:
-    S.request(st.session_state, state)
+    S.request(session(), state)
 
 
 def gallery_panel(view: View) -> None:

@@ -31,6 +31,7 @@ from explorer.ui import state as S
 from explorer.ui import sticky
 from explorer.ui.explore_invert_font import FONT_KEYS, font_target
 from explorer.ui.explore_view import View
+from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
 KEYS = ["inv_fit", "inv_space", "inv_steps", "inv_class"]
@@ -134,7 +135,7 @@ def _show(img: np.ndarray) -> str:
 
 def _apply(view: View, res: Projection) -> None:
     """Load the projection as the current image (from a callback, or before a rerun)."""
-    S.request(st.session_state, projected_state(view.state, res))
+    S.request(session(), projected_state(view.state, res))
 
 
 def _describe(eng: Engine, res: Projection) -> None:

@@ -28,6 +28,7 @@ from explorer.ui.explore_gallery import gallery_panel
 from explorer.ui.explore_invert_panel import invert_panel
 from explorer.ui.explore_sliders import directions_panel, z_panel
 from explorer.ui.explore_view import Panel, View, image_panel, make_view, method_name, strip_panel
+from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
 
@@ -44,7 +45,7 @@ def right_panels(eng: Engine | None = None) -> dict[str, Panel]:
 def load_state(eng: Engine) -> list[str]:
     """Before any widget: load a requested state, a link (first run, or Back/Forward to another URL),
     or this model's last state. Returns notes to show."""
-    ss = st.session_state
+    ss = session()
     notes: list[str] = ss.pop("_notes", [])
     pending = ss.pop("_pending", None)
     ss.pop("_full_rerun", None)
@@ -85,7 +86,7 @@ def _step_seed(delta: int) -> None:
 
 
 def _reset_all() -> None:
-    ss = st.session_state
+    ss = session()
     S.reset_edits(ss)
     ss["zoff"] = {}
     ss["psi"] = 1.0
@@ -93,7 +94,7 @@ def _reset_all() -> None:
 
 def controls(eng: Engine) -> None:
     """Seed, psi, class, method, number of sliders, reset, critic: changes here rerun the whole page."""
-    ss, nc = st.session_state, eng.G.cfg.num_classes
+    ss, nc = session(), eng.G.cfg.num_classes
     st.number_input("Seed", min_value=0, max_value=SEED_MAX, step=1, key="seed")
     b1, b2, b3 = st.columns(3)
     b1.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed", width="stretch")
@@ -117,7 +118,7 @@ def controls(eng: Engine) -> None:
 
 def publish(view: View) -> None:
     """Remember the shown state (session, per model, undo history) and put it in the URL."""
-    ss, state = st.session_state, view.state
+    ss, state = session(), view.state
     ss["current"] = state
     ss.setdefault("_by_model", {})[view.eng.name] = state
     S.record(ss, view.eng.key, state)

@@ -13,6 +13,7 @@ import streamlit as st
 from explorer.ui import state as S
 from explorer.ui import sticky
 from explorer.ui.explore_view import View, method_short, set_widget
+from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
 PANEL_KEYS = ("layer_preset", "per_layer", "zgroup")     # panel widgets kept while their panel is hidden
@@ -36,7 +37,7 @@ def slider_label(view: View, i: int) -> str:
 
 def directions_panel(view: View) -> None:
     """One slider per direction (amount in std units), a layer preset for all, optionally a range per slider."""
-    D, ss, snap = view.directions, st.session_state, view.snap
+    D, ss, snap = view.directions, session(), view.snap
     if D is None:
         return
     num_ws = view.eng.G.num_ws
@@ -96,7 +97,7 @@ def _reset_z(group: list[int] | None = None) -> None:
 
 def z_panel(view: View) -> None:
     """Sliders for z itself, 16 dimensions at a time; moving one stores a nudge of that dimension."""
-    ss, snap = st.session_state, view.snap
+    ss, snap = session(), view.snap
     z_dim = view.eng.G.cfg.z_dim
     groups = [list(range(i, min(i + S.Z_GROUP, z_dim))) for i in range(0, z_dim, S.Z_GROUP)]
     sticky.restore(PANEL_KEYS)

@@ -23,6 +23,7 @@ import torch
 
 from explorer.explore import directions as dirs
 from explorer.explore import recipes
+from explorer.explore.direction_cache import load_direction_names, save_direction_names
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import Edit, LatentState, sweep_ws
 from explorer.explore.preview import TILE_WORD, is_font, preview
@@ -31,6 +32,7 @@ from explorer.imaging.render import label_columns, make_grid, png_bytes
 from explorer.ui import critic_view as CV
 from explorer.ui import state as S
 from explorer.ui import sticky
+from explorer.ui.session import session
 from explorer.ui.text import md_escape, md_quote
 
 STRIP_AMOUNTS = range(-3, 4)
@@ -79,7 +81,7 @@ def make_view(eng: Engine, snap: Mapping[str, Any]) -> View:
     except Exception as e:  # noqa: BLE001 - a model whose directions cannot be found is still explorable
         st.error(f"Edit directions could not be computed: {e}")
         D, state = None, dataclasses.replace(state, edits=())
-    names = dirs.load_direction_names(eng.meta, state.method, MAX_DIRECTIONS, G=eng.G,
+    names = load_direction_names(eng.meta, state.method, MAX_DIRECTIONS, G=eng.G,
                                       defaults=D.names if state.method == "attr" else None) if D is not None else []
     img, ms, ws = eng.render_state_ws(state, D)
     return View(eng, state, D, names, ws, img, ms, snap)
@@ -119,7 +121,7 @@ def link(state: LatentState) -> str:
 
 def image_panel(view: View) -> None:
     """The image, its caption, render time, the critic's opinion when asked, undo/redo and a copy-link box."""
-    eng, state, ss = view.eng, view.state, st.session_state
+    eng, state, ss = view.eng, view.state, session()
     row = st.container(horizontal=True, gap="small")
     row.button("Undo", icon=":material/undo:", key="undo", on_click=S.step_history, args=(ss, eng.key, -1),
                disabled=not S.can_undo(ss, eng.key), help="back to the previous image")
@@ -182,7 +184,7 @@ def _save_name(meta: dict, G: Any, method: str, direction: int, default: str) ->
     """on_click of Save: store the typed name; the fragment shows the toast (a callback must not draw)."""
     ss = st.session_state
     name = " ".join(str(ss.get("dir_name", "")).split())
-    dirs.save_direction_names(meta, method, {direction: name}, G=G)
+    save_direction_names(meta, method, {direction: name}, G=G)
     ss["dir_name"] = ""
     ss["_toast"] = f"Saved the name {md_quote(name)}" if name else f"Name cleared: back to {md_quote(default)}"
 

@@ -24,6 +24,7 @@ from explorer.explore import recipes
 from explorer.explore.latents import LatentState
 from explorer.ui import pages, sticky
 from explorer.ui import state as S
+from explorer.ui.session import session
 
 EXPLORE = "explorer/ui/explore_page.py"
 _FLAG = "_handoff_explore"
@@ -32,7 +33,7 @@ _FLAG = "_handoff_explore"
 def open_in_explorer(state: LatentState, model_label: str | None = None) -> None:
     """on_click callback: ask the Explore page to load `state`, and go there on this rerun (see follow).
     `model_label` (the sidebar's label of another model) switches the model too."""
-    ss = st.session_state
+    ss = session()
     S.request(ss, state)
     if model_label is not None:
         sticky.put("model", model_label)

@@ -139,16 +139,27 @@ def ensure_runner(settings: P.Settings, points, points_key: str | None) -> None:
         ss.pg_applied = wanted
 
 
+def _step_once() -> None:
+    """on_click: pause, then train one step."""
+    runner().pause()
+    runner().step(1)
+
+
+def _reset() -> None:
+    """on_click: pause, then start the game over with the same settings."""
+    runner().pause()
+    runner().reset()
+
+
 def buttons() -> None:
     cols = st.columns(4)
     cols[0].button("Play", icon=":material/play_arrow:", key="pg_play", on_click=lambda: runner().play(),
                    width="stretch")
     cols[1].button("Pause", icon=":material/pause:", key="pg_pause", on_click=lambda: runner().pause(),
                    width="stretch")
-    cols[2].button("Step", key="pg_step", on_click=lambda: (runner().pause(), runner().step(1)),
+    cols[2].button("Step", key="pg_step", on_click=_step_once,
                    width="stretch", help="Pause and train one step (d_steps D updates + one G update).")
-    cols[3].button("Reset", key="pg_reset", on_click=lambda: (runner().pause(), runner().reset()),
-                   width="stretch")
+    cols[3].button("Reset", key="pg_reset", on_click=_reset, width="stretch")
 
 
 def live_view(timer: bool) -> None:

@@ -24,13 +24,13 @@ import zlib
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-import streamlit as st
+from explorer.ui.session import session
 
 _PREFIX = "_sticky_"
 
 
 def _state(ss: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-    return st.session_state if ss is None else ss
+    return session() if ss is None else ss
 
 
 def restore(keys: Iterable[str], ss: MutableMapping[str, Any] | None = None) -> None:

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.explore import directions as D
+from explorer.explore import direction_cache as cache
 from explorer.explore.attribute_directions import attribute_directions, fit_all
 from explorer.explore.attributes import image_attributes, measurer_for
+from explorer.explore.direction_signs import align_signs, skew_signs
+from explorer.explore.ganspace import pca_directions
 from tests.explore.planted import PlantedGenerator, block_measurer, units
 
 
@@ -106,13 +108,13 @@ def test_binary_attribute_uses_logistic_regression():
 def test_attribute_directions_through_the_cache(tmp_path, monkeypatch):
     G = PlantedGenerator(units(8, 0.0))
     meta = {"sha256": "ab" * 32}
-    first = D.get_directions(G, meta, "attr", k=32, settings={"n_samples": 300}, cache_dir=tmp_path)
+    first = cache.get_directions(G, meta, "attr", k=32, settings={"n_samples": 300}, cache_dir=tmp_path)
     assert first.method == "attr" and "brightness" in first.names and first.settings["taught"] == 0
 
     def boom(*a, **k):
         raise AssertionError("recomputed instead of reading the cache")
-    monkeypatch.setattr(D, "compute_directions", boom)
-    again = D.get_directions(G, meta, "attr", k=32, settings={"n_samples": 300}, cache_dir=tmp_path)
+    monkeypatch.setattr(cache, "compute_directions", boom)
+    again = cache.get_directions(G, meta, "attr", k=32, settings={"n_samples": 300}, cache_dir=tmp_path)
     assert again.names == first.names and torch.equal(again.vectors, first.vectors)
     assert again.settings["attributes"] == first.settings["attributes"]
 
@@ -134,19 +136,19 @@ def tiny_fmnist_meta():
 
 def test_skew_sign_rule_and_alignment():
     x = torch.distributions.Exponential(1.0).sample((4000, 1)).double()
-    signs, z = D.skew_signs(torch.cat([x, -x, torch.randn(4000, 1, dtype=torch.float64)], dim=1))
+    signs, z = skew_signs(torch.cat([x, -x, torch.randn(4000, 1, dtype=torch.float64)], dim=1))
     assert signs[:2].tolist() == [1.0, -1.0] and z[0] > 20 and abs(float(z[2])) < 5
     ref = torch.eye(3)
     v = torch.tensor([[-0.9, 0.1, 0.0], [0.0, 0.95, 0.1], [0.1, 0.0, -0.2]])
-    out = D.align_signs(v, ref)
+    out = align_signs(v, ref)
     assert out[0, 0] > 0 and out[1, 1] > 0 and out[2, 2] < 0     # the last matches nothing well: unchanged
 
 
 def test_pca_signs_do_not_depend_on_the_sample_seed():
     from tests.factories import tiny_generator
     G = tiny_generator(classes=3, arch="style")
-    a = D.pca_directions(G, n_samples=4000, k=6, seed=1)
-    b = D.pca_directions(G, n_samples=4000, k=6, seed=2)
+    a = pca_directions(G, n_samples=4000, k=6, seed=1)
+    b = pca_directions(G, n_samples=4000, k=6, seed=2)
     cos = (a.vectors * b.vectors).sum(1)
     strong = cos.abs() > 0.8
     assert strong.sum() >= 2 and (cos[strong] > 0).all(), cos

@@ -8,7 +8,6 @@ import json
 import pytest
 import torch
 
-from explorer.explore.directions import sefa_directions
 from explorer.explore.latents import Edit, LatentState, Limits, seed_to_z, state_to_ws, with_edit, with_z_offset
 from explorer.explore.recipes import (
     from_query_params,
@@ -19,6 +18,7 @@ from explorer.explore.recipes import (
     to_query_params,
     to_recipe,
 )
+from explorer.explore.sefa import sefa_directions
 from explorer.imaging.render import sample_grid
 from tests.factories import tiny_generator
 

@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from explorer.explore.directions import sefa_directions
 from explorer.explore.latents import Edit, LatentState, state_to_ws
 from explorer.explore.paths import (
     EASINGS,
@@ -18,6 +17,7 @@ from explorer.explore.paths import (
     lerp,
     slerp,
 )
+from explorer.explore.sefa import sefa_directions
 from tests.factories import tiny_generator
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.explore import directions as D
 from explorer.explore import taught as T
+from explorer.explore.direction_cache import get_directions
 from tests.explore.planted import PlantedGenerator, units
 
 
@@ -56,19 +56,19 @@ def test_taught_directions_follow_the_attribute_ones(tmp_path):
     G = PlantedGenerator(u)
     meta = {"sha256": "cd" * 32}
     s = {"n_samples": 300}
-    base = D.get_directions(G, meta, "attr", settings=s, cache_dir=tmp_path)
+    base = get_directions(G, meta, "attr", settings=s, cache_dir=tmp_path)
     more, less = labelled(u[0], 12, seed=0)
     assert T.save_taught(meta, T.teach(G, "left blob", more, less), tmp_path) == 0
     assert T.save_taught(meta, T.teach(G, "right blob", *labelled(u[1], 12, seed=2)), tmp_path) == 1
-    d = D.get_directions(G, meta, "attr", settings=s, cache_dir=tmp_path)
+    d = get_directions(G, meta, "attr", settings=s, cache_dir=tmp_path)
     assert d.k == base.k + 2 and d.names[-2:] == ["left blob", "right blob"] and d.settings["taught"] == 2
     assert float(d.vectors[base.k] @ u[0]) > 0.7 and 0 < float(d.explained[base.k]) <= 1
     # re-teaching a name replaces it in place (indices in links stay valid)
     assert T.save_taught(meta, T.teach(G, "Left Blob", less, more), tmp_path) == 0
-    d2 = D.get_directions(G, meta, "attr", settings=s, cache_dir=tmp_path)
+    d2 = get_directions(G, meta, "attr", settings=s, cache_dir=tmp_path)
     assert d2.k == d.k and d2.names[base.k] == "Left Blob" and float(d2.vectors[base.k] @ u[0]) < -0.7
     # another model version has none
-    assert D.get_directions(G, {"sha256": "ef" * 32}, "attr", settings=s, cache_dir=tmp_path).k == base.k
+    assert get_directions(G, {"sha256": "ef" * 32}, "attr", settings=s, cache_dir=tmp_path).k == base.k
 
 
 def test_concurrent_teaching_keeps_every_direction(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.gan import critic
 from explorer.gan.export import export_model
-from tests.factories import make_run, run_app, use_dirs
+from tests.factories import make_run, page_text, run_app, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -73,16 +74,17 @@ def test_playground_keeps_its_game_across_a_page_switch(app_env):
     at = _open("explorer/ui/playground_page.py")
     at.selectbox(key="pg_preset").set_value("Mode collapse")
     run_app(at)
+    assert "paused · step 0 ·" in page_text(at)
     at.button(key="pg_step").click()
     run_app(at)
-    runner, lr = at.session_state["pg_runner"], at.select_slider(key="pg_lr_g").value
-    assert runner.pg.steps == 1
+    lr = at.select_slider(key="pg_lr_g").value
+    assert "paused · step 1 ·" in page_text(at)
     at.switch_page("explorer/ui/models_page.py")
     run_app(at)
     at.switch_page("explorer/ui/playground_page.py")
     run_app(at)
     assert at.selectbox(key="pg_preset").value == "Mode collapse" and at.select_slider(key="pg_lr_g").value == lr
-    assert at.session_state["pg_runner"] is runner and runner.pg.steps == 1  # not reset to the Stable preset
+    assert "paused · step 1 ·" in page_text(at)                              # the same game, not restarted
 
 
 def test_classes_page(app_env):
@@ -103,35 +105,52 @@ def test_classes_page(app_env):
     assert "unconditional" in plain.info[0].value
 
 
-def test_quiz_scores_people_and_discriminator(app_env):
-    at = _open("explorer/ui/quiz_page.py")
-    at.slider(key="qz_n").set_value(4)
+def new_round(at: AppTest, n: int) -> None:
+    """Start a quiz round of n images (half real), as a visitor does: the slider, then "New round"."""
+    at.slider(key="qz_n").set_value(n)
     run_app(at)
     at.button(key="qz_new").click()
     run_app(at)
-    items = at.session_state["qz_round"]["items"]
-    assert len(items) == 4 and sum(it.real for it in items) == 2
-    assert all(it.d_score is not None for it in items)                      # the exported D scored them all
-    assert at.subheader[0].value == "You 0/0"
-    at.button(key="qz_real" if items[0].real else "qz_fake").click()        # right
-    run_app(at)
-    assert "right" in at.success[0].value and "Discriminator:" in " ".join(m.value for m in at.markdown)
-    assert at.subheader[0].value.startswith("You 1/1 · Discriminator ")
-    at.button(key="qz_next").click()
-    run_app(at)
-    at.button(key="qz_fake" if items[1].real else "qz_real").click()        # wrong
-    run_app(at)
-    assert "wrong" in at.error[0].value and at.subheader[0].value.startswith("You 1/2")
-    for _ in range(2):
-        at.button(key="qz_next").click()
-        run_app(at)
+
+
+def results_table(at: AppTest) -> Any:
+    """Answer "real" to every image of the round, then return the results table the page shows
+    (a DataFrame: #, truth, you said, D score, D said, origin)."""
+    while not at.dataframe:
         at.button(key="qz_real").click()
         run_app(at)
-    at.button(key="qz_next").click()
+        at.button(key="qz_next").click()
+        run_app(at)
+    return at.dataframe[0].value
+
+
+def test_quiz_scores_people_and_discriminator(app_env):
+    at = _open("explorer/ui/quiz_page.py")
+    new_round(at, 4)
+    assert at.subheader[0].value == "You 0/0"
+    right = 0
+    for i in range(4):                                                   # "real" every time: right iff it was
+        assert f"Image {i + 1} of 4" in str(at.get("image")[0].proto)
+        at.button(key="qz_real").click()
+        run_app(at)
+        verdict = (at.success or at.error)[0].value
+        was_real = "It was **REAL**" in verdict
+        assert bool(at.success) == was_real and ("right" if was_real else "wrong") in verdict
+        assert "Discriminator:" in " ".join(m.value for m in at.markdown)   # the exported D scored it
+        right += was_real
+        assert at.subheader[0].value.startswith(f"You {right}/{i + 1} · Discriminator ")
+        at.button(key="qz_next").click()
+        run_app(at)
+    assert right == 2                                                    # half the round is real
+    assert at.success[0].value.startswith("Round over. You got 2 of 4 right; the discriminator got ")
+    table = at.dataframe[0].value
+    assert len(table) == 4 and list(table["truth"]).count("real") == 2 and set(table["you said"]) == {"real"}
+    assert table["D score"].notna().all()                                # the exported D scored them all
+    d_right = int((table["D said"] == table["truth"]).sum())
+    assert at.subheader[0].value == f"You 2/4 · Discriminator {d_right}/4"
+    at.button(key="qz_new").click()                                     # a new round starts from zero
     run_app(at)
-    assert "Round over" in at.success[0].value and len(at.dataframe) == 1
-    d_right = sum((it.d_score > 0) == it.real for it in items)
-    assert at.subheader[0].value.endswith(f"Discriminator {d_right}/4")
+    assert at.subheader[0].value == "You 0/0" and "Image 1 of 4" in str(at.get("image")[0].proto)
 
 
 def test_quiz_without_data_or_discriminator_says_so(app_env):
@@ -202,7 +221,10 @@ def test_quiz_names_its_real_images_and_builds_a_missing_emoji_set_from_the_page
         time.sleep(0.5)
         run_app(at)
     assert at.subheader[0].value == "You 0/0" and emoji.dataset_path(64).exists()
-    assert any(it.real for it in at.session_state["qz_round"]["items"])
+    new_round(at, 4)
+    table = results_table(at)                                             # the built images are in the round
+    assert list(table["truth"]).count("real") == 2
+    assert all("image #" in o for o, t in zip(table["origin"], table["truth"]) if t == "real")
 
 
 def test_models_whose_w_is_z_promise_no_islands_and_offer_no_z_or_w_choice(app_env):

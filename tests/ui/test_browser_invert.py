@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from explorer.bench.browser import IMG, chromium_available, wait_idle
-from explorer.explore.directions import get_directions
+from explorer.explore.direction_cache import get_directions
 from explorer.explore.latents import state_to_ws
 from explorer.explore.recipes import from_query_params
 from explorer.imaging.render import to_uint8

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import element_tree as et
 
 from explorer.data.store import save_dataset
-from explorer.explore.directions import save_direction_names
+from explorer.explore.direction_cache import save_direction_names
 from explorer.gan import checkpoint as ckpt
 from explorer.gan.card import md_escape, model_card
 from explorer.jobs.registry import JobRegistry, make_spec

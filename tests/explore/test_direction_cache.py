@@ -1,0 +1,71 @@
+"""The directions cache: entries on disk keyed by model, method, k and settings; names that persist."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from explorer.explore import direction_cache as D
+from tests.factories import tiny_generator
+
+
+@pytest.fixture(scope="module")
+def G():
+    return tiny_generator(3)
+
+
+def test_cache_hit_reads_disk(G, tmp_path, monkeypatch):
+    meta = {"sha256": "ab" * 32}
+    s = {"n_samples": 1000, "batch": 500}
+    first = D.get_directions(G, meta, "pca", k=4, settings=s, cache_dir=tmp_path)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and files[0].startswith("abababababababab-pca-k4-")
+    assert {p.suffix for p in tmp_path.iterdir()} == {".json", ".safetensors"}
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed instead of reading the cache")
+
+    monkeypatch.setattr(D, "compute_directions", boom)
+    second = D.get_directions(G, meta, "pca", k=4, settings=dict(s, seed=0), cache_dir=tmp_path)
+    for f in ("vectors", "sigma", "explained"):
+        assert torch.equal(getattr(first, f), getattr(second, f))
+    assert second.seconds == first.seconds and second.settings == first.settings
+    monkeypatch.undo()
+    # another method, k or setting is another entry; a corrupt entry is recomputed, not fatal
+    D.get_directions(G, meta, "sefa", k=4, settings={"sigma_samples": 100}, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    entry = D.cache_path(meta, "pca", 4, s, tmp_path)
+    entry.with_suffix(".safetensors").write_bytes(b"garbage")
+    third = D.get_directions(G, meta, "pca", k=4, settings=s, cache_dir=tmp_path)
+    assert torch.equal(third.vectors, first.vectors)
+    assert json.loads(entry.read_text())["sha256"] != ""
+    with pytest.raises(ValueError, match="unknown pca setting"):
+        D.get_directions(G, meta, "pca", settings={"samples": 3}, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="unknown direction method"):
+        D.get_directions(G, meta, "ica", cache_dir=tmp_path)
+
+
+def test_cache_without_sidecar_hash_uses_weights(G, tmp_path):
+    d = D.get_directions(G, None, "sefa", k=2, settings={"sigma_samples": 50}, cache_dir=tmp_path)
+    assert d.k == 2 and next(tmp_path.glob("*.json")).name.startswith(D.weights_hash(G)[:16])
+
+
+def test_names_persist_per_model_and_method(G, tmp_path):
+    meta = {"sha256": "cd" * 32}
+    s = {"sigma_samples": 50}
+    D.save_direction_names(meta, "sefa", ["stroke", "", "width"], cache_dir=tmp_path)
+    d = D.get_directions(G, meta, "sefa", k=4, settings=s, cache_dir=tmp_path)
+    assert d.names == ["stroke", "SeFa 1", "width", "SeFa 3"]
+    D.save_direction_names(meta, "sefa", {3: "  tilt  ", 0: ""}, cache_dir=tmp_path)
+    assert D.get_directions(G, meta, "sefa", k=4, settings=s, cache_dir=tmp_path).names == \
+        ["SeFa 0", "SeFa 1", "width", "tilt"]
+    assert D.get_directions(G, meta, "sefa", k=2, settings=s, cache_dir=tmp_path).names == ["SeFa 0", "SeFa 1"]
+    assert D.load_direction_names(meta, "pca", 2, tmp_path) == ["PC 0", "PC 1"]
+    assert D.load_direction_names({"sha256": "ef" * 32}, "sefa", 4, tmp_path)[3] == "SeFa 3"
+
+
+def test_benchmark_returns_seconds(G):
+    t = D.benchmark_directions(G, n_samples=500, k=4)
+    assert set(t) == {"pca", "sefa"} and all(isinstance(v, float) and v >= 0 for v in t.values())
