@@ -101,13 +101,15 @@ class DCGANDiscriminator(nn.Module):
         cin = cfg.channels + (cfg.num_classes if cfg.num_classes else 0)
         for i in range(cfg.num_blocks):
             cout = min(cfg.base_channels * 2 ** i, cfg.max_channels)
-            layers: list[nn.Module] = [wrap(nn.Conv2d(cin, cout, 4, 2, 1, bias=False))]
+            # Without BatchNorm the convolutions need biases: a bias-free conv + LeakyReLU stack is
+            # positively homogeneous (D(a x) = a D(x), D(0) = 0), so a grey, low-contrast fake scores ~0.
+            layers: list[nn.Module] = [wrap(nn.Conv2d(cin, cout, 4, 2, 1, bias=cfg.spectral_norm))]
             if i > 0 and not cfg.spectral_norm:           # BatchNorm is the textbook's; SN replaces it
                 layers.append(nn.BatchNorm2d(cout))
             layers.append(nn.LeakyReLU(0.2, True))
             self.blocks.append(nn.Sequential(*layers))
             cin = cout
-        self.out = wrap(nn.Conv2d(cin, 1, 4, 1, 0, bias=False))
+        self.out = wrap(nn.Conv2d(cin, 1, 4, 1, 0, bias=cfg.spectral_norm))
         for m in self.modules():
             if isinstance(m, nn.Conv2d) and not cfg.spectral_norm:
                 nn.init.normal_(m.weight, 0.0, 0.02)

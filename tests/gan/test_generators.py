@@ -62,6 +62,18 @@ def test_discriminator_has_spectral_norm_unless_dcgan():
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in d2.modules())
 
 
+def test_dcgan_discriminator_without_batchnorm_sees_a_grey_image():
+    """A spectral-norm DCGAN D (the fonts preset's) has biases: without them (and without BatchNorm)
+    D is positively homogeneous, D(0) = 0 and D(a x) = a D(x), so a grey fake always scores neutral."""
+    torch.manual_seed(0)
+    d = build_discriminator(preset("fonts", 64, 1, 0).discriminator).eval()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    x = torch.rand(4, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert d(torch.zeros(1, 1, 64, 64)).abs().item() > 1e-6
+        assert not torch.allclose(d(0.5 * x), 0.5 * d(x), atol=1e-5)
+
+
 def test_config_validation():
     with pytest.raises(ValueError, match="resolution"):
         GeneratorConfig(resolution=48)
