@@ -24,6 +24,7 @@ import numpy as np
 
 from explorer import fileio
 from explorer.explore.attributes import Attribute, Measurer
+from explorer.imaging.render import stack_from_sheet
 
 CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 SERIF_GLYPHS = "IilHnhmkpqdbru"      # stems that carry feet (and heads) in serif faces
@@ -38,9 +39,14 @@ FONT_ATTRIBUTES = (
 
 
 def stacks(images: np.ndarray, glyphs: str = CHARS) -> np.ndarray:
-    """(N, H, W, len(glyphs)) uint8 images -> (N, 62, H, W) float ink in [0, 1], channels in CHARS order
-    (a glyph the model does not draw is blank, so measures that need it are NaN)."""
+    """(N, H, W, len(glyphs)) uint8 images, or the glyph sheets every render of a glyph-stack model
+    returns ((N, H', W'[, 1]), see `imaging.render.glyph_sheet`) -> (N, 62, H, W) float ink in [0, 1],
+    channels in CHARS order (a glyph the model does not draw is blank, so measures that need it are
+    NaN). Raises ValueError for an image that is neither."""
     a = np.asarray(images)
+    if a.ndim == 3 or (a.ndim == 4 and a.shape[-1] == 1 and len(glyphs) != 1):      # sheets -> stacks
+        a = np.stack([stack_from_sheet(s, len(glyphs)) for s in a]).transpose(0, 2, 3, 1) if len(a) else \
+            np.zeros((0, 1, 1, len(glyphs)), np.uint8)
     out = np.zeros((a.shape[0], len(CHARS), a.shape[1], a.shape[2]), dtype=np.float32)
     for j, ch in enumerate(glyphs):
         if ch in CHARS:

@@ -70,3 +70,29 @@ def test_glyph_models_get_font_attributes():
         cfg = Cfg()
     assert "stroke_width" in measurer_for(G, None, learned=False).keys
     assert "stroke_width" not in measurer_for(tiny_generator(), None).keys
+
+
+def test_glyph_sheets_are_measured_like_their_stacks():
+    """Every render of a glyph-stack model is a glyph sheet (imaging.render.to_uint8): the measurer reads
+    sheets exactly as it reads the stacks they were laid out from."""
+    from explorer.imaging.render import glyph_sheet
+    stacks = render_stacks(4, 32).numpy()
+    sheets = np.stack([glyph_sheet(s) for s in stacks])                  # (4, rows * 32, 13 * 32, 1)
+    m = F.font_measurer(None, learn=False)
+    assert np.allclose(m.measure(sheets), m.measure(as_images(stacks)), equal_nan=True)
+
+
+def test_attribute_directions_of_a_glyph_stack_model():
+    """The path `evaluate --directions` and the app take: render_with(G) -> sheets -> font measures -> fit."""
+    import dataclasses
+
+    import torch
+
+    from explorer.config import preset
+    from explorer.explore.attribute_directions import attribute_directions
+    from explorer.gan.generators import build_generator
+    m = preset("tiny", 32, 1, 0, glyphs=GLYPHS)
+    torch.manual_seed(0)
+    G = build_generator(dataclasses.replace(m.generator)).eval()
+    d = attribute_directions(G, None, k=3, n_samples=24, measurer=F.font_measurer(None, learn=False))
+    assert d.vectors.shape[0] == 3 and np.isfinite(d.vectors.numpy()).all()
