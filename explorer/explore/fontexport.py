@@ -41,7 +41,7 @@ from fontTools.svgLib.path import parse_path
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, Metrics, as_stack, glyph_metrics
+from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, SPECK_PX, Metrics, as_stack, glyph_metrics
 
 UPM = 1000                   # font units per em
 CAP_UNITS = 700              # the cap height in font units (the dataset's CAP_PX of its cell)
@@ -50,6 +50,7 @@ GAP = 2                      # px between glyph cells in the traced tile (at the
 TILE_COLUMNS = 8
 RECIPE_NAME_ID = 256         # name ID of the recipe (JSON)
 ALPHAMAX = 0.6               # potrace's corner threshold (default 1): a little sharper, closer to the bitmaps
+TURDSIZE = SPECK_PX * UPSAMPLE ** 2   # potrace drops blobs smaller than this (upsampled px): the specimen's specks
 POTRACE_TIMEOUT_S = 30.0
 _TRANSLATE = re.compile(r'translate\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)\s*scale\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)')
 _PATH = re.compile(r'<path\b[^>]*\bd="([^"]*)"', re.S)
@@ -127,7 +128,8 @@ def trace(stack: np.ndarray) -> list[RecordingPen]:
     buf = io.BytesIO()
     Image.fromarray(np.where(ink, 0, 255).astype(np.uint8)).convert("1").save(buf, format="PPM")   # PBM
     try:
-        done = subprocess.run([potrace_path(), "-b", "svg", "-a", str(ALPHAMAX), "-o", "-", "-"], input=buf.getvalue(),
+        cmd = [potrace_path(), "-b", "svg", "-a", str(ALPHAMAX), "-t", str(TURDSIZE), "-o", "-", "-"]
+        done = subprocess.run(cmd, input=buf.getvalue(),
                               capture_output=True, timeout=POTRACE_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise FontExportError(f"potrace did not run: {e}") from e

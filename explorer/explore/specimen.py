@@ -39,6 +39,8 @@ CELL_REF = 64            # the dataset's cell side, px; the geometry below is at
 BASELINE_REF = 46        # explorer.data.fontrender.BASELINE: baseline = top edge of this row
 CAP_REF = 32.0           # explorer.data.fontrender.CAP_PX: cap height, px
 INK = 64                 # a pixel at or above this is ink when finding ink boxes and profiles
+CORE = 128               # ... when its connected stroke has a pixel at or above this (the tracer's threshold)
+SPECK_PX = 4             # ... and covers at least this many px at 64 px cells (smaller blobs are noise)
 SIDEBEARING = 0.07       # base sidebearing, fraction of the cap height (fitted, see the docstring)
 DEPTH_WEIGHT = 0.4       # bearing lost per px of mean white depth between profile and ink box
 MIN_BEARING = -0.04      # sidebearings stay above this, fraction of the cap height
@@ -125,6 +127,30 @@ def _white_depth(on: np.ndarray, zone: np.ndarray, from_left: bool, cap: float) 
     return (depth * use).sum(1) / n
 
 
+def significant_ink(stack: np.ndarray) -> np.ndarray:
+    """(G, R, R) uint8 -> (G, R, R) bool: pixels >= INK in strokes that matter. A stroke (8-connected
+    component of such pixels) counts when it reaches CORE somewhere and covers at least SPECK_PX px (at
+    64 px cells; scaled by (R / 64)^2): the faint haze and specks a young generator leaves around its
+    glyphs would otherwise stretch every ink box to the cell edges (and every advance with it). Real
+    glyphs' antialiased edges touch their strokes' cores, so real faces measure as before."""
+    from scipy import ndimage
+    a = np.asarray(stack)
+    out = np.zeros(a.shape, dtype=bool)
+    min_px = max(1, int(round(SPECK_PX * (a.shape[-1] / CELL_REF) ** 2)))
+    eight = np.ones((3, 3), dtype=bool)
+    for i in range(a.shape[0]):
+        lab, n = ndimage.label(a[i] >= INK, structure=eight)
+        if n == 0:
+            continue
+        idx = np.arange(1, n + 1)
+        size = ndimage.sum_labels(np.ones_like(lab), lab, idx)
+        peak = ndimage.maximum(a[i], lab, idx)
+        keep = np.zeros(n + 1, dtype=bool)
+        keep[1:] = (size >= min_px) & (peak >= CORE)
+        out[i] = keep[lab]
+    return out
+
+
 def glyph_metrics(stack: np.ndarray | torch.Tensor, glyphs: str = CHARS) -> Metrics:
     """Advance widths and sidebearings of a glyph stack (G, R, R) from its ink (see the module docstring).
 
@@ -134,7 +160,7 @@ def glyph_metrics(stack: np.ndarray | torch.Tensor, glyphs: str = CHARS) -> Metr
     g, r, _ = a.shape
     cap = CAP_REF * r / CELL_REF
     base = int(round(BASELINE_REF * r / CELL_REF))
-    on: np.ndarray = np.asarray(a >= INK)                          # (G, R, R) bool
+    on = significant_ink(a)                                        # (G, R, R) bool
     cols_on: np.ndarray = np.any(on, axis=1)                       # (G, R)
     has: np.ndarray = np.any(cols_on, axis=1)
     left = np.where(has, cols_on.argmax(1), r // 2).astype(np.float32)
@@ -219,7 +245,8 @@ def _paste_max(canvas: np.ndarray, src: np.ndarray, y0: int, x0: int) -> None:
 
 
 def _lines(text: str, wrap: float | None, width_of: dict[str, float], space: float) -> list[str]:
-    """Split on newlines, then greedily at spaces so no line is wider than `wrap` px (a longer word stays whole)."""
+    """Split on newlines, then greedily at spaces so no line is wider than `wrap` px; a word wider than a
+    whole line is broken between characters (at least one character a line), so no line runs off."""
     out: list[str] = []
     for para in text.split("\n"):
         if wrap is None:
@@ -230,9 +257,16 @@ def _lines(text: str, wrap: float | None, width_of: dict[str, float], space: flo
             ww = sum(width_of.get(c, 0.0) for c in word)
             if line and w + space + ww > wrap:
                 out.append(line)
-                line, w = word, ww
-            else:
-                line, w = (line + " " + word, w + space + ww) if line else (word, ww)
+                line, w = "", 0.0
+            if not line and ww > wrap:                    # too wide for any line: break it at characters
+                for c in word:
+                    cw = width_of.get(c, 0.0)
+                    if line and w + cw > wrap:
+                        out.append(line)
+                        line, w = "", 0.0
+                    line, w = line + c, w + cw
+                continue
+            line, w = (line + " " + word, w + space + ww) if line else (word, ww)
         out.append(line)
     return out
 
@@ -241,7 +275,8 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
             margin: float = 0.25, metrics: Metrics | None = None) -> Specimen:
     """Set `text` in the face of `stack` (G, R, R); see the module docstring.
 
-    `wrap`: wrap lines at spaces beyond this width (px at the stack's resolution), None = only at newlines.
+    `wrap`: wrap lines at spaces beyond this width (px at the stack's resolution; a word wider than a line is
+    broken between characters), None = only at newlines.
     `margin`: paper around the text, fraction of the cap height. Lines are one cell (R px) apart.
     Characters not in `glyphs` become dotted boxes; tabs are four spaces; other control characters are
     dropped. Never raises on any text; raises ValueError only for a malformed stack."""

@@ -108,3 +108,12 @@ def test_blank_glyphs_still_make_an_installable_font():
     otf = FE.build_font(np.zeros((62, 32, 32), np.uint8), RECIPE)               # an untrained model's face
     font = FE.read_font(otf)
     assert len(font.getBestCmap()) == 63 and all(font["hmtx"][g][0] > 0 for g in font.getGlyphOrder()[1:])
+
+
+def test_specks_are_not_traced():
+    stack = render_stacks(n=1, res=64).numpy()[0].copy()
+    clean = FE.trace(stack)
+    stack[:, 2, 2] = 255                                                        # a one-pixel speck in every cell
+    stack[:, 60:62, 60] = 255                                                   # and a two-pixel one
+    specky = FE.trace(stack)
+    assert [len(p.value) for p in specky] == [len(p.value) for p in clean]      # no extra contours

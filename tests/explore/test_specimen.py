@@ -143,3 +143,31 @@ def test_a_glyph_sheet_gives_back_its_stack():
     assert np.array_equal(stack_from_sheet(glyph_sheet(stack)[..., 0]), stack)
     with pytest.raises(ValueError, match="not a glyph sheet"):
         stack_from_sheet(np.zeros((64, 64, 1), np.uint8))
+
+
+def test_a_word_wider_than_the_line_is_broken_so_no_line_runs_off():
+    """A pasted URL or a row of one letter used to stay on one line thousands of px wide, which the app then
+    shrank to an unreadable hairline; now it breaks between characters and every line keeps inside the width."""
+    stack = _blocks()
+    s = typeset(stack, "Wide " + "W" * 300, wrap=300)
+    assert len(s.baselines) > 5
+    assert all(p.x + p.advance <= 300 + 8 + 1e-3 for p in s.placed)            # 8 px margin
+    assert "".join(p.char for p in s.placed) == "Wide" + "W" * 300           # nothing dropped, order kept
+    assert s.image.shape[1] <= 300 + 2 * 8 + R
+
+
+def test_haze_and_specks_around_a_glyph_do_not_widen_it():
+    """A young generator leaves faint pixels (below the tracer's half-ink threshold) and 1-2 px specks
+    near the cell edges: they must not stretch the ink box, or every advance becomes the cell width."""
+    clean = _blocks()
+    noisy = clean.copy()
+    noisy[:, 10:50, 0:3] = 90                                   # faint haze along the left edge
+    noisy[:, 5, 60] = 255                                       # a one-pixel speck near the right edge
+    noisy[:, 20:22, 62] = 200                                   # a two-pixel speck
+    a, b = glyph_metrics(clean), glyph_metrics(noisy)
+    assert np.allclose(a.ink_left, b.ink_left) and np.allclose(a.ink_right, b.ink_right)
+    assert np.allclose(a.advance, b.advance)
+    i = CHARS.index("i")                                        # a real dot (well above the speck size) is kept
+    dotted = clean.copy()
+    dotted[i, 8:12, 40:44] = 255
+    assert glyph_metrics(dotted).ink_right[i] == 44
