@@ -107,6 +107,13 @@ def _save_labels(meta: dict, G: Any, method: str, labels: dict[int, str]) -> Non
     st.session_state["_toast"] = f"Named {len(labels)} direction(s) by what they change"
 
 
+def label_lines(names: list[str], labels: list[str]) -> str:
+    """One line per direction, "name: what it changes"; a name already carrying its label (saved by
+    "Name them by what they change") is not labelled twice."""
+    return "\n".join(names[i] if lab and names[i].endswith(f": {lab}") else f"{names[i]}: {lab or '(no clear effect)'}"
+                     for i, lab in enumerate(labels))
+
+
 def effects_part(view: View, A: Any) -> None:
     D, method, eng = view.directions, view.state.method, view.eng
     if D is None:
@@ -121,7 +128,7 @@ def effects_part(view: View, A: Any) -> None:
     if method != "attr":
         auto = {i: lab for i, lab in enumerate(labels)
                 if lab and view.names[i] == dirs.default_names(method, i + 1)[i]}
-        st.text("\n".join(f"{view.names[i]}: {lab or '(no clear effect)'}" for i, lab in enumerate(labels)))
+        st.text(label_lines(view.names, labels))
         st.button("Name them by what they change", key="attr_name_auto", disabled=not auto,
                   on_click=_save_labels, args=(eng.meta, eng.G, method, {i: f"{view.names[i]}: {lab}"
                                                                         for i, lab in auto.items()}),

@@ -124,3 +124,12 @@ def test_heat_map_ticks_are_short_and_the_hover_has_full_names():
     assert fig.layout.xaxis.tickangle == -45 and fig.layout.margin.l >= 6 * Y_TICK_CHARS
     assert [list(c) for c in fig.data[0].customdata[0]][0] == [rows[0], cols[0]]
     assert "customdata[0]" in fig.data[0].hovertemplate
+
+
+def test_auto_labels_are_not_repeated_once_saved_as_names():
+    from explorer.ui.explore_attributes_panel import label_lines
+    labels = ["+ width, + contrast", "", "+ weight"]
+    fresh = label_lines(["PC 0", "PC 1", "PC 2"], labels).splitlines()
+    assert fresh == ["PC 0: + width, + contrast", "PC 1: (no clear effect)", "PC 2: + weight"]
+    named = label_lines(["PC 0: + width, + contrast", "PC 1", "bold"], labels).splitlines()
+    assert named == ["PC 0: + width, + contrast", "PC 1: (no clear effect)", "bold: + weight"]
