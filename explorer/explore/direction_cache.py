@@ -28,9 +28,14 @@ from explorer.explore.directions import DEFAULTS, METHODS, Directions, default_n
 from explorer.explore.ganspace import pca_directions
 from explorer.explore.sefa import sefa_directions
 from explorer.gan.protocol import Generator
+from explorer.imaging.render import is_glyph_stack
 from explorer.settings import data_dir
 
 CACHE_FORMAT = "latent-explorer-directions"
+# Glyph-stack (font) models measure 62 glyphs per sample: 500 samples instead of 2,000. Measured on a young
+# fonts checkpoint, 1 thread, loaded machine: 98 s vs 305 s, held-out R2 weight 0.55 vs 0.49, width 0.32
+# vs 0.39, slant 0.20 vs 0.39 (render + measure: ~0.02 CPU s per face).
+GLYPH_STACK_ATTR_SAMPLES = 500
 CACHE_VERSION = 4                       # bump when an algorithm changes: old cache entries are ignored
 
 
@@ -39,6 +44,8 @@ def compute_directions(G: Generator, method: str, k: int = 32, settings: Mapping
     """Directions of one method, computed afresh (`meta`: the model's sidecar, which attribute directions
     read to know which classifier applies). Raises ValueError for an unknown method or setting."""
     s = _settings(method, settings)
+    if method == "attr" and "n_samples" not in (settings or {}) and is_glyph_stack(G.cfg.channels):
+        s["n_samples"] = GLYPH_STACK_ATTR_SAMPLES
     if method == "pca":
         return pca_directions(G, k=k, **s)
     if method == "attr":
@@ -51,6 +58,8 @@ def benchmark_directions(G: Generator, n_samples: int = 20000, k: int = 32) -> d
     """Seconds to compute PCA (n_samples) and SeFa directions afresh, without the cache."""
     return {"pca": pca_directions(G, n_samples=n_samples, k=k).seconds,
             "sefa": sefa_directions(G, k=k).seconds}
+
+
 def _settings(method: str, settings: Mapping[str, Any] | None) -> dict[str, Any]:
     if method not in METHODS:
         raise ValueError(f"unknown direction method {method!r}; choose from {METHODS}")

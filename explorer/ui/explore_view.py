@@ -71,13 +71,16 @@ class View:
 
 
 Panel = Callable[[View], None]
+LABELS = {"pca": "PCA (GANSpace)", "sefa": "SeFa", "attr": "attribute"}
 
 
 def make_view(eng: Engine, snap: Mapping[str, Any]) -> View:
     """Read the state from the session snapshot, find its directions, render it."""
     state = S.read_state(snap, eng)
     try:
-        D: dirs.Directions | None = eng.directions(state.method)
+        with st.spinner(f"Finding the model's {LABELS.get(state.method, state.method)} directions "
+                        "(once per model; cached after)…"):
+            D: dirs.Directions | None = eng.directions(state.method)
     except Exception as e:  # noqa: BLE001 - a model whose directions cannot be found is still explorable
         st.error(f"Edit directions could not be computed: {e}")
         D, state = None, dataclasses.replace(state, edits=())

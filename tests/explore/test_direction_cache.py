@@ -69,3 +69,23 @@ def test_names_persist_per_model_and_method(G, tmp_path):
 def test_benchmark_returns_seconds(G):
     t = D.benchmark_directions(G, n_samples=500, k=4)
     assert set(t) == {"pca", "sefa"} and all(isinstance(v, float) and v >= 0 for v in t.values())
+
+
+def test_glyph_stack_models_measure_fewer_samples_for_attribute_directions(monkeypatch):
+    """A font model measures 62 glyphs per sample: its attribute directions default to fewer samples
+    (explicit settings still win)."""
+    import dataclasses
+
+    from explorer.config import preset
+    from explorer.explore import attribute_directions as AD
+    from explorer.explore import direction_cache as DC
+    from explorer.gan.generators import build_generator
+    from tests.glyph_stacks import GLYPHS
+    seen = []
+    monkeypatch.setattr(AD, "attribute_directions", lambda G, meta, k, **s: seen.append(s["n_samples"]))
+    glyphs = build_generator(dataclasses.replace(preset("tiny", 32, 1, 0, glyphs=GLYPHS).generator))
+    grey = build_generator(preset("tiny", 32, 1, 0).generator)
+    DC.compute_directions(glyphs, "attr", 4, None, None)
+    DC.compute_directions(grey, "attr", 4, None, None)
+    DC.compute_directions(glyphs, "attr", 4, {"n_samples": 100}, None)
+    assert seen == [DC.GLYPH_STACK_ATTR_SAMPLES, DC.DEFAULTS["attr"]["n_samples"], 100]
