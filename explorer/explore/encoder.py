@@ -1,17 +1,21 @@
 """An encoder per model: a small CNN image -> w+ (and class logits), the projection's first guess.
 
-Trained by the project on the model's own samples, pairs (w+, G(w+)) drawn on the fly (half of them
-style-mixed at a random layer, so the encoder learns w+ and not only w), with a latent loss (MSE of
-w normalised per dimension), optionally an image loss through the frozen generator, and, for
-conditional models, cross-entropy on the class: the pSp / e4e idea (Richardson et al. 2021, Tov et al. 2021)
-trained on synthetic pairs only, as in Zhu et al. 2020's "domain-guided encoder" warm start.
+Trained by the project in two phases (`train_encoder_for_model`, used by `latent-explorer
+train-encoder` and the background job alike): first on the model's own samples, pairs (w+, G(w+))
+drawn on the fly (half of them style-mixed at a random layer, so the encoder learns w+ and not only
+w), with a latent loss (MSE of w normalised per dimension) and, for conditional models,
+cross-entropy on the class, as in Zhu et al. 2020's "domain-guided encoder" warm start; then on the
+model's real training images through the frozen generator with the projection's own loss
+(explorer/explore/encoder_finetune.py), the pSp / e4e recipe (Richardson et al. 2021, Tov et al.
+2021), which closes the gap between the model's samples and real images.
 
 Saved beside the model like its discriminator: `<dir>/<name>-encoder.safetensors` (weights, float16,
 with the w mean and std it normalises by) + `<dir>/<name>-encoder.json` (format
 "latent-explorer-encoder" version 1: config, the generator's sha256, training summary, the weights'
 sha256). Written atomically, weights first. A mismatched or corrupt file raises EncoderError.
 
-    enc, summary = train_encoder(G, max_seconds=240)          # or: latent-explorer train-encoder MODEL
+    path, summary = train_encoder_for_model("fashion-mnist", max_seconds=240)   # both phases, saved
+    enc, summary = train_encoder(G, max_seconds=240)          # phase 1 only
     save_encoder(enc, meta["path"], meta["sha256"], summary)
     enc = load_encoder(meta)                                   # Encoder | None when the model has none
     ws, logits = enc.predict(x)                                # x (B, C, H, W) in [-1, 1] -> (B, num_ws, width)
@@ -38,6 +42,7 @@ from explorer.gan.protocol import Generator
 FORMAT = "latent-explorer-encoder"
 FORMAT_VERSION = 1
 SUFFIX = "-encoder"
+REAL_SHARE = 0.5            # share of an encoder's training time spent on real images (encoder_finetune.py)
 
 
 class EncoderError(ValueError):
@@ -109,7 +114,7 @@ def _spread(G: Generator, w: torch.Tensor, c: torch.Tensor | None, psi: torch.Te
     return avg + psi[:, None] * (w - avg)
 
 
-def _pairs(G: Generator, n: int, gen: torch.Generator, mix: float,
+def sample_pairs(G: Generator, n: int, gen: torch.Generator, mix: float,
            psi_range: tuple[float, float] = (1.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """n samples: ws (n, num_ws, width), images (n, C, H, W), classes (n,) or None; a share `mix` style-mixed,
     each w spread from its class mean by a psi drawn uniformly from `psi_range`."""
@@ -165,7 +170,7 @@ def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float
         done = max(step / steps, elapsed / max_seconds if max_seconds else 0.0)
         for g in opt.param_groups:
             g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
-        ws, x, c = _pairs(G, batch, gen, mix, psi_range)
+        ws, x, c = sample_pairs(G, batch, gen, mix, psi_range)
         t, logits = enc(x)
         target = (ws - enc.w_mean) / enc.w_std
         loss = F.mse_loss(t, target)
@@ -195,7 +200,7 @@ def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float
 def evaluate_encoder(G: Generator, enc: Encoder, n: int = 256, seed: int = 10**6) -> dict:
     """Held-out figures on n fresh samples (no mixing): latent RMSE in std units, image PSNR (dB), class accuracy."""
     from explorer.explore.ssim import psnr
-    ws, x, c = _pairs(G, n, torch.Generator().manual_seed(seed), 0.0)
+    ws, x, c = sample_pairs(G, n, torch.Generator().manual_seed(seed), 0.0)
     pred, logits = enc.predict(x)
     rmse = float(((pred - ws) / enc.w_std).square().mean().sqrt())
     out = {"latent_rmse_std": round(rmse, 4), "image_psnr_db": round(float(psnr(G.synthesis(pred), x).mean()), 2)}
@@ -274,11 +279,38 @@ def load_encoder_or_none(meta: dict) -> Encoder | None:
 def train_encoder_for_model(model: str | os.PathLike, max_seconds: float = 240.0, seed: int = 0,
                             should_stop: Callable[[], bool] | None = None,
                             on_progress: Callable[[dict], None] | None = None,
-                            device: str = "cpu") -> tuple[Path, dict]:
+                            device: str = "cpu", real_share: float = REAL_SHARE,
+                            from_existing: bool = False) -> tuple[Path, dict]:
     """Load a model (name, path or run folder), train its encoder, save it beside the model.
+
+    The recipe: (1) `train_encoder` on the model's own samples for (1 - real_share) of `max_seconds`,
+    then (2) `encoder_finetune.finetune_encoder` on the model's real training images (its card's dataset,
+    held-out images excluded) through the frozen generator for the rest; without usable images (no
+    dataset on the card, or it is gone) phase 1 gets all the time. `from_existing`: skip phase 1 and
+    fine-tune the model's current encoder for all of `max_seconds` (raises EncoderError when it has none).
     Returns (the encoder's JSON path, summary). Raises CheckpointError when the model cannot be loaded."""
+    from explorer.explore.encoder_finetune import finetune_encoder, real_images
+    from explorer.explore.projection_metrics import FeatureNets
     from explorer.gan.device import load_generator
     G, meta = load_generator(model, device)
-    enc, summary = train_encoder(G, max_seconds=max_seconds, seed=seed, should_stop=should_stop,
-                                 on_progress=on_progress)
+    images, labels, source = real_images(meta, G) if real_share > 0 else (None, None, "real_share 0")
+    real_s = max_seconds * (1.0 if from_existing else real_share) if images is not None else 0.0
+    if from_existing:
+        enc = load_encoder(meta, device)
+        if enc is None:
+            raise EncoderError("the model has no encoder to fine-tune: train one first")
+        j = encoder_stem(meta["path"])
+        old = fileio.read_json_object(j.with_name(j.name + ".json"), "an encoder description", EncoderError)
+        summary = {k: v for k, v in dict(old.get("summary") or {}).items() if not k.startswith("real_")}
+    else:
+        def phase1(d: dict) -> None:
+            if on_progress is not None:
+                on_progress({**d, "eta_s": None if d.get("eta_s") is None else d["eta_s"] + real_s})
+        enc, summary = train_encoder(G, max_seconds=max_seconds - real_s, seed=seed, should_stop=should_stop,
+                                     on_progress=phase1)
+    summary["real_images"] = source
+    if images is not None and real_s > 0:
+        summary.update(finetune_encoder(G, enc, images, labels, FeatureNets.for_model(G, meta), seed=seed,
+                                        max_seconds=real_s, should_stop=should_stop, on_progress=on_progress))
+        summary.update(evaluate_encoder(G, enc))
     return save_encoder(enc, meta["path"], str(meta.get("sha256") or ""), summary), summary

@@ -13,7 +13,8 @@ fixed. w+ gives each of the `G.num_ws` layers its own u (Abdal et al. 2019, Imag
 Conditional models try every class (with an encoder: its likeliest three) for a few steps as one
 batch and keep the best, unless a class is given; `restarts` adds jittered starting points to that
 trial (multi-start against local minima). An encoder (explorer/explore/encoder.py) gives the first
-guess when the model has one, else the search starts from the (class) mean w.
+guess when the model has one, else the search starts from the (class) mean w; the learning-rate
+schedule is chosen by the start (`ProjectConfig.schedule`).
 
     proj = Projector.for_model(G, meta)                       # critic, classifier, encoder when present
     target = fit_image(png_bytes, "me.png", G.cfg.resolution, G.cfg.channels)   # explorer/explore/projection_io.py
@@ -60,7 +61,10 @@ class LossWeights:
 class ProjectConfig:
     space: str = "w"                     # "w": one vector for every layer; "w+": one per layer
     steps: int = 200                     # Adam steps in all (class trials included); 0 = the first guess only
-    lr: float = 0.2                      # peak learning rate, in std units of w (0.08-0.25 tried on Fashion-MNIST)
+    lr: float = 0.2                      # peak learning rate from the mean, in std units of w (0.08-0.25 tried)
+    encoder_lr: float = 0.1              # peak lr from the encoder's guess (0.05-0.2 tried on held-out train images)
+    encoder_rampup: float = 0.0          # share of the steps the lr ramps up over from the encoder's guess
+    encoder_rampdown: float = 0.25       # share of the steps it ramps down over (cosine), from that guess
     start: str = "encoder"               # "encoder" (when the model has one, else the mean) | "mean"
     class_index: int | None = None       # conditional models: None = infer (try each class, keep the best)
     class_trial_steps: int = 20          # steps each candidate class gets before the best is kept
@@ -75,8 +79,17 @@ class ProjectConfig:
             raise ValueError(f"space must be one of {SPACES}, not {self.space!r}")
         if self.start not in STARTS:
             raise ValueError(f"start must be one of {STARTS}, not {self.start!r}")
-        if self.steps < 0 or self.lr <= 0:
-            raise ValueError("steps must be >= 0 and lr > 0")
+        if self.steps < 0 or self.lr <= 0 or self.encoder_lr <= 0:
+            raise ValueError("steps must be >= 0 and lr, encoder_lr > 0")
+        if not (0 <= self.encoder_rampup <= 1 and 0 < self.encoder_rampdown <= 1):
+            raise ValueError("encoder_rampup must be in [0, 1] and encoder_rampdown in (0, 1]")
+
+    def schedule(self, from_encoder: bool) -> tuple[float, float, float]:
+        """(peak lr, ramp-up share, ramp-down share) for a start: StyleGAN2's ramps from the mean; from the
+        encoder's guess a lower peak without ramp-up, so the first steps refine the guess, not throw it away."""
+        if from_encoder:
+            return self.encoder_lr, self.encoder_rampup, self.encoder_rampdown
+        return self.lr, 0.05, 0.25
 
 
 @dataclass
@@ -98,8 +111,9 @@ ProgressFn = Callable[[int, float, np.ndarray], None]
 
 
 def _lr_at(t: float, peak: float, rampdown: float = 0.25, rampup: float = 0.05) -> float:
-    """StyleGAN2 projector schedule: linear ramp-up, cosine ramp-down over the last quarter; t in [0, 1]."""
-    ramp = min(1.0, (1.0 - t) / rampdown) * min(1.0, t / rampup)
+    """StyleGAN2 projector schedule: linear ramp-up over the first `rampup` share of the steps (none when 0),
+    cosine ramp-down over the last `rampdown` share; t in [0, 1]."""
+    ramp = min(1.0, (1.0 - t) / rampdown) * (min(1.0, t / rampup) if rampup > 0 else 1.0)
     return peak * (0.5 - 0.5 * math.cos(ramp * math.pi))
 
 
@@ -206,14 +220,15 @@ class Projector:
         best_loss, best_u, best_i, step = math.inf, u[:1].clone(), 0, 0
         stopped = False
         u = u.requires_grad_(True)
-        opt = torch.optim.Adam([u], lr=cfg.lr, betas=(0.9, 0.999))
+        peak, rampup, rampdown = cfg.schedule(guess is not None)
+        opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
         with torch.enable_grad():
             while step < cfg.steps:
                 if should_stop is not None and should_stop():
                     stopped = True
                     break
                 for g in opt.param_groups:
-                    g["lr"] = _lr_at((step + 1) / cfg.steps, cfg.lr)
+                    g["lr"] = _lr_at((step + 1) / cfg.steps, peak, rampdown, rampup)
                 ws = _colour(priors, u, G.num_ws)                              # (B, num_ws, width)
                 x = G.synthesis(ws)
                 per = self.loss(x, t, u, classes, cfg.weights)               # (B,)
@@ -233,7 +248,7 @@ class Projector:
                     cands, priors = [cands[keep]], [priors[keep]]
                     classes = None if classes is None else classes[keep:keep + 1]
                     u = best_u.clone().requires_grad_(True)
-                    opt = torch.optim.Adam([u], lr=cfg.lr, betas=(0.9, 0.999))
+                    opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
                     best_i = 0
         k = best_i if len(cands) > 1 else 0
         cls = cands[k]
