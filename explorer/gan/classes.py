@@ -144,7 +144,7 @@ def remap_discriminator(D: Discriminator, order: Sequence[int]) -> Discriminator
     for k, v in state.items():
         if cfg.arch == "resnet" and k.startswith("embed.") and not k.endswith("._v"):
             state[k] = v[idx]                                   # (K, C) weight, or the (K,) power-iteration u
-        elif cfg.arch == "dcgan" and k.startswith("blocks.0.0.") and not k.endswith("._u"):
+        elif cfg.arch == "dcgan" and k.startswith("blocks.0.0.") and not k.endswith(("._u", ".bias")):
             cols = torch.cat([torch.arange(c), c + idx])
             if k.endswith("._v"):                               # (in * kh * kw,): rows of the reshaped weight
                 state[k] = v.view(D.cfg.channels + D.cfg.num_classes, -1)[cols].flatten()
