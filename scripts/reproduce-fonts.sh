@@ -19,7 +19,7 @@ LE="${LE:-latent-explorer}"
 PY="${PY:-python}"
 EXTRA=()
 [ -n "${RESUME:-}" ] && EXTRA=(--resume)
-$LE datasets fonts
+[ -f "${LATENT_EXPLORER_DATA:-data}/datasets/fonts/train.safetensors" ] || $LE datasets fonts   # a rerun keeps the built set
 [ -f pretrained/fonts-glyph-classifier.json ] || $LE train-classifier --fonts --threads 1
 # The shipped recipe (preset `fonts`): mapping z -> w, FiLM from one w per generator block, 62 output
 # channels; a DCGAN discriminator judging the whole stack of one face; non-saturating loss, EMA,
