@@ -36,6 +36,7 @@ from torch import nn
 
 from explorer import fileio
 from explorer.config import from_dict, to_dict
+from explorer.explore.encoder_finetune import cosine_lr_within_budget
 from explorer.explore.latent_prior import sample_w, w_width
 from explorer.gan.protocol import Generator
 
@@ -164,12 +165,9 @@ def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float
     t0 = last = time.perf_counter()
     step, loss_avg = 0, float("nan")
     while step < steps:
-        elapsed = time.perf_counter() - t0
-        if (max_seconds is not None and elapsed >= max_seconds) or (should_stop is not None and should_stop()):
+        done = cosine_lr_within_budget(opt, lr, step, steps, t0, max_seconds, should_stop)
+        if done is None:
             break
-        done = max(step / steps, elapsed / max_seconds if max_seconds else 0.0)
-        for g in opt.param_groups:
-            g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
         ws, x, c = sample_pairs(G, batch, gen, mix, psi_range)
         t, logits = enc(x)
         target = (ws - enc.w_mean) / enc.w_std

@@ -38,6 +38,20 @@ if TYPE_CHECKING:
 HOLDOUT_EVERY = 10
 
 
+def cosine_lr_within_budget(opt: torch.optim.Optimizer, lr: float, step: int, steps: int, t0: float,
+                            max_seconds: float | None, should_stop: Callable[[], bool] | None) -> float | None:
+    """One step of an encoder's training budget: None when `max_seconds` (since perf_counter `t0`) is
+    spent or `should_stop()` says so; else sets opt's lr on a cosine from `lr` down to 5 % of it over
+    whichever of the step or time budget is further along, and returns that share done (0..1)."""
+    elapsed = time.perf_counter() - t0
+    if (max_seconds is not None and elapsed >= max_seconds) or (should_stop is not None and should_stop()):
+        return None
+    done = min(max(step / steps, elapsed / max_seconds if max_seconds else 0.0), 1.0)
+    for g in opt.param_groups:
+        g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
+    return done
+
+
 def encoder_holdout(n: int) -> torch.Tensor:
     """(n,) bool: the images an encoder never trains on (every HOLDOUT_EVERY-th, from index 0)."""
     return torch.arange(n) % HOLDOUT_EVERY == 0
@@ -114,12 +128,9 @@ def finetune_encoder(G: Generator, enc: Encoder, images: torch.Tensor, labels: t
     t0 = last = time.perf_counter()
     step, recon = 0, []
     while step < steps:
-        elapsed = time.perf_counter() - t0
-        if (max_seconds is not None and elapsed >= max_seconds) or (should_stop is not None and should_stop()):
+        done = cosine_lr_within_budget(opt, lr, step, steps, t0, max_seconds, should_stop)
+        if done is None:
             break
-        done = max(step / steps, elapsed / max_seconds if max_seconds else 0.0)
-        for g in opt.param_groups:
-            g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
         idx = torch.randint(len(images), (batch,), generator=gen)
         x = (images[idx].float() / 127.5 - 1).to(dev)
         c = None if labels is None else labels[idx].to(dev)
