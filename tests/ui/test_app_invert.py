@@ -26,6 +26,14 @@ def app_env(tmp_path, monkeypatch):
     return {"G": G, "sha": json.loads(side.read_text())["sha256"]}
 
 
+def wait_for_projection(at: AppTest, seconds: float = 60) -> None:
+    """Rerun until the projection is the current image (its w in the link): AppTest does not tick run_every."""
+    deadline = time.time() + seconds
+    while "w" not in at.query_params and time.time() < deadline:
+        time.sleep(0.2)
+        run_app(at)
+
+
 def _png() -> bytes:
     im = Image.new("RGB", (40, 30), (20, 20, 20))
     im.paste((230, 230, 230), (10, 5, 30, 25))
@@ -51,10 +59,7 @@ def test_upload_project_and_edit(app_env):
     assert not at.error
     at.button(key="inv_start").click()
     run_app(at)
-    deadline = time.time() + 60
-    while "w" not in at.query_params and time.time() < deadline:     # AppTest does not tick run_every
-        time.sleep(0.2)
-        run_app(at)
+    wait_for_projection(at)
     assert "w" in at.query_params, "the projection never became the current image"
     G = app_env["G"]
     ws = decode_ws(at.query_params["w"], G.num_ws, G.cfg.w_dim)
@@ -107,10 +112,7 @@ def test_a_font_model_starts_from_an_installed_font(font_env):
     assert not at.error
     at.button(key="inv_start").click()
     run_app(at)
-    deadline = time.time() + 60
-    while "w" not in at.query_params and time.time() < deadline:
-        time.sleep(0.2)
-        run_app(at)
+    wait_for_projection(at)
     assert "w" in at.query_params
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}
 
@@ -124,10 +126,7 @@ def test_a_new_file_clears_the_previous_projection(app_env):
     run_app(at)
     at.button(key="inv_start").click()
     run_app(at)
-    deadline = time.time() + 60
-    while "w" not in at.query_params and time.time() < deadline:
-        time.sleep(0.2)
-        run_app(at)
+    wait_for_projection(at)
     run_app(at)
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}               # the first file's projection
     at.file_uploader(key="inv_upload").set_value(("evil.png", b"<script>alert(1)</script>", "image/png"))
