@@ -138,7 +138,7 @@ def face_features(feats: torch.Tensor) -> torch.Tensor:
 def style_spread(stacks: torch.Tensor, spread: Spread, faces: int = 500) -> dict[str, float]:
     """Mean over (up to `faces`) faces of `spread`'s per-face figure: the standard deviation, across
     one face's glyphs, of a measured attribute (`explorer.data.glyphmetrics.attribute_spread`: stroke
-    width, slant, contrast). Faces where it is undefined (NaN) are left out. {attribute: mean}."""
+    width, slant, log contrast). Faces where it is undefined (NaN) are left out. {attribute: mean}."""
     out = {}
     for key, vals in spread(stacks[:faces]).items():
         v = np.asarray(vals, dtype=np.float64)

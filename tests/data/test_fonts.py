@@ -288,3 +288,16 @@ def test_cli_datasets_fonts_explains_missing_apt_lists(tmp_path, monkeypatch, ca
     assert main(["datasets", "fonts", "--limit-packages", "1", "--out", str(tmp_path / "ds")]) == 2
     err = capsys.readouterr().err
     assert "fonts-3270" in err and "apt-get update" in err
+
+
+def test_contrast_spread_is_on_a_log_scale(monkeypatch):
+    # thick/thin ratios: O 2:1 with o 4:1 is as inconsistent as 1:1 with 2:1; a zero ratio is left out
+    co = np.full((3, 62), np.nan, np.float32)
+    co[:, :2] = [[2.0, 4.0], [1.0, 2.0], [0.0, 3.0]]
+    flat = np.ones((3, 62), np.float32)
+    monkeypatch.setattr(glyphmetrics, "glyph_attributes",
+                        lambda stack: {"stroke_width": flat, "slant": flat, "contrast": co.copy()})
+    spread = glyphmetrics.attribute_spread(np.zeros((3, 62, 8, 8), np.uint8))
+    np.testing.assert_allclose(spread["contrast"][:2], [np.log(2) / 2] * 2, rtol=1e-6)
+    assert spread["contrast"][2] == 0.0                      # one defined glyph: no spread
+    np.testing.assert_allclose(spread["stroke_width"], 0.0)
