@@ -128,7 +128,7 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
               browser_changes: int = 40, watch_phase_s: float = 60.0, watch_phases: int = 6,
               finetune_source: str = "emoji", finetune_minutes: float = 10.0,
               inversion_images: dict[str, int] | None = None, loop_seconds: float = 20.0,
-              loop_runs: int = 3) -> dict:
+              loop_runs: int = 3, inversion_batch: int = 25) -> dict:
     say = progress or (lambda m: None)
     dev = pick_device(device)
     torch.manual_seed(0)
@@ -192,5 +192,5 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         out["finetune_vs_scratch"] = finetune_bench(finetune_source, finetune_minutes, say=say)
     if "inversion" in parts:
         from explorer.bench.inversion_bench import inversion_bench  # projection quality and time (explore/inversion)
-        out["inversion"] = inversion_bench(inversion_images, say=say)
+        out["inversion"] = inversion_bench(inversion_images, say=say, batch=inversion_batch)
     return out

@@ -24,7 +24,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
                         watch_phases=a.watch_phases, finetune_source=a.finetune_source,
                         finetune_minutes=a.finetune_minutes, loop_seconds=a.loop_seconds, loop_runs=a.loop_runs,
                         inversion_images={m: int(n) for m, _, n in
-                                          (x.partition(":") for x in a.inversion_images.split(","))})
+                                          (x.partition(":") for x in a.inversion_images.split(","))},
+                        inversion_batch=a.inversion_batch)
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 
@@ -48,8 +49,12 @@ def add_parsers(sub: Any) -> None:
     b.add_argument("--watch-phases", type=int, default=6, help="train-page: phases, alternating closed/open")
     b.add_argument("--finetune-source", default="emoji", help="finetune: the shipped 64x64 RGB model to start from")
     b.add_argument("--finetune-minutes", type=float, default=10.0, help="finetune: training minutes of each run")
-    b.add_argument("--inversion-images", default="fashion-mnist:200,emoji:100",
-                   help="inversion: images projected per shipped model")
+    b.add_argument("--inversion-images", default="fashion-mnist:200,fonts:100,emoji:100",
+                   help="inversion: images projected per shipped model (fonts: skipped when pretrained/fonts "
+                        "or the fonts dataset is missing)")
+    b.add_argument("--inversion-batch", type=int, default=25,
+                   help="inversion: images projected together (independent latents, one optimiser); CPU s per "
+                        "image = a batch's CPU time / its size")
     b.add_argument("--device", default="auto", help=DEVICE_HELP)
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)

@@ -163,7 +163,7 @@ def glyph_figures(fake: torch.Tensor, test: torch.Tensor, train: torch.Tensor, m
     _, ftr = predict(model, train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:m]])
     acc_fake, acc_test = group_accuracy(pf, groups), group_accuracy(pt, groups)
     face_f, face_t, face_tr = face_features(ff), face_features(ft), face_features(ftr)
-    precision, recall = metrics.precision_recall(face_t, face_f, k=k)
+    precision, recall = metrics.precision_recall_balanced(face_t, face_f, k=k)   # equal-sized sets
     out: dict = {"glyph_accuracy": round(acc_fake, 4), "glyph_accuracy_real_test": round(acc_test, 4),
                  "glyph_accuracy_gap": round(acc_test - acc_fake, 4),
                  "glyph_groups": len(groups),

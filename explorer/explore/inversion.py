@@ -27,15 +27,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from explorer.explore import ssim as S
 from explorer.explore.latent_prior import LatentPrior, latent_prior
+from explorer.explore.projection_loss import TargetLoss
 from explorer.explore.projection_metrics import FeatureNets, Figures, measure
 from explorer.gan.protocol import Generator
 
@@ -150,19 +150,14 @@ class Projector:
 
     def loss(self, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, c: torch.Tensor | None,
              w: LossWeights) -> torch.Tensor:
-        """Per-candidate loss (B,): x (B, C, H, W) renders, t (1, C, H, W) target, u (B, L, r) whitened latents."""
-        tb = t.expand_as(x)
-        d = x - tb
-        total = w.l2 * d.square().flatten(1).mean(1) + w.l1 * d.abs().flatten(1).mean(1)
-        if w.ms_ssim:
-            total = total + w.ms_ssim * (1 - S.ms_ssim(x, tb, win_size=7))
-        total = total + self.nets.feature_loss(x, tb, c, w.critic, w.classifier)
-        return total + w.prior * u.square().mean(dim=(1, 2))
+        """Per-candidate loss (B,): x (B, C, H, W) renders, t (1 or B, C, H, W) targets, u (B, L, r) whitened
+        latents (projection_loss.TargetLoss; a loop over fixed targets should build that once instead)."""
+        return TargetLoss(self.nets, t.expand_as(x), c, w)(x, u)
 
     # ------------------------------------------------------------ first guess
 
     def _guess(self, t: torch.Tensor, cfg: ProjectConfig) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The encoder's w+ (1, num_ws, width) and class logits (1, K) or None, or (None, None)."""
+        """The encoder's w+ (N, num_ws, width) and class logits (N, K) or None, or (None, None); t (N, C, H, W)."""
         if cfg.start != "encoder" or self.encoder is None:
             return None, None
         with torch.no_grad():
@@ -202,23 +197,47 @@ class Projector:
         image)` gets the loss and (H, W, C) uint8 render of the leading candidate after every step
         (the returned latent is the lowest-loss one seen). Raises ValueError for a
         target of the wrong shape or a class outside the model's."""
+        return self.project_batch([target], cfg, should_stop, on_progress)[0]
+
+    def project_batch(self, targets: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor],
+                      cfg: ProjectConfig = ProjectConfig(), should_stop: Callable[[], bool] | None = None,
+                      on_progress: ProgressFn | None = None) -> list[Projection]:
+        """Project N target images at once: N independent projections, one result each, in order.
+
+        `targets`: (N, H, W, C) uint8, (N, C, H, W) float in [-1, 1], or a sequence of what `project`
+        takes. All N latents (and, for conditional models, each image's candidate classes and restarts)
+        are rows of one tensor optimised by one Adam on the SUM of the per-row losses: no term mixes rows
+        (projection_loss.TargetLoss), so each row's gradient is its own loss's, and Adam's update is
+        elementwise, so each row follows exactly the path its single projection would (a test checks
+        a batch against single runs). Each image keeps its own best step and best class. `on_progress`
+        reports image 0's leading candidate; `seconds` of every result is the whole batch's wall time."""
         t0 = time.perf_counter()
         G = self.G
         dev = G.w_avg.device
-        t = _as_target(target, G).to(dev)                                    # (1, C, H, W)
+        t = _as_targets(targets, G).to(dev)                                  # (N, C, H, W)
+        n = t.shape[0]
         guess, logits = self._guess(t, cfg)
-        cands = [c for c in self._candidates(cfg, logits) for _ in range(1 + cfg.restarts)]
+        per_image = [[c for c in self._candidates(cfg, None if logits is None else logits[i:i + 1])
+                      for _ in range(1 + cfg.restarts)] for i in range(n)]
+        m = len(per_image[0])                                                # rows per image (same for all)
+        cands = [c for cs in per_image for c in cs]                          # row r = image r // m
         priors = [self.prior(c) for c in cands]
-        u = torch.stack([self._init_u(p, guess, cfg.space) for p in priors])     # (B, L, r)
+        u = torch.stack([self._init_u(p, None if guess is None else guess[r // m:r // m + 1], cfg.space)
+                         for r, p in enumerate(priors)])                     # (N * m, L, rank)
         if cfg.restarts:                                                     # every class's first start stays exact
-            jitter = torch.randn(u.shape, generator=torch.Generator().manual_seed(0)) * cfg.restart_noise
-            u = u + jitter * (torch.arange(len(cands)) % (1 + cfg.restarts) != 0)[:, None, None]
+            shape = (m, *u.shape[1:])
+            jitter = torch.randn(shape, generator=torch.Generator().manual_seed(0)) * cfg.restart_noise
+            jitter = jitter * (torch.arange(m) % (1 + cfg.restarts) != 0)[:, None, None]
+            u = u + jitter.repeat(n, 1, 1)                                   # each image: a single run's jitter
         u = u.to(dev)
         classes = None if cands[0] is None else torch.tensor(cands, device=dev)
-        trial = cfg.class_trial_steps if len(cands) > 1 else 0
-        history: list[float] = []
-        best_loss, best_u, best_i, step = math.inf, u[:1].clone(), 0, 0
-        stopped = False
+        loss = TargetLoss(self.nets, t.repeat_interleave(m, 0), classes, cfg.weights)
+        trial = cfg.class_trial_steps if m > 1 else 0
+        history: list[list[float]] = [[] for _ in range(n)]
+        first = torch.arange(n, device=dev) * m
+        best_loss = torch.full((n,), math.inf, device=dev)
+        best_u, best_j = u[first].clone(), torch.zeros(n, dtype=torch.long, device=dev)
+        step, stopped = 0, False
         u = u.requires_grad_(True)
         peak, rampup, rampdown = cfg.schedule(guess is not None)
         opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
@@ -229,35 +248,43 @@ class Projector:
                     break
                 for g in opt.param_groups:
                     g["lr"] = _lr_at((step + 1) / cfg.steps, peak, rampdown, rampup)
-                ws = _colour(priors, u, G.num_ws)                              # (B, num_ws, width)
-                x = G.synthesis(ws)
-                per = self.loss(x, t, u, classes, cfg.weights)               # (B,)
-                pd = per.detach()
-                i = int(pd.argmin())
-                if float(pd[i]) < best_loss or (len(cands) > 1 and step < trial):
-                    best_loss, best_u, best_i = float(pd[i]), u.detach()[i:i + 1].clone(), i
+                x = G.synthesis(_colour(priors, u, G.num_ws))                  # (N * m, C, H, W)
+                per = loss(x, u)                                             # (N * m,)
+                val, j = per.detach().view(n, m).min(1)                      # each image's leading candidate
+                rows = first + j
+                better = (val < best_loss) | (m > 1 and step < trial)
+                best_loss = torch.where(better, val, best_loss)
+                best_u[better] = u.detach()[rows[better]]
+                best_j = torch.where(better, j, best_j)
                 opt.zero_grad(set_to_none=True)
                 per.sum().backward()
                 opt.step()
                 step += 1
-                history.append(float(pd[i]))
+                for i, v in enumerate(val.tolist()):
+                    history[i].append(v)
                 if on_progress is not None:
-                    on_progress(step, float(pd[i]), _to_hwc(x.detach()[i:i + 1])[0])
-                if len(cands) > 1 and step == min(trial, cfg.steps):          # keep the best class only
-                    keep = best_i
-                    cands, priors = [cands[keep]], [priors[keep]]
-                    classes = None if classes is None else classes[keep:keep + 1]
+                    on_progress(step, history[0][-1], _to_hwc(x.detach()[int(rows[0]):int(rows[0]) + 1])[0])
+                if m > 1 and step == min(trial, cfg.steps):                  # keep each image's best class only
+                    keep = first + best_j
+                    cands = [cands[k] for k in keep.tolist()]
+                    priors = [priors[k] for k in keep.tolist()]
+                    classes = None if classes is None else classes[keep]
+                    loss = loss.select(keep)
                     u = best_u.clone().requires_grad_(True)
                     opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
-                    best_i = 0
-        k = best_i if len(cands) > 1 else 0
-        cls = cands[k]
+                    m, first, best_j = 1, torch.arange(n, device=dev), torch.zeros_like(best_j)
+        keep = (first + best_j).tolist()
         with torch.no_grad():
-            ws = _colour([priors[k]], best_u.to(dev), G.num_ws).half().float()   # what a recipe will hold
+            ws = _colour([priors[k] for k in keep], best_u.to(dev), G.num_ws).half().float()  # what a recipe holds
             img = G.synthesis(ws)
-        figures = measure(self, img, t, ws, cls)
-        return Projection(ws.cpu(), cfg.space, cls, _to_hwc(img)[0], _to_hwc(t)[0], figures, step,
-                          time.perf_counter() - t0, stopped, history, "encoder" if guess is not None else "mean")
+        seconds = time.perf_counter() - t0
+        out = []
+        for i, k in enumerate(keep):
+            figures = measure(self, img[i:i + 1], t[i:i + 1], ws[i:i + 1], cands[k])
+            out.append(Projection(ws[i:i + 1].cpu(), cfg.space, cands[k], _to_hwc(img[i:i + 1])[0],
+                                  _to_hwc(t[i:i + 1])[0], figures, step, seconds, stopped, history[i],
+                                  "encoder" if guess is not None else "mean"))
+        return out
 
     def with_encoder(self, encoder: Encoder | None) -> Projector:
         """A projector sharing this one's networks and priors but with another (or no) encoder."""
@@ -270,6 +297,17 @@ def _colour(priors: list[LatentPrior], u: torch.Tensor, num_ws: int) -> torch.Te
     """(B, L, r) whitened -> (B, num_ws, width) ws, candidate b through priors[b]; L = 1 is broadcast."""
     ws = torch.stack([p.colour(u[b]) for b, p in enumerate(priors)])   # (B, L, width)
     return ws.expand(-1, num_ws, -1) if ws.shape[1] == 1 else ws
+
+
+def _as_targets(targets: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor],
+                G: Generator) -> torch.Tensor:
+    """(N, H, W, C) uint8 / (N, C, H, W) float in [-1, 1] / a sequence of single images (as _as_target)
+    -> (N, C, H, W) float32, checked."""
+    if isinstance(targets, (np.ndarray, torch.Tensor)):
+        targets = list(targets) if targets.ndim == 4 else [targets]
+    if not len(targets):
+        raise ValueError("no target images")
+    return torch.cat([_as_target(x, G) for x in targets])
 
 
 def _as_target(target: np.ndarray | torch.Tensor, G: Generator) -> torch.Tensor:

@@ -55,7 +55,8 @@ def critic_features(D: Discriminator, x: torch.Tensor, c: torch.Tensor | None) -
     return out
 
 
-def _normalised(f: torch.Tensor) -> torch.Tensor:
+def normalised_features(f: torch.Tensor) -> torch.Tensor:
+    """Unit-normalise (B, C, H, W) features over channels at each position (LPIPS, Zhang et al. 2018)."""
     return f / (f.square().sum(dim=1, keepdim=True).sqrt() + 1e-8)
 
 
@@ -63,7 +64,7 @@ def critic_distance(D: Discriminator, x: torch.Tensor, t: torch.Tensor, c: torch
     """LPIPS-style distance (B,) between renders x and targets t (B, C, H, W) in D's feature space."""
     b = x.shape[0]
     feats = critic_features(D, torch.cat([x, t]), None if c is None else torch.cat([c, c]))
-    per = [(_normalised(f[:b]) - _normalised(f[b:])).square().sum(1).flatten(1).mean(1) for f in feats]
+    per = [(normalised_features(f[:b]) - normalised_features(f[b:])).square().sum(1).flatten(1).mean(1) for f in feats]
     return torch.stack(per).mean(0)
 
 

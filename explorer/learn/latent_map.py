@@ -5,13 +5,21 @@ image the explorer shows for that seed and class, so a point can be opened there
 deterministic: PCA (linear, axes are the two main directions of variation) or t-SNE (non-linear,
 keeps neighbours together, distances between clusters mean little).
 
-    ws, seeds, classes = sample_ws(G, 300, first_seed=0, psi=1.0)      # (300, w_dim), (300,), (300,) | None
-    xy = project(ws, "tsne")                                            # (300, 2)
-    fig = map_figure(xy, seeds, classes, class_names, thumbs=png_list)
+    n = default_n(G)                                                    # 300; 150 for a glyph-stack (font) model
+    ws, seeds, classes = sample_ws(G, n, first_seed=0, psi=1.0)        # (n, w_dim), (n,), (n,) | None
+    xy = project(ws, "tsne")                                            # (n, 2)
+    thumbs = thumbnails(eng, ws)                                        # n PNGs; a font model's: "Ag" in each face
+    fig = map_figure(xy, seeds, classes, class_names, thumbs=thumbs)
     i = selected_index(event)                                           # from st.plotly_chart(on_select=...)
 
 Plotly's hover box shows text only (no <img>), so thumbnails are drawn as layout images on the
-map itself, and the page previews the selected point beside the plot.
+map itself, and the page previews the selected point beside the plot (rendered only for that point).
+
+Speed of the first view (the shipped fonts model, one CPU thread; `latent-explorer bench --parts
+font-views`): the thumbnails are rendered straight from the sampled w in batches (no second pass
+through the mapping), a font face's "Ag" is set from its A and g alone (explorer/explore/preview.py),
+PCA is a NumPy SVD (importing scikit-learn took ~3 s of a cold first view), and a glyph-stack model
+maps 150 faces by default: each face is 62 glyphs, ~14 ms to render.
 """
 
 from __future__ import annotations
@@ -23,12 +31,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from explorer.explore.engine import Engine
 from explorer.explore.latents import seed_to_z, w_is_z
+from explorer.explore.preview import TILE_WORD, preview
 from explorer.gan.protocol import Generator
+from explorer.imaging.render import is_glyph_stack, png_bytes
 
 METHODS = {"pca": "PCA (linear)", "tsne": "t-SNE (neighbourhoods)"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#843c39", "#7b4173", "#3182bd", "#31a354"]
+DEFAULT_N = 300          # samples on the first view of an image model's map
+DEFAULT_N_GLYPHS = 150   # ... of a glyph-stack (font) model's: each sample is a whole 62-glyph face
+THUMB_PX = 64            # a thumbnail's height is at least this (nearest-neighbour upscaling)
+
+
+def default_n(G: Generator) -> int:
+    """How many samples the map shows first: DEFAULT_N, or DEFAULT_N_GLYPHS for a glyph-stack generator."""
+    return DEFAULT_N_GLYPHS if is_glyph_stack(G.cfg.channels) else DEFAULT_N
 
 
 @torch.inference_mode()
@@ -51,9 +70,10 @@ def project(ws: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     x = np.asarray(ws, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 3:
         raise ValueError(f"need at least 3 vectors to project, got shape {x.shape}")
-    if method == "pca":
-        from sklearn.decomposition import PCA
-        xy = PCA(n_components=2, svd_solver="full").fit_transform(x)
+    if method == "pca":                     # = sklearn's PCA(2, svd_solver="full"), without its ~3 s import
+        xc = x - x.mean(0)
+        u, s, _ = np.linalg.svd(xc, full_matrices=False)
+        xy = u[:, :2] * s[:2]
         signs = np.sign(xy[np.abs(xy).argmax(0), [0, 1]])       # fix each axis' sign: same picture every time
         xy = xy * np.where(signs == 0, 1, signs)
     elif method == "tsne":
@@ -64,6 +84,22 @@ def project(ws: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     else:
         raise ValueError(f"unknown projection {method!r}; choose from {list(METHODS)}")
     return xy.astype(np.float32)
+
+
+def thumbnails(eng: Engine, ws: np.ndarray | torch.Tensor, batch: int = 64) -> list[bytes]:
+    """PNG thumbnails of samples w (N, w_dim) or ws (N, num_ws, w_dim), as `sample_ws` returns them (the
+    images the explorer shows for those seeds): rendered `batch` at a time on the engine; a font model's
+    face as "Ag" set in it (explorer/explore/preview.py), all on paper of one size, other models' images
+    as they are; upscaled (nearest) to at least THUMB_PX px high. Returns N PNG byte strings."""
+    w = torch.as_tensor(np.asarray(ws, dtype=np.float32))
+    tiles = [preview(eng.render_ws(w[i:i + batch], batch=batch), eng, TILE_WORD)   # glyph sheets never pile up
+             for i in range(0, w.shape[0], batch)]
+    if not tiles:
+        return []
+    h, wd = max(t.shape[1] for t in tiles), max(t.shape[2] for t in tiles)      # one paper size for every tile
+    imgs = np.concatenate([np.pad(t, ((0, 0), (0, h - t.shape[1]), (0, wd - t.shape[2]), (0, 0)),
+                                  constant_values=255) for t in tiles])
+    return [png_bytes(im, scale=max(1, THUMB_PX // im.shape[0])) for im in imgs]
 
 
 def class_note(G: Generator) -> str:

@@ -6,7 +6,9 @@ images in the same order.
     ds = real_dataset(meta, G.cfg.resolution, G.cfg.channels)         # ImageDataset (FileNotFoundError etc. if absent)
     real_images_note(meta)                                              # where the real images come from, in words
     if buildable(meta): Build().start(build_fn(meta))                   # a missing emoji set, built in the background
-    items = make_round(ds, lambda seeds, classes: render(seeds, classes), n=10, seed=7, num_classes=10)
+    names = face_names(ds)                                              # fonts: "Family Style (package)" per face
+    items = make_round(ds, lambda seeds, classes: render(seeds, classes), n=10, seed=7, num_classes=10,
+                       names=names)
     items = with_scores(items, critic)                                  # D's raw score per item (or None)
     t = tally(items, answers)                                           # people and D, right out of answered
 """
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +34,8 @@ class Item:
     image: np.ndarray            # (H, W, C) uint8, exactly what is shown (and what D scores)
     real: bool
     label: int | None            # class index (real: the dataset's label; fake: the class asked for)
-    origin: str                  # "test image #123" or "generated from seed 42"
+    origin: str                  # "fashion-mnist:test image #123", "DejaVu Sans Bold (fonts-dejavu-core)",
+                                 # or "generated from seed 42": plain text, never Markdown
     d_score: float | None = None # D's raw score; None when the model has no (usable) discriminator
 
 
@@ -155,14 +159,44 @@ class Build:
         return self.done / self.total if self.total else 0.0
 
 
+def face_label(face: Mapping[str, Any]) -> str:
+    """A real typeface's name from its fonts-dataset record: "Family Style (package)", e.g.
+    "DejaVu Sans Bold (fonts-dejavu-core)"; missing fields are left out. Plain text (may hold any characters)."""
+    name = " ".join(str(face.get(k) or "").strip() for k in ("family", "style")).strip() or "an unnamed face"
+    package = str(face.get("package") or "").strip()
+    return f"{name} ({package})" if package else name
+
+
+def face_names(ds: ImageDataset, folder: str | Path | None = None) -> list[str] | None:
+    """Each face's `face_label`, in the dataset's order, when `ds` is a split of the fonts dataset
+    (description source "fonts:<split>", as datasets.load_fonts_dataset loads it) whose record in fonts.json
+    (explorer/data/fontstore.py; `folder` default <data>/datasets/fonts) has one face per image; else None
+    (other datasets, or fonts.json missing, unreadable or of another size: never raises)."""
+    source = str(ds.description.get("source") or "")
+    if not source.startswith("fonts:"):
+        return None
+    from explorer.data.fontstore import read_meta
+    try:
+        faces = read_meta(folder)["splits"][source.partition(":")[2]]["faces"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(faces, list) or len(faces) != len(ds):
+        return None
+    return [face_label(f if isinstance(f, Mapping) else {}) for f in faces]
+
+
 def make_round(ds: ImageDataset, render: Callable[[list[int], list[int] | None], np.ndarray], n: int = 10,
-               seed: int = 0, num_classes: int = 0) -> list[Item]:
+               seed: int = 0, num_classes: int = 0, names: Sequence[str] | None = None) -> list[Item]:
     """n items, half of them (rounded down) real, in a seeded random order.
 
     `render(seeds, classes)` -> (k, H, W, C) uint8 generated images (classes None for an unconditional model).
+    `names`: one per dataset image (e.g. `face_names(ds)`): a real item's origin is its name, else
+    "<source> image #<index>". Raises ValueError for n < 2 or names of another length than ds.
     """
     if n < 2:
         raise ValueError("a round needs at least 2 images")
+    if names is not None and len(names) != len(ds):
+        raise ValueError(f"{len(names)} names for {len(ds)} images")
     rng = np.random.default_rng(seed)
     n_real = n // 2
     idx = rng.choice(len(ds), size=min(n_real, len(ds)), replace=False)
@@ -170,7 +204,8 @@ def make_round(ds: ImageDataset, render: Callable[[list[int], list[int] | None],
     sheets = is_glyph_stack(ds.images.shape[1])        # font faces: shown (and scored) as glyph sheets, as rendered
     reals = [Item(glyph_sheet(ds.images[int(i)]) if sheets else ds.images[int(i)].permute(1, 2, 0).numpy().copy(),
                   True,
-                  None if ds.labels is None else int(ds.labels[int(i)]), f"{source} image #{int(i)}") for i in idx]
+                  None if ds.labels is None else int(ds.labels[int(i)]),
+                  names[int(i)] if names is not None else f"{source} image #{int(i)}") for i in idx]
     k = n - len(reals)
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=k)]
     classes = [int(c) for c in rng.integers(0, num_classes, size=k)] if num_classes else None

@@ -3,7 +3,9 @@
 Thumbnails can be drawn on the map (plotly's hover box cannot show images); clicking a point
 previews it beside the map, and "Open in the explorer" loads it on the Explore page. What the
 class colours can show is said per model (learn.latent_map.class_note). For font models every point
-is a typeface: its thumbnail is "Ag" set in it, its preview a specimen above its glyph sheet. Widget keys: lm_method,
+is a typeface: its thumbnail is "Ag" set in it, its preview a specimen above its glyph sheet (rendered for the
+picked point only); a font model maps 150 faces at first, other models 300 samples (learn.latent_map.default_n),
+and thumbnails are rendered only while they are shown. Widget keys: lm_method,
 lm_n, lm_seed, lm_psi, lm_thumbs, lm_plot (the chart), lm_pick (sample number), lm_open.
 """
 
@@ -21,7 +23,7 @@ from explorer.imaging.render import png_bytes
 from explorer.learn import latent_map as LM
 from explorer.ui import handoff, pages, sticky
 from explorer.ui import state as S
-from explorer.ui.explore_font_panel import shown_image, thumb_image
+from explorer.ui.explore_font_panel import shown_image
 from explorer.ui.text import md_escape
 
 STICKY = ("lm_method", "lm_n", "lm_seed", "lm_psi", "lm_thumbs", "lm_pick")
@@ -49,27 +51,30 @@ def _open(eng: Engine, settings: MapSettings) -> None:
     handoff.open_in_explorer(_sample(eng, settings, int(st.session_state["lm_pick"])))
 
 
-@st.cache_data(max_entries=16, show_spinner="Sampling and projecting…")
-def _map(model_key: str, n: int, first_seed: int, psi: float, method: str, _eng: Engine) -> tuple[np.ndarray, ...]:
+@st.cache_data(max_entries=16, show_spinner="Sampling…")
+def _sample_ws(model_key: str, n: int, first_seed: int, psi: float, _eng: Engine) -> tuple[np.ndarray, ...]:
     ws, seeds, classes = LM.sample_ws(_eng.G, n, first_seed, psi)
-    xy = LM.project(ws, method)
-    return xy, seeds, (np.zeros(0, np.int64) if classes is None else classes)
+    return ws, seeds, (np.zeros(0, np.int64) if classes is None else classes)
+
+
+@st.cache_data(max_entries=16, show_spinner="Projecting…")
+def _project(model_key: str, n: int, first_seed: int, psi: float, method: str, _ws: np.ndarray) -> np.ndarray:
+    return LM.project(_ws, method)
 
 
 @st.cache_data(max_entries=16, show_spinner="Rendering thumbnails…")
-def _thumbs(model_key: str, n: int, first_seed: int, psi: float, _eng: Engine) -> list[bytes]:
-    s = MapSettings("pca", n, first_seed, psi, True)
-    imgs = [thumb_image(_eng, im) for im in _eng.render_states([_sample(_eng, s, i) for i in range(n)])]
-    return [png_bytes(im, scale=max(1, 64 // im.shape[0])) for im in imgs]      # font models: "Ag" specimens
+def _thumbs(model_key: str, n: int, first_seed: int, psi: float, _ws: np.ndarray, _eng: Engine) -> list[bytes]:
+    return LM.thumbnails(_eng, _ws)          # font models: "Ag" in each face
 
 
-def controls() -> MapSettings:
+def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
     c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 1])
     method = c1.radio("Projection", list(LM.METHODS), format_func=lambda m: LM.METHODS[m], horizontal=True,
                       key="lm_method", help="PCA: the two directions along which w varies most (a flat shadow of "
                       "the cloud). t-SNE: keeps each point's neighbours close; cluster sizes and the gaps between "
                       "them mean little.")
-    n = c2.slider("Samples", 100, N_MAX, 300, step=50, key="lm_n")
+    n = c2.slider("Samples", 100, N_MAX, default_n, step=50, key="lm_n",
+                  help="A font model maps fewer faces at first: each is a whole alphabet to render.")
     first = int(c3.number_input("First seed", 0, FIRST_MAX, 0, step=1, key="lm_seed"))
     psi = float(c4.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="lm_psi"))
     thumbs = c5.toggle("Thumbnails", value=True, key="lm_thumbs", help="Draw each image on the map.")
@@ -108,17 +113,17 @@ def main() -> None:
     st.title("Latent map")
     st.caption("Every dot is one generated image, placed by its latent vector w. Images the generator "
                "considers alike sit close together. Click a dot to see it.")
-    settings = controls()
+    settings = controls(LM.default_n(eng.G))
+    ws, seeds, classes = _sample_ws(eng.key, settings.n, settings.first, settings.psi, eng)
     try:
-        xy, seeds, classes = _map(eng.key, settings.n, settings.first, settings.psi, settings.method, eng)
+        xy = _project(eng.key, settings.n, settings.first, settings.psi, settings.method, ws)
     except ValueError as e:
         st.error(f"The map cannot be computed: {md_escape(e)}")
         return
-    thumbs = _thumbs(eng.key, settings.n, settings.first, settings.psi, eng)
+    thumbs = _thumbs(eng.key, settings.n, settings.first, settings.psi, ws, eng) if settings.thumbs else None
     left, right = st.columns([3, 1], gap="medium")
     with left:     # the figure does not depend on the pick: a changed figure would reset the chart's zoom
-        fig = LM.map_figure(xy, seeds, classes if eng.G.cfg.num_classes else None, eng.class_names,
-                            thumbs if settings.thumbs else None)
+        fig = LM.map_figure(xy, seeds, classes if eng.G.cfg.num_classes else None, eng.class_names, thumbs)
         event = st.plotly_chart(fig, key="lm_plot", on_select="rerun", selection_mode="points", theme=None)
     with right:
         preview(eng, settings, event, seeds, classes)

@@ -5,7 +5,8 @@ The real images are the model's training data, or for Fashion-MNIST its test spl
 training): the page says which. When they are a dataset this server can build (emoji), the page
 offers to build it, in the background with a progress bar.
 Widget keys: qz_n (images per round), qz_real, qz_fake (the guess), qz_next, qz_new, qz_build.
-The round lives in session_state["qz_round"]: {"key", "items", "answers", "i"}.
+The round lives in session_state["qz_round"]: {"key", "items", "answers", "i"}. A real face of the fonts
+dataset is named by its family, style and package (learn.quiz.face_names), shown as text (escaped).
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from explorer.ui.text import md_escape, md_quote
 
 @st.cache_resource(show_spinner="Loading the real images…", max_entries=4)
 def _real(spec: str | None, resolution: int, channels: int, model_key: str, missing: bool,
-          _meta: dict) -> tuple[ImageDataset | None, str]:
-    """(dataset or None, why not); `missing` is part of the key, so a finished build loads afresh."""
+          _meta: dict) -> tuple[ImageDataset | None, list[str] | None, str]:
+    """(dataset or None, its images' names or None (fonts: each face's family, style and package), why
+    not); `missing` is part of the key, so a finished build loads afresh."""
     try:
-        return Q.real_dataset(_meta, resolution, channels), ""
+        ds = Q.real_dataset(_meta, resolution, channels)
     except (OSError, ValueError) as e:
-        return None, str(e)
+        return None, None, str(e)
+    return ds, Q.face_names(ds), ""
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,11 +79,11 @@ def _render(eng: Engine, seeds: list[int], classes: list[int] | None) -> np.ndar
                               for j, s in enumerate(seeds)])
 
 
-def _new_round(eng: Engine, ds: ImageDataset, critic: Critic | None) -> None:
+def _new_round(eng: Engine, ds: ImageDataset, critic: Critic | None, names: list[str] | None = None) -> None:
     ss = st.session_state
     n = int(ss.get("qz_n", 10))
     items = Q.make_round(ds, lambda s, c: _render(eng, s, c), n=n, seed=random.randrange(2**31),
-                         num_classes=eng.G.cfg.num_classes)
+                         num_classes=eng.G.cfg.num_classes, names=names)
     ss["qz_round"] = {"key": eng.key, "items": Q.with_scores(items, critic), "answers": [None] * len(items), "i": 0}
 
 
@@ -95,7 +98,8 @@ def _next() -> None:
     q["i"] = min(q["i"] + 1, len(q["items"]))
 
 
-def results(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict, t: Q.Tally) -> None:
+def results(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict, t: Q.Tally,
+            names: list[str] | None = None) -> None:
     st.success(f"Round over. You got {t.people_right} of {t.answered} right"
                + (f"; the discriminator got {t.d_right} of {t.d_scored}." if t.d_scored else "."))
     rows = []
@@ -106,10 +110,10 @@ def results(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict, t: Q.
                      "D score": None if it.d_score is None else round(it.d_score, 2),
                      "D said": "–" if d is None else ("real" if d else "fake"), "origin": it.origin})
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.button("New round", key="qz_new", on_click=_new_round, args=(eng, ds, critic), type="primary")
+    st.button("New round", key="qz_new", on_click=_new_round, args=(eng, ds, critic, names), type="primary")
 
 
-def question(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict) -> None:
+def question(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict, names: list[str] | None = None) -> None:
     """One image, the two guesses, then the truth and the discriminator's call."""
     nc = eng.G.cfg.num_classes
     i = q["i"]
@@ -140,7 +144,7 @@ def question(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict) -> N
                 st.caption("The discriminator needs a class to judge this image, and it has none.")
             st.button("Next image" if i + 1 < len(q["items"]) else "See the results", key="qz_next", on_click=_next,
                       type="primary")
-        st.button("New round", key="qz_new", on_click=_new_round, args=(eng, ds, critic))
+        st.button("New round", key="qz_new", on_click=_new_round, args=(eng, ds, critic, names))
         st.caption("The discriminator says *real* when its score is above 0. It was trained to tell real from "
                    "generated while the generator was trained to fool it, so near the end of training it is "
                    "often unsure.")
@@ -153,7 +157,8 @@ def main() -> None:
     st.caption(f"Some of these images are real, from {Q.real_images_note(eng.meta)}; the others come from the "
                "generator. Guess which is which; the model's own discriminator guesses too.")
     missing = Q.buildable(eng.meta)
-    ds, why = _real(Q.real_spec(eng.meta), eng.G.cfg.resolution, eng.G.cfg.channels, eng.key, missing, eng.meta)
+    ds, names, why = _real(Q.real_spec(eng.meta), eng.G.cfg.resolution, eng.G.cfg.channels, eng.key, missing,
+                           eng.meta)
     if ds is None:
         if missing:
             offer_build(eng, why)
@@ -171,14 +176,14 @@ def main() -> None:
         st.slider("Images per round", 4, 30, step=2, key="qz_n", help="Half real, half generated; takes effect "
                   "with the next round.")
     if ss.get("qz_round", {}).get("key") != eng.key:
-        _new_round(eng, ds, critic)
+        _new_round(eng, ds, critic, names)
     q = ss["qz_round"]
     t = Q.tally(q["items"], q["answers"])
     st.subheader(t.line())
     if q["i"] >= len(q["items"]):
-        results(eng, ds, critic, q, t)
+        results(eng, ds, critic, q, t, names)
     else:
-        question(eng, ds, critic, q)
+        question(eng, ds, critic, q, names)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from explorer.evaluation.metrics import (
     kid,
     memorisation,
     precision_recall,
+    precision_recall_balanced,
     sliced_wasserstein,
 )
 
@@ -81,6 +82,18 @@ def test_precision_recall():
     two = np.concatenate([rng.standard_normal((200, 8)), rng.standard_normal((200, 8)) + 20.0])
     p, r = precision_recall(two, rng.standard_normal((200, 8)), k=3, chunk=64)
     assert p > 0.75 and 0.35 < r < 0.55
+
+
+def test_precision_recall_balanced_uses_equal_sets():
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal((100, 8)), rng.standard_normal((1000, 8)) + 0.5
+    assert precision_recall_balanced(real, fake[:100]) == precision_recall(real, fake[:100])
+    p, r = precision_recall_balanced(real, fake)
+    assert (r, p) == precision_recall_balanced(fake, real)          # the same subsets, roles swapped
+    assert (p, r) != precision_recall(real, fake)
+    # fakes that copy the reals ten times over, slightly moved: every subset still covers them
+    copies = np.repeat(real, 10, axis=0) + 1e-3 * rng.standard_normal((1000, 8))
+    assert precision_recall_balanced(real, copies)[1] > 0.8
 
 
 # ---- Sliced Wasserstein ------------------------------------------------------------------------

@@ -89,3 +89,25 @@ def test_glyph_stack_models_measure_fewer_samples_for_attribute_directions(monke
     DC.compute_directions(grey, "attr", 4, None, None)
     DC.compute_directions(glyphs, "attr", 4, {"n_samples": 100}, None)
     assert seen == [DC.GLYPH_STACK_ATTR_SAMPLES, DC.DEFAULTS["attr"]["n_samples"], 100]
+
+
+def test_shipped_entries_are_read_when_the_user_cache_has_none(tmp_path, monkeypatch):
+    from tests.factories import export_generator, use_dirs
+    use_dirs(monkeypatch, tmp_path)
+    pre = tmp_path / "pre"
+    G, sidecar = export_generator(pre / "tiny")
+    written = D.ship_directions(pre / "tiny.json", methods=("sefa",), k=3)
+    assert [p.parent for p in written] == [pre / D.SHIPPED_SUBDIR]
+    assert written[0].with_suffix(".safetensors").is_file()
+    first = D.get_directions(G, json.loads(sidecar.read_text()), "sefa", k=3)
+    for p in (tmp_path / "data" / "cache" / "directions").iterdir():      # a fresh machine: no user cache
+        p.unlink()
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed instead of reading the shipped entry")
+
+    monkeypatch.setattr(D, "compute_directions", boom)
+    again = D.get_directions(G, json.loads(sidecar.read_text()), "sefa", k=3)
+    assert torch.equal(again.vectors, first.vectors)
+    with pytest.raises(AssertionError, match="recomputed"):      # another model never reads these entries
+        D.get_directions(G, {"sha256": "ef" * 32}, "sefa", k=3)

@@ -95,6 +95,35 @@ def test_mp4_rgb_non_square():
         frame_count_and_size(b"", "webm")
 
 
+def mp4_frames(data: bytes) -> np.ndarray:
+    """The decoded frames (N, H, W, 3) uint8 of MP4 bytes."""
+    import os
+    import tempfile
+
+    import imageio_ffmpeg
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "in.mp4")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        reader = imageio_ffmpeg.read_frames(path)
+        meta = next(reader)
+        w, h = meta["size"]
+        return np.stack([np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in reader])
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_mp4_decodes_to_the_frames_grey_or_colour(channels):
+    """Grey frames go to ffmpeg one byte a pixel: they must come back as the same greys, with odd sides padded."""
+    y, x = np.mgrid[0:33, 0:47]
+    base = np.stack([(x * 3 + y * 2 + 20 * t) for t in range(4)]).astype(np.uint8)[..., None]
+    f = base if channels == 1 else np.concatenate([base, 255 - base, base // 2], -1)
+    got = mp4_frames(mp4_bytes(f, fps=8))
+    assert got.shape == (4, 34, 48, 3)
+    want = f if channels == 3 else np.repeat(f, 3, -1)
+    err = np.abs(got[:, :33, :47].astype(int) - want.astype(int))
+    assert err.mean() < 4 and np.abs(got[:, 33, :47].astype(int) - want[:, 32].astype(int)).mean() < 6   # padded row
+
+
 def test_label_columns_puts_one_label_under_each_tile():
     from explorer.imaging.render import label_columns, make_grid
     tiles = np.zeros((3, 20, 20, 1), np.uint8)

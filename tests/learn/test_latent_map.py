@@ -6,8 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from explorer.explore.latents import LatentState, state_to_ws
+from explorer.imaging.render import glyph_sheet
 from explorer.learn import latent_map as LM
 from explorer.learn import quiz as Q
 from tests.factories import make_dataset, tiny_generator
@@ -104,3 +106,74 @@ def test_quiz_uses_the_upload_set_a_model_was_trained_on(tmp_path):
         Q.real_dataset(meta, 32, 1)
     with pytest.raises(FileNotFoundError, match="no longer on this server"):
         Q.real_dataset({"dataset": {"source": "upload:abc", "path": str(tmp_path / "gone")}}, 16, 1)
+
+
+# ----------------------------------------------------------------------------- speed: the first view of a font model
+
+def test_pca_is_sklearns_pca_with_the_same_axis_signs(G):
+    from sklearn.decomposition import PCA
+    ws, _, _ = LM.sample_ws(G, 50, first_seed=3)
+    want = PCA(n_components=2, svd_solver="full").fit_transform(ws.astype(np.float64))
+    want = want * np.sign(want[np.abs(want).argmax(0), [0, 1]])
+    assert np.allclose(LM.project(ws, "pca"), want, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def font_engine(tmp_path_factory):
+    from explorer.explore.engine import load_engine
+    from tests.ui.test_app_fonts import export_font_model
+    _, side = export_font_model(tmp_path_factory.mktemp("fontmodel") / "fonts")
+    return load_engine(side)
+
+
+def test_font_models_map_fewer_faces_first(G, font_engine):
+    assert LM.default_n(G) == LM.DEFAULT_N == 300
+    assert LM.default_n(font_engine.G) == LM.DEFAULT_N_GLYPHS < LM.DEFAULT_N
+
+
+def test_thumbnails_are_ag_in_the_explorers_face_of_each_seed(font_engine):
+    import io
+
+    from PIL import Image
+
+    from explorer.explore.preview import preview
+    eng = font_engine
+    ws, seeds, _ = LM.sample_ws(eng.G, 5, first_seed=20, psi=0.8)
+    thumbs = LM.thumbnails(eng, ws, batch=2)                              # batches of 2: batching changes nothing
+    states = [LatentState(eng.name, "", seed=int(s), psi=0.8) for s in seeds]
+    want = preview(eng.render_states(states), eng, "Ag")                  # what the explorer shows, as "Ag"
+    got = [np.asarray(Image.open(io.BytesIO(t))) for t in thumbs]
+    scale = max(1, LM.THUMB_PX // want.shape[1])
+    assert len(got) == 5 and got[0].shape[:2] == (want.shape[1] * scale, want.shape[2] * scale)
+    for g, w in zip(got, want):
+        assert np.abs(g.astype(int) - w[..., 0].repeat(scale, 0).repeat(scale, 1)).max() <= 1
+
+
+# ----------------------------------------------------------------------------- the quiz names real typefaces
+
+def test_quiz_names_real_faces_by_family_style_and_package(tmp_path):
+    from explorer.data.datasets import ImageDataset
+    from tests.explore.test_nearest import write_fonts_dataset
+    assert Q.face_label({"family": "DejaVu Sans", "style": "Bold", "package": "fonts-dejavu-core"}) == \
+        "DejaVu Sans Bold (fonts-dejavu-core)"
+    assert Q.face_label({"family": "X *y*", "style": ""}) == "X *y*"           # kept as typed: the page escapes it
+    assert Q.face_label({}) == "an unnamed face"
+    folder = tmp_path / "fonts"
+    stacks = write_fonts_dataset(folder, n_train=4, n_test=3)
+    test = ImageDataset(torch.from_numpy(stacks[4:]), None, [], {"source": "fonts:test"})
+    names = Q.face_names(test, folder)
+    assert names == ["Test Family 0 Regular (fonts-test-0)", "Test Family 0 Bold (fonts-test-0)",
+                     "Test Family 1 Regular (fonts-test-1)"]
+    items = Q.make_round(test, lambda s, c: np.zeros((len(s), 8, 8, 1), np.uint8), n=6, seed=1, names=names)
+    reals = [it for it in items if it.real]
+    assert len(reals) == 3 and {it.origin for it in reals} == set(names)
+    for it in reals:                                                     # each name is that very face's
+        k = names.index(it.origin)
+        assert np.array_equal(it.image, glyph_sheet(stacks[4 + k]))
+    assert Q.face_names(ImageDataset(test.images[:2], None, [], {"source": "fonts:test"}), folder) is None   # size
+    assert Q.face_names(test, tmp_path / "nowhere") is None
+    assert Q.face_names(make_dataset(n=3), folder) is None                # not a fonts dataset
+    plain = Q.make_round(make_dataset(n=6), lambda s, c: np.zeros((len(s), 32, 32, 1), np.uint8), n=4, seed=1)
+    assert all(" image #" in it.origin for it in plain if it.real)       # other datasets: numbered as before
+    with pytest.raises(ValueError, match="names"):
+        Q.make_round(test, lambda s, c: np.zeros((len(s), 8, 8, 1), np.uint8), n=4, names=names[:2])

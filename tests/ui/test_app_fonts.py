@@ -17,6 +17,7 @@ from explorer.gan import checkpoint as ckpt
 from explorer.gan.generators import build_generator
 from explorer.gan.nets import compute_w_avg
 from explorer.gan.protocol import Generator
+from explorer.ui.text import md_escape
 from tests.explore.test_nearest import write_fonts_dataset
 from tests.factories import export_generator, page_text, run_app, use_dirs
 from tests.glyph_stacks import GLYPHS
@@ -116,18 +117,42 @@ def test_interpolate_morphs_a_word_between_typefaces(fonts_env):
     assert "Type a word" in page_text(at)
 
 
-def test_quiz_uses_held_out_faces_of_the_fonts_dataset(fonts_env):
-    write_fonts_dataset(fonts_env["data"] / "datasets" / "fonts")
+def test_latent_map_of_a_font_model_maps_fewer_faces_first_and_shows_ag_thumbnails(fonts_env):
     at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/latent_map_page.py")
+    run_app(at)
+    assert at.slider(key="lm_n").value == 150                               # 62-glyph faces: half of 300
+    assert at.get("plotly_chart")[0].proto.spec.count(";base64,") == 150
+    at.toggle(key="lm_thumbs").set_value(False)                              # hidden: none rendered or sent
+    run_app(at)
+    assert ";base64," not in at.get("plotly_chart")[0].proto.spec
+
+
+def test_quiz_uses_held_out_faces_of_the_fonts_dataset_and_names_them_as_text(fonts_env):
+    folder = fonts_env["data"] / "datasets" / "fonts"
+    write_fonts_dataset(folder)
+    meta = json.loads((folder / "fonts.json").read_text())
+    meta["splits"]["test"]["faces"][0]["family"] = "Grotesk *Bold* [x](y)"    # Markdown in a family name
+    (folder / "fonts.json").write_text(json.dumps(meta))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.session_state["qz_n"] = 4                                             # 2 real: both held-out faces
     at.switch_page("explorer/ui/quiz_page.py")
     run_app(at)
     assert "held-out families" in page_text(at)
     items = at.session_state["qz_round"]["items"]
     reals = [it for it in items if it.real]
-    assert reals and all(it.origin.startswith("fonts:test") for it in reals)
+    assert sorted(it.origin for it in reals) == ["Grotesk *Bold* [x](y) Regular (fonts-test-0)",
+                                                 "Test Family 0 Bold (fonts-test-0)"]
     assert {it.image.shape for it in items} == {items[0].image.shape}        # real and generated alike: sheets
-    at.button(key="qz_real").click()
-    run_app(at)
+    i = next(k for k, it in enumerate(items) if it.origin.startswith("Grotesk"))
+    for _ in range(i + 1):                                                   # answer up to the renamed face
+        at.button(key="qz_real").click()
+        run_app(at)
+        if at.session_state["qz_round"]["i"] < i:
+            at.button(key="qz_next").click()
+            run_app(at)
+    said = " ".join(str(x.value) for kind in ("success", "error") for x in at.get(kind))
+    assert md_escape("Grotesk *Bold* [x](y) Regular (fonts-test-0)") in said     # shown as text, not Markdown
 
 
 def test_export_page_offers_the_typeface(fonts_env):
