@@ -30,5 +30,6 @@ $LE export "$RUNS/emoji" pretrained/emoji \
     --metrics "$RUNS/emoji/eval.json" --baseline-metrics "$RUNS/emoji-classic-dcgan/eval.json" \
     --reproduce "bash scripts/reproduce-emoji.sh   # MINUTES=$MIN"
 python -c "from explorer.gan.critic import export_discriminator; export_discriminator('$RUNS/emoji', 'pretrained/emoji')"
+python -c "from explorer.explore.direction_cache import ship_directions; ship_directions('pretrained/emoji')"   # first view: no wait
 $LE sample pretrained/emoji --n 90 --scale 2 --out docs/emoji-samples.png
 $LE figures pretrained/emoji --out docs/emoji --k 5 --seeds 0 1 2 --class "Food & Drink"

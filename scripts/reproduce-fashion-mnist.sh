@@ -19,4 +19,5 @@ $LE export "$RUNS/fashion-mnist" pretrained/fashion-mnist \
     --metrics "$RUNS/fashion-mnist/eval.json" --baseline-metrics "$RUNS/classic-dcgan/eval.json" \
     --reproduce "bash scripts/reproduce-fashion-mnist.sh   # MINUTES=$MIN"
 python -c "from explorer.gan.critic import export_discriminator; export_discriminator('$RUNS/fashion-mnist', 'pretrained/fashion-mnist')"
+python -c "from explorer.explore.direction_cache import ship_directions; ship_directions('pretrained/fashion-mnist')"   # first view: no wait
 $LE sample pretrained/fashion-mnist --n 100 --scale 3 --out docs/fashion-mnist-samples.png

@@ -40,5 +40,6 @@ fi
 $LE export "$RUNS/fonts" pretrained/fonts --metrics "$RUNS/fonts/eval.json" "${BASE[@]}" \
     --reproduce "bash scripts/reproduce-fonts.sh   # MINUTES=$MIN" --notes docs/fonts-design.md
 $PY -c "from explorer.gan.critic import export_discriminator; export_discriminator('$RUNS/fonts', 'pretrained/fonts')"
+$PY -c "from explorer.explore.direction_cache import ship_directions; ship_directions('pretrained/fonts')"   # first view: no wait
 $LE sample pretrained/fonts --n 12 --out docs/fonts-samples.png
 $PY -c "from explorer.evaluation.typefaces import nearest_figure; nearest_figure('pretrained/fonts', 'docs/fonts-nearest.png')"

@@ -16,15 +16,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from explorer.data.datasets import load_fonts_dataset
 from explorer.data.glyphmetrics import attribute_spread
-from explorer.evaluation.glyphs import CLASSIFIER_NAME, glyph_figures, load_glyph_classifier, train_and_ship
+from explorer.evaluation.glyphs import (
+    CLASSIFIER_NAME,
+    glyph_figures,
+    group_accuracy,
+    load_glyph_classifier,
+    predict,
+    train_and_ship,
+)
 from explorer.gan.protocol import Generator
 from explorer.settings import pretrained_dir
 
+PSI_CHECKS = (0.7, 0.5)   # truncations whose glyph accuracy is reported beside psi 1's
+PSI_FACES = 500
 MAX_FACES = 1000          # generated faces evaluated: 1,000 stacks of 62x64x64 are 250 MB of uint8
 
 
@@ -67,7 +77,21 @@ def evaluate_typefaces(G: Generator, meta: dict, n: int = MAX_FACES, seed: int =
     if steps is not None:
         out["trained"] = {"steps": int(steps), "seconds": None if secs is None else round(float(secs), 1)}
     out.update(glyph_figures(fake, test.images, train.images, clf, groups, spread=attribute_spread))
+    say("glyph accuracy under truncation")
+    out["glyph_accuracy_at_psi"] = truncated_accuracy(G, clf, groups, PSI_CHECKS, min(n, PSI_FACES), seed, device)
     out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def truncated_accuracy(G: Generator, clf: Any, groups: list[list[int]], psis: tuple[float, ...] = (0.7, 0.5),
+                       n: int = 500, seed: int = 0, device: torch.device | str = "cpu") -> dict[str, float]:
+    """Glyph accuracy of n faces generated at each truncation psi (Karras et al. 2019: w pulled toward
+    the mean w), {"0.7": accuracy, ...}: what a designer sees at the explorer's lower psi settings.
+    The quality bar itself is measured at psi 1 (`glyph_accuracy`)."""
+    out = {}
+    for psi in psis:
+        pred, _ = predict(clf, generate_faces(G, n, seed=seed, psi=psi, device=device))
+        out[f"{psi:g}"] = round(group_accuracy(pred, groups), 4)
     return out
 
 

@@ -84,13 +84,17 @@ def figures_table(m: dict, baseline: dict | None = None, baseline_name: str = "b
     if m.get("glyph_accuracy") is not None:          # a font model: the typefaces figures
         floor.update(glyph_accuracy=m.get("glyph_accuracy_real_test"),
                      **{f"style:{a}": 1.0 for a in m.get("style_consistency") or {}})
-        rows = [("glyph accuracy (glyph classifier, look-alikes merged)", "glyph_accuracy"), *rows[:1], *rows[3:5],
+        rows = [("glyph accuracy (glyph classifier, look-alikes merged)", "glyph_accuracy"),
+                *[(f"glyph accuracy at truncation psi {p}", f"psi:{p}") for p in m.get("glyph_accuracy_at_psi") or {}],
+                *rows[:1], *rows[3:5],
                 *[(f"style spread across a face's glyphs, {a.replace('_', ' ')} (generated / real)", f"style:{a}")
                   for a in m.get("style_consistency") or {}], *rows[6:]]
 
     def get(d: dict | None, key: str) -> object:
         if key.startswith("style:"):                 # style consistency of a font model: generated / real
             return ((d or {}).get("style_consistency") or {}).get(key[6:], {}).get("ratio")
+        if key.startswith("psi:"):                   # glyph accuracy of a font model at a truncation psi
+            return ((d or {}).get("glyph_accuracy_at_psi") or {}).get(key[4:])
         if not d or d.get(key) is None:
             return None
         v = d[key]

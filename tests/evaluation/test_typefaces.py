@@ -59,6 +59,11 @@ def test_evaluate_font_model_prints_the_typefaces_figures(tmp_path, monkeypatch,
     assert out["samples"] == 8 and out["reference"] == "fonts:test" and out["reference_test_images"] == 4
     assert set(out["style_consistency"]) == {"stroke_width", "slant", "contrast"}
     assert set(out["bar"]) == {"glyph_accuracy_within_3_points", "style_spread_within_1.5x", "not_memorised"}
+    assert set(out["glyph_accuracy_at_psi"]) == {"0.7", "0.5"}
+    from explorer.evaluation.glyphs import load_glyph_classifier
+    from explorer.evaluation.typefaces import truncated_accuracy
+    clf, groups, _ = load_glyph_classifier(tmp_path / "pre" / "fonts-glyph-classifier")
+    assert truncated_accuracy(G, clf, groups, (1.0,), n=8) == {"1": out["glyph_accuracy"]}   # the same faces at psi 1
 
     from PIL import Image
 

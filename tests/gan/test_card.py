@@ -28,3 +28,12 @@ def test_card_states_a_fixed_or_adaptive_augmentation_probability():
     meta["training"]["train_config"]["augment"] = ""
     card = model_card("m", meta)
     assert "augmentation `none`" in card and "adaptive" not in card
+
+
+def test_font_figures_table_has_glyph_rows_and_truncated_accuracy():
+    m = {"glyph_accuracy": 0.7, "glyph_accuracy_real_test": 0.9, "glyph_accuracy_at_psi": {"0.7": 0.81},
+         "fd": 6.9, "fd_train_vs_test": 0.7, "style_consistency": {"slant": {"ratio": 2.3}}}
+    t = figures_table(m, {"glyph_accuracy": 0.04, "fd": 37.5}, "classic-dcgan")
+    assert "| glyph accuracy (glyph classifier, look-alikes merged) | 0.7 | 0.04 | 0.9 |" in t
+    assert "| glyph accuracy at truncation psi 0.7 | 0.81 | – | – |" in t
+    assert "slant (generated / real) | 2.3 | – | 1 |" in t
