@@ -20,6 +20,7 @@ import streamlit as st
 from PIL import Image
 
 from explorer.explore import fontexport as FX
+from explorer.explore import glyph_reading as GR
 from explorer.explore import nearest as NN
 from explorer.explore import recipes
 from explorer.explore.engine import Engine
@@ -96,6 +97,26 @@ def specimen_panel(view: View) -> None:
     note = missing_note(spec.unknown, spec.truncated)
     if note:
         st.caption(md_escape(note))                # the characters exactly as typed
+    reading_caption(eng, stack_of(eng, view.img))
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _reader() -> GR.Reader | None:
+    return GR.load_reader()
+
+
+def reading_caption(eng: Engine, stack: np.ndarray) -> None:
+    """How many of this face's glyphs the project's glyph classifier reads as themselves, beside the
+    held-out real faces' average from the model's metrics (explorer/explore/glyph_reading.py)."""
+    reader = _reader()
+    r = None if reader is None else GR.read_face(stack, glyphs_of(eng), reader)
+    if r is None:
+        return
+    real = (eng.meta.get("metrics") or {}).get("glyph_accuracy_real_test")
+    text = (f"Readability: the glyph classifier reads {r.read} of {r.total} glyphs of this face as themselves "
+            f"({100 * r.share:.0f} %)" + (f"; held-out real faces average {100 * float(real):.0f} %" if real else "")
+            + ("." if not r.misread else f". Misread: {' '.join(r.misread)}"))
+    st.caption(md_escape(text), help="Glyphs that look alike in many real fonts (I and l, O and 0) count as read.")
 
 
 @st.cache_resource(show_spinner="Indexing the fonts dataset (once per dataset build)…", max_entries=2)

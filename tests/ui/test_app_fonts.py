@@ -69,6 +69,18 @@ def test_the_app_opens_on_the_fonts_model_with_a_specimen_above_the_sheet(fonts_
     assert at.text_area(key="font_text").value == "Ok" and at.query_params["s"] == "1"
 
 
+def test_the_specimen_says_how_readable_the_face_is_when_the_glyph_classifier_ships(fonts_env, tmp_path):
+    import streamlit as st
+
+    from tests.explore.test_glyph_reading import save_tiny_reader
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    assert "Readability" not in page_text(at)                       # no classifier shipped: no claim
+    save_tiny_reader(tmp_path / "pre" / "fonts-glyph-classifier")
+    st.cache_resource.clear()
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    assert "Readability: the glyph classifier reads " in page_text(at) and " of 62 glyphs of this face" in page_text(at)
+
+
 def test_font_panel_offers_downloads_and_says_when_there_is_no_dataset(fonts_env):
     at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Font")
