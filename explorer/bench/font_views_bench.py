@@ -17,6 +17,7 @@ Measured with one torch thread (as the app serves), on the model `fonts_bench.fo
 from __future__ import annotations
 
 import functools
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,16 +37,31 @@ MORPH_FRAMES = 48                    # the Interpolate page's default path lengt
 EXPORT_PX = 256                      # ... and its default export height
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (ffmpeg runs as one)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 def _timed(steps: dict[str, float], name: str, fn: Callable[[], T]) -> T:
-    t = time.perf_counter()
+    """fn(), with its wall seconds as steps[name] and its CPU seconds as steps["cpu_" + name]: on a machine
+    other jobs share, the CPU time is what the work costs (with one thread, an idle machine's wall time)."""
+    t, c = time.perf_counter(), _cpu()
     out = fn()
     steps[name] = round(time.perf_counter() - t, 3)
+    steps["cpu_" + name] = round(_cpu() - c, 3)
     return out
 
 
+def _totals(steps: dict[str, float]) -> dict[str, float]:
+    wall = sum(v for k, v in steps.items() if not k.startswith("cpu_"))
+    cpu = sum(v for k, v in steps.items() if k.startswith("cpu_"))
+    return {**steps, "total_s": round(wall, 3), "cpu_total_s": round(cpu, 3)}
+
+
 def latent_map_first_view(eng: Engine, n: int, first_seed: int = 0) -> dict[str, float]:
-    """Seconds of each step of the latent map's first view of `n` samples from `first_seed` (PCA,
-    thumbnails on, sample 0 picked), and their total."""
+    """Wall and CPU seconds of each step of the latent map's first view of `n` samples from `first_seed`
+    (PCA, thumbnails on, sample 0 picked), and their totals."""
     from explorer.explore.specimen import specimen_sheet
     from explorer.imaging.render import png_bytes, stack_from_sheet
     from explorer.learn import latent_map as LM
@@ -61,12 +77,11 @@ def latent_map_first_view(eng: Engine, n: int, first_seed: int = 0) -> dict[str,
                              eng.G.cfg.glyphs)
         return png_bytes(img, scale=max(1, 192 // img.shape[0]))
     _timed(steps, "picked_point_s", picked)
-    steps["total_s"] = round(sum(steps.values()), 3)
-    return steps
+    return _totals(steps)
 
 
 def word_morph_export(eng: Engine, frames: int = MORPH_FRAMES, size: int = EXPORT_PX) -> dict[str, float]:
-    """Seconds to render a closed `frames`-frame path between seeds 0 and 1, set MORPH_WORD in each frame,
+    """Wall and CPU seconds to render a closed `frames`-frame path between seeds 0 and 1, set MORPH_WORD in each frame,
     and encode it as GIF and as MP4 `size` px high (what the Interpolate page's download does)."""
     from explorer.explore.latents import LatentState
     from explorer.explore.paths import interpolate_path, keyframes_from_states
@@ -85,6 +100,7 @@ def word_morph_export(eng: Engine, frames: int = MORPH_FRAMES, size: int = EXPOR
     for fmt in ("gif", "mp4"):
         _timed(steps, f"{fmt}_s", functools.partial(lambda f: animation_bytes(resize_frames(shown, box), 12.0, f), fmt))
     steps["mp4_total_s"] = round(steps["path_render_s"] + steps["word_frames_s"] + steps["mp4_s"], 3)
+    steps["cpu_mp4_total_s"] = round(steps["cpu_path_render_s"] + steps["cpu_word_frames_s"] + steps["cpu_mp4_s"], 3)
     return steps
 
 

@@ -120,7 +120,7 @@ def training_throughput(cfg: ModelConfig, seconds: float, device: torch.device) 
 
 PARTS = ("render", "directions", "train", "browser", "fonts")
 # explorer/bench/train_bench.py and friends; asked for by name only
-EXTRA_PARTS = ("train-page", "finetune", "playground", "inversion")
+EXTRA_PARTS = ("train-page", "finetune", "playground", "inversion", "font-views")
 
 
 def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device: str = "auto",
@@ -190,6 +190,9 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
     if "finetune" in parts:
         from explorer.bench.train_bench import finetune_bench
         out["finetune_vs_scratch"] = finetune_bench(finetune_source, finetune_minutes, say=say)
+    if "font-views" in parts:             # the font model's latent map first view and word-morph export
+        from explorer.bench.font_views_bench import font_views_bench
+        out["font_views"] = font_views_bench(say)
     if "inversion" in parts:
         from explorer.bench.inversion_bench import inversion_bench  # projection quality and time (explore/inversion)
         out["inversion"] = inversion_bench(inversion_images, say=say, batch=inversion_batch)

@@ -39,7 +39,8 @@ def add_parsers(sub: Any) -> None:
                    help="comma list of render, directions, train, browser, fonts (the font model's face render, "
                         "specimen and OpenType export); also train-page (img/s of a job with "
                         "its progress page open vs closed), finetune (fine-tuning vs scratch, SWD over time) and "
-                        "inversion (projection of real images: quality and time, and docs/inversion.png)")
+                        "inversion (projection of real images: quality and time, and docs/inversion.png), "
+                        "font-views (the font model's latent map first view and word-morph GIF/MP4 export)")
     b.add_argument("--loop-seconds", type=float, default=20.0,
                    help="train: seconds of each run of the loop comparison (the project's loop vs a textbook DCGAN "
                         "loop, classic-dcgan on Fashion-MNIST, 1 thread)")

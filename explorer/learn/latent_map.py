@@ -18,8 +18,9 @@ map itself, and the page previews the selected point beside the plot (rendered o
 Speed of the first view (the shipped fonts model, one CPU thread; `latent-explorer bench --parts
 font-views`): the thumbnails are rendered straight from the sampled w in batches (no second pass
 through the mapping), a font face's "Ag" is set from its A and g alone (explorer/explore/preview.py),
-PCA is a NumPy SVD (importing scikit-learn took ~3 s of a cold first view), and a glyph-stack model
-maps 150 faces by default: each face is 62 glyphs, ~14 ms to render.
+PCA is torch's SVD (importing scikit-learn took ~3 s of a cold first view, and NumPy's OpenBLAS threads
+~3 s more on a busy machine), and a glyph-stack model maps 150 faces by default: each face is 62
+glyphs, ~14 ms to render.
 """
 
 from __future__ import annotations
@@ -70,10 +71,10 @@ def project(ws: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     x = np.asarray(ws, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 3:
         raise ValueError(f"need at least 3 vectors to project, got shape {x.shape}")
-    if method == "pca":                     # = sklearn's PCA(2, svd_solver="full"), without its ~3 s import
-        xc = x - x.mean(0)
-        u, s, _ = np.linalg.svd(xc, full_matrices=False)
-        xy = u[:, :2] * s[:2]
+    if method == "pca":     # = sklearn's PCA(2, svd_solver="full"), without its ~3 s import; torch's SVD keeps to
+        xc = torch.from_numpy(x - x.mean(0))      # the app's torch threads (NumPy's OpenBLAS pool took ~3 s here
+        u, s, _ = torch.linalg.svd(xc, full_matrices=False)   # on a busy 2-core machine, for 150 x 128)
+        xy = (u[:, :2] * s[:2]).numpy()
         signs = np.sign(xy[np.abs(xy).argmax(0), [0, 1]])       # fix each axis' sign: same picture every time
         xy = xy * np.where(signs == 0, 1, signs)
     elif method == "tsne":
