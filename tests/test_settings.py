@@ -36,13 +36,20 @@ def test_thread_policy_explicit_then_environment_then_role(monkeypatch):
         settings.thread_count()
 
 
-def test_use_threads_sets_torch(monkeypatch):
-    monkeypatch.setenv(settings.THREADS_ENV, "2")
+def test_use_threads_sets_torch_and_blas(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+    monkeypatch.setenv(settings.THREADS_ENV, "1")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "9")                    # the user's own setting is kept
     before = torch.get_num_threads()
-    try:
-        assert settings.use_threads("serve") == 2 and torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
+    with threadpool_limits(limits=None):                                # restores the BLAS pools afterwards
+        try:
+            threadpool_limits(limits=2, user_api="blas")
+            assert settings.use_threads("serve") == 1 and torch.get_num_threads() == 1
+            blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+            assert blas and set(blas) == {1}
+            assert os.environ["OPENBLAS_NUM_THREADS"] == "9"
+        finally:
+            torch.set_num_threads(before)
 
 
 def test_every_variable_the_package_names_is_documented():
