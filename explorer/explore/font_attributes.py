@@ -45,13 +45,30 @@ def stacks(images: np.ndarray, glyphs: str = CHARS) -> np.ndarray:
     NaN). Raises ValueError for an image that is neither."""
     a = np.asarray(images)
     if a.ndim == 3 or (a.ndim == 4 and a.shape[-1] == 1 and len(glyphs) != 1):      # sheets -> stacks
-        a = np.stack([stack_from_sheet(s, len(glyphs)) for s in a]).transpose(0, 2, 3, 1) if len(a) else \
-            np.zeros((0, 1, 1, len(glyphs)), np.uint8)
-    out = np.zeros((a.shape[0], len(CHARS), a.shape[1], a.shape[2]), dtype=np.float32)
+        cells = stacks_from_sheets(a, len(glyphs))                                   # (N, G, R, R)
+    else:
+        cells = a.transpose(0, 3, 1, 2)
+    if glyphs == CHARS:
+        return cells.astype(np.float32) / np.float32(255.0)
+    out = np.zeros((cells.shape[0], len(CHARS), cells.shape[2], cells.shape[3]), dtype=np.float32)
     for j, ch in enumerate(glyphs):
         if ch in CHARS:
-            out[:, CHARS.index(ch)] = a[..., j].astype(np.float32) / 255.0
+            out[:, CHARS.index(ch)] = cells[:, j].astype(np.float32) / 255.0
     return out
+
+
+def stacks_from_sheets(sheets: np.ndarray, count: int) -> np.ndarray:
+    """(N, H', W'[, 1]) uint8 glyph sheets -> (N, count, R, R) uint8 stacks, ink = 255, in one reshape
+    (`imaging.render.stack_from_sheet` for a batch). Raises ValueError like it."""
+    a = np.asarray(sheets)
+    if len(a) == 0:
+        return np.zeros((0, count, 1, 1), np.uint8)
+    first = stack_from_sheet(a[0], count)                                 # validates the layout
+    r = first.shape[-1]
+    a = a[..., 0] if a.ndim == 4 else a
+    n, rows, columns = a.shape[0], a.shape[1] // r, a.shape[2] // r
+    cells = (255 - a).reshape(n, rows, r, columns, r).transpose(0, 1, 3, 2, 4).reshape(n, rows * columns, r, r)
+    return np.ascontiguousarray(cells[:, :count])
 
 
 def serif_features(ink: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from explorer.explore import font_attributes as F
 from explorer.explore.attributes import measurer_for
@@ -80,6 +81,11 @@ def test_glyph_sheets_are_measured_like_their_stacks():
     sheets = np.stack([glyph_sheet(s) for s in stacks])                  # (4, rows * 32, 13 * 32, 1)
     m = F.font_measurer(None, learn=False)
     assert np.allclose(m.measure(sheets), m.measure(as_images(stacks)), equal_nan=True)
+    np.testing.assert_array_equal(F.stacks_from_sheets(sheets, 62), stacks)          # the batched inverse
+    np.testing.assert_array_equal(F.stacks_from_sheets(sheets[..., 0], 62), stacks)
+    np.testing.assert_array_equal(F.stacks(sheets), F.stacks(as_images(stacks)))
+    with pytest.raises(ValueError, match="not a glyph sheet"):
+        F.stacks_from_sheets(sheets[:, :, :-3], 62)
 
 
 def test_attribute_directions_of_a_glyph_stack_model():
