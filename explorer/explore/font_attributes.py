@@ -38,6 +38,9 @@ FONT_ATTRIBUTES = (
 )
 
 
+MEASURE_CHUNK = 64            # faces converted to float ink and measured at a time
+
+
 def stacks(images: np.ndarray, glyphs: str = CHARS) -> np.ndarray:
     """(N, H, W, len(glyphs)) uint8 images, or the glyph sheets every render of a glyph-stack model
     returns ((N, H', W'[, 1]), see `imaging.render.glyph_sheet`) -> (N, 62, H, W) float ink in [0, 1],
@@ -182,12 +185,18 @@ def font_measurer(meta: Mapping[str, Any] | None = None, serif_model: Mapping[st
              Attribute("serif", "serif (feet)",
                        "log(foot / stem width) of stems, mean (no labelled fonts to learn from)"))
 
-    def part(images: np.ndarray) -> dict[str, np.ndarray]:
+    def one_chunk(images: np.ndarray) -> dict[str, np.ndarray]:
         ink = stacks(images, glyphs)
         out = {k: np.asarray(v, dtype=np.float64) for k, v in face_attributes(ink).items()}
         out["coverage"] = ink.mean((1, 2, 3)).astype(np.float64)
         out["serif"] = serif_score(ink, model)
         return out
+
+    def part(images: np.ndarray) -> dict[str, np.ndarray]:
+        # MEASURE_CHUNK faces at a time: the float ink of 500 faces is 0.5 GB, and allocating it cost more
+        # than measuring it
+        parts = [one_chunk(images[i:i + MEASURE_CHUNK]) for i in range(0, max(len(images), 1), MEASURE_CHUNK)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     cover = Attribute("coverage", "ink", "share of the glyph cells covered by ink")
     return Measurer([*FONT_ATTRIBUTES, serif, cover], [part])
