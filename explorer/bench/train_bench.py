@@ -152,8 +152,8 @@ def finetune_bench(source: str = "emoji", minutes: float = 10.0, n_images: int =
     """Fine-tune `source` vs train its architecture from scratch, same minutes and settings. `keep`: a
     folder to copy each run's sample grids (samples/step-*.png) and metrics.jsonl into."""
     from explorer.data.store import save_dataset
-    from explorer.evaluation.metrics import sliced_wasserstein
     from explorer.evaluation.quality import QualityProbe
+    from explorer.evaluation.swd import sliced_wasserstein
     from explorer.gan import checkpoint as ckpt
     from explorer.gan.device import model_search_path
     from explorer.gan.finetune import Source, sources

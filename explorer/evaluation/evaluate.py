@@ -17,6 +17,7 @@ import torch
 
 from explorer.data.datasets import ImageDataset, load_dataset
 from explorer.evaluation import metrics
+from explorer.evaluation.swd import sliced_wasserstein
 from explorer.gan.device import load_generator, pick_device
 from explorer.gan.protocol import Generator
 from explorer.settings import pretrained_dir
@@ -121,8 +122,8 @@ def evaluate_model(model: str, n: int = 10_000, data: str | None = None, device:
     say("sliced Wasserstein distance (Laplacian pyramid)")
     m = min(n, len(ref_a), len(ref_b), swd_n)       # SWD sorts N*128 descriptors 2048 times per level
     out["swd_images"] = m
-    out["swd"] = metrics.sliced_wasserstein(fake[:m], ref_a[:m], seed=seed)
-    out["swd_train_vs_test"] = metrics.sliced_wasserstein(ref_b[:m], ref_a[:m], seed=seed)
+    out["swd"] = sliced_wasserstein(fake[:m], ref_a[:m], seed=seed)
+    out["swd_train_vs_test"] = sliced_wasserstein(ref_b[:m], ref_a[:m], seed=seed)
     say("memorisation check (nearest training image)")
     out["memorisation"] = metrics.memorisation(fake, train.images, test.images, n=memorisation_n)
     out["seconds"] = round(time.perf_counter() - t0, 1)

@@ -6,7 +6,7 @@ and class labels, the same SWD patch positions and directions. It is called by `
 at every checkpoint (and once before the first step of a fresh run), so a point costs one
 forward pass of `samples` images plus a small SWD (about 1-2 s at 128 images of 64x64 on one
 CPU core) and nothing between checkpoints. Lower is better; the figure is ProGAN's multi-scale
-sliced Wasserstein distance x1e3 (`explorer.evaluation.metrics.sliced_wasserstein`) with fewer patches and
+sliced Wasserstein distance x1e3 (`explorer.evaluation.swd.sliced_wasserstein`) with fewer patches and
 directions than the paper's, so compare points of one curve, or curves made with equal settings.
 
     probe = QualityProbe(dataset, samples=128)
@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from explorer.evaluation.metrics import sliced_wasserstein
+from explorer.evaluation.swd import sliced_wasserstein
 from explorer.gan.protocol import Generator
 
 SWD_SETTINGS = {"nhoods_per_image": 64, "dir_repeats": 2, "dirs_per_repeat": 64}

@@ -16,8 +16,8 @@ from explorer.evaluation.metrics import (
     memorisation,
     precision_recall,
     precision_recall_balanced,
-    sliced_wasserstein,
 )
+from explorer.evaluation.swd import sliced_wasserstein
 
 
 def _gaussian_exact(n: int, mean: np.ndarray, cov: np.ndarray, seed: int) -> np.ndarray:
