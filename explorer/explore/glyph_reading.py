@@ -8,10 +8,12 @@ beside the figure for held-out real faces.
 
     reader = load_reader()                       # None when the classifier is not shipped
     r = read_face(stack, CHARS, reader)          # Reading(read=58, total=62, misread="1l4O")
+    readable_seeds(eng, state, first=0, count=12, reader=reader)   # the gallery's "readable faces only"
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,12 @@ import torch
 
 from explorer.evaluation.classifier import FashionClassifier
 from explorer.evaluation.glyphs import CLASSIFIER_NAME, load_glyph_classifier, predict
+from explorer.explore.engine import Engine
+from explorer.explore.latents import SEED_MAX, LatentState
+from explorer.imaging.render import stack_from_sheet
 from explorer.settings import pretrained_dir
+
+READABLE = 0.8          # a face counts as readable when the classifier reads >= 80 % of its glyphs
 
 
 @dataclass(frozen=True)
@@ -69,3 +76,24 @@ def read_face(stack: np.ndarray, glyphs: str, reader: Reader) -> Reading | None:
         gid[members] = k
     ok = (gid[pred[0].clamp(0, len(glyphs) - 1)] == gid).numpy()
     return Reading(int(ok.sum()), len(glyphs), "".join(c for c, good in zip(glyphs, ok, strict=True) if not good))
+
+
+def readable_seeds(eng: Engine, state: LatentState, first: int, count: int, reader: Reader,
+                   threshold: float = READABLE, max_scan: int = 120, batch: int = 12) -> tuple[list[int], int]:
+    """Seeds from `first` on (with `state`'s edits, psi and class) whose face the classifier reads at
+    >= threshold, at most `count` of them, scanning at most `max_scan` seeds in batches.
+    Returns (seeds, seeds scanned). A model the classifier cannot read gives ([], 0)."""
+    glyphs = "".join(eng.G.cfg.glyphs or "")
+    if glyphs != reader.glyphs:
+        return [], 0
+    found: list[int] = []
+    seed = first
+    while len(found) < count and seed - first < max_scan and seed <= SEED_MAX:
+        seeds = list(range(seed, min(seed + batch, first + max_scan, SEED_MAX + 1)))
+        imgs = eng.render_states([dataclasses.replace(state, seed=s) for s in seeds])
+        for s, img in zip(seeds, imgs, strict=True):
+            r = read_face(stack_from_sheet(img, len(glyphs)), glyphs, reader)
+            if r is not None and r.share >= threshold and len(found) < count:
+                found.append(s)
+        seed = seeds[-1] + 1
+    return found, seed - first

@@ -43,3 +43,37 @@ def test_no_reading_without_a_classifier_or_for_other_glyph_sets(tmp_path):
     reader = GR.load_reader(tmp_path / "clf")
     assert GR.read_face(np.zeros((26, 32, 32), np.uint8), GLYPHS[:26], reader) is None
     assert GR.read_face(np.zeros((62, 32), np.uint8), GLYPHS, reader) is None
+
+
+def test_readable_seeds_keeps_the_faces_the_classifier_reads(tmp_path, monkeypatch):
+    from explorer.explore.engine import load_engine
+    from explorer.explore.latents import LatentState
+    from tests.ui.test_app_fonts import export_font_model
+    _, side = export_font_model(tmp_path / "fonts")
+    eng = load_engine(side)
+    save_tiny_reader(tmp_path / "clf")
+    reader = GR.load_reader(tmp_path / "clf")
+    state = LatentState("fonts", eng.meta["sha256"][:12], 0)
+    seen = []
+    rendered = eng.render_states
+
+    def render(states):
+        seen.extend(s.seed for s in states)
+        return rendered(states)
+
+    calls = []
+
+    def read(stack, glyphs, r):                       # faces are read in seed order: every third seed reads
+        assert stack.shape == (62, 32, 32)
+        seed = seen[len(calls)]
+        calls.append(seed)
+        return GR.Reading(62 if seed % 3 == 0 else 10, 62, "")
+    monkeypatch.setattr(eng, "render_states", render)
+    monkeypatch.setattr(GR, "read_face", read)
+    assert GR.readable_seeds(eng, state, 5, 4, reader, batch=5) == ([6, 9, 12, 15], 15)
+    assert seen == list(range(5, 20))                  # scanned in batches of 5, stopped once 4 were found
+    seen.clear()
+    calls.clear()
+    assert GR.readable_seeds(eng, state, 0, 12, reader, max_scan=7) == ([0, 3, 6], 7)
+    other = GR.Reader(reader.model, reader.groups, GLYPHS[:26])
+    assert GR.readable_seeds(eng, state, 0, 4, other) == ([], 0)

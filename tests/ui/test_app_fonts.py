@@ -81,6 +81,33 @@ def test_the_specimen_says_how_readable_the_face_is_when_the_glyph_classifier_sh
     assert "Readability: the glyph classifier reads " in page_text(at) and " of 62 glyphs of this face" in page_text(at)
 
 
+def test_the_gallery_can_show_readable_faces_only(fonts_env, tmp_path, monkeypatch):
+    import streamlit as st
+
+    from explorer.explore import glyph_reading as GR
+    from tests.explore.test_glyph_reading import save_tiny_reader
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Gallery")
+    run_app(at)
+    assert not [c for c in at.checkbox if c.key == "gal_readable"]      # no classifier shipped: no filter
+    save_tiny_reader(tmp_path / "pre" / "fonts-glyph-classifier")
+    st.cache_resource.clear()
+    monkeypatch.setattr(GR, "read_face", lambda stack, glyphs, r: GR.Reading(62 if stack.sum() % 2 else 0, 62, ""))
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Gallery")
+    run_app(at)
+    at.checkbox(key="gal_readable").check()
+    run_app(at)
+    n = len([b for b in at.button if b.key and b.key.startswith("use")])
+    labels = [int(at.button(key=f"use{j}").label) for j in range(n)]
+    assert "readable faces among seeds 0–" in page_text(at) and n <= 12
+    assert labels == sorted(labels) and labels != list(range(len(labels)))   # some seeds were skipped
+    if labels:
+        at.button(key="use0").click()
+        run_app(at)
+        assert at.query_params["s"] == str(labels[0])
+
+
 def test_font_panel_offers_downloads_and_says_when_there_is_no_dataset(fonts_env):
     at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.radio(key="panel").set_value("Font")
