@@ -19,16 +19,12 @@ which is what lets a batch of projections share one optimiser (inversion.Project
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 
 from explorer.explore import ssim as S
+from explorer.explore.projection_config import LossWeights
 from explorer.explore.projection_metrics import FeatureNets, critic_features, normalised_features
-
-if TYPE_CHECKING:
-    from explorer.explore.inversion import LossWeights
 
 
 def banded(n: int, g: torch.Tensor) -> torch.Tensor:
