@@ -45,15 +45,22 @@ def compute_directions(G: Generator, method: str, k: int = 32, settings: Mapping
                        meta: Mapping[str, Any] | None = None) -> Directions:
     """Directions of one method, computed afresh (`meta`: the model's sidecar, which attribute directions
     read to know which classifier applies). Raises ValueError for an unknown method or setting."""
-    s = _settings(method, settings)
-    if method == "attr" and "n_samples" not in (settings or {}) and is_glyph_stack(G.cfg.channels):
-        s["n_samples"] = GLYPH_STACK_ATTR_SAMPLES
+    s = _settings(method, model_settings(G, method, settings))
     if method == "pca":
         return pca_directions(G, k=k, **s)
     if method == "attr":
         from explorer.explore.attribute_directions import attribute_directions
         return attribute_directions(G, meta, k=k, **s)
     return sefa_directions(G, k=k, **s)
+
+
+def model_settings(G: Generator, method: str, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`settings` with the model's own defaults made explicit (glyph stacks: GLYPH_STACK_ATTR_SAMPLES
+    attribute samples), so they are part of the cache key: changing a default recomputes."""
+    s = dict(settings or {})
+    if method == "attr" and "n_samples" not in s and is_glyph_stack(G.cfg.channels):
+        s["n_samples"] = GLYPH_STACK_ATTR_SAMPLES
+    return s
 
 
 def benchmark_directions(G: Generator, n_samples: int = 20000, k: int = 32) -> dict[str, float]:
@@ -138,6 +145,7 @@ def get_directions(G: Generator, meta: Mapping[str, Any] | None, method: str, k:
     "attr", the directions users taught for this model (explorer/explore/taught.py, kept beside
     the cache) follow the measured ones.
     """
+    settings = model_settings(G, method, settings)
     j = cache_path(meta, method, k, settings, cache_dir, G)
     d = _read_cached(j)
     if d is None and cache_dir is None:
@@ -219,7 +227,7 @@ def ship_directions(model: str | Path, methods: Sequence[str] = ("attr", "pca", 
     written = []
     for method in methods:
         get_directions(G, meta, method, k=k)
-        j = cache_path(meta, method, k)
+        j = cache_path(meta, method, k, model_settings(G, method, None))
         data = j.with_suffix(".safetensors").read_bytes()
         fileio.atomic_write_bytes(dest / j.with_suffix(".safetensors").name, data)
         fileio.atomic_write_bytes(dest / j.name, j.read_bytes())

@@ -17,6 +17,7 @@ version, corrupt bytes (hash mismatch / unparsable), config/shape mismatch all r
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -65,11 +66,18 @@ def _stem(path: str | os.PathLike) -> Path:
 
 def resolve(path: str | os.PathLike, search: list[Path] | None = None) -> Path:
     """Find the JSON sidecar for a model given a stem, a .json/.safetensors path, a run folder
-    (its exported model, else its latest checkpoint) or a bare name in the `search` folders."""
+    (its exported model, unless a later checkpoint exists, as when a finished run was resumed and then
+    stopped; else its latest checkpoint) or a bare name in the `search` folders."""
     p = Path(path)
     if p.is_dir():
         for cand in (p / "model.json", p / f"{p.name}.json"):
             if cand.exists():
+                done = _trained_steps(cand)                     # -1: unknown (an older export), keep it
+                named = [int(j.stem[5:]) for j in (p / "checkpoints").glob("step-*.json") if j.stem[5:].isdigit()]
+                if 0 <= done < max(named, default=-1):          # only then verify the checkpoints' weights
+                    newer = latest_training(p)
+                    if newer is not None and _trained_steps(newer) > done:
+                        return newer
                 return cand
         latest = latest_training(p)
         if latest is not None:
@@ -86,6 +94,16 @@ def resolve(path: str | os.PathLike, search: list[Path] | None = None) -> Path:
             return resolve(d / p.name)
     raise CheckpointError(f"no model found at {path!s}: expected {j.name} (and its .safetensors) "
                           f"or a run folder" + (f"; also looked in {', '.join(map(str, search))}" if search else ""))
+
+
+def _trained_steps(sidecar: Path) -> int:
+    """Training steps behind a sidecar: a checkpoint's step, an exported model's training.steps (-1 if unknown)."""
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        step = meta.get("step", (meta.get("training") or {}).get("steps"))
+        return int(step) if step is not None else -1
+    except (OSError, ValueError, TypeError, AttributeError):
+        return -1
 
 
 # ---------------------------------------------------------------- reading

@@ -111,3 +111,15 @@ def test_shipped_entries_are_read_when_the_user_cache_has_none(tmp_path, monkeyp
     assert torch.equal(again.vectors, first.vectors)
     with pytest.raises(AssertionError, match="recomputed"):      # another model never reads these entries
         D.get_directions(G, {"sha256": "ef" * 32}, "sefa", k=3)
+
+
+def test_a_models_own_default_is_part_of_the_cache_key(G, tmp_path, monkeypatch):
+    from tests.ui.test_app_fonts import export_font_model
+    meta = {"sha256": "12" * 32}
+    glyphs, _ = export_font_model(tmp_path / "fonts")                      # a tiny glyph-stack model
+    first = D.cache_path(meta, "attr", 8, D.model_settings(glyphs, "attr", None))
+    monkeypatch.setattr(D, "GLYPH_STACK_ATTR_SAMPLES", 123)
+    assert D.model_settings(glyphs, "attr", None) == {"n_samples": 123}
+    assert D.cache_path(meta, "attr", 8, D.model_settings(glyphs, "attr", None)) != first   # recomputed
+    assert D.model_settings(glyphs, "attr", {"n_samples": 50}) == {"n_samples": 50}         # the user's wins
+    assert D.model_settings(G, "attr", None) == {} and D.model_settings(glyphs, "pca", None) == {}

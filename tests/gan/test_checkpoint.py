@@ -161,3 +161,17 @@ def test_a_runs_export_is_named_by_its_run_folder(tmp_path):
     again = export_model(legacy, tmp_path / "runs" / "dogs-2" / "model")
     meta = json.loads(again.read_text())
     assert meta["name"] == "dogs-2" and meta["model_card"].startswith("# dogs-2")
+
+
+def test_a_run_resolves_to_a_checkpoint_newer_than_its_exported_model(tmp_path):
+    """A finished run (model.json) that was resumed and then stopped: its newer checkpoint is the model."""
+    from tests.factories import make_run, tiny_generator
+    run = tmp_path / "run"
+    latest, _ = make_run(run, step=40)
+    G = tiny_generator(3)
+    ckpt.save_generator(run / "model", G, {"training": {"steps": 20}})
+    assert ckpt.resolve(run) == latest
+    ckpt.save_generator(run / "model", G, {"training": {"steps": 40}})      # exported at the last step
+    assert ckpt.resolve(run) == run / "model.json"
+    ckpt.save_generator(run / "model", G, {})                               # steps unknown: the export
+    assert ckpt.resolve(run) == run / "model.json"
