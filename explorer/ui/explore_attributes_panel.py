@@ -256,7 +256,7 @@ def teach_part(view: View, A: Any) -> None:
     sticky.remember(STICKY)
     g0 = S.clamp_seed(int(ss["attr_teach_seed"]), GALLERY)
     base = dataclasses.replace(state, seed=0, projected="")
-    thumbs = gallery_pngs(eng.key, g0, recipes.recipe_json(base), eng)
+    thumbs = gallery_pngs(eng.key, tuple(range(g0, g0 + GALLERY)), recipes.recipe_json(base), eng)
     marks = _marks(ss, eng.key)
     cols = st.columns(MARK_COLUMNS)
     for j in range(GALLERY):
