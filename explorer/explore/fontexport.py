@@ -41,7 +41,8 @@ from fontTools.svgLib.path import parse_path
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, SPECK_PX, Metrics, as_stack, glyph_metrics
+from explorer.explore.glyph_ink import SPECK_PX
+from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, Metrics, as_stack, glyph_metrics
 
 UPM = 1000                   # font units per em
 CAP_UNITS = 700              # the cap height in font units (the dataset's CAP_PX of its cell)

@@ -31,16 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from explorer.explore.glyph_ink import CELL_REF, significant_ink
 from explorer.imaging.render import glyph_sheet
 
 CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 PANGRAM = "Sphinx of black quartz judge my vow"   # every letter a-z, no punctuation (not among the 62)
-CELL_REF = 64            # the dataset's cell side, px; the geometry below is at this size
 BASELINE_REF = 46        # explorer.data.fontrender.BASELINE: baseline = top edge of this row
 CAP_REF = 32.0           # explorer.data.fontrender.CAP_PX: cap height, px
-INK = 64                 # a pixel at or above this is ink when finding ink boxes and profiles
-CORE = 128               # ... when its connected stroke has a pixel at or above this (the tracer's threshold)
-SPECK_PX = 4             # ... and covers at least this many px at 64 px cells (smaller blobs are noise)
 SIDEBEARING = 0.07       # base sidebearing, fraction of the cap height (fitted, see the docstring)
 DEPTH_WEIGHT = 0.4       # bearing lost per px of mean white depth between profile and ink box
 MIN_BEARING = -0.04      # sidebearings stay above this, fraction of the cap height
@@ -125,28 +122,6 @@ def _white_depth(on: np.ndarray, zone: np.ndarray, from_left: bool, cap: float) 
     use = zone[None, :] & np.ones((g, 1), dtype=bool)
     n = np.maximum(use.sum(1), 1)
     return (depth * use).sum(1) / n
-
-
-def significant_ink(stack: np.ndarray) -> np.ndarray:
-    """(G, R, R) uint8 -> (G, R, R) bool: pixels >= INK in strokes that matter. A stroke (8-connected
-    component of such pixels) counts when it reaches CORE somewhere and covers at least SPECK_PX px (at
-    64 px cells; scaled by (R / 64)^2): the faint haze and specks a young generator leaves around its
-    glyphs would otherwise stretch every ink box to the cell edges (and every advance with it). Real
-    glyphs' antialiased edges touch their strokes' cores, so real faces measure as before."""
-    from scipy import ndimage
-    a = np.asarray(stack)
-    min_px = max(1, int(round(SPECK_PX * (a.shape[-1] / CELL_REF) ** 2)))
-    eight = np.zeros((3, 3, 3), dtype=bool)
-    eight[1] = True                                                # 8-connected within a glyph, never across
-    lab, n = ndimage.label(a >= INK, structure=eight)             # all glyphs in one pass
-    if n == 0:
-        return np.zeros(a.shape, dtype=bool)
-    size = np.bincount(lab.ravel(), minlength=n + 1)
-    peak = np.zeros(n + 1, dtype=a.dtype)
-    np.maximum.at(peak, lab.ravel(), a.ravel())
-    keep = (size >= min_px) & (peak >= CORE)
-    keep[0] = False
-    return keep[lab]
 
 
 def glyph_metrics(stack: np.ndarray | torch.Tensor, glyphs: str = CHARS) -> Metrics:

@@ -171,3 +171,19 @@ def test_haze_and_specks_around_a_glyph_do_not_widen_it():
     dotted = clean.copy()
     dotted[i, 8:12, 40:44] = 255
     assert glyph_metrics(dotted).ink_right[i] == 44
+
+
+def test_a_stray_stroke_far_from_the_glyph_does_not_widen_it():
+    """A generated "k" had a 5 px stroke at the cell's left edge (above the speck size, full ink): it set
+    "black" as "blac k". Small strokes far from the glyph's largest stroke are strays; large ones stay."""
+    clean = _blocks()
+    k = CHARS.index("k")
+    stray = clean.copy()
+    stray[k, 30:32, 1:4] = 255                                   # 6 px, 23 px left of the bar
+    assert glyph_metrics(stray).ink_left[k] == glyph_metrics(clean).ink_left[k] == 27
+    near = clean.copy()
+    near[k, 30:32, 21:24] = 255                                  # the same stroke 3 px from the bar: part of it
+    assert glyph_metrics(near).ink_left[k] == 21
+    big = clean.copy()
+    big[k, BASE - CAP:BASE, 2:6] = 255                           # a second stem, 40 % of the first, far away
+    assert glyph_metrics(big).ink_left[k] == 2
