@@ -35,6 +35,8 @@ from explorer.ui.text import md_escape
 
 STICKY = ("font_text", "font_size")
 SIZES = (16, 24, 32, 48, 64, 96)       # cap height on screen, px
+LINE_PX = 640                          # specimen lines wrap at about this width on screen
+MIN_LINE_CAPS = 4.0                    # ... but hold at least this many cap heights
 MAX_TEXT = 500
 
 
@@ -62,10 +64,11 @@ def scaled(image: np.ndarray, cap: float, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.LANCZOS))[..., None]
 
 
-def specimen_image(stack: np.ndarray, text: str, glyphs: str, size: int, wrap_caps: float = 28.0):
-    """(Specimen, the image at `size` px cap height (H, W, 1) uint8); lines wrap after ~wrap_caps cap heights."""
+def specimen_image(stack: np.ndarray, text: str, glyphs: str, size: int, line_px: int = LINE_PX):
+    """(Specimen, the image at `size` px cap height (H, W, 1) uint8); lines wrap at about `line_px` px
+    on screen, so a larger size sets fewer words per line (at least MIN_LINE_CAPS cap heights)."""
     cap = stack.shape[1] / 2                      # the dataset's geometry: the cap height is half the cell
-    spec = typeset(stack, text, glyphs, wrap=wrap_caps * cap)
+    spec = typeset(stack, text, glyphs, wrap=max(line_px / size, MIN_LINE_CAPS) * cap)
     return spec, scaled(spec.image, cap, size)
 
 
@@ -93,7 +96,7 @@ def specimen_panel(view: View) -> None:
     if spec.empty:
         st.info("Type some text above to see it set in this typeface.")
         return
-    st.image(data_url(png_bytes(img)))
+    st.image(data_url(png_bytes(img)), width=int(img.shape[1]))     # its own size: the Size control is real
     note = missing_note(spec.unknown, spec.truncated)
     if note:
         st.caption(md_escape(note))                # the characters exactly as typed

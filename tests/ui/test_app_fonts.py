@@ -212,3 +212,14 @@ def test_a_glyph_discriminator_scores_rendered_sheets_like_the_stacks():
     sheets = to_uint8(x)                                                 # what the app renders: (3, 160, 416, 1)
     stacks = ((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     torch.testing.assert_close(realness(D, sheets), realness(D, stacks))
+
+
+def test_a_larger_specimen_size_sets_fewer_words_per_line_not_a_wider_image():
+    """The specimen is shown at its own size, so Size must change the text on screen: lines wrap at
+    about LINE_PX, and a bigger size means more lines, not an image scaled back down to the column."""
+    from explorer.ui.explore_font_panel import LINE_PX, specimen_image
+    from tests.glyph_stacks import render_stacks
+    stack = render_stacks(1, res=64)[0].numpy()
+    small, big = specimen_image(stack, PANGRAM, GLYPHS, 16), specimen_image(stack, PANGRAM, GLYPHS, 96)
+    assert len(big[0].baselines) > len(small[0].baselines) == 1
+    assert big[1].shape[1] <= 1.25 * LINE_PX and big[1].shape[0] > 4 * small[1].shape[0]
