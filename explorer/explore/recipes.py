@@ -306,6 +306,7 @@ def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expe
 _KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method",
          "w": "projected"}
 _STREAMLIT_KEYS = ("embed", "embed_options")          # Streamlit's own link options
+VIEW_KEYS = ("t", "sz")        # how the image is viewed, not what it is: a font model's specimen text and size
 
 
 def _num(x: float) -> str:
@@ -342,7 +343,7 @@ def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | N
             v = v[-1] if v else None
         return None if v is None else str(v)
 
-    unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *_STREAMLIT_KEYS))
+    unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *VIEW_KEYS, *_STREAMLIT_KEYS))
     note = [f"ignored unknown link parameter(s) {', '.join(_short(k) for k in unknown[:5])}"
             f"{' …' if len(unknown) > 5 else ''} (this app's are {', '.join((*_KEYS, 'e', 'z'))})"] if unknown else []
     if all(get(k) is None for k in (*_KEYS, "e", "z")):

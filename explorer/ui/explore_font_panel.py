@@ -31,13 +31,12 @@ from explorer.imaging.media import data_url
 from explorer.imaging.render import png_bytes, stack_from_sheet
 from explorer.ui import sticky
 from explorer.ui.explore_view import View
+from explorer.ui.font_link import DEFAULT_SIZE, MAX_TEXT, SIZES
 from explorer.ui.text import md_escape
 
 STICKY = ("font_text", "font_size")
-SIZES = (16, 24, 32, 48, 64, 96)       # cap height on screen, px
 LINE_PX = 640                          # specimen lines wrap at about this width on screen
 MIN_LINE_CAPS = 4.0                    # ... but hold at least this many cap heights
-MAX_TEXT = 500
 
 
 def is_font_model(eng: Engine) -> bool:
@@ -77,7 +76,7 @@ def text_box() -> tuple[str, int]:
     ss = st.session_state
     sticky.restore(STICKY)
     ss.setdefault("font_text", PANGRAM)
-    ss.setdefault("font_size", 32)
+    ss.setdefault("font_size", DEFAULT_SIZE)
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     text = c1.text_area("Specimen text", key="font_text", max_chars=MAX_TEXT, height=68,
                         help="Set in the current typeface. Characters it has no glyph for are drawn as dotted boxes.")

@@ -20,7 +20,7 @@ from explorer.explore import directions as dirs
 from explorer.explore import recipes
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import SEED_MAX
-from explorer.ui import pages
+from explorer.ui import font_link, pages
 from explorer.ui import state as S
 from explorer.ui.explore_attributes_panel import attributes_panel
 from explorer.ui.explore_font_panel import font_panel, is_font_model, specimen_panel
@@ -55,6 +55,8 @@ def load_state(eng: Engine) -> list[str]:
     if pending is None and (not ss.get("_qp_done") or navigated):
         ss["_qp_done"] = True
         pending, warns = recipes.from_query_params(qp, eng.name, eng.meta.get("sha256", ""), eng.limits())
+        if is_font_model(eng):
+            font_link.apply_view_params(qp)             # the specimen's text and size travel with the link
         if ss.pop("_qp_model_missing", False):        # the sidebar has said so already
             warns = [w for w in warns if not w.startswith("this was made with model")]
         if warns:                                      # one box, however broken the link
@@ -122,7 +124,7 @@ def publish(view: View) -> None:
     ss["current"] = state
     ss.setdefault("_by_model", {})[view.eng.name] = state
     S.record(ss, view.eng.key, state)
-    ss["_url"] = recipes.to_query_params(state)
+    ss["_url"] = {**recipes.to_query_params(state), **(font_link.view_params() if is_font_model(view.eng) else {})}
     st.query_params.from_dict(ss["_url"])
 
 

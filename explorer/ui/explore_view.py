@@ -30,8 +30,8 @@ from explorer.explore.preview import TILE_WORD, is_font, preview
 from explorer.imaging.media import data_url
 from explorer.imaging.render import label_columns, make_grid, png_bytes
 from explorer.ui import critic_view as CV
+from explorer.ui import font_link, sticky
 from explorer.ui import state as S
-from explorer.ui import sticky
 from explorer.ui.session import session
 from explorer.ui.text import md_escape, md_quote
 
@@ -112,14 +112,15 @@ def caption(eng: Engine, state: LatentState) -> str:
     return " · ".join(parts)
 
 
-def link(state: LatentState) -> str:
-    """An absolute link to this exact image on the Explore page."""
+def link(state: LatentState, view: Mapping[str, str] | None = None) -> str:
+    """An absolute link to this exact image on the Explore page (`view`: recipes.VIEW_KEYS parameters,
+    e.g. a font model's specimen text and size)."""
     from urllib.parse import urlencode
     base = str(getattr(st.context, "url", "") or "").split("?")[0].rstrip("/")
     page = base.rsplit("/", 1)[-1]
     if page in ("export", "interpolate", "latent-map", "classes", "quiz", "models", "train", "playground"):
         base = base.rsplit("/", 1)[0]
-    return f"{base}/?{urlencode(recipes.to_query_params(state))}"
+    return f"{base}/?{urlencode({**recipes.to_query_params(state), **(view or {})})}"
 
 
 def image_panel(view: View) -> None:
@@ -132,7 +133,7 @@ def image_panel(view: View) -> None:
                disabled=not S.can_redo(ss, eng.key), help="forward again after an undo")
     with row.popover("Link", icon=":material/link:", help="a link to this exact image, with a copy button"):
         st.caption("A link to this exact image: the button at the right of the box copies it.")
-        st.code(link(state), language=None, wrap_lines=True)
+        st.code(link(state, font_link.view_params() if is_font(eng) else None), language=None, wrap_lines=True)
     scale = max(1, 384 // view.img.shape[0])
     st.image(data_url(png_bytes(view.img, scale=scale)), caption=md_escape(caption(eng, state)))   # inline: no 404
     st.caption(f"Rendered in {view.ms:.1f} ms on {eng.device.type}")

@@ -223,3 +223,22 @@ def test_a_larger_specimen_size_sets_fewer_words_per_line_not_a_wider_image():
     small, big = specimen_image(stack, PANGRAM, GLYPHS, 16), specimen_image(stack, PANGRAM, GLYPHS, 96)
     assert len(big[0].baselines) > len(small[0].baselines) == 1
     assert big[1].shape[1] <= 1.25 * LINE_PX and big[1].shape[0] > 4 * small[1].shape[0]
+
+
+def test_the_link_carries_the_specimen_text_and_size(fonts_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    assert "t" not in at.query_params and "sz" not in at.query_params     # defaults stay out of the link
+    at.text_area(key="font_text").set_value("**Hamburg** <b>x</b>")
+    at.select_slider(key="font_size").set_value(64)
+    run_app(at)
+    assert at.query_params["t"] == "**Hamburg** <b>x</b>" and at.query_params["sz"] == "64"
+    shared = AppTest.from_file(APP, default_timeout=120)                 # someone opens the shared link
+    shared.query_params.update(dict(at.query_params))
+    run_app(shared)
+    assert shared.text_area(key="font_text").value == "**Hamburg** <b>x</b>"
+    assert shared.select_slider(key="font_size").value == 64
+    assert "could not be shown exactly" not in page_text(shared)
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.query_params.update({"m": "fonts", "s": "2", "sz": "7", "t": "x" * 900})
+    run_app(bad)
+    assert bad.select_slider(key="font_size").value == 32 and len(bad.text_area(key="font_text").value) == 500

@@ -1,0 +1,47 @@
+"""A font model's specimen text and size in the page link (query parameters t and sz, recipes.VIEW_KEYS),
+so a shared link or a reload shows the same words at the same size, not only the same typeface.
+
+The text goes in only when it is not the default pangram and at most MAX_LINK_TEXT characters (longer
+text stays out of the link; the recipe file does not carry it either). Read back from a link only
+through `apply_view_params`, which checks both values; they are shown as text, never as Markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from explorer.explore.specimen import PANGRAM
+from explorer.ui import sticky
+
+SIZES = (16, 24, 32, 48, 64, 96)       # cap height on screen, px (the Size control's choices)
+DEFAULT_SIZE = 32
+MAX_LINK_TEXT = 200
+MAX_TEXT = 500                          # the text box's own limit
+
+
+def view_params(ss: MutableMapping[str, Any] | None = None) -> dict[str, str]:
+    """{"t": text, "sz": size} for the link, each only when it differs from the default (and fits)."""
+    out: dict[str, str] = {}
+    text = str(sticky.get("font_text", PANGRAM, ss))
+    if text != PANGRAM and len(text) <= MAX_LINK_TEXT:
+        out["t"] = text
+    size = sticky.get("font_size", DEFAULT_SIZE, ss)
+    if size in SIZES and size != DEFAULT_SIZE:
+        out["sz"] = str(size)
+    return out
+
+
+def apply_view_params(qp: Mapping[str, Any], ss: MutableMapping[str, Any] | None = None) -> None:
+    """Set the specimen text and size from a link's t and sz (before the widgets are drawn); a link
+    without them restores the defaults; bad values are ignored."""
+    def last(k: str) -> str | None:
+        v = qp.get(k)
+        if isinstance(v, (list, tuple)):
+            v = v[-1] if v else None
+        return None if v is None else str(v)
+    text = last("t")
+    sticky.put("font_text", PANGRAM if text is None else text[:MAX_TEXT], ss)
+    size = last("sz")
+    sticky.put("font_size", int(size) if size is not None and size.isdigit() and int(size) in SIZES
+               else DEFAULT_SIZE, ss)
