@@ -94,6 +94,7 @@ def specimen_panel(view: View) -> None:
     spec, img = specimen_image(stack_of(eng, view.img), text, glyphs_of(eng), size)
     if spec.empty:
         st.info("Type some text above to see it set in this typeface.")
+        reading_caption(eng, stack_of(eng, view.img))
         return
     st.image(data_url(png_bytes(img)), width=int(img.shape[1]))     # its own size: the Size control is real
     note = missing_note(spec.unknown, spec.truncated)
