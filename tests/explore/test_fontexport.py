@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer.explore import fontexport as FE
@@ -117,3 +118,24 @@ def test_specks_are_not_traced():
     stack[:, 60:62, 60] = 255                                                   # and a two-pixel one
     specky = FE.trace(stack)
     assert [len(p.value) for p in specky] == [len(p.value) for p in clean]      # no extra contours
+
+
+@pytest.mark.skipif(not DEJAVU.exists(), reason="fonts-dejavu-core is not installed")
+def test_the_exported_font_declares_the_weight_and_slant_it_has():
+    """A face is not always "Regular 400": weight class and italic are measured from its glyphs, and the
+    names follow style linking (RIBBI legacy names, the full style in the typographic names)."""
+    from explorer.data.fontrender import render_face
+    from explorer.explore.font_style import REGULAR, font_style, weight_class
+    got = {}
+    for name in ("DejaVuSans", "DejaVuSans-ExtraLight", "DejaVuSans-Oblique", "DejaVuSerif-BoldItalic"):
+        font = TTFont(io.BytesIO(FE.build_font(render_face(DEJAVU.with_name(f"{name}.ttf")).glyphs, RECIPE)))
+        n = font["name"]
+        got[name] = (font["OS/2"].usWeightClass, font["OS/2"].fsSelection & 0b1100001, font["head"].macStyle,
+                     font["post"].italicAngle < -4, n.getDebugName(2), n.getDebugName(17))
+        assert n.getDebugName(16) == FE.font_family(RECIPE) and n.getDebugName(4).endswith(n.getDebugName(17))
+    assert got["DejaVuSans"] == (400, 64, 0, False, "Regular", "Regular")
+    assert got["DejaVuSans-ExtraLight"][0] < 400 and got["DejaVuSans-ExtraLight"][4] == "Regular"
+    assert got["DejaVuSans-Oblique"] == (400, 1, 2, True, "Italic", "Italic")
+    assert got["DejaVuSerif-BoldItalic"] == (700, 33, 3, True, "Bold Italic", "Bold Italic")
+    assert weight_class(float("nan")) == 400 and weight_class(0.01) == 100 and weight_class(0.5) == 900
+    assert font_style(np.zeros((26, 64, 64), np.uint8), CHARS[:26]) == REGULAR      # other glyph sets: Regular
