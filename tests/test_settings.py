@@ -40,6 +40,7 @@ def test_use_threads_sets_torch_and_blas(monkeypatch):
     from threadpoolctl import threadpool_info, threadpool_limits
     monkeypatch.setenv(settings.THREADS_ENV, "1")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "9")                    # the user's own setting is kept
+    monkeypatch.setenv("OMP_NUM_THREADS", "9")
     before = torch.get_num_threads()
     with threadpool_limits(limits=None):                                # restores the BLAS pools afterwards
         try:
@@ -47,6 +48,7 @@ def test_use_threads_sets_torch_and_blas(monkeypatch):
             assert settings.use_threads("serve") == 1 and torch.get_num_threads() == 1
             blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
             assert blas and set(blas) == {1}
+            assert {p["num_threads"] for p in threadpool_info()} == {1}          # OpenMP pools too
             assert os.environ["OPENBLAS_NUM_THREADS"] == "9"
         finally:
             torch.set_num_threads(before)
