@@ -10,7 +10,7 @@ The optimisation runs in whitened coordinates u of the model's w distribution (`
 principal axes of sampled w, each scaled by its std), so one learning rate suits every axis, the
 prior is simply mean(u^2), and a DCGAN's one-hot class inputs (no variance within a class) stay
 fixed. w+ gives each of the `G.num_ws` layers its own u (Abdal et al. 2019, Image2StyleGAN).
-Conditional models try every class (with an encoder: its likeliest three) for a few steps as one
+Conditional models try every class (with an encoder: its likeliest one, `encoder_class_trials`) for a few steps as one
 batch and keep the best, unless a class is given; `restarts` adds jittered starting points to that
 trial (multi-start against local minima). An encoder (explorer/explore/encoder.py) gives the first
 guess when the model has one, else the search starts from the (class) mean w; the learning-rate

@@ -40,7 +40,9 @@ class ProjectConfig:
     class_index: int | None = None       # conditional models: None = infer (try each class, keep the best)
     class_trial_steps: int = 20          # steps each candidate class gets before the best is kept
     max_class_trials: int = 16           # at most this many classes are tried without an encoder
-    encoder_class_trials: int = 3        # with an encoder: its likeliest classes only
+    encoder_class_trials: int = 1        # with an encoder: its likeliest classes only. 1: its own guess, as
+    # trying its three likeliest and keeping the lowest loss overruled right guesses (60 Fashion-MNIST test
+    # images, 200 steps: class accuracy 0.67 with three trials, 0.83 with the encoder's class; PSNR 22.81 vs 22.85)
     restarts: int = 0                    # extra starting points per class, jittered (multi-start against local minima)
     restart_noise: float = 0.5           # std of that jitter, in std units of w
     weights: LossWeights = field(default_factory=LossWeights)
