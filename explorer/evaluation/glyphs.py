@@ -120,14 +120,18 @@ def confusion_groups(pred: torch.Tensor, threshold: float = MERGE_CONFUSION) -> 
     return sorted(groups.values())
 
 
-def group_accuracy(pred: torch.Tensor, groups: list[list[int]]) -> float:
-    """Share of glyphs whose (N, G) prediction falls in their own glyph's merge group."""
+def read_as_themselves(pred: torch.Tensor, groups: list[list[int]]) -> torch.Tensor:
+    """(N, G) bool: whether each glyph's prediction (N, G) falls in its own glyph's merge group."""
     g = pred.shape[1]
     gid = torch.empty(g, dtype=torch.long)
     for k, members in enumerate(groups):
         gid[members] = k
-    truth = gid[torch.arange(g)].expand_as(pred)
-    return float((gid[pred.clamp(0, g - 1)] == truth).float().mean())
+    return gid[pred.clamp(0, g - 1)] == gid
+
+
+def group_accuracy(pred: torch.Tensor, groups: list[list[int]]) -> float:
+    """Share of glyphs whose (N, G) prediction falls in their own glyph's merge group."""
+    return float(read_as_themselves(pred, groups).float().mean())
 
 
 def face_features(feats: torch.Tensor) -> torch.Tensor:

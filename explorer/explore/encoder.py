@@ -139,6 +139,18 @@ def sample_pairs(G: Generator, n: int, gen: torch.Generator, mix: float,
     return ws, x, None if c is None else c.to(dev)
 
 
+def pair_loss(enc: Encoder, ws: torch.Tensor, x: torch.Tensor, c: torch.Tensor | None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loss on the model's own sample pairs (ws (B, num_ws, width), images x (B, C, H, W), classes
+    c (B,) or None): MSE of the encoder's whitened w+ against the true one, plus 0.1 class
+    cross-entropy when both exist. Returns (loss, the encoder's whitened w+ (B, num_ws, width))."""
+    t, logits = enc(x)
+    loss = F.mse_loss(t, (ws - enc.w_mean) / enc.w_std)
+    if logits is not None and c is not None:
+        loss = loss + 0.1 * F.cross_entropy(logits, c)
+    return loss, t
+
+
 def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float = 1e-3, seed: int = 0,
                   image_weight: float = 0.0, mix: float = 0.5, psi_range: tuple[float, float] = (0.6, 1.8),
                   max_seconds: float | None = None,
@@ -169,13 +181,9 @@ def train_encoder(G: Generator, steps: int = 100_000, batch: int = 32, lr: float
         if done is None:
             break
         ws, x, c = sample_pairs(G, batch, gen, mix, psi_range)
-        t, logits = enc(x)
-        target = (ws - enc.w_mean) / enc.w_std
-        loss = F.mse_loss(t, target)
+        loss, t = pair_loss(enc, ws, x, c)
         if image_weight:
             loss = loss + image_weight * F.mse_loss(G.synthesis(enc.w_mean + t * enc.w_std), x)
-        if logits is not None and c is not None:
-            loss = loss + 0.1 * F.cross_entropy(logits, c)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -110,7 +110,7 @@ def finetune_encoder(G: Generator, enc: Encoder, images: torch.Tensor, labels: t
     `latent_weight` x the sample-pair latent loss, plus 0.1 x class cross-entropy when labelled. Adam,
     cosine-decayed lr. `on_progress` as in encoder.train_encoder. Returns a summary: steps, seconds, the
     reconstruction loss of the first and last 10% of steps. Raises ValueError for images of the wrong shape."""
-    from explorer.explore.encoder import sample_pairs
+    from explorer.explore.encoder import pair_loss, sample_pairs
     from explorer.explore.inversion import LossWeights, Projector
     if tuple(images.shape[1:]) != (G.cfg.channels, G.cfg.resolution, G.cfg.resolution) or not len(images):
         raise ValueError(f"images are {tuple(images.shape)}, not (N, {G.cfg.channels}, {G.cfg.resolution}, "
@@ -144,11 +144,7 @@ def finetune_encoder(G: Generator, enc: Encoder, images: torch.Tensor, labels: t
         if labels is not None and logits is not None and c is not None:
             loss = loss + 0.1 * F.cross_entropy(logits, c)
         if latent_weight:
-            ws_s, x_s, c_s = sample_pairs(G, batch, gen, 0.5, (0.6, 1.8))
-            t_s, logits_s = enc(x_s)
-            loss = loss + latent_weight * F.mse_loss(t_s, (ws_s - enc.w_mean) / enc.w_std)
-            if logits_s is not None and c_s is not None:
-                loss = loss + 0.1 * F.cross_entropy(logits_s, c_s)
+            loss = loss + latent_weight * pair_loss(enc, *sample_pairs(G, batch, gen, 0.5, (0.6, 1.8)))[0]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from explorer.evaluation.classifier import FashionClassifier
-from explorer.evaluation.glyphs import CLASSIFIER_NAME, load_glyph_classifier, predict
+from explorer.evaluation.glyphs import CLASSIFIER_NAME, load_glyph_classifier, predict, read_as_themselves
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState
 from explorer.imaging.render import stack_from_sheet
@@ -71,10 +71,7 @@ def read_face(stack: np.ndarray, glyphs: str, reader: Reader) -> Reading | None:
     if glyphs != reader.glyphs or a.ndim != 3 or a.shape[0] != len(glyphs):
         return None
     pred, _ = predict(reader.model, torch.from_numpy(np.ascontiguousarray(a, dtype=np.uint8))[None])
-    gid = torch.empty(len(glyphs), dtype=torch.long)
-    for k, members in enumerate(reader.groups):
-        gid[members] = k
-    ok = (gid[pred[0].clamp(0, len(glyphs) - 1)] == gid).numpy()
+    ok = read_as_themselves(pred, reader.groups)[0].numpy()
     return Reading(int(ok.sum()), len(glyphs), "".join(c for c, good in zip(glyphs, ok, strict=True) if not good))
 
 

@@ -104,14 +104,15 @@ def specimen_panel(view: View) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
-def _reader() -> GR.Reader | None:
+def glyph_reader() -> GR.Reader | None:
+    """The shipped glyph classifier, loaded once per server (None when it is not shipped)."""
     return GR.load_reader()
 
 
 def reading_caption(eng: Engine, stack: np.ndarray) -> None:
     """How many of this face's glyphs the project's glyph classifier reads as themselves, beside the
     held-out real faces' average from the model's metrics (explorer/explore/glyph_reading.py)."""
-    reader = _reader()
+    reader = glyph_reader()
     r = None if reader is None else GR.read_face(stack, glyphs_of(eng), reader)
     if r is None:
         return

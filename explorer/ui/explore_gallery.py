@@ -21,6 +21,7 @@ from explorer.explore.preview import is_font, preview
 from explorer.imaging.media import data_url
 from explorer.ui import state as S
 from explorer.ui import sticky
+from explorer.ui.explore_font_panel import glyph_reader
 from explorer.ui.explore_view import THUMB_PX, View, thumb_png
 from explorer.ui.session import session
 
@@ -38,15 +39,10 @@ def gallery_pngs(model_key: str, seeds: tuple[int, ...], base_json: str, _eng: E
     return [thumb_png(t) for t in thumbs]
 
 
-@st.cache_resource(show_spinner=False, max_entries=1)
-def _reader() -> GR.Reader | None:
-    return GR.load_reader()
-
-
 @st.cache_data(max_entries=64, show_spinner="Reading faces…")
 def readable_gallery(model_key: str, first_seed: int, base_json: str, _eng: Engine) -> tuple[list[int], int]:
     """(up to GALLERY seeds from first_seed whose face the glyph classifier reads, seeds scanned)."""
-    reader = _reader()
+    reader = glyph_reader()
     if reader is None:
         return [], 0
     return GR.readable_seeds(_eng, recipes.parse_recipe_json(base_json)[0], first_seed, GALLERY, reader)
@@ -73,7 +69,7 @@ def gallery_panel(view: View) -> None:
     g0 = S.clamp_seed(int(ss.get("gal_seed", 0)), GALLERY)
     base_json = recipes.recipe_json(dataclasses.replace(state, seed=0))
     seeds = list(range(g0, g0 + GALLERY))
-    readable = is_font(view.eng) and _reader() is not None and st.checkbox(
+    readable = is_font(view.eng) and glyph_reader() is not None and st.checkbox(
         "Readable faces only", key="gal_readable",
         help=f"Skip seeds whose face the project's glyph classifier reads less than {GR.READABLE:.0%} of "
              "(a young font model draws many broken faces).")
