@@ -176,18 +176,8 @@ class Projector:
         t = _as_targets(targets, G).to(dev)                                  # (N, C, H, W)
         n = t.shape[0]
         guess, logits = self._guess(t, cfg)
-        per_image = [[c for c in self._candidates(cfg, None if logits is None else logits[i:i + 1])
-                      for _ in range(1 + cfg.restarts)] for i in range(n)]
-        m = len(per_image[0])                                                # rows per image (same for all)
-        cands = [c for cs in per_image for c in cs]                          # row r = image r // m
+        cands, m, u = self._start_rows(n, cfg, guess, logits)
         priors = [self.prior(c) for c in cands]
-        u = torch.stack([self._init_u(p, None if guess is None else guess[r // m:r // m + 1], cfg.space)
-                         for r, p in enumerate(priors)])                     # (N * m, L, rank)
-        if cfg.restarts:                                                     # every class's first start stays exact
-            shape = (m, *u.shape[1:])
-            jitter = torch.randn(shape, generator=torch.Generator().manual_seed(0)) * cfg.restart_noise
-            jitter = jitter * (torch.arange(m) % (1 + cfg.restarts) != 0)[:, None, None]
-            u = u + jitter.repeat(n, 1, 1)                                   # each image: a single run's jitter
         u = u.to(dev)
         classes = None if cands[0] is None else torch.tensor(cands, device=dev)
         loss = TargetLoss(self.nets, t.repeat_interleave(m, 0), classes, cfg.weights)
@@ -244,6 +234,24 @@ class Projector:
                                   _to_hwc(t[i:i + 1])[0], figures, step, seconds, stopped, history[i],
                                   "encoder" if guess is not None else "mean"))
         return out
+
+    def _start_rows(self, n: int, cfg: ProjectConfig, guess: torch.Tensor | None, logits: torch.Tensor | None
+                    ) -> tuple[list[int | None], int, torch.Tensor]:
+        """The optimisation's rows for n images: (candidate class of each row, rows per image m, starting
+        u (n * m, L, rank) on the CPU); row r belongs to image r // m. Each image tries its candidate
+        classes, each with 1 + cfg.restarts starts; every class's first start is exact, the others get the
+        same seeded jitter a single run gets."""
+        per_image = [[c for c in self._candidates(cfg, None if logits is None else logits[i:i + 1])
+                      for _ in range(1 + cfg.restarts)] for i in range(n)]
+        m = len(per_image[0])                                                # rows per image (same for all)
+        cands = [c for cs in per_image for c in cs]
+        u = torch.stack([self._init_u(self.prior(c), None if guess is None else guess[r // m:r // m + 1], cfg.space)
+                         for r, c in enumerate(cands)])                      # (N * m, L, rank)
+        if cfg.restarts:
+            jitter = torch.randn((m, *u.shape[1:]), generator=torch.Generator().manual_seed(0)) * cfg.restart_noise
+            jitter = jitter * (torch.arange(m) % (1 + cfg.restarts) != 0)[:, None, None]
+            u = u + jitter.repeat(n, 1, 1)
+        return cands, m, u
 
     def with_encoder(self, encoder: Encoder | None) -> Projector:
         """A projector sharing this one's networks and priors but with another (or no) encoder."""
