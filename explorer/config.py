@@ -129,6 +129,9 @@ class TrainConfig:
     ada_every: int = 4             # steps between updates of the adaptive augmentation p (StyleGAN2-ADA)
     collapse_warmup: int = 100     # steps after a start or a rollback before the collapse check applies
     collapse_decay: float = 0.97   # decay of the D-loss moving average the collapse check reads (~30 steps)
+    reader: str = ""               # glyph stacks: stem of a frozen glyph classifier (the "reader") whose
+    reader_weight: float = 0.0     # cross-entropy on G's glyphs joins G's loss with this weight (0 = off)
+    reader_glyphs: int = 16        # glyphs of each generated face the reader reads per step (a random subset)
 
     def __post_init__(self) -> None:
         _check(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
@@ -145,6 +148,8 @@ class TrainConfig:
                and 0.0 <= self.collapse_decay < 1.0,
                "max_rollbacks and collapse_warmup must be >= 0, ada_every > 0, collapse_decay in [0, 1)")
         _check(0.0 <= self.augment_p <= 1.0, "augment_p must be in [0, 1]")
+        _check(self.reader_weight >= 0 and self.reader_glyphs > 0, "reader_weight must be >= 0, reader_glyphs >= 1")
+        _check(not self.reader_weight or bool(self.reader), "reader_weight > 0 needs a reader (a classifier stem)")
 
     @property
     def augment_list(self) -> list[str]:

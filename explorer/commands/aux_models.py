@@ -16,7 +16,7 @@ def cmd_train_classifier(a: argparse.Namespace) -> int:
     """`train-classifier`: train and ship the Fashion-MNIST or glyph classifier; exit code."""
     if a.fonts:                                    # the glyph classifier behind `evaluate` of font models
         from explorer.evaluation.typefaces import ship_glyph_classifier
-        meta = ship_glyph_classifier(a.out, epochs=a.epochs or 5)
+        meta = ship_glyph_classifier(a.out, epochs=a.epochs or 5, seed=a.seed)
         print(json.dumps(meta["summary"]))
         return 0
     from explorer.evaluation.classifier import build_and_ship
@@ -45,6 +45,9 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("--out", help="output stem (default: pretrained/fashion-mnist-classifier, "
                                  "pretrained/fonts-glyph-classifier with --fonts)")
     c.add_argument("--epochs", type=int, help="default 6 (5 with --fonts)")
+    c.add_argument("--seed", type=int, default=0,
+                   help="--fonts: seeds the weights and the validation families (another seed: a glyph reader "
+                        "for `train --reader`, independent of the classifier the figures use)")
     c.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     c.set_defaults(fn=cmd_train_classifier)
     n = sub.add_parser("train-encoder", help="train a model's encoder (image -> w+), the first guess of projection; "

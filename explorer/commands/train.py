@@ -12,13 +12,17 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from explorer.commands.common import DEVICE_HELP
 from explorer.config import AUGMENTS, DISCRIMINATOR_ARCHS, GENERATOR_ARCHS, LOSSES, PRESETS, RESOLUTIONS, ModelConfig
 from explorer.gan.events import Done, Info, Progress, Rollback, TrainEvent
 from explorer.settings import data_dir
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _fmt_time(s: float) -> str:
@@ -31,7 +35,7 @@ def print_progress(e: TrainEvent) -> None:
     if isinstance(e, Progress):
         print(f"step {e.step:>7}/{e.steps} | {e.img_per_s:7.1f} img/s | ETA {_fmt_time(e.eta_s):>7} | "
               f"G {e.loss_g:8.4f}  D {e.loss_d:8.4f} | D(real) {e.d_real:+.3f} D(fake) {e.d_fake:+.3f} "
-              f"| p_aug {e.augment_p:.3f}", flush=True)
+              f"| p_aug {e.augment_p:.3f}" + (f" | read {e.loss_read:.4f}" if e.loss_read else ""), flush=True)
     elif isinstance(e, (Info, Rollback)):
         print(f"[{e.kind}] {e.message}", flush=True)
     elif isinstance(e, Done):
@@ -68,6 +72,24 @@ def resume_settings(a: argparse.Namespace, out: Path) -> tuple[ModelConfig, dict
                          "or fine-tune one from this run with --init " + str(out))
     load = {k: saved[k] for k in ("spec", "fit", "labels_from_subfolders")} | ({"spec": a.data} if a.data else {})
     return cfg, load
+
+
+def reader_loss(cfg: ModelConfig) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The glyph reader's loss for a run whose config asks for one (`reader_weight` > 0), else None.
+    Raises ValueError when the reader is missing or is not a glyph classifier for this stack."""
+    t = cfg.train
+    if not t.reader_weight:
+        return None
+    from explorer.evaluation.glyph_reading_loss import reading_loss
+    from explorer.evaluation.glyphs import load_glyph_classifier
+    if not Path(t.reader + ".json").is_file():
+        raise ValueError(f"no glyph reader at {t.reader}.json: train one with "
+                         f"`latent-explorer train-classifier --fonts --seed 1 --out {t.reader}`")
+    reader, groups, _ = load_glyph_classifier(t.reader)
+    if reader.config.num_classes != cfg.generator.channels:
+        raise ValueError(f"the reader at {t.reader} reads {reader.config.num_classes} glyphs but the model "
+                         f"draws {cfg.generator.channels}")
+    return reading_loss(reader, groups, t.reader_weight, t.reader_glyphs, seed=t.seed)
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -117,7 +139,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         "ada_target": a.ada_target,
         "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
         "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every,
-        "collapse_d_loss": a.collapse_d_loss}.items() if v is not None}
+        "collapse_d_loss": a.collapse_d_loss, "reader": a.reader, "reader_weight": a.reader_weight,
+        "reader_glyphs": a.reader_glyphs}.items() if v is not None}
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
     if not resuming and (a.g_arch or a.d_arch):
         cfg = dataclasses.replace(
@@ -136,7 +159,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     lead = distributed.is_lead()
     try:
         r = train_loop(cfg, ds, on_progress=print_progress, run_dir=out, resume=a.resume,
-                       init_from=init, device=device)
+                       init_from=init, device=device, extra_loss=reader_loss(cfg))
     except KeyboardInterrupt:
         print("interrupted: resume with --resume (the last checkpoint is intact)", file=sys.stderr)
         return 130
@@ -181,6 +204,11 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--ema", type=float, help="EMA half-life in thousands of images (0 = off)")
     t.add_argument("--collapse-d-loss", type=float,
                    help="roll back when the D loss averages below this (cross-entropy losses; 0 = off)")
+    t.add_argument("--reader", metavar="STEM",
+                   help="glyph stacks: a frozen glyph classifier (not the one `evaluate` uses) whose reading loss "
+                        "joins G's; see explorer/evaluation/glyph_reading_loss.py")
+    t.add_argument("--reader-weight", type=float, help="weight of the reading loss (0 = off)")
+    t.add_argument("--reader-glyphs", type=int, help="glyphs of each face read per step (default 16)")
     t.add_argument("--log-every", type=int)
     t.add_argument("--sample-every", type=int)
     t.add_argument("--checkpoint-every", type=int)

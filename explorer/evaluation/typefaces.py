@@ -96,14 +96,15 @@ def truncated_accuracy(G: Generator, clf: Any, groups: list[list[int]], psis: tu
 
 
 def ship_glyph_classifier(out_stem: str | Path | None = None, epochs: int = 5, max_glyphs: int | None = 60_000,
-                          on_progress: Callable[[dict], None] | None = print) -> dict:
-    """Train the glyph classifier on the fonts train split (validation: 15 % of its families) and save
-    it under pretrained/ (or `out_stem`); returns its meta (summary: accuracies, merge groups)."""
+                          on_progress: Callable[[dict], None] | None = print, seed: int = 0) -> dict:
+    """Train the glyph classifier on the fonts train split (validation: 15 % of its families, chosen by
+    `seed`, which also seeds the weights) and save it under pretrained/ (or `out_stem`); returns its meta
+    (summary: accuracies, merge groups). Another seed gives the glyph reader of `--reader` training."""
     from explorer.data.fontstore import load_fonts
     fs = load_fonts("train")
     families = [fs.families[int(i)] for i in fs.family_index]
     _, meta = train_and_ship(fs.glyphs, out_stem or pretrained_dir() / CLASSIFIER_NAME, families=families,
-                             epochs=epochs, max_glyphs=max_glyphs, on_progress=on_progress)
+                             epochs=epochs, max_glyphs=max_glyphs, on_progress=on_progress, seed=seed)
     return meta
 
 

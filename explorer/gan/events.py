@@ -48,6 +48,7 @@ class Progress:
     augment_p: float
     rt: float
     rollbacks: int
+    loss_read: float = 0.0      # the glyph reader's cross-entropy on G's glyphs (0 without a reader)
     kind: ClassVar[str] = "progress"
 
     def record(self) -> dict[str, Any]:

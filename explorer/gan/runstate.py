@@ -107,10 +107,11 @@ class ProgressWindow:
     def reset(self) -> None:
         """Start a new window now."""
         self.start = time.perf_counter()
-        self.steps, self.g, self.d, self.real, self.fake = 0, 0.0, 0.0, 0.0, 0.0
+        self.steps, self.g, self.d, self.real, self.fake, self.read = 0, 0.0, 0.0, 0.0, 0.0, 0.0
 
-    def add(self, loss_g: float, loss_d: float, d: DStats) -> None:
+    def add(self, loss_g: float, loss_d: float, d: DStats, read: float = 0.0) -> None:
         self.steps += 1
+        self.read += read
         self.g += loss_g
         self.d += loss_d
         self.real += d.real
@@ -127,7 +128,8 @@ class ProgressWindow:
         event = Progress(step=state.step, steps=t.steps, images_seen=state.images_seen, img_per_s=round(ips, 1),
                          elapsed_s=round(elapsed_s, 1), eta_s=round(remain, 1), loss_g=round(self.g / n, 5),
                          loss_d=round(self.d / n, 5), d_real=round(self.real / n, 4), d_fake=round(self.fake / n, 4),
-                         augment_p=round(state.augment_p, 4), rt=round(rt, 4), rollbacks=state.rollbacks)
+                         augment_p=round(state.augment_p, 4), rt=round(rt, 4), rollbacks=state.rollbacks,
+                         loss_read=round(self.read / n, 5))
         self.reset()
         return event
 

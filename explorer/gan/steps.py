@@ -4,7 +4,7 @@
     real, c = data.real()                                  # (B, C, H, W) in [-1, 1], (B,) labels or None
     fake = generate(nets, data.noise(len(real)), c, amp, grad=True)      # (B, C, H, W), G's graph kept
     d = d_step(nets, t, real, fake.detach(), c, p, gen, amp, world)      # one D update -> DStats
-    g = g_step(nets, t, fake, c, p, gen, amp, world)                     # one G update on the same fakes -> GStats
+    g = g_step(nets, t, fake, c, p, gen, amp, world, extra)              # one G update on the same fakes -> GStats
     ema_step(nets, t, images_seen, world)                  # G_ema (Karras et al. 2018; StyleGAN2-ADA ramp-up)
     p = ada.update(p, step, world)                         # adaptive augmentation (Karras et al. 2020), every
                                                            # `ada_every` steps
@@ -16,6 +16,8 @@ so classes come in the data's proportions (uniform classes over-train G on rare 
 sees faked). With d_steps > 1 the earlier D steps draw their own fakes without a graph. D's
 parameters stop requiring gradients during G's step, so G's backward pass computes none for D.
 All randomness comes from the one `torch.Generator` passed in (the seeds: `noise_seed`).
+`extra`, when the caller gives one, is a further term of G's loss computed on the fakes (e.g. a
+frozen glyph reader's cross-entropy: explorer.evaluation.glyph_reading_loss), weighted by its caller.
 """
 
 from __future__ import annotations
@@ -61,9 +63,13 @@ class DStats:
 
 @dataclass(frozen=True)
 class GStats:
-    """One generator update: its loss."""
+    """One generator update: its loss (the adversarial term plus `extra`) and the extra term alone."""
 
     loss: float
+    extra: float = 0.0
+
+
+ExtraLoss = Callable[[torch.Tensor], torch.Tensor]    # fakes (B, C, H, W) in [-1, 1] -> a weighted scalar loss
 
 
 class Batches:
@@ -136,18 +142,21 @@ def d_step(nets: Nets, t: TrainConfig, real: torch.Tensor, fake: torch.Tensor, c
 
 
 def g_step(nets: Nets, t: TrainConfig, fake: torch.Tensor, c: torch.Tensor | None, p_aug: float,
-           gen: torch.Generator, amp: Amp, world: int) -> GStats:
-    """One generator update through D on `fake` (B, C, H, W), made by `generate(..., grad=True)`."""
+           gen: torch.Generator, amp: Amp, world: int, extra: ExtraLoss | None = None) -> GStats:
+    """One generator update through D on `fake` (B, C, H, W), made by `generate(..., grad=True)`, plus
+    `extra(fake)` (un-augmented fakes) when given."""
     for p in nets.d_trainable:
         p.requires_grad_(False)
     with amp():
         logits = nets.D(diff_augment(fake, t.augment_list, p_aug, gen), c).float()
         loss = g_loss(t.loss, logits)
+    more = extra(fake).float() if extra is not None else torch.zeros(())
+    total = loss + more
     nets.opt_G.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     allreduce_grads(list(nets.G.parameters()), world)
     nets.opt_G.step()
-    return GStats(float(loss.detach()))
+    return GStats(float(total.detach()), float(more.detach()))
 
 
 def ema_step(nets: Nets, t: TrainConfig, images_seen: int, world: int) -> None:

@@ -12,6 +12,8 @@
   exactly where the last one stopped; options changed on resume apply for real: the optimisers take
   the config's learning rates and betas, changed augmentation settings restart p at `augment_p`;
   resuming on data with another class list raises ClassMismatch (explorer/gan/classes.py);
+* an extra generator loss, when the caller gives one (`extra_loss`), joins the adversarial one in g_step:
+  the CLI gives font models a frozen glyph reader's cross-entropy (`TrainConfig.reader_weight`);
 * quality curve: `quality(G_ema, step)` (e.g. explorer.evaluation.quality.QualityProbe), when given,
   runs before the first step of a fresh run and at every checkpoint, as Quality events and rows;
 * guards (explorer/gan/guards.py): a NaN/inf or exploding loss, or a discriminator that wins outright,
@@ -61,7 +63,18 @@ from explorer.gan.runstate import (
     rollback,
     take_snapshot,
 )
-from explorer.gan.steps import AdaptiveAugment, Amp, Batches, d_step, ema_step, g_step, generate, noise_seed, sync_ema
+from explorer.gan.steps import (
+    AdaptiveAugment,
+    Amp,
+    Batches,
+    ExtraLoss,
+    d_step,
+    ema_step,
+    g_step,
+    generate,
+    noise_seed,
+    sync_ema,
+)
 from explorer.imaging.render import sample_grid, save_png
 
 __all__ = ["TrainResult", "TrainingDiverged", "train_loop"]
@@ -173,8 +186,9 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                on_progress: ProgressFn | None = None, on_checkpoint: Callable[[Checkpoint], None] | None = None,
                *, run_dir: str | Path | None = None, resume: bool = False,
                init_from: str | Path | None = None, device: str | torch.device = "cpu",
-               quality: QualityFn | None = None) -> TrainResult:
+               quality: QualityFn | None = None, extra_loss: ExtraLoss | None = None) -> TrainResult:
     """Train a GAN on `dataset` (an explorer.data.datasets.ImageDataset). See the module docstring.
+    `extra_loss(fakes) -> scalar` joins G's loss (e.g. the glyph reader's, `TrainConfig.reader_weight`).
     Raises ValueError (bad data, ClassMismatch), CheckpointError, TrainingDiverged."""
     t, gc = config.train, config.generator
     device = torch.device(device)
@@ -252,7 +266,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 fake = generate(nets, data.noise(len(real)), c, amp, grad=i == t.d_steps - 1)
                 d = d_step(nets, t, real, fake.detach(), c, state.augment_p, gen, amp, world)
                 ada.add(d.sign_real)
-            g = g_step(nets, t, fake, c, state.augment_p, gen, amp, world)
+            g = g_step(nets, t, fake, c, state.augment_p, gen, amp, world, extra_loss)
             state.advance(t.batch_size * world)
             loss_g, loss_d = mean_over_ranks((g.loss, d.loss), world)   # every rank's guard decides alike
             why = guard.check(state.step, loss_g, loss_d)
@@ -267,7 +281,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 continue
             ema_step(nets, t, state.images_seen, world)
             state.augment_p = ada.update(state.augment_p, state.step, world)
-            window.add(loss_g, loss_d, d)
+            window.add(loss_g, loss_d, d, g.extra)
             if lead and (state.step % t.log_every == 0 or state.step == t.steps):
                 progress()
             if t.sample_every and state.step % t.sample_every == 0 and (path := files.sample_path(state.step)):
