@@ -10,6 +10,10 @@
 #   MINUTES=60 bash scripts/reproduce-fonts.sh    # a shorter, weaker run
 #   RESUME=1 bash scripts/reproduce-fonts.sh      # continue both runs from their last checkpoints
 #   BASELINE=0 bash scripts/reproduce-fonts.sh    # the fonts model only (no classic-dcgan run, no comparison)
+#   READER_FROM=0 bash scripts/reproduce-fonts.sh # the glyph reader from the first step (not what was shipped)
+# The shipped model trained READER_FROM=187 minutes as the plain GAN, then went on with the glyph reader's
+# loss (`--reader`, weight 1): a frozen glyph classifier trained with another seed and validation split
+# than the one behind `evaluate`'s figures (explorer/evaluation/glyph_reading_loss.py).
 # Checkpoints every 100 steps (a few minutes at ~15 faces/s), so a killed run loses little: RESUME=1 continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,11 +25,24 @@ EXTRA=()
 [ -n "${RESUME:-}" ] && EXTRA=(--resume)
 [ -f "${LATENT_EXPLORER_DATA:-data}/datasets/fonts/train.safetensors" ] || $LE datasets fonts   # a rerun keeps the built set
 [ -f pretrained/fonts-glyph-classifier.json ] || $LE train-classifier --fonts --threads 1
+READER="${LATENT_EXPLORER_DATA:-data}/readers/fonts-glyph-reader"
+[ -f "$READER.json" ] || $LE train-classifier --fonts --seed 1 --epochs 3 --threads 1 --out "$READER"
+READ_FROM="${READER_FROM:-187}"
 # The shipped recipe (preset `fonts`): mapping z -> w, FiLM from one w per generator block, 62 output
 # channels; a DCGAN discriminator judging the whole stack of one face; non-saturating loss, EMA,
 # translation only (fixed p). Chosen by measured faces per CPU-second: see docs/fonts-design.md (the card).
-$LE train --data fonts --preset fonts --minutes "$MIN" --threads 1 --checkpoint-every 100 --sample-every 500 \
-    --log-every 50 --out "$RUNS/fonts" "${EXTRA[@]}" &
+FONTS=(--threads 1 --checkpoint-every 100 --sample-every 500 --log-every 50 --out "$RUNS/fonts")
+READ=(--reader "$READER" --reader-weight 1.0)
+(
+    if awk "BEGIN { exit !($READ_FROM > 0) }" && [ -z "${RESUME:-}" ]; then   # phase 1: the plain GAN
+        $LE train --data fonts --preset fonts --minutes "$READ_FROM" "${FONTS[@]}"
+        $LE train --resume --minutes "$MIN" "${FONTS[@]}" "${READ[@]}"          # phase 2: with the reader
+    elif [ -n "${RESUME:-}" ]; then
+        $LE train --resume --minutes "$MIN" "${FONTS[@]}" "${READ[@]}"
+    else
+        $LE train --data fonts --preset fonts --minutes "$MIN" "${FONTS[@]}" "${READ[@]}"
+    fi
+) &
 if [ "${BASELINE:-1}" != 0 ]; then
     $LE train --data fonts --preset classic-dcgan --steps 1000000 --minutes "$MIN" --threads 1 \
         --checkpoint-every 100 --sample-every 500 --log-every 50 --out "$RUNS/fonts-classic-dcgan" "${EXTRA[@]}" &

@@ -81,6 +81,16 @@ def keep_link_model() -> None:
     ss = st.session_state
     if "_link_model" not in ss:
         ss["_link_model"] = st.query_params.get("m") or ""
+        ss["_link_ck"] = st.query_params.get("ck") or ""
+
+
+def link_hit(ms: list[ModelInfo], labels: list[str], name: str | None, ck: str | None) -> str | None:
+    """The picker label of the model a link names: `m` (`name`) and, when several models share that name
+    (a run named like a shipped model), the one whose weights' sha256 starts with the link's `ck`."""
+    named = [(m, lab) for m, lab in zip(ms, labels) if m.name == name]
+    ck = (ck or "").lower()
+    exact = [lab for m, lab in named if ck and str(m.meta.get("sha256", "")).lower().startswith(ck)]
+    return (exact or [lab for _, lab in named] or [None])[0]
 
 
 def sidebar() -> None:
@@ -95,18 +105,19 @@ def sidebar() -> None:
     if "model" not in st.session_state and not st.session_state.get("_qp_model_done"):
         st.session_state["_qp_model_done"] = True
         wanted = st.query_params.get("m") or st.session_state.get("_link_model") or None
-        hit = [lab for m, lab in zip(ms, labels) if m.name == wanted]
+        ck = st.query_params.get("ck") or st.session_state.get("_link_ck") or None
+        hit = link_hit(ms, labels, wanted, ck)
         if hit:
-            sticky.put("model", hit[0])
+            sticky.put("model", hit)
         elif wanted:
             st.session_state["_notes"] = [f"model {md_quote(wanted)} from the link is not here; "
                                           f"showing {md_quote(ms[0].name)}"]        # notes are Markdown
             st.session_state["_qp_model_missing"] = True
     elif (qp := st.query_params.to_dict()) and qp != st.session_state.get("_url"):
         # Back/Forward to a link of another model (the Explore page writes "_url"): follow it
-        hit = [lab for m, lab in zip(ms, labels) if m.name == qp.get("m")]
+        hit = link_hit(ms, labels, qp.get("m"), qp.get("ck"))
         if hit:
-            sticky.put("model", hit[0])
+            sticky.put("model", hit)
     if st.session_state.get("model") not in labels:
         st.session_state.pop("model", None)
     # index= the current choice, not 0: after a page switch the browser may remount the picker from its

@@ -494,3 +494,14 @@ def test_export_boxes_keep_inside_the_bounds_of_the_model_switched_to(two_models
     _pick_model(at, "tiny")                                        # 3 classes: fewer per class, a higher first seed
     n, seed = at.number_input(key="syn_n"), at.number_input(key="syn_seed")
     assert n.value == n.max and seed.value <= seed.max
+
+
+def test_a_link_to_a_run_named_like_a_shipped_model_opens_that_run(app_env, tmp_path):
+    _, side = export_generator(tmp_path / "data" / "runs" / "tiny" / "model", ["cat", "dog", "owl"], seed=7)
+    run_sha = json.loads(side.read_text())["sha256"]
+    for sha, source in ((run_sha, "trained"), (app_env["sha"], "pretrained")):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.query_params.update({"m": "tiny", "ck": sha[:12], "s": "3"})
+        run_app(at)
+        assert at.selectbox(key="model").value == f"tiny ({source})"
+        assert at.query_params["ck"] == sha[:12] and not at.warning
