@@ -90,7 +90,8 @@ def link_hit(ms: list[ModelInfo], labels: list[str], name: str | None, ck: str |
     named = [(m, lab) for m, lab in zip(ms, labels) if m.name == name]
     ck = (ck or "").lower()
     exact = [lab for m, lab in named if ck and str(m.meta.get("sha256", "")).lower().startswith(ck)]
-    return (exact or [lab for _, lab in named] or [None])[0]
+    found = exact or [lab for _, lab in named]
+    return found[0] if found else None
 
 
 def sidebar() -> None:
