@@ -150,6 +150,10 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
             f"- {tr.get('steps', '?')} steps, {tr.get('images_seen', '?')} images seen, "
             f"{_duration(tr.get('train_seconds', 0))} of training"
             + (f", {tr.get('rollbacks')} rollback(s) (divergence or collapse)" if tr.get("rollbacks") else "")]
+    if tc.get("reader_weight"):                       # glyph stacks: the reading loss (glyph_reading_loss.py)
+        out.append(f"- glyph reader loss, weight {md_value(tc['reader_weight'])}, {md_value(tc.get('reader_glyphs'))} "
+                   f"glyphs a face per step: a frozen glyph classifier ({md_value(tc.get('reader'))}, another seed "
+                   f"and validation split than the classifier behind the figures) reads G's glyphs")
     if meta.get("notes"):                             # the project's own design notes (markdown)
         out += ["", "## Design", str(meta["notes"]).strip()]
     if reproduce:

@@ -27,7 +27,15 @@ def test_card_states_a_fixed_or_adaptive_augmentation_probability():
     assert "(adaptive, final p 0.7)" in model_card("m", meta)
     meta["training"]["train_config"]["augment"] = ""
     card = model_card("m", meta)
-    assert "augmentation `none`" in card and "adaptive" not in card
+    assert "augmentation `none`" in card and "adaptive" not in card and "reader" not in card
+
+
+def test_card_names_the_glyph_reader_a_font_model_trained_with():
+    meta = {"generator": {"resolution": 64, "channels": 62, "arch": "film"},
+            "training": {"steps": 10, "train_seconds": 65,
+                         "train_config": {"reader": "data/readers/r", "reader_weight": 1.0, "reader_glyphs": 16}}}
+    assert ("glyph reader loss, weight `1.0`, `16` glyphs a face per step: a frozen glyph classifier "
+            "(data/readers/r, another seed") in model_card("m", meta)
 
 
 def test_font_figures_table_has_glyph_rows_and_truncated_accuracy():
