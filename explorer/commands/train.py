@@ -74,7 +74,7 @@ def resume_settings(a: argparse.Namespace, out: Path) -> tuple[ModelConfig, dict
     return cfg, load
 
 
-def reader_loss(cfg: ModelConfig) -> Callable[[torch.Tensor], torch.Tensor] | None:
+def reader_loss(cfg: ModelConfig) -> Callable[[torch.Tensor, int], torch.Tensor] | None:
     """The glyph reader's loss for a run whose config asks for one (`reader_weight` > 0), else None.
     Raises ValueError when the reader is missing or is not a glyph classifier for this stack."""
     t = cfg.train

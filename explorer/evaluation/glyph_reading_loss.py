@@ -13,7 +13,7 @@ classifier behind `evaluate`'s glyph accuracy: train it with another seed and an
 split (`ship_glyph_classifier(..., seed=1)`), so the figure is measured by a network G never saw.
 
     reader, groups, _ = load_glyph_classifier("data/readers/fonts-glyph-reader")
-    extra = reading_loss(reader, groups, weight=1.0, per_face=16, seed=0)
+    extra = reading_loss(reader, groups, weight=1.0, per_face=16, seed=0)     # extra(fakes, step) -> loss
     train_loop(config, fonts, extra_loss=extra)
 """
 
@@ -24,6 +24,8 @@ from collections.abc import Callable
 import torch
 
 from explorer.evaluation.classifier import FashionClassifier
+
+STEP_STRIDE = 1_000_003        # a glyph draw is seeded by seed * STEP_STRIDE + step (prime: no collisions)
 
 
 def group_mask(groups: list[list[int]], n: int) -> torch.Tensor:
@@ -40,10 +42,11 @@ def group_mask(groups: list[list[int]], n: int) -> torch.Tensor:
 
 
 def reading_loss(reader: FashionClassifier, groups: list[list[int]], weight: float, per_face: int = 16,
-                 seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A loss for `train_loop(extra_loss=...)`: fakes (B, G, H, W) in [-1, 1] -> weight x the mean
+                 seed: int = 0) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    """A loss for `train_loop(extra_loss=...)`: (fakes (B, G, H, W) in [-1, 1], step) -> weight x the mean
     cross-entropy -log p(group of the true glyph) of `per_face` random glyphs per face (distinct within a
-    face, drawn from its own stream seeded by `seed`, so the run's other randomness is unchanged).
+    face, drawn from a stream of their own seeded by `seed` and the step: the run's other randomness is
+    unchanged, and a resumed run reads the same glyphs as one that never stopped).
     The reader is frozen (eval mode, no gradients for its weights) and moved to the fakes' device on the
     first call. Raises ValueError when the stack's depth is not the reader's class count."""
     reader.eval()
@@ -51,13 +54,13 @@ def reading_loss(reader: FashionClassifier, groups: list[list[int]], weight: flo
         p.requires_grad_(False)
     n = reader.config.num_classes
     mask = group_mask(groups, n)
-    gen = torch.Generator().manual_seed(seed)
 
-    def loss(fake: torch.Tensor) -> torch.Tensor:
+    def loss(fake: torch.Tensor, step: int) -> torch.Tensor:
         b, g, h, w = fake.shape
         if g != n:
             raise ValueError(f"the reader reads {n} glyphs but the stack has {g} channels")
         k = min(per_face, g)
+        gen = torch.Generator().manual_seed(seed * STEP_STRIDE + step)
         idx = torch.rand(b, g, generator=gen).argsort(dim=1)[:, :k].to(fake.device)          # (B, k)
         cells = fake.gather(1, idx[:, :, None, None].expand(b, k, h, w))                     # (B, k, H, W)
         if reader.embed.weight.device != fake.device:

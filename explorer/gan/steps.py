@@ -4,7 +4,7 @@
     real, c = data.real()                                  # (B, C, H, W) in [-1, 1], (B,) labels or None
     fake = generate(nets, data.noise(len(real)), c, amp, grad=True)      # (B, C, H, W), G's graph kept
     d = d_step(nets, t, real, fake.detach(), c, p, gen, amp, world)      # one D update -> DStats
-    g = g_step(nets, t, fake, c, p, gen, amp, world, extra)              # one G update on the same fakes -> GStats
+    g = g_step(nets, t, fake, c, p, gen, amp, world, extra, step)        # one G update on the same fakes -> GStats
     ema_step(nets, t, images_seen, world)                  # G_ema (Karras et al. 2018; StyleGAN2-ADA ramp-up)
     p = ada.update(p, step, world)                         # adaptive augmentation (Karras et al. 2020), every
                                                            # `ada_every` steps
@@ -69,7 +69,7 @@ class GStats:
     extra: float = 0.0
 
 
-ExtraLoss = Callable[[torch.Tensor], torch.Tensor]    # fakes (B, C, H, W) in [-1, 1] -> a weighted scalar loss
+ExtraLoss = Callable[[torch.Tensor, int], torch.Tensor]   # (fakes (B, C, H, W) in [-1, 1], step) -> weighted scalar
 
 
 class Batches:
@@ -142,15 +142,15 @@ def d_step(nets: Nets, t: TrainConfig, real: torch.Tensor, fake: torch.Tensor, c
 
 
 def g_step(nets: Nets, t: TrainConfig, fake: torch.Tensor, c: torch.Tensor | None, p_aug: float,
-           gen: torch.Generator, amp: Amp, world: int, extra: ExtraLoss | None = None) -> GStats:
+           gen: torch.Generator, amp: Amp, world: int, extra: ExtraLoss | None = None, step: int = 0) -> GStats:
     """One generator update through D on `fake` (B, C, H, W), made by `generate(..., grad=True)`, plus
-    `extra(fake)` (un-augmented fakes) when given."""
+    `extra(fake, step)` (un-augmented fakes; `step` is the run's step before this update) when given."""
     for p in nets.d_trainable:
         p.requires_grad_(False)
     with amp():
         logits = nets.D(diff_augment(fake, t.augment_list, p_aug, gen), c).float()
         loss = g_loss(t.loss, logits)
-    more = extra(fake).float() if extra is not None else torch.zeros(())
+    more = extra(fake, step).float() if extra is not None else torch.zeros(())
     total = loss + more
     nets.opt_G.zero_grad(set_to_none=True)
     total.backward()

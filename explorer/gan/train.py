@@ -188,7 +188,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                init_from: str | Path | None = None, device: str | torch.device = "cpu",
                quality: QualityFn | None = None, extra_loss: ExtraLoss | None = None) -> TrainResult:
     """Train a GAN on `dataset` (an explorer.data.datasets.ImageDataset). See the module docstring.
-    `extra_loss(fakes) -> scalar` joins G's loss (e.g. the glyph reader's, `TrainConfig.reader_weight`).
+    `extra_loss(fakes, step) -> scalar` joins G's loss (e.g. the glyph reader's, `TrainConfig.reader_weight`).
     Raises ValueError (bad data, ClassMismatch), CheckpointError, TrainingDiverged."""
     t, gc = config.train, config.generator
     device = torch.device(device)
@@ -266,7 +266,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                 fake = generate(nets, data.noise(len(real)), c, amp, grad=i == t.d_steps - 1)
                 d = d_step(nets, t, real, fake.detach(), c, state.augment_p, gen, amp, world)
                 ada.add(d.sign_real)
-            g = g_step(nets, t, fake, c, state.augment_p, gen, amp, world, extra_loss)
+            g = g_step(nets, t, fake, c, state.augment_p, gen, amp, world, extra_loss, state.step)
             state.advance(t.batch_size * world)
             loss_g, loss_d = mean_over_ranks((g.loss, d.loss), world)   # every rank's guard decides alike
             why = guard.check(state.step, loss_g, loss_d)
