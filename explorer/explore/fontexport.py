@@ -44,7 +44,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 from explorer.explore.font_style import font_style
-from explorer.explore.glyph_ink import SPECK_PX
+from explorer.explore.glyph_ink import SPECK_PX, significant_ink
 from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, Metrics, as_stack, glyph_metrics
 
 UPM = 1000                   # font units per em
@@ -215,7 +215,8 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
         charstrings[name] = pen.getCharString()
         hmtx[name] = (adv, int(round(bounds.bounds[0])) if bounds.bounds else 0)
     family = font_family(recipe_json)
-    style = font_style(a, glyphs)
+    strokes = np.where(significant_ink(a), a, 0).astype(np.uint8)   # what the outlines keep: no haze, specks
+    style = font_style(strokes, glyphs)
     full = f"{family} {style.style_name}"
     ps = f"{family}-{style.style_name}".replace(" ", "")
     fb.setupCFF(ps, {"FullName": full, "FamilyName": family, "Weight": style.style_name}, charstrings, {})
@@ -231,7 +232,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     bold, italic = style.weight_class == 700, style.italic
     fb.setupOS2(sTypoAscender=geo.ascent, sTypoDescender=geo.descent, sTypoLineGap=0,
                 usWinAscent=geo.ascent, usWinDescent=-geo.descent, sCapHeight=CAP_UNITS,
-                sxHeight=_x_height(a, chars, m, u), fsType=0, achVendID="LTNT", usWeightClass=style.weight_class,
+                sxHeight=_x_height(strokes, chars, m, u), fsType=0, achVendID="LTNT", usWeightClass=style.weight_class,
                 fsSelection=(1 if italic else 0) | (32 if bold else 0) | (64 if not (bold or italic) else 0))
     fb.updateHead(macStyle=(1 if bold else 0) | (2 if italic else 0))
     fb.setupPost(italicAngle=style.italic_angle)
@@ -241,7 +242,8 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
 
 
 def _x_height(stack: np.ndarray, chars: str, m: Metrics, u: float) -> int:
-    """Ink height of "x" above the baseline, font units (0 when the face has no x or it is blank)."""
+    """Ink height of "x" above the baseline, font units (0 when the face has no x or it is blank); `stack`
+    holds only the strokes that matter (glyph_ink.significant_ink), so a speck above the x cannot raise it."""
     if "x" not in chars:
         return 0
     rows = np.flatnonzero((stack[chars.index("x")] >= 128).any(1))

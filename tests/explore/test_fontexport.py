@@ -139,3 +139,19 @@ def test_the_exported_font_declares_the_weight_and_slant_it_has():
     assert got["DejaVuSerif-BoldItalic"] == (700, 33, 3, True, "Bold Italic", "Bold Italic")
     assert weight_class(float("nan")) == 400 and weight_class(0.01) == 100 and weight_class(0.5) == 900
     assert font_style(np.zeros((26, 64, 64), np.uint8), CHARS[:26]) == REGULAR      # other glyph sets: Regular
+
+
+@pytest.mark.skipif(not DEJAVU.exists(), reason="fonts-dejavu-core is not installed")
+def test_specks_do_not_change_the_declared_x_height_or_style():
+    """The declared metrics describe the outlines, which leave out the specks a generator scatters: a speck
+    above the x (it made a generated face's x-height taller than its capitals) changes neither sxHeight
+    nor the weight class and italic flag."""
+    from explorer.data.fontrender import render_face
+    clean = render_face(DEJAVU).glyphs.copy()
+    specky = clean.copy()
+    specky[CHARS.index("x"), 3:5, 30:32] = 255                                 # a 2x2 speck high above the x
+    specky[:, 1:3, 1:3] = 255                                                   # one in every cell's corner
+    specky[:, 60:62, 40:42] = 200
+    a, b = (TTFont(io.BytesIO(FE.build_font(s, RECIPE))) for s in (clean, specky))
+    assert a["OS/2"].sxHeight == b["OS/2"].sxHeight < a["OS/2"].sCapHeight
+    assert (a["OS/2"].usWeightClass, a["post"].italicAngle) == (b["OS/2"].usWeightClass, b["post"].italicAngle)
