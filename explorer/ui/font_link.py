@@ -1,8 +1,9 @@
 """A font model's specimen text and size in the page link (query parameters t and sz, recipes.VIEW_KEYS),
 so a shared link or a reload shows the same words at the same size, not only the same typeface.
 
-The text goes in only when it is not the default pangram and at most MAX_LINK_TEXT characters (longer
-text stays out of the link; the recipe file does not carry it either). Read back from a link only
+The text goes in whenever it is not the default pangram: the text box holds at most MAX_TEXT characters,
+and a link of that much text (a few kB once URL-encoded) opens in every current browser; it used to stop at
+200 characters and leave longer text out of the link without a word. Read back from a link only
 through `apply_view_params`, which checks both values; they are shown as text, never as Markdown.
 """
 
@@ -16,16 +17,15 @@ from explorer.ui import sticky
 
 SIZES = (16, 24, 32, 48, 64, 96)       # cap height on screen, px (the Size control's choices)
 DEFAULT_SIZE = 32
-MAX_LINK_TEXT = 200
-MAX_TEXT = 500                          # the text box's own limit
+MAX_TEXT = 500                          # the text box's own limit, and so the link's
 
 
 def view_params(ss: MutableMapping[str, Any] | None = None) -> dict[str, str]:
-    """{"t": text, "sz": size} for the link, each only when it differs from the default (and fits)."""
+    """{"t": text, "sz": size} for the link, each only when it differs from the default."""
     out: dict[str, str] = {}
     text = str(sticky.get("font_text", PANGRAM, ss))
-    if text != PANGRAM and len(text) <= MAX_LINK_TEXT:
-        out["t"] = text
+    if text != PANGRAM:
+        out["t"] = text[:MAX_TEXT]
     size = sticky.get("font_size", DEFAULT_SIZE, ss)
     if size in SIZES and size != DEFAULT_SIZE:
         out["sz"] = str(size)

@@ -242,3 +242,7 @@ def test_the_link_carries_the_specimen_text_and_size(fonts_env):
     bad.query_params.update({"m": "fonts", "s": "2", "sz": "7", "t": "x" * 900})
     run_app(bad)
     assert bad.select_slider(key="font_size").value == 32 and len(bad.text_area(key="font_text").value) == 500
+    long = "Long text ünïcode " * 25                                       # 450 characters: the link keeps them
+    at.text_area(key="font_text").set_value(long)
+    run_app(at)
+    assert at.query_params["t"] == long
