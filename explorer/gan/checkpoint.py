@@ -198,9 +198,11 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
 
 def model_name(j: Path, meta: dict[str, Any] | None = None) -> str:
     """A model's name as the app lists it: a run's export (runs/<run>/model.json) is named by its run
-    folder (older exports recorded the file stem, 'model', for every run), a shipped one by its file."""
+    folder, always (folders are unique; the name recorded inside can repeat: older exports recorded 'model'
+    for every run, and a copied run folder keeps its original's name), a shipped one by its sidecar's name
+    or its file."""
     name = (meta or {}).get("name") or j.stem
-    return j.parent.name if j.name == "model.json" and name == "model" else name
+    return j.parent.name if j.name == "model.json" else name
 
 
 # ---------------------------------------------------------------- writing

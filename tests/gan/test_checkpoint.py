@@ -162,6 +162,10 @@ def test_a_runs_export_is_named_by_its_run_folder(tmp_path):
     meta = json.loads(again.read_text())
     assert meta["name"] == "dogs-2" and meta["model_card"].startswith("# dogs-2")
 
+    import shutil                                                      # a copied run folder: its own name
+    shutil.copytree(tmp_path / "runs" / "dogs-2", tmp_path / "runs" / "dogs-3")
+    assert [m.name for m in ckpt.list_models(tmp_path / "none", tmp_path / "runs")] == ["cats-1", "dogs-2", "dogs-3"]
+
 
 def test_a_run_resolves_to_a_checkpoint_newer_than_its_exported_model(tmp_path):
     """A finished run (model.json) that was resumed and then stopped: its newer checkpoint is the model."""
