@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -162,8 +163,7 @@ def test_a_runs_export_is_named_by_its_run_folder(tmp_path):
     meta = json.loads(again.read_text())
     assert meta["name"] == "dogs-2" and meta["model_card"].startswith("# dogs-2")
 
-    import shutil                                                      # a copied run folder: its own name
-    shutil.copytree(tmp_path / "runs" / "dogs-2", tmp_path / "runs" / "dogs-3")
+    shutil.copytree(tmp_path / "runs" / "dogs-2", tmp_path / "runs" / "dogs-3")   # a copy: its own name
     assert [m.name for m in ckpt.list_models(tmp_path / "none", tmp_path / "runs")] == ["cats-1", "dogs-2", "dogs-3"]
 
 
