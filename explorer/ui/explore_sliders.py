@@ -12,7 +12,7 @@ import streamlit as st
 
 from explorer.ui import state as S
 from explorer.ui import sticky
-from explorer.ui.explore_view import View, method_short, set_widget
+from explorer.ui.explore_view import METHOD_NAMES, View, method_short, set_widget
 from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
@@ -48,7 +48,7 @@ def directions_panel(view: View) -> None:
     kept = S.kept_edits(snap, view.eng.key)
     if kept:
         st.info(" ".join(f"Your {n} {method_short(m)} edit{'s' if n > 1 else ''} {'are' if n > 1 else 'is'} kept "
-                         f"but not applied: switch back to {method_short(m)} to apply "
+                         f"but not applied: switch back to “{METHOD_NAMES.get(m, m)}” to apply "
                          f"{'them' if n > 1 else 'it'}." for m, n in kept.items()))
     per_layer = False
     if num_ws > 1:

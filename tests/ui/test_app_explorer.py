@@ -398,7 +398,7 @@ def test_each_method_keeps_its_own_edits_and_layer_ranges(app_env):
     run_app(at)
     assert at.selectbox(key="layer_preset").value == "all"        # SeFa's own ranges, shown as they apply
     assert at.slider(key="amt0").value == 0.0 and "e" not in at.query_params
-    assert "1 PCA edit is kept but not applied" in at.info[0].value
+    assert "1 PCA edit is kept but not applied: switch back to “PCA on w (GANSpace)”" in at.info[0].value
     at.slider(key="amt1").set_value(1.0)
     run_app(at)
     assert at.query_params["e"] == "1:1:0:" and at.query_params["d"] == "sefa"
