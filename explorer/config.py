@@ -132,6 +132,8 @@ class TrainConfig:
     reader: str = ""               # glyph stacks: stem of a frozen glyph classifier (the "reader") whose
     reader_weight: float = 0.0     # cross-entropy on G's glyphs joins G's loss with this weight (0 = off)
     reader_glyphs: int = 16        # glyphs of each generated face the reader reads per step (a random subset)
+    style_weight: float = 0.0      # glyph stacks: weight of the style-consistency loss (the glyphs' spread of
+                                   # stroke width, slant and contrast above real faces'; 0 = off)
 
     def __post_init__(self) -> None:
         _check(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
@@ -150,6 +152,7 @@ class TrainConfig:
         _check(0.0 <= self.augment_p <= 1.0, "augment_p must be in [0, 1]")
         _check(self.reader_weight >= 0 and self.reader_glyphs > 0, "reader_weight must be >= 0, reader_glyphs >= 1")
         _check(not self.reader_weight or bool(self.reader), "reader_weight > 0 needs a reader (a classifier stem)")
+        _check(self.style_weight >= 0, "style_weight must be >= 0")
 
     @property
     def augment_list(self) -> list[str]:

@@ -13,7 +13,10 @@
 #   READER_FROM=0 bash scripts/reproduce-fonts.sh # the glyph reader from the first step (not what was shipped)
 # The shipped model trained READER_FROM=187 minutes as the plain GAN, then went on with the glyph reader's
 # loss (`--reader`, weight 1): a frozen glyph classifier trained with another seed and validation split
-# than the one behind `evaluate`'s figures (explorer/evaluation/glyph_reading_loss.py).
+# than the one behind `evaluate`'s figures (explorer/evaluation/glyph_reading_loss.py); from STYLE_FROM
+# minutes on, the style-consistency loss joined it (`--style-weight`, explorer/evaluation/
+# style_consistency_loss.py: the glyphs of a face pay for spreading in stroke width, slant and contrast
+# more than real faces' do). STYLE_FROM=0 uses it from the first reader step.
 # Checkpoints every 100 steps (a few minutes at ~15 faces/s), so a killed run loses little: RESUME=1 continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,19 +31,33 @@ EXTRA=()
 READER="${LATENT_EXPLORER_DATA:-data}/readers/fonts-glyph-reader"
 [ -f "$READER.json" ] || $LE train-classifier --fonts --seed 1 --epochs 3 --threads 1 --out "$READER"
 READ_FROM="${READER_FROM:-187}"
+STYLE_AT="${STYLE_FROM:-286}"
 # The shipped recipe (preset `fonts`): mapping z -> w, FiLM from one w per generator block, 62 output
 # channels; a DCGAN discriminator judging the whole stack of one face; non-saturating loss, EMA,
 # translation only (fixed p). Chosen by measured faces per CPU-second: see docs/fonts-design.md (the card).
 FONTS=(--threads 1 --checkpoint-every 100 --sample-every 500 --log-every 50 --out "$RUNS/fonts")
 READ=(--reader "$READER" --reader-weight 1.0)
+STYLE=(--style-weight "${STYLE_WEIGHT:-1.0}")
+elapsed_min() {   # training minutes of the fonts run's newest checkpoint (0 when there is none)
+    $PY -c "from explorer.gan.checkpoint import latest_training, read_meta; import sys
+p = latest_training(sys.argv[1]); print(0 if p is None else read_meta(p)['elapsed_s'] / 60)" "$RUNS/fonts"
+}
+before() { awk "BEGIN { exit !($(elapsed_min) < $1) }"; }   # the run has trained fewer than $1 minutes
 (
-    if awk "BEGIN { exit !($READ_FROM > 0) }" && [ -z "${RESUME:-}" ]; then   # phase 1: the plain GAN
-        $LE train --data fonts --preset fonts --minutes "$READ_FROM" "${FONTS[@]}"
-        $LE train --resume --minutes "$MIN" "${FONTS[@]}" "${READ[@]}"          # phase 2: with the reader
-    elif [ -n "${RESUME:-}" ]; then
-        $LE train --resume --minutes "$MIN" "${FONTS[@]}" "${READ[@]}"
-    else
-        $LE train --data fonts --preset fonts --minutes "$MIN" "${FONTS[@]}" "${READ[@]}"
+    if [ -z "${RESUME:-}" ]; then                                                # a new run
+        if awk "BEGIN { exit !($READ_FROM > 0) }"; then                           # phase 1: the plain GAN
+            $LE train --data fonts --preset fonts --minutes "$READ_FROM" "${FONTS[@]}"
+        elif awk "BEGIN { exit !($STYLE_AT > 0) }"; then
+            $LE train --data fonts --preset fonts --minutes "$STYLE_AT" "${FONTS[@]}" "${READ[@]}"
+        else
+            $LE train --data fonts --preset fonts --minutes "$MIN" "${FONTS[@]}" "${READ[@]}" "${STYLE[@]}"
+        fi
+    fi
+    if before "$STYLE_AT"; then                                                  # phase 2: with the reader
+        $LE train --resume --minutes "$STYLE_AT" "${FONTS[@]}" "${READ[@]}"
+    fi
+    if before "$MIN"; then                                                       # phase 3: and the style loss
+        $LE train --resume --minutes "$MIN" "${FONTS[@]}" "${READ[@]}" "${STYLE[@]}"
     fi
 ) &
 if [ "${BASELINE:-1}" != 0 ]; then

@@ -24,6 +24,8 @@ from explorer.settings import data_dir
 if TYPE_CHECKING:
     import torch
 
+    from explorer.gan.steps import ExtraLoss
+
 
 def _fmt_time(s: float) -> str:
     s = int(max(s, 0))
@@ -35,7 +37,8 @@ def print_progress(e: TrainEvent) -> None:
     if isinstance(e, Progress):
         print(f"step {e.step:>7}/{e.steps} | {e.img_per_s:7.1f} img/s | ETA {_fmt_time(e.eta_s):>7} | "
               f"G {e.loss_g:8.4f}  D {e.loss_d:8.4f} | D(real) {e.d_real:+.3f} D(fake) {e.d_fake:+.3f} "
-              f"| p_aug {e.augment_p:.3f}" + (f" | read {e.loss_read:.4f}" if e.loss_read else ""), flush=True)
+              f"| p_aug {e.augment_p:.3f}" + (f" | read {e.loss_read:.4f}" if e.loss_read else "")
+              + (f" | style {e.loss_style:.4f}" if e.loss_style else ""), flush=True)
     elif isinstance(e, (Info, Rollback)):
         print(f"[{e.kind}] {e.message}", flush=True)
     elif isinstance(e, Done):
@@ -74,22 +77,41 @@ def resume_settings(a: argparse.Namespace, out: Path) -> tuple[ModelConfig, dict
     return cfg, load
 
 
-def reader_loss(cfg: ModelConfig) -> Callable[[torch.Tensor, int], torch.Tensor] | None:
-    """The glyph reader's loss for a run whose config asks for one (`reader_weight` > 0), else None.
-    Raises ValueError when the reader is missing or is not a glyph classifier for this stack."""
+STYLE_TARGET_FACES = 512        # real faces (the first of the training set) that set the style loss's targets
+
+
+def extra_losses(cfg: ModelConfig, dataset: Any = None) -> ExtraLoss | None:
+    """G's extra loss terms for a run whose config asks for them, else None: the glyph reader's
+    ("read", `reader_weight` > 0) and the style-consistency loss ("style", `style_weight` > 0, its targets
+    measured on the first `STYLE_TARGET_FACES` faces of `dataset`, a glyph-stack ImageDataset).
+    Raises ValueError when the reader is missing or is not a glyph classifier for this stack, or when
+    the style loss has no glyph stacks to measure."""
     t = cfg.train
-    if not t.reader_weight:
+    terms: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {}
+    if t.reader_weight:
+        from explorer.evaluation.glyph_reading_loss import reading_loss
+        from explorer.evaluation.glyphs import load_glyph_classifier
+        if not Path(t.reader + ".json").is_file():
+            raise ValueError(f"no glyph reader at {t.reader}.json: train one with "
+                             f"`latent-explorer train-classifier --fonts --seed 1 --out {t.reader}`")
+        reader, groups, _ = load_glyph_classifier(t.reader)
+        if reader.config.num_classes != cfg.generator.channels:
+            raise ValueError(f"the reader at {t.reader} reads {reader.config.num_classes} glyphs but the model "
+                             f"draws {cfg.generator.channels}")
+        terms["read"] = reading_loss(reader, groups, t.reader_weight, t.reader_glyphs, seed=t.seed)
+    if t.style_weight:
+        from explorer.data.glyphmetrics import CHARS
+        from explorer.evaluation.style_consistency_loss import real_targets, style_loss
+        images = getattr(dataset, "images", None)
+        if images is None or images.ndim != 4 or images.shape[1] != len(CHARS):
+            raise ValueError(f"the style loss needs glyph stacks of {len(CHARS)} glyphs (the fonts dataset)")
+        terms["style"] = style_loss(real_targets(images[:STYLE_TARGET_FACES]), t.style_weight)
+    if not terms:
         return None
-    from explorer.evaluation.glyph_reading_loss import reading_loss
-    from explorer.evaluation.glyphs import load_glyph_classifier
-    if not Path(t.reader + ".json").is_file():
-        raise ValueError(f"no glyph reader at {t.reader}.json: train one with "
-                         f"`latent-explorer train-classifier --fonts --seed 1 --out {t.reader}`")
-    reader, groups, _ = load_glyph_classifier(t.reader)
-    if reader.config.num_classes != cfg.generator.channels:
-        raise ValueError(f"the reader at {t.reader} reads {reader.config.num_classes} glyphs but the model "
-                         f"draws {cfg.generator.channels}")
-    return reading_loss(reader, groups, t.reader_weight, t.reader_glyphs, seed=t.seed)
+
+    def extra(fake: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        return {name: fn(fake, step) for name, fn in terms.items()}
+    return extra
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -140,7 +162,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
         "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every,
         "collapse_d_loss": a.collapse_d_loss, "reader": a.reader, "reader_weight": a.reader_weight,
-        "reader_glyphs": a.reader_glyphs}.items() if v is not None}
+        "reader_glyphs": a.reader_glyphs, "style_weight": a.style_weight}.items() if v is not None}
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
     if not resuming and (a.g_arch or a.d_arch):
         cfg = dataclasses.replace(
@@ -159,7 +181,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     lead = distributed.is_lead()
     try:
         r = train_loop(cfg, ds, on_progress=print_progress, run_dir=out, resume=a.resume,
-                       init_from=init, device=device, extra_loss=reader_loss(cfg))
+                       init_from=init, device=device, extra_loss=extra_losses(cfg, ds))
     except KeyboardInterrupt:
         print("interrupted: resume with --resume (the last checkpoint is intact)", file=sys.stderr)
         return 130
@@ -209,6 +231,9 @@ def add_parsers(sub: Any) -> None:
                         "joins G's; see explorer/evaluation/glyph_reading_loss.py")
     t.add_argument("--reader-weight", type=float, help="weight of the reading loss (0 = off)")
     t.add_argument("--reader-glyphs", type=int, help="glyphs of each face read per step (default 16)")
+    t.add_argument("--style-weight", type=float,
+                   help="glyph stacks: weight of the style-consistency loss, which pays for a face whose glyphs' "
+                        "stroke width, slant and contrast spread more than real faces' (0 = off)")
     t.add_argument("--log-every", type=int)
     t.add_argument("--sample-every", type=int)
     t.add_argument("--checkpoint-every", type=int)

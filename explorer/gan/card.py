@@ -154,6 +154,9 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
         out.append(f"- glyph reader loss, weight {md_value(tc['reader_weight'])}, {md_value(tc.get('reader_glyphs'))} "
                    f"glyphs a face per step: a frozen glyph classifier ({md_value(tc.get('reader'))}, another seed "
                    f"and validation split than the classifier behind the figures) reads G's glyphs")
+    if tc.get("style_weight"):                        # glyph stacks: style_consistency_loss.py
+        out.append(f"- style-consistency loss, weight {md_value(tc['style_weight'])}: G pays when the spread of "
+                   f"stroke width, slant and contrast across one face's glyphs exceeds real faces' mean spread")
     if meta.get("notes"):                             # the project's own design notes (markdown)
         out += ["", "## Design", str(meta["notes"]).strip()]
     if reproduce:

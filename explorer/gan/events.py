@@ -49,6 +49,7 @@ class Progress:
     rt: float
     rollbacks: int
     loss_read: float = 0.0      # the glyph reader's cross-entropy on G's glyphs (0 without a reader)
+    loss_style: float = 0.0     # the glyphs' weighted style-spread excess (0 without the style loss)
     kind: ClassVar[str] = "progress"
 
     def record(self) -> dict[str, Any]:

@@ -107,11 +107,13 @@ class ProgressWindow:
     def reset(self) -> None:
         """Start a new window now."""
         self.start = time.perf_counter()
-        self.steps, self.g, self.d, self.real, self.fake, self.read = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+        self.steps, self.g, self.d, self.real, self.fake = 0, 0.0, 0.0, 0.0, 0.0
+        self.extra: dict[str, float] = {}
 
-    def add(self, loss_g: float, loss_d: float, d: DStats, read: float = 0.0) -> None:
+    def add(self, loss_g: float, loss_d: float, d: DStats, extra: dict[str, float] | None = None) -> None:
         self.steps += 1
-        self.read += read
+        for k, v in (extra or {}).items():
+            self.extra[k] = self.extra.get(k, 0.0) + v
         self.g += loss_g
         self.d += loss_d
         self.real += d.real
@@ -129,7 +131,8 @@ class ProgressWindow:
                          elapsed_s=round(elapsed_s, 1), eta_s=round(remain, 1), loss_g=round(self.g / n, 5),
                          loss_d=round(self.d / n, 5), d_real=round(self.real / n, 4), d_fake=round(self.fake / n, 4),
                          augment_p=round(state.augment_p, 4), rt=round(rt, 4), rollbacks=state.rollbacks,
-                         loss_read=round(self.read / n, 5))
+                         loss_read=round(self.extra.get("read", 0.0) / n, 5),
+                         loss_style=round(self.extra.get("style", 0.0) / n, 5))
         self.reset()
         return event
 

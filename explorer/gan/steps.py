@@ -16,15 +16,16 @@ so classes come in the data's proportions (uniform classes over-train G on rare 
 sees faked). With d_steps > 1 the earlier D steps draw their own fakes without a graph. D's
 parameters stop requiring gradients during G's step, so G's backward pass computes none for D.
 All randomness comes from the one `torch.Generator` passed in (the seeds: `noise_seed`).
-`extra`, when the caller gives one, is a further term of G's loss computed on the fakes (e.g. a
-frozen glyph reader's cross-entropy: explorer.evaluation.glyph_reading_loss), weighted by its caller.
+`extra`, when the caller gives one, adds further named terms to G's loss computed on the fakes (e.g. a
+frozen glyph reader's cross-entropy, explorer.evaluation.glyph_reading_loss, and the glyphs' style
+spread, explorer.evaluation.style_consistency_loss), each weighted by its caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -63,13 +64,14 @@ class DStats:
 
 @dataclass(frozen=True)
 class GStats:
-    """One generator update: its loss (the adversarial term plus `extra`) and the extra term alone."""
+    """One generator update: its loss (the adversarial term plus `extra`) and each extra term alone."""
 
     loss: float
-    extra: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
 
 
-ExtraLoss = Callable[[torch.Tensor, int], torch.Tensor]   # (fakes (B, C, H, W) in [-1, 1], step) -> weighted scalar
+ExtraLoss = Callable[[torch.Tensor, int], dict[str, torch.Tensor]]
+"""(fakes (B, C, H, W) in [-1, 1], step) -> named weighted scalar terms of G's loss, e.g. {"read": ..}."""
 
 
 class Batches:
@@ -150,13 +152,13 @@ def g_step(nets: Nets, t: TrainConfig, fake: torch.Tensor, c: torch.Tensor | Non
     with amp():
         logits = nets.D(diff_augment(fake, t.augment_list, p_aug, gen), c).float()
         loss = g_loss(t.loss, logits)
-    more = extra(fake, step).float() if extra is not None else torch.zeros(())
-    total = loss + more
+    terms = {k: v.float() for k, v in extra(fake, step).items()} if extra is not None else {}
+    total = loss + sum(terms.values(), torch.zeros((), device=loss.device))
     nets.opt_G.zero_grad(set_to_none=True)
     total.backward()
     allreduce_grads(list(nets.G.parameters()), world)
     nets.opt_G.step()
-    return GStats(float(total.detach()), float(more.detach()))
+    return GStats(float(total.detach()), {k: float(v.detach()) for k, v in terms.items()})
 
 
 def ema_step(nets: Nets, t: TrainConfig, images_seen: int, world: int) -> None:

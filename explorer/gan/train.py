@@ -188,7 +188,8 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                init_from: str | Path | None = None, device: str | torch.device = "cpu",
                quality: QualityFn | None = None, extra_loss: ExtraLoss | None = None) -> TrainResult:
     """Train a GAN on `dataset` (an explorer.data.datasets.ImageDataset). See the module docstring.
-    `extra_loss(fakes, step) -> scalar` joins G's loss (e.g. the glyph reader's, `TrainConfig.reader_weight`).
+    `extra_loss(fakes, step) -> {name: scalar}` joins G's loss (the glyph reader's, "read", and the style
+    spread's, "style": `TrainConfig.reader_weight`, `style_weight`; reported as loss_read and loss_style).
     Raises ValueError (bad data, ClassMismatch), CheckpointError, TrainingDiverged."""
     t, gc = config.train, config.generator
     device = torch.device(device)

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import torch
 
-from explorer.commands.train import reader_loss
+from explorer.commands.train import extra_losses
 from explorer.config import preset
 from explorer.evaluation.glyph_reading_loss import group_mask, reading_loss
 from explorer.evaluation.glyphs import train_and_ship
@@ -75,7 +75,7 @@ def test_a_tiny_glyph_model_trains_with_the_reader_and_reports_its_loss(reader, 
     cfg = _tiny(reader=str(stem), reader_weight=1.0, reader_glyphs=8)
     events: list = []
     plain = train_loop(_tiny(), glyph_dataset(n=8))
-    read = train_loop(cfg, glyph_dataset(n=8), on_progress=events.append, extra_loss=reader_loss(cfg))
+    read = train_loop(cfg, glyph_dataset(n=8), on_progress=events.append, extra_loss=extra_losses(cfg))
     rows = [e for e in events if isinstance(e, Progress)]
     assert rows and all(r.loss_read > 0 for r in rows)
     assert plain.nets is not None and read.nets is not None
@@ -85,16 +85,16 @@ def test_a_tiny_glyph_model_trains_with_the_reader_and_reports_its_loss(reader, 
 def test_a_resumed_run_with_the_reader_ends_where_an_unbroken_one_does(reader, tmp_path):
     stem, _, _ = reader
     cfg = _tiny(reader=str(stem), reader_weight=1.0, reader_glyphs=8, checkpoint_every=2)
-    train_loop(cfg, glyph_dataset(n=8), run_dir=tmp_path / "full", extra_loss=reader_loss(cfg))
+    train_loop(cfg, glyph_dataset(n=8), run_dir=tmp_path / "full", extra_loss=extra_losses(cfg))
     calls = {"n": 0}
 
     def stop() -> bool:
         calls["n"] += 1
         return calls["n"] > 2
     first = train_loop(cfg, glyph_dataset(n=8), should_stop=stop, run_dir=tmp_path / "split",
-                       extra_loss=reader_loss(cfg))
+                       extra_loss=extra_losses(cfg))
     assert first.step == 2
-    train_loop(cfg, glyph_dataset(n=8), run_dir=tmp_path / "split", resume=True, extra_loss=reader_loss(cfg))
+    train_loop(cfg, glyph_dataset(n=8), run_dir=tmp_path / "split", resume=True, extra_loss=extra_losses(cfg))
     a, _ = ckpt.load_training(tmp_path / "full")
     b, _ = ckpt.load_training(tmp_path / "split")
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(("G.", "G_ema.", "D.")))
@@ -103,6 +103,6 @@ def test_a_resumed_run_with_the_reader_ends_where_an_unbroken_one_does(reader, t
 def test_reader_settings_are_checked(tmp_path):
     with pytest.raises(ValueError, match="needs a reader"):
         _tiny(reader_weight=1.0)
-    assert reader_loss(_tiny()) is None                                      # weight 0: no reading loss
+    assert extra_losses(_tiny()) is None                                      # weight 0: no reading loss
     with pytest.raises(ValueError, match="no glyph reader at"):
-        reader_loss(_tiny(reader=str(tmp_path / "missing"), reader_weight=1.0))
+        extra_losses(_tiny(reader=str(tmp_path / "missing"), reader_weight=1.0))
