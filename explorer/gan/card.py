@@ -31,6 +31,50 @@ _SPACE = re.compile(r"[\s\u2028\u2029]+")
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,._+-]{0,79}")
 
 
+# One canonical (SPDX-style) name per licence. Rule: a spelling's key is its lower case with spaces, "_" and
+# "-" removed ("SIL OFL 1.1" -> "silofl1.1"); a key listed here is that licence. Only the version a spelling
+# names is kept: an unversioned "ofl" stays "OFL", never guessed to be 1.1. Anything else is kept as spelt.
+_LICENCES = {
+    **dict.fromkeys(("ofl1.1", "silofl1.1", "sil1.1", "silopenfontlicense1.1", "siloflv1.1", "ofl11"), "OFL-1.1"),
+    **dict.fromkeys(("ofl", "silofl", "sil", "silopenfontlicense"), "OFL"),
+    **dict.fromkeys(("ofl1.0", "silofl1.0", "silopenfontlicense1.0"), "OFL-1.0"),
+    **dict.fromkeys(("lppl",), "LPPL"), "lppl1.2": "LPPL-1.2", "lppl1.3": "LPPL-1.3", "lppl1.3c": "LPPL-1.3c",
+    "gpl": "GPL", **dict.fromkeys(("gpl2", "gpl2.0"), "GPL-2.0"), **dict.fromkeys(("gpl2+", "gpl2.0+"), "GPL-2.0+"),
+    **dict.fromkeys(("gpl3", "gpl3.0"), "GPL-3.0"), **dict.fromkeys(("gpl3+", "gpl3.0+"), "GPL-3.0+"),
+    **dict.fromkeys(("apache2", "apache2.0"), "Apache-2.0"), "mit": "MIT", "cc01.0": "CC0-1.0",
+    **dict.fromkeys(("bsd3clause", "bsd3"), "BSD-3-Clause"), **dict.fromkeys(("bsd2clause", "bsd2"), "BSD-2-Clause"),
+    **dict.fromkeys(("publicdomain", "pd"), "public domain"),
+    **dict.fromkeys(("bitstreamvera", "bitstreamveracopyright"), "Bitstream-Vera"),
+}
+_LICENCE_JOIN = re.compile(r"(\s+(?:and|or)\s+|\|)")
+
+
+def canonical_licence(spelling: str) -> str:
+    """One licence spelling as its canonical name (see _LICENCES): "SIL OFL 1.1", "sil-1.1" -> "OFL-1.1".
+    A combination ("A and B", "A or B", "A|B") maps each side; a Debian/TeX Live list of licences ("ofl lppl")
+    maps each word and sorts them, when every word is known. Unknown spellings come back unchanged."""
+    s = " ".join(str(spelling).split())
+    known = _LICENCES.get(re.sub(r"[\s_-]", "", s.lower()))
+    if known:
+        return known
+    parts = _LICENCE_JOIN.split(s)
+    if len(parts) > 1:
+        return "".join(p if i % 2 else canonical_licence(p) for i, p in enumerate(parts))
+    words = [_LICENCES.get(w.lower().replace("_", "").replace("-", "")) for w in s.split()]
+    if len(words) > 1 and all(words):
+        return " ".join(sorted(dict.fromkeys(w for w in words if w)))
+    return s
+
+
+def licence_counts(counts: dict) -> dict[str, int]:
+    """{spelling: faces} merged under canonical names (canonical_licence), most faces first."""
+    out: dict[str, int] = {}
+    for k, v in counts.items():
+        c = canonical_licence(k)
+        out[c] = out.get(c, 0) + int(v)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def md_escape(value: object, limit: int | None = None) -> str:
     """`value` as a Markdown fragment that renders as exactly its text, on one line, with no link, image,
     autolink, HTML, emphasis, maths ($ is escaped) or Streamlit colon directive (`:red[...]`,
@@ -139,7 +183,7 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
         out.append(f"- {len(ds['packages'])} Debian packages: {', '.join(md_escape(x) for x in ds['packages'])}")
     if ds.get("licences"):
         out.append("- licences of the training faces (faces each): "
-                   + ", ".join(f"{md_escape(k)} {v}" for k, v in ds["licences"].items()))
+                   + ", ".join(f"{md_escape(k)} {v}" for k, v in licence_counts(ds["licences"]).items()))
     out += ["", "## Training",
             f"- preset {md_value(tr.get('preset', '?'))}: loss {md_value(tc.get('loss', '?'))}, "
             f"lr G {md_value(tc.get('lr_g', '?'))} / D {md_value(tc.get('lr_d', '?'))}, "

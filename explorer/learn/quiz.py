@@ -47,8 +47,19 @@ class Tally:
     d_scored: int
 
     def line(self) -> str:
-        d = f" · Discriminator {self.d_right}/{self.d_scored}" if self.d_scored else ""
-        return f"You {self.people_right}/{self.answered}{d}"
+        """"You 3 of 5 right · Discriminator 2 of 4 right" (counts as `of_n`, like every figure of the quiz)."""
+        d = f" · Discriminator {of_n(self.d_right, self.d_scored)}" if self.d_scored else ""
+        return f"You {of_n(self.people_right, self.answered)}{d}"
+
+
+def of_n(right: int, n: int) -> str:
+    """The quiz's one format for a score: "3 of 5 right" (counts, never a fraction or a percentage)."""
+    return f"{right} of {n} right"
+
+
+def percent(p: float) -> str:
+    """The quiz's one format for a probability in [0, 1]: a whole percentage, "53%"."""
+    return f"{p:.0%}"
 
 
 def real_spec(meta: dict) -> str | None:

@@ -35,8 +35,10 @@ from explorer.ui.font_link import DEFAULT_SIZE, MAX_TEXT, SIZES
 from explorer.ui.text import md_escape
 
 STICKY = ("font_text", "font_size")
+MAX_LABEL = 9                          # characters a download button's label may have (a third of the Font panel)
 LINE_PX = 640                          # specimen lines wrap at about this width on screen
 MIN_LINE_CAPS = 4.0                    # ... but hold at least this many cap heights
+LINE_SLACK = 0.75                      # a full line's width beyond the wrap, cap heights (margins 2 x 0.25, overhang)
 
 
 def is_font_model(eng: Engine) -> bool:
@@ -63,12 +65,22 @@ def scaled(image: np.ndarray, cap: float, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.LANCZOS))[..., None]
 
 
-def specimen_image(stack: np.ndarray, text: str, glyphs: str, size: int, line_px: int = LINE_PX):
+def specimen_image(stack: np.ndarray, text: str, glyphs: str, size: int, line_px: int = LINE_PX,
+                   full_line: bool = False):
     """(Specimen, the image at `size` px cap height (H, W, 1) uint8); lines wrap at about `line_px` px
-    on screen, so a larger size sets fewer words per line (at least MIN_LINE_CAPS cap heights)."""
+    on screen, so a larger size sets fewer words per line (at least MIN_LINE_CAPS cap heights).
+
+    `full_line`: pad the image with paper to a full line's width, the same for any text at this size. The
+    page narrows an image wider than its column, so a long line (the pangram) used to shrink while a short
+    one ("Привет abc") did not: its Latin letters looked ~1.5x larger. One width shrinks every text alike."""
     cap = stack.shape[1] / 2                      # the dataset's geometry: the cap height is half the cell
-    spec = typeset(stack, text, glyphs, wrap=max(line_px / size, MIN_LINE_CAPS) * cap)
-    return spec, scaled(spec.image, cap, size)
+    wrap = max(line_px / size, MIN_LINE_CAPS) * cap
+    spec = typeset(stack, text, glyphs, wrap=wrap)
+    image = spec.image
+    width = int(np.ceil(wrap + LINE_SLACK * cap)) + 2      # a line, both margins and any ink past the advance
+    if full_line and image.shape[1] < width:
+        image = np.pad(image, ((0, 0), (0, width - image.shape[1])), constant_values=255)
+    return spec, scaled(image, cap, size)
 
 
 def text_box() -> tuple[str, int]:
@@ -91,7 +103,7 @@ def specimen_panel(view: View) -> None:
     if not is_font_model(eng):
         return
     text, size = text_box()
-    spec, img = specimen_image(stack_of(eng, view.img), text, glyphs_of(eng), size)
+    spec, img = specimen_image(stack_of(eng, view.img), text, glyphs_of(eng), size, full_line=True)
     if spec.empty:
         st.info("Type some text above to see it set in this typeface.")
         reading_caption(eng, stack_of(eng, view.img))
@@ -198,12 +210,15 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     except FX.FontExportError as e:
         why = str(e)
     c1, c2, c3 = st.columns(3)
-    c1.download_button("PNG specimen", data=png, file_name=f"{stem}-specimen.png", mime="image/png",
-                       key="font_png", on_click="ignore", width="stretch")
-    c2.download_button("SVG text", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml",
-                       key="font_svg", on_click="ignore", width="stretch", disabled=bool(why))
-    c3.download_button("Font (.otf)", data=otf, file_name=f"{stem}.otf", mime="font/otf", key="font_otf",
-                       on_click="ignore", type="primary", width="stretch", disabled=bool(why))
+    # short labels: each button gets a third of the narrow Font panel (MAX_LABEL characters fit); help says more
+    c1.download_button("PNG", data=png, file_name=f"{stem}-specimen.png", mime="image/png", key="font_png",
+                       on_click="ignore", width="stretch", help="The specimen of your text, as a PNG image")
+    c2.download_button("SVG", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml", key="font_svg",
+                       on_click="ignore", width="stretch", disabled=bool(why),
+                       help="Your text as vector outlines (SVG)")
+    c3.download_button("Font .otf", data=otf, file_name=f"{stem}.otf", mime="font/otf", key="font_otf",
+                       on_click="ignore", type="primary", width="stretch", disabled=bool(why),
+                       help="The typeface as an installable OpenType font")
     if why:
         st.warning(f"The font and SVG downloads need potrace: {md_escape(why)}")
     st.caption(f"The font installs as {md_escape(family)} (unique to this recipe, which it carries in its name "

@@ -126,6 +126,15 @@ def _start(eng: Engine, target: np.ndarray) -> None:
     _runs()[eng.key] = ProjectionRun(projector(eng), target, cfg).start()
 
 
+def target_caption(glyphs: bool, fit: str, resolution: int) -> str:
+    """The caption of the projection's target before any projection: what was fitted to the model's size
+    ("target: your image, cropped to 64 px"); "the model's reconstruction" only ever labels a result."""
+    if glyphs:
+        return f"target: the font's glyphs at the model's {resolution} px"
+    how = "padded" if fit == "pad" else "cropped"
+    return f"target: your image, {how} to the model's {resolution} px"
+
+
 def _show(img: np.ndarray) -> str:
     """An (H, W, 1 or 3) uint8 image as an inline PNG at about SHOW_PX; a glyph stack (H, W, 62) as its sheet."""
     if is_glyph_stack(img.shape[-1]):
@@ -145,7 +154,7 @@ def _describe(eng: Engine, res: Projection) -> None:
         c1 = c2 = st.container()
     else:
         c1, c2 = st.columns(2)
-    c1.image(_show(res.target), caption="your image (fitted)")
+    c1.image(_show(res.target), caption="target (fitted to the model's size)")
     c2.image(_show(res.image), caption="the model's reconstruction")
     if st.toggle("Show the difference (x4)", key="inv_diff"):
         diff = np.abs(res.target.astype(np.int16) - res.image.astype(np.int16)) * 4
@@ -240,7 +249,8 @@ def invert_panel(view: View) -> None:
     running = run is not None and not run.done
     if target is not None and not running:
         p1, p2 = st.columns([1, 2], vertical_alignment="center")
-        p1.image(_show(target), caption="fitted")
+        p1.image(_show(target), caption=target_caption(glyphs, str(st.session_state.get("inv_fit", "crop")),
+                                                        eng.G.cfg.resolution))
         p2.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
                   width="stretch")
     if projector(eng).encoder is None:

@@ -55,8 +55,8 @@ def load_state(eng: Engine) -> list[str]:
     if pending is None and (not ss.get("_qp_done") or navigated):
         ss["_qp_done"] = True
         pending, warns = recipes.from_query_params(qp, eng.name, eng.meta.get("sha256", ""), eng.limits())
-        if is_font_model(eng):
-            font_link.apply_view_params(qp)             # the specimen's text and size travel with the link
+        if is_font_model(eng):                         # the specimen's text and size travel with the link
+            warns = [*warns, *font_link.apply_view_params(qp)]
         if ss.pop("_qp_model_missing", False):        # the sidebar has said so already
             warns = [w for w in warns if not w.startswith("this was made with model")]
         if warns:                                      # one box, however broken the link
@@ -87,6 +87,25 @@ def _step_seed(delta: int) -> None:
     ss["seed"] = S.clamp_seed(int(ss.get("seed", 0)) + delta)
 
 
+def _leave_projection() -> None:
+    """on_click of "Show seed N instead": the seed box's seed replaces the projected latent."""
+    st.session_state["projected"] = ""
+
+
+def _seed_box() -> None:
+    """The seed box, which says so when the image is not that seed but a projected latent (the Your image
+    panel). Choosing a seed (box, buttons, gallery, "Show seed N instead") leaves the projection for good."""
+    ss = session()
+    seed = int(ss.get("seed", 0))
+    if ss.get("projected") and ss.get("_projected_seed") != seed:
+        ss["projected"] = ""                    # another seed was chosen: coming back to it shows the seed
+    st.number_input("Seed", min_value=0, max_value=SEED_MAX, step=1, key="seed")
+    if S.projected_of(ss, seed):
+        st.caption(f"The image is your projected image (its latent comes from the projection), not seed {seed}.")
+        st.button(f"Show seed {seed} instead", key="leave_projection", on_click=_leave_projection,
+                  width="stretch")
+
+
 def _reset_all() -> None:
     ss = session()
     S.reset_edits(ss)
@@ -97,7 +116,7 @@ def _reset_all() -> None:
 def controls(eng: Engine) -> None:
     """Seed, psi, class, method, number of sliders, reset, critic: changes here rerun the whole page."""
     ss, nc = session(), eng.G.cfg.num_classes
-    st.number_input("Seed", min_value=0, max_value=SEED_MAX, step=1, key="seed")
+    _seed_box()
     b1, b2, b3 = st.columns(3)
     b1.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed", width="stretch")
     b2.button("🎲", key="random", on_click=_random_seed, help="random seed", width="stretch")

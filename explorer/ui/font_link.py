@@ -32,9 +32,10 @@ def view_params(ss: MutableMapping[str, Any] | None = None) -> dict[str, str]:
     return out
 
 
-def apply_view_params(qp: Mapping[str, Any], ss: MutableMapping[str, Any] | None = None) -> None:
+def apply_view_params(qp: Mapping[str, Any], ss: MutableMapping[str, Any] | None = None) -> list[str]:
     """Set the specimen text and size from a link's t and sz (before the widgets are drawn); a link
-    without them restores the defaults; bad values are ignored."""
+    without them restores the defaults. A size outside SIZES falls back to DEFAULT_SIZE; returns a
+    warning (plain text, the value cut to 20 characters) naming it and the sizes accepted."""
     def last(k: str) -> str | None:
         v = qp.get(k)
         if isinstance(v, (list, tuple)):
@@ -43,5 +44,10 @@ def apply_view_params(qp: Mapping[str, Any], ss: MutableMapping[str, Any] | None
     text = last("t")
     sticky.put("font_text", PANGRAM if text is None else text[:MAX_TEXT], ss)
     size = last("sz")
-    sticky.put("font_size", int(size) if size is not None and size.isdigit() and int(size) in SIZES
-               else DEFAULT_SIZE, ss)
+    ok = size is not None and size.isdigit() and int(size) in SIZES
+    sticky.put("font_size", int(size) if ok and size is not None else DEFAULT_SIZE, ss)
+    if size is None or ok:
+        return []
+    shown = size if len(size) <= 20 else size[:20] + "…"
+    return [f"specimen size sz={shown!r} is not one of the sizes offered "
+            f"({', '.join(map(str, SIZES))} px); showing {DEFAULT_SIZE} px"]

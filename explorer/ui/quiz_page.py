@@ -100,8 +100,8 @@ def _next() -> None:
 
 def results(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict, t: Q.Tally,
             names: list[str] | None = None) -> None:
-    st.success(f"Round over. You got {t.people_right} of {t.answered} right"
-               + (f"; the discriminator got {t.d_right} of {t.d_scored}." if t.d_scored else "."))
+    st.success(f"Round over. You got {Q.of_n(t.people_right, t.answered)}"
+               + (f"; the discriminator got {Q.of_n(t.d_right, t.d_scored)}." if t.d_scored else "."))
     rows = []
     for j, (it, a) in enumerate(zip(q["items"], q["answers"])):
         d = Q.d_says_real(it)
@@ -136,7 +136,7 @@ def question(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict, name
                 f"{'right' if a == it.real else 'wrong'}.")
             d = Q.d_says_real(it)
             if d is not None and critic is not None and it.d_score is not None:
-                prob = (f" (p(real) = {probability_real(it.d_score):.2f})" if critic.calibrated else
+                prob = (f" (p(real) = {Q.percent(float(probability_real(it.d_score)))})" if critic.calibrated else
                         f" (trained with the {critic.loss or 'unknown'} loss: a score, not a probability)")
                 st.markdown(f"**Discriminator:** score {it.d_score:+.2f}{prob} → says {'real' if d else 'fake'}: "
                             f"{'right' if d == it.real else 'wrong'}.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from explorer.gan.card import figures_table, model_card
+from explorer.gan.card import canonical_licence, figures_table, model_card
 
 FIG = {"precision": 0.5, "recall": 0.4, "swd": {"avg": 40.0}, "swd_train_vs_test": {"avg": 6.5},
        "memorisation": {"ratio": 2.1, "memorised": False, "sample_median": 47.0, "test_median": 22.0},
@@ -45,3 +45,15 @@ def test_font_figures_table_has_glyph_rows_and_truncated_accuracy():
     assert "| glyph accuracy (glyph classifier, look-alikes merged) | 0.7 | 0.04 | 0.9 |" in t
     assert "| glyph accuracy at truncation psi 0.7 | 0.81 | – | – |" in t
     assert "slant (generated / real) | 2.3 | – | 1 |" in t
+
+
+def test_card_lists_each_licence_once_under_one_canonical_name():
+    meta = {"generator": {"resolution": 64, "channels": 62, "arch": "film"}, "training": {},
+            "dataset": {"licences": {"OFL-1.1": 5, "SIL OFL 1.1": 3, "OFL 1.1": 2, "sil-1.1": 1, "ofl lppl": 4,
+                                     "lppl ofl": 1, "Madduck-Special": 2, "ofl": 7}}}
+    line = next(x for x in model_card("m", meta).splitlines() if x.startswith("- licences"))
+    assert line.endswith("faces each): OFL-1.1 11, OFL 7, LPPL OFL 5, Madduck-Special 2"), line
+    assert canonical_licence("SIL_Open_Font_License_1.1") == "OFL-1.1"                # spelling, not version:
+    assert canonical_licence("OFL-1.0") == "OFL-1.0" and canonical_licence("gpl2+") == "GPL-2.0+"
+    assert canonical_licence("OFL 1.1 or BSD-3-clause") == "OFL-1.1 or BSD-3-Clause"   # each side of a choice
+    assert canonical_licence("Some Foundry EULA") == "Some Foundry EULA"              # unknown: kept as spelt

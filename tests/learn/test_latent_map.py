@@ -77,7 +77,8 @@ def test_quiz_round_and_tally():
     scored = [dataclasses.replace(it, d_score=1.0) for it in items]          # a D that always says "real"
     t = Q.tally(scored, truth[:3] + [not truth[3]] + [None] * 5)
     assert (t.answered, t.people_right, t.d_scored, t.d_right) == (4, 3, 4, sum(truth[:4]))
-    assert t.line().startswith("You 3/4 · Discriminator")
+    assert t.line() == f"You 3 of 4 right · Discriminator {sum(truth[:4])} of 4 right"    # one format
+    assert Q.of_n(3, 5) == "3 of 5 right" and Q.percent(0.534) == "53%"
     assert Q.real_spec({"dataset": {"spec": "fashion-mnist"}}) == "fashion-mnist:test"
     assert Q.real_spec({"dataset": {"source": "fashion-mnist:train"}}) == "fashion-mnist:test"
     assert Q.real_spec({"dataset": {"source": "emoji (Noto Color Emoji)"}}) == "emoji"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,7 @@ def results_table(at: AppTest) -> Any:
 def test_quiz_scores_people_and_discriminator(app_env):
     at = _open("explorer/ui/quiz_page.py")
     new_round(at, 4)
-    assert at.subheader[0].value == "You 0/0"
+    assert at.subheader[0].value == "You 0 of 0 right"
     right = 0
     for i in range(4):                                                   # "real" every time: right iff it was
         assert f"Image {i + 1} of 4" in str(at.get("image")[0].proto)
@@ -136,9 +137,11 @@ def test_quiz_scores_people_and_discriminator(app_env):
         verdict = (at.success or at.error)[0].value
         was_real = "It was **REAL**" in verdict
         assert bool(at.success) == was_real and ("right" if was_real else "wrong") in verdict
-        assert "Discriminator:" in " ".join(m.value for m in at.markdown)   # the exported D scored it
+        said = " ".join(m.value for m in at.markdown)
+        assert "Discriminator:" in said                                 # the exported D scored it
+        assert "p(real)" not in said or re.search(r"p\(real\) = \d+%\)", said), said   # percent, like 50%
         right += was_real
-        assert at.subheader[0].value.startswith(f"You {right}/{i + 1} · Discriminator ")
+        assert at.subheader[0].value.startswith(f"You {right} of {i + 1} right · Discriminator ")
         at.button(key="qz_next").click()
         run_app(at)
     assert right == 2                                                    # half the round is real
@@ -147,10 +150,10 @@ def test_quiz_scores_people_and_discriminator(app_env):
     assert len(table) == 4 and list(table["truth"]).count("real") == 2 and set(table["you said"]) == {"real"}
     assert table["D score"].notna().all()                                # the exported D scored them all
     d_right = int((table["D said"] == table["truth"]).sum())
-    assert at.subheader[0].value == f"You 2/4 · Discriminator {d_right}/4"
+    assert at.subheader[0].value == f"You 2 of 4 right · Discriminator {d_right} of 4 right"
     at.button(key="qz_new").click()                                     # a new round starts from zero
     run_app(at)
-    assert at.subheader[0].value == "You 0/0" and "Image 1 of 4" in str(at.get("image")[0].proto)
+    assert at.subheader[0].value == "You 0 of 0 right" and "Image 1 of 4" in str(at.get("image")[0].proto)
 
 
 def test_quiz_without_data_or_discriminator_says_so(app_env):
@@ -169,7 +172,7 @@ def test_quiz_without_data_or_discriminator_says_so(app_env):
     assert "no discriminator" in at.info[0].value
     at.button(key="qz_fake").click()
     run_app(at)
-    assert at.subheader[0].value in ("You 0/1", "You 1/1")
+    assert at.subheader[0].value in ("You 0 of 1 right", "You 1 of 1 right")
 
 
 def test_critic_view_scores_for_the_explore_and_interpolate_pages(app_env):
@@ -220,7 +223,7 @@ def test_quiz_names_its_real_images_and_builds_a_missing_emoji_set_from_the_page
     while not at.subheader and time.monotonic() < deadline:               # the page polls the build
         time.sleep(0.5)
         run_app(at)
-    assert at.subheader[0].value == "You 0/0" and emoji.dataset_path(64).exists()
+    assert at.subheader[0].value == "You 0 of 0 right" and emoji.dataset_path(64).exists()
     new_round(at, 4)
     table = results_table(at)                                             # the built images are in the round
     assert list(table["truth"]).count("real") == 2

@@ -113,7 +113,16 @@ def test_font_panel_offers_downloads_and_says_when_there_is_no_dataset(fonts_env
     at.radio(key="panel").set_value("Font")
     run_app(at)
     labels = [b.proto.label for b in at.get("download_button")]
-    assert {"PNG specimen", "SVG text", "Font (.otf)"} <= set(labels)
+    assert {"PNG", "SVG", "Font .otf"} <= set(labels)
+
+
+def test_the_download_labels_fit_a_third_of_the_narrow_font_panel(fonts_env):
+    from explorer.ui.explore_font_panel import MAX_LABEL
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Font")
+    run_app(at)
+    font = [b.proto for b in at.get("download_button") if b.proto.id.split("-")[-1].startswith("font_")]
+    assert len(font) == 3 and all(len(b.label) <= MAX_LABEL and b.help for b in font), [b.label for b in font]
     assert "fonts dataset is not on this server" in page_text(at)
     assert "Latent " in page_text(at)                                 # the family the font installs as
 
@@ -199,7 +208,7 @@ def test_export_page_offers_the_typeface(fonts_env):
     at.switch_page("explorer/ui/export_page.py")
     run_app(at)
     labels = {b.proto.label for b in at.get("download_button")}
-    assert {"Download PNG", "Font (.otf)", "SVG text", "PNG specimen"} <= labels
+    assert {"Download PNG", "Font .otf", "SVG", "PNG"} <= labels
 
 
 def test_a_glyph_discriminator_scores_rendered_sheets_like_the_stacks():
@@ -212,6 +221,40 @@ def test_a_glyph_discriminator_scores_rendered_sheets_like_the_stacks():
     sheets = to_uint8(x)                                                 # what the app renders: (3, 160, 416, 1)
     stacks = ((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     torch.testing.assert_close(realness(D, sheets), realness(D, stacks))
+
+
+@pytest.mark.parametrize("size", [16, 32, 96])
+def test_latin_letters_are_the_same_size_whatever_else_is_typed(size):
+    """The page narrows an image wider than its column; a specimen padded to a full line's width is
+    narrowed alike for any text, so "Привет abc" cannot show its Latin letters larger than the pangram."""
+    from explorer.ui.explore_font_panel import specimen_image
+    from tests.glyph_stacks import render_stacks
+    stack = render_stacks(1, res=64)[0].numpy()
+    shown = {t: specimen_image(stack, t, GLYPHS, size, full_line=True) for t in
+             (PANGRAM, "abc", "Привет abc", "日本 abc", "x" * 200)}
+    assert len({img.shape[1] for _, img in shown.values()}) == 1, {t: i.shape for t, (_, i) in shown.items()}
+    spec, img = shown["Привет abc"]
+    assert spec.unknown == "Пвеирт" and [p.glyph for p in spec.placed].count(-1) == 6   # boxes still drawn
+    box = spec.placed[0]
+    cols = img[:, int(box.cell_x * size / 32):int((box.cell_x + 10) * size / 32), 0]
+    assert cols.min() < 200                                             # the dotted box is visible ink
+    plain = specimen_image(stack, "abc", GLYPHS, size)[1]               # the export keeps its tight width
+    assert plain.shape[1] < img.shape[1] and plain.shape[0] == img.shape[0]
+
+
+def test_the_specimen_on_explore_is_as_wide_for_mixed_scripts_as_for_latin(fonts_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    import base64
+    import io
+
+    from PIL import Image
+    widths = []
+    for text in (PANGRAM, "Привет abc"):
+        at.text_area(key="font_text").set_value(text)
+        run_app(at)
+        url = at.get("image")[0].proto.imgs[0].url                         # the specimen, an inline PNG
+        widths.append(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size[0])
+    assert widths[0] == widths[1] > 0, widths
 
 
 def test_a_larger_specimen_size_sets_fewer_words_per_line_not_a_wider_image():
@@ -239,10 +282,21 @@ def test_the_link_carries_the_specimen_text_and_size(fonts_env):
     assert shared.select_slider(key="font_size").value == 64
     assert "could not be shown exactly" not in page_text(shared)
     bad = AppTest.from_file(APP, default_timeout=120)
-    bad.query_params.update({"m": "fonts", "s": "2", "sz": "7", "t": "x" * 900})
+    bad.query_params.update({"m": "fonts", "s": "2", "sz": "100000", "t": "x" * 900})
     run_app(bad)
     assert bad.select_slider(key="font_size").value == 32 and len(bad.text_area(key="font_text").value) == 500
+    said = " ".join(w.value for w in bad.warning)                       # the fallback is not silent
+    assert "sz='100000'" in said and "16, 24, 32, 48, 64, 96 px" in said and "showing 32 px" in said, said
     long = "Long text ünïcode " * 25                                       # 450 characters: the link keeps them
     at.text_area(key="font_text").set_value(long)
     run_app(at)
     assert at.query_params["t"] == long
+
+
+def test_a_bad_link_size_is_named_with_the_accepted_sizes_as_plain_text():
+    from explorer.ui import font_link
+    ss: dict = {}
+    assert font_link.apply_view_params({"sz": "48"}, ss) == [] and ss["font_size"] == 48
+    assert font_link.apply_view_params({}, ss) == [] and ss["font_size"] == 32          # no sz: the default
+    (w,) = font_link.apply_view_params({"sz": "**9**" + "9" * 50}, ss)
+    assert ss["font_size"] == 32 and "sz='**9**999999999999999…'" in w and "(16, 24, 32, 48, 64, 96 px)" in w

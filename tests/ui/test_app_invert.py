@@ -14,7 +14,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.explore.latents import decode_ws
-from tests.factories import export_generator, run_app, use_dirs
+from tests.factories import export_generator, page_text, run_app, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -57,10 +57,15 @@ def test_upload_project_and_edit(app_env):
     at.selectbox(key="inv_class").set_value(1)
     run_app(at)
     assert not at.error
+    previews = [c for el in at.get("image") for c in el.captions]
+    assert "target: your image, cropped to the model's 32 px" in previews, previews   # nothing fitted yet
+    assert not [c for c in previews if "fitted" in c or "reconstruction" in c]
     at.button(key="inv_start").click()
     run_app(at)
     wait_for_projection(at)
     assert "w" in at.query_params, "the projection never became the current image"
+    captions = [c for el in at.get("image") for c in el.captions]
+    assert {"target (fitted to the model's size)", "the model's reconstruction"} <= set(captions)
     G = app_env["G"]
     ws = decode_ws(at.query_params["w"], G.num_ws, G.cfg.w_dim)
     assert ws.shape == (1, G.num_ws, G.cfg.w_dim) and not bool((ws == ws[:, :1]).all())   # w+ kept per layer
@@ -133,3 +138,30 @@ def test_a_new_file_clears_the_previous_projection(app_env):
     run_app(at)
     assert any("cannot be used" in e.value for e in at.error)
     assert not at.metric and not at.warning, [w.value for w in at.warning]  # nothing of the old projection
+
+
+def test_the_seed_box_says_when_the_image_is_a_projection_and_a_seed_leaves_it(app_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    assert not [b for b in at.button if b.key == "leave_projection"]
+    at.radio(key="panel").set_value("Your image")
+    run_app(at)
+    at.file_uploader(key="inv_upload").set_value(("me.png", _png(), "image/png"))
+    at.slider(key="inv_steps").set_value(0)
+    run_app(at)
+    at.button(key="inv_start").click()
+    run_app(at)
+    wait_for_projection(at)
+    assert "w" in at.query_params and at.number_input(key="seed").value == 0
+    assert "your projected image" in " ".join(c.value for c in at.caption) and "not seed 0" in page_text(at)
+    at.button(key="next").click()                                  # another seed, then back to seed 0:
+    run_app(at)
+    at.button(key="prev").click()
+    run_app(at)
+    assert "w" not in at.query_params and at.query_params.get("s", "0") == "0"   # seed 0 itself, not the projection
+    assert "your projected image" not in page_text(at)
+    at.button(key="inv_start").click()                             # project again, then leave with the button
+    run_app(at)
+    wait_for_projection(at)
+    at.button(key="leave_projection").click()
+    run_app(at)
+    assert "w" not in at.query_params and not [b for b in at.button if b.key == "leave_projection"]
