@@ -204,6 +204,23 @@ def _finalise(job: Job, run: Path, result: Any, device: str) -> dict:
             "swd": quality[-1]["swd"] if quality else None}
 
 
+def _warm_directions(reg: JobRegistry, job: Job, run: Path) -> None:
+    """The finished model's edit directions into the cache (spec "directions", default on), so the
+    explorer shows them without a wait; a failure is a warning in the job's messages, never the job's."""
+    if job.spec.get("directions", True) is False:
+        return
+    try:
+        from explorer.explore.direction_cache import warm_directions
+        from explorer.gan.checkpoint import load_generator
+        G, meta = load_generator(run / "model.json")
+        took = warm_directions(G, meta)
+        reg.add_message(job.id, "info", "edit directions ready: "
+                        + ", ".join(f"{m} {s:.1f} s" for m, s in took.items()))
+    except Exception as e:  # noqa: BLE001 - the model is trained and saved; the explorer computes them later
+        reg.add_message(job.id, "warning", f"edit directions were not precomputed ({type(e).__name__}: {e}); "
+                                           "the explorer computes them when they are first shown")
+
+
 def run_job(reg: JobRegistry, job: Job) -> int:
     """Train one claimed job to its end state; returns the process exit code."""
     rep = _Reporter(reg, job.id)
@@ -247,7 +264,9 @@ def run_job(reg: JobRegistry, job: Job) -> int:
         rep.flush()
         why = rep.stop_reason if result.reason == "stopped" else None
         if why is None:
-            reg.finish(job.id, "done", result=_finalise(job, run, result, str(device)), pid=os.getpid())
+            row = _finalise(job, run, result, str(device))
+            _warm_directions(reg, job, run)
+            reg.finish(job.id, "done", result=row, pid=os.getpid())
             if result.reason == "time limit":
                 reg.add_message(job.id, "info", f"stopped at the time limit after step {result.step}")
         elif why != "lost":

@@ -19,6 +19,7 @@ import torch
 
 from explorer.config import preset
 from explorer.data.store import save_dataset
+from explorer.explore.direction_cache import cache_path, model_settings
 from explorer.gan import checkpoint
 from explorer.gan.events import Progress, Rollback
 from explorer.gan.train import TrainingDiverged
@@ -45,10 +46,10 @@ def env(tmp_path, monkeypatch):
             p.wait()
 
 
-def spec(ds: Path, steps: int = 6, name: str = "tiny job", **train) -> dict:
+def spec(ds: Path, steps: int = 6, name: str = "tiny job", directions: bool = False, **train) -> dict:
     train.setdefault("checkpoint_every", 2)
     return make_spec(ds, preset="tiny", resolution=32, channels=1, num_classes=3, name=name, steps=steps,
-                     **train)
+                     directions=directions, **train)
 
 
 def wait(reg: JobRegistry, sched: Scheduler | None, job_id: str, pred, what: str, timeout: float = TIMEOUT):
@@ -81,7 +82,7 @@ def resumed_from(job) -> list[int]:
 
 def test_end_to_end_and_queueing(env, tmp_path):
     reg, sched, ds = env
-    a = reg.submit("alice", spec(ds, name="First run"))
+    a = reg.submit("alice", spec(ds, name="First run", directions=True))
     b = reg.submit("alice", spec(ds, name="Second run"))
     assert reg.queue_position(a) == 0 and reg.queue_position(b) == 1
     assert sched.tick() == a and sched.tick() is None          # one running job per device
@@ -104,8 +105,13 @@ def test_end_to_end_and_queueing(env, tmp_path):
         assert job.id not in run.name                              # run folders are listed to everyone
     listed = {m.name for m in checkpoint.list_models(tmp_path / "no-pretrained", reg.runs_dir)}
     assert listed == {Path(ja.run_dir).name, Path(jb.run_dir).name}
-    G, _ = checkpoint.load_generator(Path(ja.run_dir) / "model.json")
+    G, meta = checkpoint.load_generator(Path(ja.run_dir) / "model.json")
     assert G(torch.randn(2, G.cfg.z_dim), torch.tensor([0, 1])).shape == (2, 1, 32, 32)
+    # the first job's edit directions were computed into the cache before it was marked done; not the second's
+    for method in ("pca", "sefa", "attr"):
+        assert cache_path(meta, method, 32, model_settings(G, method, None)).is_file(), method
+    assert any(m["message"].startswith("edit directions ready: pca") for m in ja.messages)
+    assert not any(m["message"].startswith("edit directions") for m in jb.messages)
 
 
 def test_sigkill_then_resume_loses_at_most_one_checkpoint_interval(env):
