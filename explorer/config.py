@@ -134,6 +134,7 @@ class TrainConfig:
     reader_glyphs: int = 16        # glyphs of each generated face the reader reads per step (a random subset)
     style_weight: float = 0.0      # glyph stacks: weight of the style-consistency loss (the glyphs' spread of
                                    # stroke width, slant and contrast above real faces'; 0 = off)
+    style_texture_weight: float = 0.0  # its texture terms (dithered strokes, specks; 0 = off: at 1 a run diverged)
 
     def __post_init__(self) -> None:
         _check(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
@@ -152,7 +153,8 @@ class TrainConfig:
         _check(0.0 <= self.augment_p <= 1.0, "augment_p must be in [0, 1]")
         _check(self.reader_weight >= 0 and self.reader_glyphs > 0, "reader_weight must be >= 0, reader_glyphs >= 1")
         _check(not self.reader_weight or bool(self.reader), "reader_weight > 0 needs a reader (a classifier stem)")
-        _check(self.style_weight >= 0, "style_weight must be >= 0")
+        _check(self.style_weight >= 0 and self.style_texture_weight >= 0,
+               "style_weight and style_texture_weight must be >= 0")
 
     @property
     def augment_list(self) -> list[str]:

@@ -99,13 +99,14 @@ def extra_losses(cfg: ModelConfig, dataset: Any = None) -> ExtraLoss | None:
             raise ValueError(f"the reader at {t.reader} reads {reader.config.num_classes} glyphs but the model "
                              f"draws {cfg.generator.channels}")
         terms["read"] = reading_loss(reader, groups, t.reader_weight, t.reader_glyphs, seed=t.seed)
-    if t.style_weight:
+    if t.style_weight or t.style_texture_weight:
         from explorer.data.glyphmetrics import CHARS
         from explorer.evaluation.style_consistency_loss import real_targets, style_loss
         images = getattr(dataset, "images", None)
         if images is None or images.ndim != 4 or images.shape[1] != len(CHARS):
             raise ValueError(f"the style loss needs glyph stacks of {len(CHARS)} glyphs (the fonts dataset)")
-        terms["style"] = style_loss(real_targets(images[:STYLE_TARGET_FACES]), t.style_weight)
+        terms["style"] = style_loss(real_targets(images[:STYLE_TARGET_FACES]), t.style_weight,
+                                    t.style_texture_weight)
     if not terms:
         return None
 
@@ -162,7 +163,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         "ema_half_life_k": a.ema, "freeze_d": a.freeze_d, "log_every": a.log_every,
         "sample_every": a.sample_every, "checkpoint_every": a.checkpoint_every,
         "collapse_d_loss": a.collapse_d_loss, "reader": a.reader, "reader_weight": a.reader_weight,
-        "reader_glyphs": a.reader_glyphs, "style_weight": a.style_weight}.items() if v is not None}
+        "reader_glyphs": a.reader_glyphs, "style_weight": a.style_weight,
+        "style_texture_weight": a.style_texture_weight}.items() if v is not None}
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr))
     if not resuming and (a.g_arch or a.d_arch):
         cfg = dataclasses.replace(

@@ -90,8 +90,10 @@ def test_pin_holes_in_strokes_pay_and_clean_strokes_do_not():
     clean, speckled = hole_density(ink), hole_density(holes)
     assert bool((speckled > 2 * clean).all())
     targets = real_targets(stacks)
-    loss = style_loss({**targets, "holes": float(clean.mean()) * 1.01}, weight=1.0)
+    loss = style_loss({**targets, "holes": float(clean.mean()) * 1.01}, weight=1.0, texture_weight=1.0)
     assert float(loss(ink * 2 - 1, 0)) < float(loss(holes * 2 - 1, 0)) - 0.05
+    off = style_loss({**targets, "holes": float(clean.mean()) * 1.01}, weight=1.0)    # texture off: the default
+    assert float(off(holes * 2 - 1, 0)) == float(style_loss(targets, weight=1.0)(holes * 2 - 1, 0))
 
 
 def test_specks_around_glyphs_pay_and_a_glyph_alone_does_not():
@@ -103,13 +105,15 @@ def test_specks_around_glyphs_pay_and_a_glyph_alone_does_not():
     assert float(isolated_ink(ink).max()) < 0.01
     assert bool((isolated_ink(specked) > isolated_ink(ink) + 0.005).all())
     targets = real_targets(stacks)
-    loss = style_loss(targets, weight=1.0)
+    loss = style_loss(targets, weight=1.0, texture_weight=1.0)
     assert float(loss(specked * 2 - 1, 0)) > float(loss(ink * 2 - 1, 0)) + 0.05
 
 
 def test_bad_targets_and_stacks_are_refused():
     with pytest.raises(ValueError, match="positive"):
         style_loss({"slant": 1.0}, weight=1.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        style_loss(real_targets(render_stacks(n=2, res=48)), weight=1.0, texture_weight=-1.0)
     with pytest.raises(ValueError, match="no real face"):
         real_targets(torch.zeros(2, len(CHARS), 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match="glyph stacks"):
