@@ -200,7 +200,9 @@ def model_card(name: str, meta: dict, figures: dict | None = None, baseline: dic
                    f"and validation split than the classifier behind the figures) reads G's glyphs")
     if tc.get("style_weight"):                        # glyph stacks: style_consistency_loss.py
         out.append(f"- style-consistency loss, weight {md_value(tc['style_weight'])}: G pays when the spread of "
-                   f"stroke width, slant and contrast across one face's glyphs exceeds real faces' mean spread")
+                   f"stroke width, slant and contrast across one face's glyphs exceeds real faces' mean spread"
+                   + (f"; texture terms (dithered strokes, specks) weight {md_value(tc['style_texture_weight'])}"
+                      if tc.get("style_texture_weight") else ""))
     if meta.get("notes"):                             # the project's own design notes (markdown)
         out += ["", "## Design", str(meta["notes"]).strip()]
     if reproduce:

@@ -36,6 +36,12 @@ def test_card_names_the_glyph_reader_a_font_model_trained_with():
                          "train_config": {"reader": "data/readers/r", "reader_weight": 1.0, "reader_glyphs": 16}}}
     assert ("glyph reader loss, weight `1.0`, `16` glyphs a face per step: a frozen glyph classifier "
             "(data/readers/r, another seed") in model_card("m", meta)
+    assert "style-consistency" not in model_card("m", meta)
+    meta["training"]["train_config"] |= {"style_weight": 1.0}
+    card = model_card("m", meta)
+    assert "style-consistency loss, weight `1.0`" in card and "texture terms" not in card
+    meta["training"]["train_config"] |= {"style_texture_weight": 0.2}
+    assert "texture terms (dithered strokes, specks) weight `0.2`" in model_card("m", meta)
 
 
 def test_font_figures_table_has_glyph_rows_and_truncated_accuracy():
