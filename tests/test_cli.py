@@ -216,3 +216,10 @@ def test_sample_and_evaluate_options_have_help(capsys):
     for cmd, opts in (("sample", ("--out", "--n", "--seed")), ("evaluate", ("model", "--n", "--seed", "--json"))):
         acts = {s: a for a in sub.choices[cmd]._actions for s in (a.option_strings or [a.dest])}
         assert all(acts[o].help for o in opts), cmd
+
+
+def test_train_takes_the_glyph_losses_flags():
+    from explorer.cli import build_parser
+    a = build_parser().parse_args(["train", "--data", "fonts", "--reader", "r", "--reader-weight", "1",
+                                   "--style-weight", "1", "--style-texture-weight", "0.2"])
+    assert (a.reader, a.reader_weight, a.style_weight, a.style_texture_weight) == ("r", 1.0, 1.0, 0.2)

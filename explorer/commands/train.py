@@ -236,6 +236,9 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--style-weight", type=float,
                    help="glyph stacks: weight of the style-consistency loss, which pays for a face whose glyphs' "
                         "stroke width, slant and contrast spread more than real faces' (0 = off)")
+    t.add_argument("--style-texture-weight", type=float,
+                   help="glyph stacks: weight of the style loss's texture terms (dithered strokes, specks around "
+                        "glyphs; 0 = off, the default: at weight 1 a fonts run diverged)")
     t.add_argument("--log-every", type=int)
     t.add_argument("--sample-every", type=int)
     t.add_argument("--checkpoint-every", type=int)
