@@ -16,7 +16,8 @@
 # than the one behind `evaluate`'s figures (explorer/evaluation/glyph_reading_loss.py); from STYLE_FROM
 # minutes on, the style-consistency loss joined it (`--style-weight`, explorer/evaluation/
 # style_consistency_loss.py: the glyphs of a face pay for spreading in stroke width, slant and contrast
-# more than real faces' do). STYLE_FROM=0 uses it from the first reader step.
+# more than real faces' do; its texture terms stay off: with them the run diverged). STYLE_FROM=0 uses it
+# from the first reader step.
 # Checkpoints every 100 steps (a few minutes at ~15 faces/s), so a killed run loses little: RESUME=1 continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
