@@ -32,11 +32,12 @@ from explorer.imaging.render import is_glyph_stack
 from explorer.settings import data_dir, pretrained_dir
 
 CACHE_FORMAT = "latent-explorer-directions"
-# Glyph-stack (font) models: 2,000 samples, like the others. Measured on pretrained/fonts (9,042 steps,
-# 200 quality seeds, +2 std): weight / slant / width move the right way for 52 / 74 / 77 % of seeds when
-# fitted on 500 samples, 81 / 68 / 84 % on 2,000 and 81 / 66 / 83 % on 4,000 (render + measure of 2,000
-# faces: 34 s on a loaded 2-core machine). Shipped models ship their entries (`ship_directions`).
-GLYPH_STACK_ATTR_SAMPLES = 2000
+# Glyph-stack (font) models: 1,000 samples (render + measure of a face cost ~13 ms of CPU, 300x a
+# Fashion-MNIST image). Measured on the fonts run at 19,000 steps (200 quality seeds, +2 std, one thread):
+# weight / slant / width move the right way for 82 / 89.5 / 65 % of seeds fitted on 1,000 samples (13.5 s)
+# and 83 / 86 / 62 % on 2,000 (25.8 s); on an older model 500 samples were clearly worse (52 / 74 / 77 %
+# against 81 / 68 / 84 % on 2,000). Shipped models ship their entries (`ship_directions`).
+GLYPH_STACK_ATTR_SAMPLES = 1000
 SHIPPED_SUBDIR = "directions"           # under pretrained/: cache entries of the shipped models, read-only
 CACHE_VERSION = 4                       # bump when an algorithm changes: old cache entries are ignored
 
