@@ -28,7 +28,7 @@ from explorer.explore.direction_cache import get_directions
 from explorer.explore.latents import LatentState, Limits, state_to_ws
 from explorer.gan.device import load_generator, pick_device
 from explorer.gan.protocol import Generator
-from explorer.imaging.render import to_uint8
+from explorer.imaging.render import render_batch, to_uint8
 
 MAX_DIRECTIONS = 32      # computed once per method; the page shows the first k
 
@@ -64,8 +64,10 @@ class Engine:
         lim = Limits.of(self.G, d)
         return lim if d is not None else dataclasses.replace(lim, num_directions=MAX_DIRECTIONS)
 
-    def render_ws(self, ws: torch.Tensor, batch: int = 64) -> np.ndarray:
-        """ws (N, num_ws, w_dim) or (N, w_dim) -> (N, H, W, C) uint8."""
+    def render_ws(self, ws: torch.Tensor, batch: int | None = None) -> np.ndarray:
+        """ws (N, num_ws, w_dim) or (N, w_dim) -> (N, H, W, C) uint8, in batches (default
+        `render_batch`, at most 64)."""
+        batch = batch or render_batch(self.G.cfg.channels, self.G.cfg.resolution, cap=64)
         out = []
         with self.lock, torch.inference_mode():
             for i in range(0, ws.shape[0], batch):

@@ -23,7 +23,7 @@ import torch
 
 from explorer.explore.attributes import Measurer
 from explorer.gan.protocol import Generator
-from explorer.imaging.render import to_uint8
+from explorer.imaging.render import render_batch, to_uint8
 
 REF_SEED = 0x5EED           # fixed seeds for effects: independent of any sampling seed
 LABEL_MIN = 0.1             # |effect| (attribute std per std of w) an auto-label needs
@@ -59,8 +59,11 @@ def auto_label(row: np.ndarray, names: Sequence[str], top: int = 2) -> str:
     return ", ".join(parts)
 
 
-def render_with(G: Generator, batch: int = 256) -> Render:
-    """A render function for G: ws or w (N, ...) -> (N, H, W, C) uint8, on G's device, in batches."""
+def render_with(G: Generator, batch: int | None = None) -> Render:
+    """A render function for G: ws or w (N, ...) -> (N, H, W, C) uint8, on G's device, in batches
+    (default `imaging.render.render_batch`: 256 small images, 4 glyph stacks)."""
+    batch = batch or render_batch(G.cfg.channels, G.cfg.resolution)
+
     def render(w: torch.Tensor) -> np.ndarray:
         dev = G.w_avg.device
         with torch.inference_mode():

@@ -38,7 +38,8 @@ FONT_ATTRIBUTES = (
 )
 
 
-MEASURE_CHUNK = 64            # faces converted to float ink and measured at a time
+MEASURE_CHUNK = 16            # faces converted to float ink and measured at a time (1,000 faces: 16 at a time
+                              # measured in 3.6 s wall, 0.2 s of it system time; 64 at a time 5.9 s, 2.5 s)
 
 
 def stacks(images: np.ndarray, glyphs: str = CHARS) -> np.ndarray:

@@ -71,6 +71,17 @@ def stack_from_sheet(sheet: np.ndarray, count: int = 62, columns: int = SHEET_CO
     return np.ascontiguousarray(cells[:count])
 
 
+RENDER_BATCH_BYTES = 4 << 20       # float32 output per rendering batch (see render_batch)
+
+
+def render_batch(channels: int, resolution: int, cap: int = 256) -> int:
+    """Images per batch when rendering many: as many as fit RENDER_BATCH_BYTES of float32 output, 1..cap.
+    Big batches of big images (a 62-glyph face is 1 MB) made the allocator map and unmap memory for every
+    batch: measured on the fonts model, 512 faces in batches of 256 took 3.8 s wall of which 2.5 s were
+    system time, in batches of 4 1.35 s (0.1 s system), with the same user time."""
+    return max(1, min(cap, RENDER_BATCH_BYTES // max(channels * resolution * resolution * 4, 1)))
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) float in [-1, 1] -> (B, H, W, C) uint8, clipping out-of-range values.
     Glyph stacks (C not 1 or 3) become glyph sheets: (B, H', W', 1), see `glyph_sheet`."""
