@@ -1,3 +1,6 @@
+"""explorer/imaging/render.py: how many images a rendering batch holds."""
+
+from __future__ import annotations
 
 
 def test_render_batches_hold_a_few_megabytes_of_output():
