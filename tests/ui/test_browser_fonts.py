@@ -49,11 +49,11 @@ def test_type_a_word_and_download_the_font(tmp_path):
         page.wait_for_selector(".st-key-font_otf button", timeout=60_000)
         wait_idle(page)
         with page.expect_download(timeout=90_000) as info:
-            page.locator(".st-key-font_otf button").click()
+            page.locator(".st-key-font_otf").get_by_role("button", name="Font .otf").first.click()
         otf = info.value.path().read_bytes()
         assert info.value.suggested_filename.startswith("Latent-") and info.value.suggested_filename.endswith(".otf")
         with page.expect_download(timeout=90_000) as info_svg:
-            page.locator(".st-key-font_svg button").click()
+            page.locator(".st-key-font_svg").get_by_role("button", name="SVG").first.click()
         svg = info_svg.value.path().read_text()
 
     font = read_font(otf)
