@@ -22,6 +22,7 @@ import torch
 
 from explorer.explore.attribute_directions import attribute_directions
 from explorer.explore.attributes import measurer_for
+from explorer.explore.direction_cache import model_settings
 from explorer.explore.direction_quality import FONT_GROUP, direction_quality, quality_table
 from explorer.explore.entanglement import effect_matrix
 from explorer.explore.ganspace import pca_directions
@@ -74,7 +75,9 @@ def directions_bench(G: Generator, meta: dict, say: Callable[[str], None] = lamb
     import sklearn.linear_model  # noqa: F401 - a one-time import (~1 s) is not part of any figure
     out: dict[str, Any] = {}
     say("attribute directions, computed afresh (no cache)")
-    attr, out["attribute_directions_s"] = _timed(lambda: attribute_directions(G, meta))
+    settings = model_settings(G, "attr", None)           # what the app computes (font models: fewer samples)
+    attr, out["attribute_directions_s"] = _timed(lambda: attribute_directions(G, meta, **settings))
+    out["attribute_directions_samples"] = settings.get("n_samples", "default")
     out["attribute_directions_target_s"] = 10.0
     out["attributes"] = {n: {"fit": round(float(x), 3), "metric": m} for n, x, m in
                          zip(attr.names, attr.explained.tolist(), attr.settings["metric"])}
