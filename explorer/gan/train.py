@@ -188,8 +188,7 @@ def train_loop(config: ModelConfig, dataset: Any, should_stop: Callable[[], bool
                init_from: str | Path | None = None, device: str | torch.device = "cpu",
                quality: QualityFn | None = None, extra_loss: ExtraLoss | None = None) -> TrainResult:
     """Train a GAN on `dataset` (an explorer.data.datasets.ImageDataset). See the module docstring.
-    `extra_loss(fakes, step) -> {name: scalar}` joins G's loss (the glyph reader's, "read", and the style
-    spread's, "style": `TrainConfig.reader_weight`, `style_weight`; reported as loss_read and loss_style).
+    `extra_loss(fakes, step) -> {name: scalar}` terms join G's loss ("read", "style": logged as loss_<name>).
     Raises ValueError (bad data, ClassMismatch), CheckpointError, TrainingDiverged."""
     t, gc = config.train, config.generator
     device = torch.device(device)

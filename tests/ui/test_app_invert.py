@@ -122,16 +122,21 @@ def test_a_font_model_starts_from_an_installed_font(font_env):
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}
 
 
-def test_a_new_file_clears_the_previous_projection(app_env):
-    at = run_app(AppTest.from_file(APP, default_timeout=120))
+def _project_an_upload(at: AppTest, steps: int) -> AppTest:
+    """Open the Your image panel, upload a PNG, project it with `steps` steps and wait for the result."""
     at.radio(key="panel").set_value("Your image")
     run_app(at)
     at.file_uploader(key="inv_upload").set_value(("me.png", _png(), "image/png"))
-    at.slider(key="inv_steps").set_value(10)
+    at.slider(key="inv_steps").set_value(steps)
     run_app(at)
     at.button(key="inv_start").click()
     run_app(at)
     wait_for_projection(at)
+    return at
+
+
+def test_a_new_file_clears_the_previous_projection(app_env):
+    at = _project_an_upload(run_app(AppTest.from_file(APP, default_timeout=120)), steps=10)
     run_app(at)
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}               # the first file's projection
     at.file_uploader(key="inv_upload").set_value(("evil.png", b"<script>alert(1)</script>", "image/png"))
@@ -143,14 +148,7 @@ def test_a_new_file_clears_the_previous_projection(app_env):
 def test_the_seed_box_says_when_the_image_is_a_projection_and_a_seed_leaves_it(app_env):
     at = run_app(AppTest.from_file(APP, default_timeout=120))
     assert not [b for b in at.button if b.key == "leave_projection"]
-    at.radio(key="panel").set_value("Your image")
-    run_app(at)
-    at.file_uploader(key="inv_upload").set_value(("me.png", _png(), "image/png"))
-    at.slider(key="inv_steps").set_value(0)
-    run_app(at)
-    at.button(key="inv_start").click()
-    run_app(at)
-    wait_for_projection(at)
+    _project_an_upload(at, steps=0)
     assert "w" in at.query_params and at.number_input(key="seed").value == 0
     assert "your projected image" in " ".join(c.value for c in at.caption) and "not seed 0" in page_text(at)
     at.button(key="next").click()                                  # another seed, then back to seed 0:
