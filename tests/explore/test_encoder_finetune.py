@@ -109,7 +109,8 @@ def test_the_encoder_start_uses_its_own_schedule(monkeypatch) -> None:
     monkeypatch.setattr(inversion, "_lr_at", lambda t, peak, down=0.25, up=0.05: (seen.append((peak, down, up)),
                                                                                   real(t, peak, down, up))[1])
     x = torch.zeros(1, 32, 32)
-    Projector(G, encoder=enc).project(x, ProjectConfig(steps=3, encoder_lr=0.04, encoder_rampdown=0.5))
+    Projector(G, encoder=enc).project(x, ProjectConfig(steps=3, encoder_lr=0.04, encoder_rampup=0.0,
+                                                       encoder_rampdown=0.5))
     assert set(seen) == {(0.04, 0.5, 0.0)}
     seen.clear()
     Projector(G, encoder=enc).project(x, ProjectConfig(steps=3, start="mean", encoder_lr=0.04))
