@@ -36,7 +36,10 @@ from explorer.ui.text import md_escape
 
 STICKY = ("font_text", "font_size")
 MAX_LABEL = 9                          # characters a download button's label may have (a third of the Font panel)
-LINE_PX = 640                          # specimen lines wrap at about this width on screen
+LINE_PX = 280                          # specimen lines wrap at about this width on screen: the middle column
+                                       # is 305 px wide at a 1400 px window (263 at 1280), and the page shrinks
+                                       # a wider image, so at 640 the pangram at "32 px" showed at 15 px
+EXPORT_LINE_PX = 640                   # the downloaded PNG's lines (not bound by a column)
 MIN_LINE_CAPS = 4.0                    # ... but hold at least this many cap heights
 LINE_SLACK = 0.75                      # a full line's width beyond the wrap, cap heights (margins 2 x 0.25, overhang)
 
@@ -202,7 +205,7 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
         return FX.text_svg(otf(), sample, size_px=2 * size).encode()
 
     def png() -> bytes:
-        return png_bytes(specimen_image(stack, sample, glyphs, size)[1])
+        return png_bytes(specimen_image(stack, sample, glyphs, size, line_px=EXPORT_LINE_PX)[1])
 
     try:
         FX.potrace_path()

@@ -16,7 +16,7 @@ from explorer.explore.specimen import PANGRAM
 from explorer.ui import sticky
 
 SIZES = (16, 24, 32, 48, 64, 96)       # cap height on screen, px (the Size control's choices)
-DEFAULT_SIZE = 32
+DEFAULT_SIZE = 24                       # cap height, px: the pangram in three lines of the Explore column
 MAX_TEXT = 500                          # the text box's own limit, and so the link's
 
 

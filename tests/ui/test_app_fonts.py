@@ -17,6 +17,7 @@ from explorer.gan import checkpoint as ckpt
 from explorer.gan.generators import build_generator
 from explorer.gan.nets import compute_w_avg
 from explorer.gan.protocol import Generator
+from explorer.ui.font_link import DEFAULT_SIZE
 from explorer.ui.text import md_escape
 from tests.explore.test_nearest import write_fonts_dataset
 from tests.factories import export_generator, page_text, run_app, use_dirs
@@ -238,7 +239,7 @@ def test_latin_letters_are_the_same_size_whatever_else_is_typed(size):
     box = spec.placed[0]
     cols = img[:, int(box.cell_x * size / 32):int((box.cell_x + 10) * size / 32), 0]
     assert cols.min() < 200                                             # the dotted box is visible ink
-    plain = specimen_image(stack, "abc", GLYPHS, size)[1]               # the export keeps its tight width
+    plain = specimen_image(stack, "Привет abc", GLYPHS, size)[1]        # the export keeps its tight width
     assert plain.shape[1] < img.shape[1] and plain.shape[0] == img.shape[0]
 
 
@@ -260,12 +261,16 @@ def test_the_specimen_on_explore_is_as_wide_for_mixed_scripts_as_for_latin(fonts
 def test_a_larger_specimen_size_sets_fewer_words_per_line_not_a_wider_image():
     """The specimen is shown at its own size, so Size must change the text on screen: lines wrap at
     about LINE_PX, and a bigger size means more lines, not an image scaled back down to the column."""
-    from explorer.ui.explore_font_panel import LINE_PX, specimen_image
+    from explorer.ui.explore_font_panel import LINE_PX, LINE_SLACK, MIN_LINE_CAPS, specimen_image
     from tests.glyph_stacks import render_stacks
     stack = render_stacks(1, res=64)[0].numpy()
-    small, big = specimen_image(stack, PANGRAM, GLYPHS, 16), specimen_image(stack, PANGRAM, GLYPHS, 96)
-    assert len(big[0].baselines) > len(small[0].baselines) == 1
-    assert big[1].shape[1] <= 1.25 * LINE_PX and big[1].shape[0] > 4 * small[1].shape[0]
+    shown = {size: specimen_image(stack, PANGRAM, GLYPHS, size) for size in (16, 32, 96)}
+    lines = [len(shown[size][0].baselines) for size in (16, 32, 96)]
+    assert lines[0] < lines[1] < lines[2] and lines[0] <= 2
+    for size, (_, image) in shown.items():          # about a line's width on screen, not more
+        assert image.shape[1] <= (max(LINE_PX, MIN_LINE_CAPS * size) + LINE_SLACK * size) * 1.05 + 4, size
+    assert shown[32][1].shape[1] <= 1.1 * LINE_PX                     # the default size fits the column
+    assert shown[96][1].shape[0] > 4 * shown[16][1].shape[0]
 
 
 def test_the_link_carries_the_specimen_text_and_size(fonts_env):
@@ -284,9 +289,9 @@ def test_the_link_carries_the_specimen_text_and_size(fonts_env):
     bad = AppTest.from_file(APP, default_timeout=120)
     bad.query_params.update({"m": "fonts", "s": "2", "sz": "100000", "t": "x" * 900})
     run_app(bad)
-    assert bad.select_slider(key="font_size").value == 32 and len(bad.text_area(key="font_text").value) == 500
+    assert bad.select_slider(key="font_size").value == DEFAULT_SIZE and len(bad.text_area(key="font_text").value) == 500
     said = " ".join(w.value for w in bad.warning)                       # the fallback is not silent
-    assert "sz='100000'" in said and "16, 24, 32, 48, 64, 96 px" in said and "showing 32 px" in said, said
+    assert "sz='100000'" in said and "16, 24, 32, 48, 64, 96 px" in said and f"showing {DEFAULT_SIZE} px" in said, said
     long = "Long text ünïcode " * 25                                       # 450 characters: the link keeps them
     at.text_area(key="font_text").set_value(long)
     run_app(at)
@@ -297,6 +302,6 @@ def test_a_bad_link_size_is_named_with_the_accepted_sizes_as_plain_text():
     from explorer.ui import font_link
     ss: dict = {}
     assert font_link.apply_view_params({"sz": "48"}, ss) == [] and ss["font_size"] == 48
-    assert font_link.apply_view_params({}, ss) == [] and ss["font_size"] == 32          # no sz: the default
+    assert font_link.apply_view_params({}, ss) == [] and ss["font_size"] == DEFAULT_SIZE  # no sz: the default
     (w,) = font_link.apply_view_params({"sz": "**9**" + "9" * 50}, ss)
-    assert ss["font_size"] == 32 and "sz='**9**999999999999999…'" in w and "(16, 24, 32, 48, 64, 96 px)" in w
+    assert ss["font_size"] == DEFAULT_SIZE and "sz='**9**999999999999999…'" in w and "(16, 24, 32, 48, 64, 96 px)" in w
