@@ -193,7 +193,10 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
     load_state(G, tensors, "generator")
     G.eval().requires_grad_(False)
     meta = dict(meta, name=model_name(j, meta), path=str(j), generator=to_dict(gcfg))
-    return G.to(device), meta
+    # channels-last convolutions: the same images (within one grey level) and faster on the CPU too (one
+    # thread, batches of the app's size: Fashion-MNIST 0.89 -> 0.67 s per 1,024 images, emoji 0.29 -> 0.23 s
+    # per 256, fonts 0.41 -> 0.37 s per 120 glyph stacks, medians of 8 side by side)
+    return G.to(device).to(memory_format=torch.channels_last), meta
 
 
 def model_name(j: Path, meta: dict[str, Any] | None = None) -> str:

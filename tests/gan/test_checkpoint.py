@@ -23,7 +23,9 @@ def test_round_trip_rebuilds_from_config(exported):
     G, path = exported
     G2, meta = ckpt.load_generator(path)
     z, c = torch.randn(4, G.cfg.z_dim), torch.tensor([0, 1, 2, 0])
-    assert torch.equal(G(z, c), G2(z, c))
+    sd, sd2 = G.state_dict(), G2.state_dict()
+    assert sd.keys() == sd2.keys() and all(torch.equal(sd[k], sd2[k]) for k in sd)     # the weights exactly
+    torch.testing.assert_close(G(z, c), G2(z, c), rtol=0, atol=1e-5)   # channels-last convolutions: rounding only
     assert meta["class_names"] == ["a", "b", "c"] and meta["format_version"] == ckpt.FORMAT_VERSION
     assert not any(p.requires_grad for p in G2.parameters())
     # the same model is found by stem, by .safetensors path and by name in a search folder
