@@ -109,7 +109,8 @@ def _build(cfg: DiscriminatorConfig, tensors: dict[str, torch.Tensor], what: str
         ckpt.load_state(D, tensors, f"the discriminator in {what}")
     except ckpt.CheckpointError as e:
         raise CriticError(str(e)) from None
-    return D.float().eval().requires_grad_(False)
+    D = D.float().eval().requires_grad_(False)
+    return D.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # as in training (nets.build_nets)
 
 
 def read_discriminator(stem: str | os.PathLike, generator_sha256: str | None = None) -> Critic:

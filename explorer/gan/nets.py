@@ -48,9 +48,10 @@ def build_nets(cfg: ModelConfig, device: torch.device, seed: int) -> Nets:
     torch.manual_seed(seed)
     G = build_generator(cfg.generator).to(device)
     D = build_discriminator(cfg.discriminator).to(device)
-    if device.type == "cuda":
-        G = G.to(memory_format=torch.channels_last)
-        D = D.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit memory_format
+    # channels-last convolutions on every device: on the CPU too (one thread, process CPU s per step, medians
+    # of 2 side by side): classic-dcgan at 32 px 0.163 -> 0.134, the fonts preset 0.767 -> 0.622
+    G = G.to(memory_format=torch.channels_last)
+    D = D.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit memory_format
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     t = cfg.train
     # StyleGAN's mapping-network learning-rate multiplier: a slow mapping keeps w spread out
@@ -116,8 +117,20 @@ def restore(nets: Nets, tensors: dict[str, torch.Tensor], meta: dict, gen: torch
         ckpt.load_state(m, sub, name)
     nets.opt_G.load_state_dict(ckpt.unflatten_optimizer("opt_G", tensors, meta["optimizers"]["opt_G"]))
     nets.opt_D.load_state_dict(ckpt.unflatten_optimizer("opt_D", tensors, meta["optimizers"]["opt_D"]))
+    for opt in (nets.opt_G, nets.opt_D):
+        like_params(opt)
     if gen is not None and "rng" in tensors:
         gen.set_state(tensors["rng"])
+
+
+def like_params(opt: torch.optim.Optimizer) -> None:
+    """Give the optimiser's per-parameter state (Adam's moments) its parameter's memory layout. A loaded
+    state is contiguous while a channels-last weight's gradient is not, and Adam on mixed layouts rounds
+    differently: a resumed run drifted from an uninterrupted one."""
+    for p, state in opt.state.items():
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                state[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 def init_source(path: str | Path) -> Path:

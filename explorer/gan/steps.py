@@ -87,7 +87,6 @@ class Batches:
         self.labels = dataset.labels.to(device) if (conditional and dataset.labels is not None) else None
         w = getattr(dataset, "weights", None)
         self.weights = w.double() if w is not None else None
-        self.channels_last = device.type == "cuda"
 
     def real(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, C, H, W) images in [-1, 1] and their (B,) labels (None for an unconditional model)."""
@@ -97,8 +96,7 @@ class Batches:
             idx = torch.randint(self.n, (self.batch_size,), generator=self.gen)
         idx = idx.to(self.device)
         x = self.images[idx].float() / 127.5 - 1.0
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)        # as G and D (nets.build_nets)
         return x, (self.labels[idx] if self.labels is not None else None)
 
     def noise(self, b: int) -> torch.Tensor:

@@ -21,7 +21,8 @@
   more than `max_rollbacks` raise TrainingDiverged;
 * data-parallel when torch.distributed is initialised (explorer/gan/distributed.py): gradients are
   averaged across ranks; only rank 0 writes files and reports events;
-* CUDA when given a CUDA device (bf16 autocast, channels_last), CPU otherwise; one code path.
+* CUDA when given a CUDA device (bf16 autocast), CPU otherwise; channels-last convolutions on both; one code
+  path.
 """
 
 from __future__ import annotations
