@@ -27,7 +27,7 @@ from explorer.explore import taught as T
 from explorer.explore.attributes import measurer_for
 from explorer.explore.direction_cache import save_direction_names
 from explorer.explore.engine import Engine
-from explorer.explore.entanglement import auto_label, effect_matrix, orthogonalise
+from explorer.explore.entanglement import EFFECT_SEEDS, auto_label, effect_matrix, orthogonalise
 from explorer.explore.latents import LatentState
 from explorer.imaging.media import data_url
 from explorer.ui import state as S
@@ -123,8 +123,9 @@ def effects_part(view: View, A: Any) -> None:
     mat, cols, labels = _effects(eng.key, method, k, tuple(sorted(orth.items())), D.k, eng, D, A)
     rows = [f"{n}{' ⟂' if i in orth else ''}" for i, n in enumerate(view.names[:k])]
     st.plotly_chart(heat_map(mat, rows, cols, 200 + 22 * k), key="attr_heat", theme=None)
-    st.caption("Change of each measured attribute per std along each direction (in std of the attribute): "
-               "a clean edit has one strong cell in its row. ⟂ = made orthogonal to attribute directions.")
+    st.caption("Change of each measured attribute per std along each direction (in std of the attribute), the "
+               f"mean over {EFFECT_SEEDS} seeds: a clean edit has one strong cell in its row; images differ, so a "
+               "weak cell can flip for others. ⟂ = made orthogonal to attribute directions.")
     if method != "attr":
         auto = {i: lab for i, lab in enumerate(labels)
                 if lab and view.names[i] == dirs.default_names(method, i + 1)[i]}
