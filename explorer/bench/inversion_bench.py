@@ -211,7 +211,7 @@ def inversion_bench(counts: dict[str, int] | None = None, steps: tuple[int, ...]
         except (FileNotFoundError, ValueError) as e:       # CheckpointError is a ValueError
             out[m] = {"skipped": f"{type(e).__name__}: {e}"}
             say(f"{m}: skipped ({e})")
-    drawn = [m for m in out if "skipped" not in out[m] and m != "fonts"]   # the figure shows pictures
+    drawn = [m for m in out if "skipped" not in out[m]]                   # fonts as "Ag" set in each face
     if figure and drawn:
         from explorer.bench.inversion_figure import inversion_figure
         out["figure"] = str(inversion_figure(Path(figure), drawn))

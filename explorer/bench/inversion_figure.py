@@ -2,9 +2,10 @@
 
 One block per model, one column per image; rows: the original, the reconstruction (with its PSNR),
 and the reconstruction moved +2 std along the model's first PCA direction (GANSpace), the edit the
-Explore page applies to any latent. Greyscale 32 px images are upscaled to the 64 px RGB grid.
+Explore page applies to any latent. Greyscale 32 px images are upscaled to the 64 px RGB grid; a typeface
+is shown as "Ag" set in it.
 
-    inversion_figure(Path("docs/inversion.png"), ["fashion-mnist", "emoji"], per_model=4)
+    inversion_figure(Path("docs/inversion.png"), ["fashion-mnist", "emoji", "fonts"], per_model=4)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from explorer.explore.direction_cache import get_directions
 from explorer.explore.inversion import ProjectConfig, Projector
 from explorer.explore.latents import Edit, LatentState, checkpoint_id, state_to_ws, with_edit
+from explorer.explore.preview import TILE_WORD, word_frames
 from explorer.explore.projection_io import projected_state
 from explorer.gan.device import load_generator
 from explorer.imaging.render import save_png
@@ -29,7 +31,15 @@ EDIT_AMOUNT = 1.5
 
 
 def _cell(img: np.ndarray) -> np.ndarray:
-    """(h, w, 1|3) uint8 -> (CELL, CELL, 3), nearest-upscaled."""
+    """(h, w, 1|3) uint8 -> (CELL, CELL, 3), nearest-upscaled; a glyph stack (h, w, 62) -> "Ag" set in the
+    face (as the app's tiles show a typeface), fitted into the cell on white."""
+    if img.shape[-1] > 3:
+        word = word_frames(img.transpose(2, 0, 1)[None], TILE_WORD)[0, ..., 0]
+        im = Image.fromarray(word).convert("RGB")
+        im.thumbnail((CELL, CELL), Image.Resampling.LANCZOS)
+        out = Image.new("RGB", (CELL, CELL), "white")
+        out.paste(im, ((CELL - im.width) // 2, (CELL - im.height) // 2))
+        return np.asarray(out)
     im = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).convert("RGB")
     return np.asarray(im.resize((CELL, CELL), Image.Resampling.NEAREST))
 
