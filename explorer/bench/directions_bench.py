@@ -1,8 +1,9 @@
 """`latent-explorer bench --parts directions`: named directions, timed and scored (printed, never asserted).
 
 For one model, on the CPU with the process's thread count:
-* attribute directions computed afresh (sample, render, measure, fit; no cache): seconds (target < 10);
-* the entanglement heat map of 10 PCA directions: seconds (target < 1);
+* attribute directions computed afresh (sample, render, measure, fit; no cache): median of 3 runs, seconds
+  (target < 10);
+* the entanglement heat map of 10 PCA directions: median of 7 runs, seconds (target < 1);
 * teaching a direction from 12 "more" + 12 "less" seeds (their w, the classifier, its cross-validated
   accuracy, sigma): seconds (target < 1, once the examples are marked);
 * direction quality over 200 seeds (explorer/explore/direction_quality.py) for every attribute
@@ -14,6 +15,7 @@ For one model, on the CPU with the process's thread count:
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +37,16 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn()
     return out, round(time.perf_counter() - t0, 3)
+
+
+def _median_of(fn: Callable[[], Any], runs: int) -> tuple[Any, float, list[float]]:
+    """fn's last result, the median of `runs` wall times (s) and every time: one run on a shared,
+    noisy machine is not a figure."""
+    times = []
+    for _ in range(runs):
+        out, s = _timed(fn)
+        times.append(s)
+    return out, round(float(statistics.median(times)), 3), times
 
 
 def _teach_time(G: Generator, attr: Any) -> tuple[float, float]:
@@ -76,7 +88,8 @@ def directions_bench(G: Generator, meta: dict, say: Callable[[str], None] = lamb
     out: dict[str, Any] = {}
     say("attribute directions, computed afresh (no cache)")
     settings = model_settings(G, "attr", None)           # what the app computes (font models: fewer samples)
-    attr, out["attribute_directions_s"] = _timed(lambda: attribute_directions(G, meta, **settings))
+    attr, out["attribute_directions_s"], out["attribute_directions_runs_s"] = _median_of(
+        lambda: attribute_directions(G, meta, **settings), 3)
     out["attribute_directions_samples"] = settings.get("n_samples", "default")
     out["attribute_directions_target_s"] = 10.0
     out["attributes"] = {n: {"fit": round(float(x), 3), "metric": m} for n, x, m in
@@ -85,7 +98,8 @@ def directions_bench(G: Generator, meta: dict, say: Callable[[str], None] = lamb
     pca = pca_directions(G, k=10)
     say("entanglement heat map of 10 PCA directions")
     effect_matrix(G, pca.vectors[:2], pca.sigma[:2], measurer, n_seeds=4)                # warm-up
-    fx, out["heat_map_10_s"] = _timed(lambda: effect_matrix(G, pca.vectors, pca.sigma, measurer))
+    fx, out["heat_map_10_s"], out["heat_map_10_runs_s"] = _median_of(
+        lambda: effect_matrix(G, pca.vectors, pca.sigma, measurer), 7)
     out["heat_map_target_s"] = 1.0
     out["pca_auto_labels"] = fx.labels(pca.names)
     say("teaching a direction from 12 + 12 seeds")

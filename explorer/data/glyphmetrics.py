@@ -68,14 +68,20 @@ def _extent(mask: np.ndarray) -> np.ndarray:
     return np.where(any_, last - first + 1, 0).astype(np.float32)
 
 
+def _t(ink: np.ndarray) -> torch.Tensor:
+    # reductions over (N, 62, H, W) stacks run in torch: multi-threaded and without numpy's strided
+    # temporaries (a row maximum over 16 faces: 7.0 ms numpy, 0.4 ms torch on 2 cores)
+    return torch.from_numpy(np.ascontiguousarray(ink, dtype=np.float32))
+
+
 def ink_heights(ink: np.ndarray) -> np.ndarray:
     """(N, 62) ink-row extent in px."""
-    return _extent(ink.max(-1) >= 0.5)
+    return _extent(_t(ink).amax(-1).numpy() >= 0.5)
 
 
 def ink_widths(ink: np.ndarray) -> np.ndarray:
     """(N, 62) ink-column extent in px."""
-    return _extent(ink.max(-2) >= 0.5)
+    return _extent(_t(ink).amax(-2).numpy() >= 0.5)
 
 
 def cap_height(stack: Any) -> np.ndarray:
@@ -90,24 +96,32 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _stroke(ink: np.ndarray) -> np.ndarray:
     # in torch: its fused, multi-threaded hypot is 1.5-3x numpy's temporaries here (the costliest measure)
-    x = torch.from_numpy(np.ascontiguousarray(ink, dtype=np.float32))
+    x = _t(ink)
     gx = x[..., :-1, 1:] - x[..., :-1, :-1]
     gy = x[..., 1:, :-1] - x[..., :-1, :-1]
     perimeter = torch.hypot(gx, gy).sum((-1, -2)).numpy()
-    return _safe_div(2 * ink.sum((-1, -2)), perimeter)
+    return _safe_div(2 * x.sum((-1, -2)).numpy(), perimeter)
 
 
 def _slant(ink: np.ndarray) -> np.ndarray:
+    # the ink-weighted moments from row and column profiles (sum_x ink x, sum_y ink, ...) in torch, then
+    # the centred (co)variances in float64: the same regression as summing ink * dx * dy over the pixels
     h, w = ink.shape[-2:]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    y_up = -yy
-    m = ink.sum((-1, -2))
-    mx = _safe_div((ink * xx).sum((-1, -2)), m)
-    my = _safe_div((ink * y_up).sum((-1, -2)), m)
-    dx = xx - mx[..., None, None]
-    dy = y_up - my[..., None, None]
-    cov = (ink * dx * dy).sum((-1, -2))
-    var = (ink * dy * dy).sum((-1, -2))
+    x = _t(ink)
+    xs = torch.arange(w, dtype=torch.float32) - (w - 1) / 2            # centred coordinates: no cancellation
+    ys = (h - 1) / 2 - torch.arange(h, dtype=torch.float32)           # y up
+    rows = x.sum(-1).double()                                          # (N, k, H) ink per row
+    row_x = (x @ xs).double()                                          # (N, k, H) sum_x ink * x per row
+    ys64 = ys.double()
+    m = rows.sum(-1)
+    sx, sy = row_x.sum(-1), rows @ ys64
+    sxy, syy = row_x @ ys64, rows @ (ys64 * ys64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_ = m.numpy()
+        cov = (sxy - sx * sy / m).numpy()
+        var = (syy - sy * sy / m).numpy()
+        ok = m_ > 0
+        cov, var = np.where(ok, cov, np.nan), np.where(ok, var, np.nan)
     return np.degrees(np.arctan(_safe_div(cov, var))).astype(np.float32)
 
 
@@ -148,14 +162,15 @@ def glyph_attributes(stack: Any, chunk: int = 64) -> dict[str, np.ndarray]:
 
 def _glyph_attributes(stack: np.ndarray) -> dict[str, np.ndarray]:
     ink = as_ink(stack)
-    cap = np.median(ink_heights(ink)[:, _idx(CAP_GLYPHS)], axis=1)[:, None]
+    heights = ink_heights(ink)
+    cap = np.median(heights[:, _idx(CAP_GLYPHS)], axis=1)[:, None]
     out = {"stroke_width": _safe_div(_stroke(ink), np.broadcast_to(cap, ink.shape[:2]))}
     sl = np.full(ink.shape[:2], np.nan, dtype=np.float32)
     sl[:, _idx(SLANT_GLYPHS)] = _slant(ink[:, _idx(SLANT_GLYPHS)])
     out["slant"] = sl
     out["width"] = _safe_div(ink_widths(ink), np.broadcast_to(cap, ink.shape[:2]))
     xh = np.full(ink.shape[:2], np.nan, dtype=np.float32)
-    xh[:, _idx(XHEIGHT_GLYPHS)] = _safe_div(ink_heights(ink)[:, _idx(XHEIGHT_GLYPHS)],
+    xh[:, _idx(XHEIGHT_GLYPHS)] = _safe_div(heights[:, _idx(XHEIGHT_GLYPHS)],
                                              np.broadcast_to(cap, (ink.shape[0], len(XHEIGHT_GLYPHS))))
     out["x_height_ratio"] = xh
     co = np.full(ink.shape[:2], np.nan, dtype=np.float32)

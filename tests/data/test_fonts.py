@@ -301,3 +301,24 @@ def test_contrast_spread_is_on_a_log_scale(monkeypatch):
     np.testing.assert_allclose(spread["contrast"][:2], [np.log(2) / 2] * 2, rtol=1e-6)
     assert spread["contrast"][2] == 0.0                      # one defined glyph: no spread
     np.testing.assert_allclose(spread["stroke_width"], 0.0)
+
+
+def test_slant_and_heights_match_their_pixel_definitions():
+    # the torch moment formulation (glyphmetrics._slant) against the definition written out per pixel
+    rng = np.random.default_rng(3)
+    ink = (rng.random((3, 4, 64, 64)) ** 3).astype(np.float32)
+    ink[0, 1] = 0.0                                                       # a blank glyph: NaN, not a crash
+    yy, xx = np.mgrid[0:64, 0:64].astype(np.float64)
+    y_up = -yy
+    want = np.full((3, 4), np.nan)
+    for n in range(3):
+        for g in range(4):
+            w = ink[n, g].astype(np.float64)
+            if w.sum() == 0:
+                continue
+            mx, my = (w * xx).sum() / w.sum(), (w * y_up).sum() / w.sum()
+            want[n, g] = np.degrees(np.arctan((w * (xx - mx) * (y_up - my)).sum() / (w * (y_up - my) ** 2).sum()))
+    np.testing.assert_allclose(glyphmetrics._slant(ink), want, atol=1e-4)
+    rows = ink.max(-1) >= 0.5
+    first, last = rows.argmax(-1), 63 - rows[..., ::-1].argmax(-1)
+    np.testing.assert_array_equal(glyphmetrics.ink_heights(ink), np.where(rows.any(-1), last - first + 1, 0))
