@@ -9,6 +9,8 @@ For one model, on the CPU with the process's thread count:
 * direction quality over 200 seeds (explorer/explore/direction_quality.py) for every attribute
   direction, before and after orthogonalisation; for glyph-stack models also the group weight,
   slant, width (the issue's check: >= 95 % right way, others moving < 1/3 as much);
+* the same for edits that follow the image (explorer/explore/local_edits.py), each holding the other
+  attributes of its group (fonts: weight, slant, width; other models: every attribute it can follow);
 * PCA sign stability: directions computed from sample seeds 1..3 whose cosine with seed 0's is
   > 0.8 in magnitude, and how many of them point the other way (should be 0).
 """
@@ -25,7 +27,7 @@ import torch
 from explorer.explore.attribute_directions import attribute_directions
 from explorer.explore.attributes import measurer_for
 from explorer.explore.direction_cache import model_settings
-from explorer.explore.direction_quality import FONT_GROUP, direction_quality, quality_table
+from explorer.explore.direction_quality import FONT_GROUP, direction_quality, follow_quality, quality_table
 from explorer.explore.entanglement import effect_matrix
 from explorer.explore.ganspace import pca_directions
 from explorer.explore.latents import LatentState, state_to_ws
@@ -111,6 +113,9 @@ def directions_bench(G: Generator, meta: dict, say: Callable[[str], None] = lamb
     out["quality_table"] = quality_table(q)
     if set(FONT_GROUP) <= set(attr.settings["attributes"]):
         out["quality_fonts"] = direction_quality(G, attr, measurer, n_seeds=quality_seeds, group=FONT_GROUP)
+    say(f"followed edits over {quality_seeds} seeds, each holding the others of its group")
+    group = FONT_GROUP if set(FONT_GROUP) <= set(attr.settings["attributes"]) else None
+    out["quality_follow"] = follow_quality(G, attr, measurer, n_seeds=quality_seeds, group=group)
     say("PCA sign stability across sample seeds 0..3")
     out["pca_sign_stability"] = sign_stability(G)
     return out

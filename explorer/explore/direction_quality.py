@@ -8,7 +8,9 @@ the sampling seed the directions were fitted on):
   as much);
 both before and after orthogonalising it against the other directions of the group (InterFaceGAN's
 conditional manipulation, `entanglement.orthogonalise`). The group defaults to every attribute
-direction; for fonts the issue's check is the group weight, slant, width.
+direction; for fonts the issue's check is the group weight, slant, width. `follow_quality` gives the
+same figures for edits that follow the image (explorer/explore/local_edits.py), holding the group's
+other attributes.
 
     q = direction_quality(G, d, measurer)          # d: get_directions(G, meta, "attr")
     q["rows"][0] -> {"name": "brightness", "right_way": 0.99, "leak": 0.41, "right_way_orth": ..., ...}
@@ -86,6 +88,47 @@ def direction_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 2
             rows[a]["change" + tag] = float(np.nanmean(own))
     return {"rows": rows, "n_seeds": n_seeds, "step": step, "group": list(group) if group else None,
             "seconds": time.perf_counter() - t0}
+
+
+def follow_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 200, step: float = 2.0,
+                   group: Sequence[str] | None = None, render: Render | None = None) -> dict[str, Any]:
+    """The same figures for followed edits (explorer/explore/local_edits.py): each attribute of `group`
+    (keys; default every attribute of `d` that G can follow) followed by +`step` std, holding the
+    group's others, on the same seeds as `direction_quality`. Rows: name, key, right_way, leak, change.
+    Renders (1 + K) * n_seeds images and walks K * n_seeds paths of step * STEPS_PER_STD steps.
+    Raises ValueError when `d` is not attribute directions or no attribute of the group can be followed."""
+    from explorer.explore.local_edits import follow, followable
+    if d.method != "attr":
+        raise ValueError(f"followed edits need attribute directions, not {d.method!r}")
+    t0 = time.perf_counter()
+    keys = list(d.settings.get("attributes", []))
+    col = {k: j for j, k in enumerate(measurer.keys)}
+    can = set(followable(G))
+    chosen = [k for k in (group if group is not None else keys) if k in keys and k in col and k in can]
+    if not chosen:
+        raise ValueError(f"no attribute of the group {list(group or keys)} can be followed on this model")
+    render = render or render_with(G)
+    scale = np.asarray(d.settings.get("scale") or [1.0] * len(keys), dtype=np.float64)
+    unit = np.ones(len(measurer.keys))
+    for i, k in enumerate(keys):
+        if k in col and scale[i] > 1e-12:
+            unit[col[k]] = scale[i]
+    w0 = reference_w(G, n_seeds, seed=REF_SEED + 1)
+    ws0 = w0[:, None].repeat(1, G.num_ws, 1)
+    base = measurer.measure(render(ws0))
+    rows = []
+    for k in chosen:
+        i = keys.index(k)
+        hold = [o for o in chosen if o != k]
+        ws = torch.cat([follow(G, ws0[a:a + 50], k, step, float(d.sigma[i]), hold) for a in range(0, n_seeds, 50)])
+        dl = (measurer.measure(render(ws)) - base) / unit
+        own = dl[:, col[k]]
+        others = [col[o] for o in hold]
+        mag = float(np.nanmean(np.abs(own)))
+        leak = float(np.nanmean(np.abs(dl[:, others]))) / mag if others and mag > 0 else float("nan")
+        rows.append({"name": d.names[i], "key": k, "right_way": float(np.nanmean(own > 0)), "leak": leak,
+                     "change": float(np.nanmean(own)), "held": hold})
+    return {"rows": rows, "n_seeds": n_seeds, "step": step, "group": chosen, "seconds": time.perf_counter() - t0}
 
 
 def quality_table(q: dict[str, Any]) -> str:

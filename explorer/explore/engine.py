@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from explorer.gan.protocol import Generator
 from explorer.imaging.render import render_batch, to_uint8
 
 MAX_DIRECTIONS = 32      # computed once per method; the page shows the first k
+FOLLOWED_KEPT = 32       # latents of states with followed edits kept per model (each is a path of model passes)
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Engine:
     dtype: torch.dtype
     lock: threading.Lock = field(default_factory=threading.Lock)
     _directions: dict[str, dirs.Directions] = field(default_factory=dict, repr=False)
+    _followed: dict[Any, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -79,10 +82,20 @@ class Engine:
         return np.concatenate(out)
 
     def state_ws(self, state: LatentState, d: dirs.Directions | None) -> torch.Tensor:
-        """The state's per-layer latents ws (1, num_ws, w_dim), fp32 on the CPU."""
+        """The state's per-layer latents ws (1, num_ws, w_dim), fp32 on the CPU. States with followed edits
+        (a path of model passes each, explorer/explore/local_edits.py) are kept for the next rerun."""
         basis = self.basis_for(state, d)
+        follows = any(e.follow for e in state.edits)
+        key = (state, id(d), d.vectors.data_ptr() if d is not None else 0)
+        if follows and key in self._followed:
+            return self._followed[key].clone()
         with torch.inference_mode():
-            return state_to_ws(self.G, state, d, basis)
+            ws = state_to_ws(self.G, state, d, basis)
+        if follows:
+            self._followed[key] = ws.clone()
+            while len(self._followed) > FOLLOWED_KEPT:
+                self._followed.pop(next(iter(self._followed)))
+        return ws
 
     def basis_for(self, state: LatentState, d: dirs.Directions | None) -> dirs.Directions | None:
         """The attribute directions a state's conditional edits (Edit.ortho) of PCA/SeFa need; else None."""

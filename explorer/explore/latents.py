@@ -11,6 +11,10 @@ An edit may be conditional (`Edit.ortho`, InterFaceGAN's conditional manipulatio
 made orthogonal to the named attribute directions (indices into the "attr" family), so the edit
 leaves those attributes alone; the basis is passed as `basis` (the "attr" Directions).
 
+An attribute edit may instead follow the image (`Edit.follow`, explorer/explore/local_edits.py): a
+path re-aimed at every step along the generator's local gradient of the attribute, holding the
+attributes in `ortho` to first order. Followed edits are applied after the linear ones, in order.
+
 A state may instead carry a projected latent (`projected`: w or w+ found by projecting an image,
 explorer/explore/inversion.py), stored compactly as float16 base64 (`encode_ws` / `decode_ws`); then
 ws comes from it, and seed, psi and z offsets are not used (edits still apply on top).
@@ -55,6 +59,8 @@ class Edit:
     layer_start: int = 0           # first entry of ws edited
     layer_end: int | None = None   # exclusive; None = through the last layer
     ortho: tuple[int, ...] = ()    # attribute directions ("attr" indices) the edit is made orthogonal to
+    follow: bool = False           # attribute edits only: follow the image (explorer/explore/local_edits.py);
+                                   # then `ortho` names the attributes held fixed along the way
 
 
 @dataclass(frozen=True)
@@ -195,9 +201,12 @@ def edit_vector(directions: Directions, edit: Edit, basis: Directions | None = N
 def apply_edits(ws: torch.Tensor, edits: tuple[Edit, ...], directions: Directions | None,
                 basis: Directions | None = None) -> torch.Tensor:
     """ws (B, num_ws, w_dim) -> a copy with ws[:, start:end] += amount * sigma_k * v_k per edit
-    (v_k orthogonalised first for conditional edits, see edit_vector)."""
+    (v_k orthogonalised first for conditional edits, see edit_vector). Raises ValueError for a followed
+    edit (it needs the generator: state_to_ws / follow_edit)."""
     ws = ws.clone()
     for e in edits:
+        if e.follow:
+            raise ValueError("a followed edit needs the generator (state_to_ws applies it)")
         if directions is None:
             raise ValueError("the state has edits but no directions were given")
         ws[:, e.layer_start:e.layer_end] += e.amount * edit_vector(directions, e, basis).to(ws)
@@ -214,18 +223,54 @@ def state_to_ws(G: Generator, state: LatentState, directions: Directions | None 
         raise ValueError(f"the state's edits are {state.method} directions, but {directions.method} ones were given")
     dev = G.w_avg.device
     if state.projected:
-        return apply_edits(decode_ws(state.projected, G.num_ws, w_width(G)).to(dev), state.edits, directions, basis)
-    z = state_to_z(state, G.cfg.z_dim).to(dev)
-    c = class_tensor(G, state.class_index)
-    w = G.mapping(z, None if c is None else c.to(dev), psi=state.psi)   # (1, w_dim)
-    ws = w[:, None].repeat(1, G.num_ws, 1)                              # (1, num_ws, w_dim)
-    return apply_edits(ws, state.edits, directions, basis)
+        ws = decode_ws(state.projected, G.num_ws, w_width(G)).to(dev)
+    else:
+        z = state_to_z(state, G.cfg.z_dim).to(dev)
+        c = class_tensor(G, state.class_index)
+        w = G.mapping(z, None if c is None else c.to(dev), psi=state.psi)   # (1, w_dim)
+        ws = w[:, None].repeat(1, G.num_ws, 1)                              # (1, num_ws, w_dim)
+    linear = tuple(e for e in state.edits if not e.follow)
+    ws = apply_edits(ws, linear, directions, basis)
+    for e in state.edits:
+        if e.follow:
+            ws = follow_edit(G, ws, directions, e)
+    return ws
+
+
+def follow_plan(directions: Directions | None, edit: Edit) -> tuple[str, float, tuple[str, ...]]:
+    """(attribute key, sigma, held attribute keys) of a followed edit of attribute directions.
+    Raises ValueError when the directions are not attribute ones or an index does not exist."""
+    if directions is None or directions.method != "attr":
+        raise ValueError("only attribute directions can follow the image")
+    keys = list(directions.settings.get("attributes", []))
+    bad = [i for i in (edit.direction, *edit.ortho) if not 0 <= i < len(keys)]
+    if bad:
+        raise ValueError(f"attribute direction(s) {bad} do not exist (there are {len(keys)} with attributes)")
+    return keys[edit.direction], float(directions.sigma[edit.direction]), tuple(keys[i] for i in edit.ortho)
+
+
+def follow_edit(G: Generator, ws: torch.Tensor, directions: Directions | None, edit: Edit) -> torch.Tensor:
+    """ws (B, num_ws, w_dim) after one followed edit (local_edits.follow). ValueError as follow_plan, or for
+    an attribute G cannot follow."""
+    from explorer.explore.local_edits import follow
+    key, sigma, hold = follow_plan(directions, edit)
+    return follow(G, ws, key, edit.amount, sigma, hold, edit.layer_start, edit.layer_end)
+
+
+def follow_sweep_ws(G: Generator, ws: torch.Tensor, directions: Directions, edit: Edit, amounts) -> torch.Tensor:
+    """ws (1, num_ws, w_dim) of a state *without* the followed `edit` -> (len(amounts), num_ws, w_dim):
+    that edit at each amount (the strip of a followed edit)."""
+    from explorer.explore.local_edits import follow_sweep
+    key, sigma, hold = follow_plan(directions, edit)
+    return follow_sweep(G, ws, key, [float(a) for a in amounts], sigma, hold, edit.layer_start, edit.layer_end)
 
 
 def sweep_ws(ws: torch.Tensor, directions: Directions, edit: Edit, amounts, basis: Directions | None = None
              ) -> torch.Tensor:
     """ws (1, num_ws, w_dim) of a state holding `edit` -> (len(amounts), num_ws, w_dim): the same state
     with that edit's amount set to each of `amounts` (what with_edit + state_to_ws give, in one batch)."""
+    if edit.follow:
+        raise ValueError("a followed edit's strip is follow_sweep_ws (it needs the generator)")
     v = edit_vector(directions, edit, basis).to(ws)
     delta = torch.as_tensor(list(amounts), dtype=ws.dtype, device=ws.device) - float(edit.amount)
     out = ws.expand(delta.shape[0], -1, -1).clone()

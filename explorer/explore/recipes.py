@@ -113,7 +113,12 @@ def sanitize(state: LatentState, limits: Limits = Limits()) -> tuple[LatentState
         if (start, end) != (e.layer_start, e.layer_end):
             warnings.append(f"layers {_rng(e.layer_start, e.layer_end)} of the direction {e.direction} edit "
                             f"clamped to {_rng(start, end)}")
-        edits.append(Edit(e.direction, e.amount, start, end, _ortho(state.method, e, limits, warnings)))
+        follow = e.follow
+        if follow and state.method != "attr":
+            warnings.append(f"edit of direction {e.direction}: only attribute directions can follow the image; "
+                            f"it is applied as a plain edit")
+            follow = False
+        edits.append(Edit(e.direction, e.amount, start, end, _ortho(state.method, e, limits, warnings), follow))
     offs = []
     for d, v in state.z_offsets:
         if d < 0 or (limits.z_dim is not None and d >= limits.z_dim):
@@ -162,17 +167,22 @@ def _method(p: _Parser, v: Any) -> str:
 
 
 def _edit(p: _Parser, parts: list[Any], where: str) -> Edit | None:
-    """[direction, amount, layer_start?, layer_end?, ortho?] -> Edit, or None (warned) if unusable."""
-    if not 2 <= len(parts) <= 5:
-        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be direction:amount[:start:end[:orthogonal to]]; "
-               f"ignored")
+    """[direction, amount, layer_start?, layer_end?, ortho?, follow?] -> Edit, or None (warned) if unusable."""
+    if not 2 <= len(parts) <= 6:
+        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be "
+               f"direction:amount[:start:end[:orthogonal to[:f]]]; ignored")
         return None
     d = p.int_(parts[0], f"{where}: direction", None)
     a = p.float_(parts[1], f"{where}: amount", None, -AMOUNT_LIMIT, AMOUNT_LIMIT)
     s = p.int_(parts[2], f"{where}: layer start", 0, lo=0) if len(parts) > 2 and parts[2] not in ("", None) else 0
     e = p.int_(parts[3], f"{where}: layer end", None, lo=0) if len(parts) > 3 and parts[3] not in ("", None) else None
     o = _ortho_parse(p, parts[4], where) if len(parts) > 4 else ()
-    return None if d is None or a is None else Edit(d, a, s, e, o)
+    f = False
+    if len(parts) > 5 and parts[5] not in ("", None, False):
+        f = parts[5] is True or parts[5] == "f"
+        if not f:
+            p.warn(f"{where}: {_short(parts[5])} should be 'f' (follow the image) or nothing; ignored")
+    return None if d is None or a is None else Edit(d, a, s, e, o, f)
 
 
 def _ortho(method: str, e: Edit, limits: Limits, warnings: list[str]) -> tuple[int, ...]:
@@ -251,11 +261,14 @@ def to_recipe(state: LatentState) -> dict:
 
 
 def _edit_dict(e: Edit) -> dict:
-    """An edit as JSON; "ortho" (a conditional edit's attribute directions) only when it has some."""
+    """An edit as JSON; "ortho" (a conditional edit's attribute directions) only when it has some,
+    "follow" only when it follows the image."""
     d = dataclasses.asdict(e)
     d["ortho"] = list(e.ortho)
     if not e.ortho:
         del d["ortho"]
+    if not e.follow:
+        del d["follow"]
     return d
 
 
@@ -285,8 +298,8 @@ def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: 
         if not isinstance(lists[key], list):
             p.warn(f"'{key}' is not a list; ignored")
             lists[key] = []
-    edits = [[i.get("direction"), i.get("amount"), i.get("layer_start"), i.get("layer_end")]
-             + ([i["ortho"]] if i.get("ortho") not in (None, "", []) else [])
+    edits = [[i.get("direction"), i.get("amount"), i.get("layer_start"), i.get("layer_end"), i.get("ortho") or "",
+              i.get("follow") or ""]
              if isinstance(i, Mapping) else i if isinstance(i, list) else [i] for i in lists["edits"]]
     offsets = [i if isinstance(i, list) else [i] for i in lists["z_offsets"]]
     return _decode(p, d, edits, offsets, expected_model, expected_checkpoint, limits)
@@ -302,7 +315,8 @@ def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expe
 # ---------------------------------------------------------------- query parameters
 
 # m=model ck=checkpoint s=seed c=class p=psi d=method w=projected latent
-# e=dir:amount:start:end[:a.b.c],... (a.b.c: attribute directions a conditional edit is orthogonal to) z=dim:delta,...
+# e=dir:amount:start:end[:a.b.c[:f]],... (a.b.c: attribute directions a conditional edit is orthogonal to, or
+#   a followed edit holds; f: the edit follows the image) z=dim:delta,...
 _KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method",
          "w": "projected"}
 _STREAMLIT_KEYS = ("embed", "embed_options")          # Streamlit's own link options
@@ -325,7 +339,8 @@ def to_query_params(state: LatentState) -> dict[str, str]:
         q["d"] = state.method
     if state.edits:
         q["e"] = ",".join(f"{e.direction}:{_num(e.amount)}:{e.layer_start}:{'' if e.layer_end is None else e.layer_end}"
-                          + (":" + ".".join(map(str, e.ortho)) if e.ortho else "") for e in state.edits)
+                          + (":" + ".".join(map(str, e.ortho)) if e.ortho or e.follow else "")
+                          + (":f" if e.follow else "") for e in state.edits)
     if state.z_offsets:
         q["z"] = ",".join(f"{d}:{_num(v)}" for d, v in state.z_offsets)
     if state.projected:

@@ -147,6 +147,7 @@ def conditional_part(view: View, A: Any) -> None:
         return
     k = min(int(view.snap.get("k", S.DEFAULT_K)), D.k)
     i = st.selectbox("Edit", list(range(k)), format_func=lambda j: view.names[j], key="attr_cond_dir")
+    followed = follow_part(view, A, i)
     choices = [j for j in range(A.k) if not (method == "attr" and j == i)]
     keep_key = f"attr_keep_{method}_{i}"
     current = list(S.orthos(view.snap, eng.key, method).get(i, ()))
@@ -157,10 +158,11 @@ def conditional_part(view: View, A: Any) -> None:
     keep = list(st.session_state[keep_key])
     c1, c2 = st.columns(2)
     c1.button("Apply", key="attr_cond_apply", on_click=_apply_ortho, args=(eng.key, method, i), width="stretch",
-              help="Its slider (and strip) now edit the direction made orthogonal to these attribute directions")
+              help="Its slider (and strip) now hold these attributes: a followed edit holds them at every step, "
+                   "a plain one is made orthogonal to their directions")
     c2.button("Plain edit", key="attr_cond_clear", width="stretch", disabled=not current,
               on_click=S.set_ortho, args=(session(), eng.key, method, i, []))
-    if not keep:
+    if not keep or followed:
         return
     try:
         v = orthogonalise(D.vectors[i], A.vectors[keep])
@@ -173,6 +175,36 @@ def conditional_part(view: View, A: Any) -> None:
     st.plotly_chart(heat_map(fx.matrix, ["before", "after"], fx.names, 240), key="attr_cond_heat", theme=None)
     st.caption(f"{'Applied' if sorted(keep) == sorted(current) else 'Not applied yet'}: "
                f"{md_escape(view.names[i])} made orthogonal to {len(keep)} attribute direction(s).")
+
+
+def _toggle_follow(model_key: str, method: str, i: int) -> None:
+    ss = session()
+    S.set_follow(ss, model_key, method, i, bool(ss.get(f"attr_follow_{i}")))
+
+
+def follow_part(view: View, A: Any, i: int) -> bool:
+    """The "follow the image" switch of attribute direction i (explorer/explore/local_edits.py), when the
+    model can follow its attribute; True when its edit follows the image."""
+    from explorer.explore.local_edits import followable
+    eng, method = view.eng, view.state.method
+    if method != "attr":
+        return False
+    keys = list(A.settings.get("attributes", []))
+    if not 0 <= i < len(keys) or keys[i] not in followable(eng.G):
+        st.caption(f"{md_escape(view.names[i])} cannot follow the image on this model (no differentiable "
+                   f"measure of it); its edit is the fitted direction.")
+        return False
+    on = i in S.follows(view.snap, eng.key, method)
+    st.session_state[f"attr_follow_{i}"] = on
+    st.toggle("Follow the image", key=f"attr_follow_{i}", on_change=_toggle_follow, args=(eng.key, method, i),
+              help="Re-aim the edit at every step along the model's own gradient of this attribute (held "
+                   "attributes below stay put to first order), instead of one fitted direction for every image. "
+                   "Slower to draw: a few model passes per step.")
+    if on:
+        st.caption("↝ This slider follows the image: each quarter-std step is aimed at the current image, so "
+                   "it changes its attribute the right way where one fitted direction would not, holding the "
+                   "attributes chosen below.")
+    return on
 
 
 def _marks(ss: Any, model_key: str) -> dict[int, tuple[str, LatentState]]:

@@ -22,7 +22,8 @@ NARROW_RANGE = 3.0      # default slider range, in std: where images stay valid;
 
 def slider_label(view: View, i: int) -> str:
     """A slider's label: its name, how good it is (share of variance for PCA/SeFa; held-out R² or accuracy for
-    attribute and taught directions) and ⟂ when its edit is made orthogonal to attribute directions."""
+    attribute and taught directions), ⟂ when its edit is made orthogonal to attribute directions, and
+    "↝ follows the image" (holding n attributes) for a followed attribute edit."""
     D = view.directions
     assert D is not None
     x = float(D.explained[i])
@@ -32,7 +33,9 @@ def slider_label(view: View, i: int) -> str:
     else:
         quality = f"{x:.1%}"
     ortho = S.orthos(view.snap, view.eng.key, view.state.method).get(i)
-    return f"{md_escape(view.names[i])} · {quality}" + (f" · ⟂ {len(ortho)}" if ortho else "")
+    followed = i in S.follows(view.snap, view.eng.key, view.state.method)
+    return (f"{md_escape(view.names[i])} · {quality}" + (" · ↝ follows the image" if followed else "")
+            + (f" · {'holds' if followed else '⟂'} {len(ortho)}" if ortho else ""))
 
 
 def directions_panel(view: View) -> None:

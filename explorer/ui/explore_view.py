@@ -25,7 +25,7 @@ from explorer.explore import directions as dirs
 from explorer.explore import recipes
 from explorer.explore.direction_cache import load_direction_names, save_direction_names
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
-from explorer.explore.latents import Edit, LatentState, sweep_ws
+from explorer.explore.latents import Edit, LatentState, follow_sweep_ws, sweep_ws
 from explorer.explore.preview import TILE_WORD, is_font, preview
 from explorer.imaging.media import data_url
 from explorer.imaging.render import label_columns, make_grid, png_bytes
@@ -153,15 +153,20 @@ def _strip_png(view: View, sel: int) -> bytes:
     lo, hi = S.layer_range(view.snap.get("ranges", {}).get(sel), num_ws)   # its range, even while its amount is 0
     ortho = S.orthos(view.snap, eng.key, state.method).get(sel, ())
     base = next((e for e in state.edits if e.direction == sel),
-                Edit(sel, 0.0, lo, None if hi >= num_ws - 1 else hi + 1, ortho))
+                Edit(sel, 0.0, lo, None if hi >= num_ws - 1 else hi + 1, ortho,
+                     sel in S.follows(view.snap, eng.key, state.method)))
     others = tuple(e for e in state.edits if e.direction != sel)
-    key = (eng.key, dataclasses.replace(state, edits=others), sel, base.layer_start, base.layer_end, base.ortho)
+    without = dataclasses.replace(state, edits=others)
+    key = (eng.key, without, sel, base.layer_start, base.layer_end, base.ortho, base.follow)
     cached = view.snap.get("_strip")
     if cached is not None and cached[0] == key:
         tiles = cached[1]
+    elif base.follow:                     # a path from the image without this edit, re-aimed at every step
+        tiles = eng.render_ws(follow_sweep_ws(eng.G, eng.state_ws(without, D), D, base, STRIP_AMOUNTS))
     else:
         basis = eng.basis_for(dataclasses.replace(state, edits=(base,)), D)
         tiles = eng.render_ws(sweep_ws(view.ws, D, base, STRIP_AMOUNTS, basis))
+    if cached is None or cached[0] != key:
         if is_font(eng):                 # a word in each face: 7 whole glyph sheets in a row are unreadable
             tiles = preview(tiles, eng, TILE_WORD, height=STRIP_FONT_PX)
         else:

@@ -4,7 +4,8 @@ Widget keys (stable, used by tests): seed, psi, cls, method, k, amt{i} (directio
 lr{i} (its layer range, inclusive), layer_preset, zgroup and z{d} (the shown group of raw-z sliders).
 Edits and nudges live in plain dicts — session_state["amts"] {i: amount}, ["ranges"] {i: (lo, hi)}
 and ["zoff"] {dim: delta}, and ["_orthos"] {(model key, method): {i: attribute indices}} for the
-conditional edits (an edit of direction i made orthogonal to attribute directions, `set_ortho`) —
+conditional edits (an edit of direction i made orthogonal to attribute directions, `set_ortho`) and
+["_follows"] {(model key, "attr"): {i, ...}} for attribute edits that follow the image (`set_follow`) —
 which the sliders show and update through on_change callbacks, because
 only one panel of sliders is drawn at a time (fewer widgets, faster reruns). "amts" and "ranges"
 belong to the shown method; switching methods keeps each method's edits (`switch_method`) and the
@@ -84,12 +85,14 @@ def read_state(ss: Mapping[str, Any], eng: Engine) -> LatentState:
     amts, ranges = ss.get("amts", {}), ss.get("ranges", {})
     method = str(ss.get("method", "pca"))
     orth = orthos(ss, eng.key, method)
+    fol = follows(ss, eng.key, method)
     edits = []
     for i in sorted(amts):
         if not 0 <= i < k or float(amts[i]) == 0.0:
             continue
         lo, hi = layer_range(ranges.get(i), num_ws)
-        edits.append(Edit(i, float(amts[i]), lo, None if hi >= num_ws - 1 else hi + 1, tuple(orth.get(i, ()))))
+        edits.append(Edit(i, float(amts[i]), lo, None if hi >= num_ws - 1 else hi + 1, tuple(orth.get(i, ())),
+                          method == "attr" and i in fol))
     zoff = ss.get("zoff", {})
     seed = int(ss.get("seed", 0))
     return LatentState(
@@ -117,6 +120,20 @@ def set_ortho(ss: MutableMapping[str, Any], model_key: str, method: str, i: int,
         mine.pop(int(i), None)
     all_[(model_key, method)] = mine
     ss["_orthos"] = all_
+
+
+def follows(ss: Mapping[str, Any], model_key: str, method: str) -> set[int]:
+    """The attribute directions whose edits follow the image (explorer/explore/local_edits.py)."""
+    return set(ss.get("_follows", {}).get((model_key, method), ())) if method == "attr" else set()
+
+
+def set_follow(ss: MutableMapping[str, Any], model_key: str, method: str, i: int, on: Any) -> None:
+    """Make direction i's edit follow the image (on) or be a plain linear edit (off). A callback."""
+    all_ = dict(ss.get("_follows", {}))
+    mine = set(all_.get((model_key, method), ()))
+    (mine.add if on and method == "attr" else mine.discard)(int(i))
+    all_[(model_key, method)] = frozenset(mine)
+    ss["_follows"] = all_
 
 
 def projected_of(ss: Mapping[str, Any], seed: int) -> str:
@@ -159,6 +176,8 @@ def kept_edits(ss: Mapping[str, Any], model_key: str) -> dict[str, int]:
 def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -> list[str]:
     """Set the session from a state (before any widget is drawn); returns notes on what could not be shown."""
     state, notes = _checked_orthos(state, eng)
+    state, more = _checked_follows(state, eng)
+    notes += more
     num_ws = eng.G.num_ws
     if ss.get("_edits_of") != (eng.key, state.method):    # the shown edits stay kept, not lost
         _stash(ss)
@@ -178,6 +197,9 @@ def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -
     kept_orth = {i: o for i, o in orthos(ss, eng.key, state.method).items() if i not in amts}
     ss["_orthos"] = {**ss.get("_orthos", {}), (eng.key, state.method): {
         **kept_orth, **{e.direction: tuple(e.ortho) for e in state.edits if e.ortho}}}
+    kept_follow = {i for i in follows(ss, eng.key, state.method) if i not in amts}
+    ss["_follows"] = {**ss.get("_follows", {}), (eng.key, state.method): frozenset(
+        kept_follow | {e.direction for e in state.edits if e.follow})}
     preset = preset_of(ranges, num_ws)
     if preset is not None:
         sticky.put("layer_preset", preset, ss)     # every edit on one preset's layers: show that preset
@@ -204,11 +226,37 @@ def _checked_orthos(state: LatentState, eng: Engine) -> tuple[LatentState, list[
     return sanitize(state, Limits(num_attributes=n))
 
 
+def _checked_follows(state: LatentState, eng: Engine) -> tuple[LatentState, list[str]]:
+    """Followed edits of attributes this model cannot follow (or holding ones it cannot) become plain
+    edits, with a note each (a link or a recipe may be wrong)."""
+    if not any(e.follow for e in state.edits):
+        return state, []
+    from explorer.explore.local_edits import followable
+    try:
+        keys = list(eng.directions("attr").settings.get("attributes", []))
+    except Exception as err:  # noqa: BLE001 - the edits still show, as plain edits
+        keys, why = [], f"the attribute directions could not be computed ({err})"
+    else:
+        why = ""
+    can = set(followable(eng.G))
+    edits, notes = [], []
+    for e in state.edits:
+        names = [keys[i] if 0 <= i < len(keys) else None for i in (e.direction, *e.ortho)] if keys else [None]
+        if e.follow and not all(n in can for n in names):
+            bad = ", ".join(str(n) for n in names if n not in can)
+            notes.append(f"the edit of attribute direction {e.direction} is shown as a plain edit: "
+                         + (why or f"this model cannot follow {bad}"))
+            e = dataclasses.replace(e, follow=False)
+        edits.append(e)
+    return dataclasses.replace(state, edits=tuple(edits)), notes
+
+
 def reset_edits(ss: MutableMapping[str, Any]) -> None:
-    """Every direction slider of the shown method back to 0 over all layers, none conditional."""
+    """Every direction slider of the shown method back to 0 over all layers, none conditional or followed."""
     ss["amts"], ss["ranges"] = {}, {}
-    if ss.get("_edits_of") in ss.get("_orthos", {}):
-        ss["_orthos"] = {k: v for k, v in ss["_orthos"].items() if k != ss["_edits_of"]}
+    for store in ("_orthos", "_follows"):
+        if ss.get("_edits_of") in ss.get(store, {}):
+            ss[store] = {k: v for k, v in ss[store].items() if k != ss["_edits_of"]}
 
 
 def apply_preset(ss: MutableMapping[str, Any], num_ws: int) -> None:

@@ -133,3 +133,36 @@ def test_auto_labels_are_not_repeated_once_saved_as_names():
     assert fresh == ["PC 0: + width, + contrast", "PC 1: (no clear effect)", "PC 2: + weight"]
     named = label_lines(["PC 0: + width, + contrast", "PC 1", "bold"], labels).splitlines()
     assert named == ["PC 0: + width, + contrast", "PC 1: (no clear effect)", "bold: + weight"]
+
+
+def test_an_attribute_edit_that_follows_the_image_travels_in_the_link(app_env):
+    at = AppTest.from_file(APP, default_timeout=180)
+    run_app(at)
+    at.radio(key="method").set_value("attr")
+    run_app(at)
+    at.radio(key="panel").set_value("Attributes")
+    run_app(at)
+    names = list(at.selectbox(key="attr_cond_dir").options)
+    i = next(j for j, n in enumerate(names) if n.startswith("brightness"))
+    at.selectbox(key="attr_cond_dir").set_value(i)
+    run_app(at)
+    at.toggle(key=f"attr_follow_{i}").set_value(True)
+    run_app(at)
+    assert any("follows the image" in c.value for c in at.caption)
+    at.radio(key="panel").set_value("Edit directions")
+    run_app(at)
+    assert "↝" in at.slider(key=f"amt{i}").label
+    at.slider(key=f"amt{i}").set_value(1.0)
+    run_app(at)
+    assert not at.exception and at.query_params["e"] == f"{i}:1:0:::f"
+    fresh = AppTest.from_file(APP, default_timeout=180)
+    fresh.query_params.update(dict(at.query_params))
+    run_app(fresh)
+    assert not fresh.exception and "↝" in fresh.slider(key=f"amt{i}").label
+    # a link asking to follow what the model cannot (symmetry has no differentiable measure) shows a plain edit
+    j = next(j for j, n in enumerate(names) if n.startswith("symmetry"))
+    bad = AppTest.from_file(APP, default_timeout=180)
+    bad.query_params.update({**dict(at.query_params), "e": f"{j}:1:0:::f"})
+    run_app(bad)
+    assert any("cannot follow symmetry" in w.value for w in bad.warning)
+    assert "↝" not in bad.slider(key=f"amt{j}").label and bad.query_params["e"] == f"{j}:1:0:"
