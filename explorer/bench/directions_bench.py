@@ -10,7 +10,8 @@ For one model, on the CPU with the process's thread count:
   direction, before and after orthogonalisation; for glyph-stack models also the group weight,
   slant, width (the issue's check: >= 95 % right way, others moving < 1/3 as much);
 * the same for edits that follow the image (explorer/explore/local_edits.py), each holding the other
-  attributes of its group (fonts: weight, slant, width; other models: every attribute it can follow);
+  attributes of its group (fonts: weight, slant, width; other models: every attribute it can follow,
+  and again holding nothing);
 * PCA sign stability: directions computed from sample seeds 1..3 whose cosine with seed 0's is
   > 0.8 in magnitude, and how many of them point the other way (should be 0).
 """
@@ -114,8 +115,11 @@ def directions_bench(G: Generator, meta: dict, say: Callable[[str], None] = lamb
     if set(FONT_GROUP) <= set(attr.settings["attributes"]):
         out["quality_fonts"] = direction_quality(G, attr, measurer, n_seeds=quality_seeds, group=FONT_GROUP)
     say(f"followed edits over {quality_seeds} seeds, each holding the others of its group")
-    group = FONT_GROUP if set(FONT_GROUP) <= set(attr.settings["attributes"]) else None
-    out["quality_follow"] = follow_quality(G, attr, measurer, n_seeds=quality_seeds, group=group)
+    fonts = set(FONT_GROUP) <= set(attr.settings["attributes"])
+    out["quality_follow"] = follow_quality(G, attr, measurer, n_seeds=quality_seeds,
+                                           group=FONT_GROUP if fonts else None)
+    if not fonts:          # image attributes overlap (brightness, contrast, size): holding all is too tight
+        out["quality_follow_free"] = follow_quality(G, attr, measurer, n_seeds=quality_seeds, hold_others=False)
     say("PCA sign stability across sample seeds 0..3")
     out["pca_sign_stability"] = sign_stability(G)
     return out

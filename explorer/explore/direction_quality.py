@@ -91,10 +91,12 @@ def direction_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 2
 
 
 def follow_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 200, step: float = 2.0,
-                   group: Sequence[str] | None = None, render: Render | None = None) -> dict[str, Any]:
+                   group: Sequence[str] | None = None, render: Render | None = None,
+                   hold_others: bool = True) -> dict[str, Any]:
     """The same figures for followed edits (explorer/explore/local_edits.py): each attribute of `group`
     (keys; default every attribute of `d` that G can follow) followed by +`step` std, holding the
-    group's others, on the same seeds as `direction_quality`. Rows: name, key, right_way, leak, change.
+    group's others (or nothing with hold_others=False), on the same seeds as `direction_quality`; the
+    leak is measured against the group's others either way. Rows: name, key, right_way, leak, change.
     Renders (1 + K) * n_seeds images and walks K * n_seeds paths of step * STEPS_PER_STD steps.
     Raises ValueError when `d` is not attribute directions or no attribute of the group can be followed."""
     from explorer.explore.local_edits import follow, followable
@@ -119,16 +121,18 @@ def follow_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 200,
     rows = []
     for k in chosen:
         i = keys.index(k)
-        hold = [o for o in chosen if o != k]
+        rest = [o for o in chosen if o != k]
+        hold = rest if hold_others else []
         ws = torch.cat([follow(G, ws0[a:a + 50], k, step, float(d.sigma[i]), hold) for a in range(0, n_seeds, 50)])
         dl = (measurer.measure(render(ws)) - base) / unit
         own = dl[:, col[k]]
-        others = [col[o] for o in hold]
+        others = [col[o] for o in rest]
         mag = float(np.nanmean(np.abs(own)))
         leak = float(np.nanmean(np.abs(dl[:, others]))) / mag if others and mag > 0 else float("nan")
         rows.append({"name": d.names[i], "key": k, "right_way": float(np.nanmean(own > 0)), "leak": leak,
                      "change": float(np.nanmean(own)), "held": hold})
-    return {"rows": rows, "n_seeds": n_seeds, "step": step, "group": chosen, "seconds": time.perf_counter() - t0}
+    return {"rows": rows, "n_seeds": n_seeds, "step": step, "group": chosen, "hold_others": hold_others,
+            "seconds": time.perf_counter() - t0}
 
 
 def quality_table(q: dict[str, Any]) -> str:
@@ -155,8 +159,17 @@ def model_direction_figures(model: str, n_seeds: int = 200) -> dict[str, Any]:
     d = get_directions(G, meta, "attr")
     m = measurer_for(G, meta)
     out = card_figures(direction_quality(G, d, m, n_seeds=n_seeds))
-    if set(FONT_GROUP) <= set(d.settings.get("attributes", [])):        # fonts: weight, slant, width together
+    fonts = set(FONT_GROUP) <= set(d.settings.get("attributes", []))
+    if fonts:                                                            # fonts: weight, slant, width together
         out["font_group"] = card_figures(direction_quality(G, d, m, n_seeds=n_seeds, group=FONT_GROUP))
+    try:
+        f = follow_quality(G, d, m, n_seeds=n_seeds, group=FONT_GROUP if fonts else None, hold_others=fonts)
+    except ValueError:                                                   # nothing this model can follow
+        return out
+    out["follow"] = {"n_seeds": f["n_seeds"], "step": f["step"], "group": f["group"], "hold_others": fonts,
+                     "rows": [{"name": r["name"], "key": r["key"],
+                               **{k: round(float(r[k]), 4) for k in ("right_way", "leak", "change")}}
+                              for r in f["rows"]]}
     return out
 
 

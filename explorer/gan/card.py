@@ -253,7 +253,22 @@ def directions_section(q: dict) -> str:
             f"units; lower is cleaner); orthogonalised = made orthogonal to the other attribute directions "
             f"(InterFaceGAN).\n\n" + direction_quality_table(q)
             + ("\n\nWeight, slant and width measured against each other only:\n\n"
-               + direction_quality_table(q["font_group"]) if q.get("font_group") else ""))
+               + direction_quality_table(q["font_group"]) if q.get("font_group") else "")
+            + (follow_section(q["follow"]) if q.get("follow") else ""))
+
+
+def follow_section(f: dict) -> str:
+    """The card's table of followed edits (explorer/explore/local_edits.py): right way and leak at +step σ."""
+    names = [str(r.get("name", r.get("key", ""))) for r in f.get("rows", [])]
+    held = ("each holding the others of " + ", ".join(md_escape(n, 60) for n in names)
+            if f.get("hold_others") else "holding nothing")
+    lines = [f"\n\nEdits that follow the image (re-aimed along the model's own gradient at every quarter σ, "
+             f"{held}; leak against the same attributes), on the same {_fmt(f.get('n_seeds', '?'))} seeds:\n",
+             "| attribute | right way (+2σ) | leak | mean change (σ) |", "|---|---|---|---|"]
+    for r in f.get("rows", []):
+        lines.append(f"| {md_escape(r.get('name'), 60)} | {_fmt(100 * r.get('right_way', float('nan')), 3)} % | "
+                     f"{_fmt(r.get('leak'), 2)} | {_fmt(r.get('change'), 2)} |")
+    return "\n".join(lines)
 
 
 def with_directions_section(card: str, q: dict) -> str:

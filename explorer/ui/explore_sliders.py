@@ -62,6 +62,8 @@ def directions_panel(view: View) -> None:
                      "silhouette, fine layers the detail.")
         per_layer = st.toggle("Range per slider", key="per_layer")
         sticky.remember(PANEL_KEYS)
+    if view.state.method == "attr":
+        follow_all_toggle(view)
     amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
     sticky.restore(["wide_range"])
     wide = st.toggle(f"Wider range (±{S.AMT_RANGE:g} σ)", key="wide_range",
@@ -88,6 +90,31 @@ def directions_panel(view: View) -> None:
             rng = "" if (lo, hi) == (0, num_ws - 1) else f" · layers {lo}–{hi}"
             st.slider(label + rng, -top, top, value=0.0, step=0.1, key=f"amt{i}",
                       on_change=S.sync_amount, args=(ss, i))
+
+
+def _follow_all(model_key: str, indices: list[int]) -> None:
+    ss = session()
+    for i in indices:
+        S.set_follow(ss, model_key, "attr", i, bool(ss.get("follow_all")))
+
+
+def follow_all_toggle(view: View) -> None:
+    """One switch for every attribute slider the model can follow (explorer/explore/local_edits.py); the
+    Attributes panel sets them one by one."""
+    from explorer.explore.local_edits import followable
+    D = view.directions
+    assert D is not None
+    can = set(followable(view.eng.G))
+    keys = list(D.settings.get("attributes", []))
+    indices = [i for i, k in enumerate(keys) if k in can]
+    if not indices:
+        return
+    on = S.follows(view.snap, view.eng.key, "attr")
+    session()["follow_all"] = set(indices) <= on
+    st.toggle("Follow the image (↝)", key="follow_all", on_change=_follow_all, args=(view.eng.key, indices),
+              help="The sliders of " + ", ".join(md_escape(D.names[i]) for i in indices) + " re-aim their edit "
+                   "along the model's own gradient every quarter σ, holding what the Attributes panel says, "
+                   "instead of one fitted direction for every image: truer edits, a few model passes per step.")
 
 
 def _reset_z(group: list[int] | None = None) -> None:

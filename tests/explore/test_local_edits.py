@@ -141,3 +141,20 @@ def test_font_proxies_order_faces_like_the_measures():
     assert p["stroke_width"](x)[1] > p["stroke_width"](x)[0]
     with pytest.raises(ValueError, match="cannot be followed"):
         local_edits.follow(G, torch.zeros(1, 1, 4), "serif", 1.0, 1.0)
+
+
+def test_follow_quality_and_its_card_table(block_proxies):
+    from explorer.explore.direction_quality import follow_quality
+    from explorer.gan.card import follow_section
+    G = PlantedGenerator(units(12, 0.6, seed=3))
+    attr = attribute_directions(G, None, n_samples=300, measurer=block_measurer())
+    held = follow_quality(G, attr, block_measurer(), n_seeds=30, step=1.0)
+    free = follow_quality(G, attr, block_measurer(), n_seeds=30, step=1.0, hold_others=False)
+    for r in held["rows"]:
+        assert r["right_way"] == 1.0 and r["leak"] < 0.05 and r["held"]
+    assert all(r["leak"] > 0.3 for r in free["rows"])                      # the two squares share a direction
+    held["rows"][0]["name"] = "**bold**"
+    table = follow_section({**held, "hold_others": True})
+    assert "\\*\\*bold\\*\\*" in table and "| 100 % |" in table
+    with pytest.raises(ValueError, match="followed"):
+        follow_quality(G, dataclasses.replace(attr, method="pca"), block_measurer(), n_seeds=3)

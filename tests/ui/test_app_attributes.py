@@ -166,3 +166,23 @@ def test_an_attribute_edit_that_follows_the_image_travels_in_the_link(app_env):
     run_app(bad)
     assert any("cannot follow symmetry" in w.value for w in bad.warning)
     assert "↝" not in bad.slider(key=f"amt{j}").label and bad.query_params["e"] == f"{j}:1:0:"
+
+
+def test_one_switch_makes_every_followable_attribute_slider_follow(app_env):
+    at = AppTest.from_file(APP, default_timeout=180)
+    run_app(at)
+    at.radio(key="method").set_value("attr")
+    run_app(at)
+    assert at.toggle(key="follow_all").value is False
+    at.toggle(key="follow_all").set_value(True)
+    run_app(at)
+    labels = {s.key: s.label for s in at.slider if s.key and s.key.startswith("amt")}
+    followed = [k for k, lab in labels.items() if "↝" in lab]
+    assert any(labels[k].startswith("brightness") for k in followed)
+    assert not any(lab.startswith("symmetry") for k, lab in labels.items() if k in followed)
+    at.slider(key=followed[0]).set_value(-1.0)
+    run_app(at)
+    assert not at.exception and at.query_params["e"].endswith(":f")
+    at.toggle(key="follow_all").set_value(False)
+    run_app(at)
+    assert not any("↝" in s.label for s in at.slider if s.key and s.key.startswith("amt"))
