@@ -66,7 +66,9 @@ def test_glyph_figures_separate_real_from_noise_and_flag_copies(shipped, stacks)
     bad = glyph_figures(noise, test, train, model, groups, spread=spread, k=2)
     assert real["glyph_accuracy"] > bad["glyph_accuracy"] + 0.3
     assert bad["fd"] > real["fd"]
-    assert set(real["style_consistency"]["ink"]) == {"generated", "real", "ratio"}
+    assert set(real["style_consistency"]["ink"]) == {"generated", "real", "ratio", "ratio_ci95", "faces"}
+    lo, hi = real["style_consistency"]["ink"]["ratio_ci95"]
+    assert lo <= real["style_consistency"]["ink"]["ratio"] <= hi
     assert real["memorisation"]["memorised"] and not bad["memorisation"]["memorised"]   # train copies are flagged
     for key in ("precision", "recall", "fd_train_vs_test", "glyph_accuracy_real_test", "glyph_accuracy_gap"):
         assert key in real
@@ -76,6 +78,18 @@ def test_style_spread_averages_per_face_figures_without_nans():
     def spread(x: torch.Tensor) -> dict[str, np.ndarray]:
         return {"a": np.array([1.0, np.nan, 3.0])[:len(x)]}
     assert style_spread(torch.zeros(3, 2, 4, 4, dtype=torch.uint8), spread) == {"a": 2.0}
+
+
+def test_the_spread_ratio_interval_covers_the_truth_and_narrows_with_faces():
+    from explorer.evaluation.glyphs import ratio_interval
+    rng = np.random.default_rng(0)
+    real = rng.lognormal(-3, 1, 300)                                     # heavy-tailed, like the contrast spread
+    twice = 2 * rng.lognormal(-3, 1, 300)
+    lo, hi = ratio_interval(twice, real)
+    assert lo < 2.0 < hi and hi - lo > 0.3                                # the true ratio is 2
+    lo4, hi4 = ratio_interval(2 * rng.lognormal(-3, 1, 4800), rng.lognormal(-3, 1, 4800))
+    assert lo4 < 2.0 < hi4 and hi4 - lo4 < (hi - lo) / 2
+    assert np.isnan(ratio_interval(np.array([]), real)).all()
 
 
 def test_validation_families_stay_put_when_the_dataset_changes():

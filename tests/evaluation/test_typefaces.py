@@ -58,7 +58,8 @@ def test_evaluate_font_model_prints_the_typefaces_figures(tmp_path, monkeypatch,
         assert key in out, key
     assert out["samples"] == 8 and out["reference"] == "fonts:test" and out["reference_test_images"] == 4
     assert set(out["style_consistency"]) == {"stroke_width", "slant", "contrast"}
-    assert set(out["bar"]) == {"glyph_accuracy_within_3_points", "style_spread_within_1.5x", "not_memorised"}
+    assert set(out["bar"]) == {"glyph_accuracy_within_3_points", "style_spread_within_1.5x",
+                               "style_spread_ci_within_1.5x", "not_memorised"}
     assert set(out["glyph_accuracy_at_psi"]) == {"0.7", "0.5"}
     from explorer.evaluation.glyphs import load_glyph_classifier
     from explorer.evaluation.typefaces import truncated_accuracy

@@ -95,8 +95,8 @@ def test_sweep_matches_follow_and_states_apply_followed_edits(block_proxies):
 
 
 def test_followed_edits_round_trip_and_are_checked():
-    st = LatentState("fonts", CK, 7, None, 0.8, "attr", (Edit(2, 1.5, 0, None, (0, 1), True), Edit(1, -2.0, 1, 3, (), True),
-                                                          Edit(3, 0.5)))
+    edits = (Edit(2, 1.5, 0, None, (0, 1), True), Edit(1, -2.0, 1, 3, (), True), Edit(3, 0.5))
+    st = LatentState("fonts", CK, 7, None, 0.8, "attr", edits)
     lim = Limits(num_ws=4, z_dim=8, num_classes=0, num_directions=7, num_attributes=7)
     back, warns = recipes.parse_recipe_json(recipes.recipe_json(st), limits=lim)
     assert back == st and warns == []
