@@ -189,11 +189,13 @@ def _ortho(method: str, e: Edit, limits: Limits, warnings: list[str]) -> tuple[i
     """The attribute directions a conditional edit may be orthogonal to: existing ones, not itself, sorted."""
     n = limits.num_attributes if limits.num_attributes is not None else (
         limits.num_directions if method == "attr" else None)
+    known = limits.num_attributes is not None           # else n may be only an upper bound of the directions
     keep = []
     for i in dict.fromkeys(e.ortho):
         if i < 0 or (n is not None and i >= n):
+            count = " (they start at 0)" if i < 0 else f" (there are {n})" if known else ""
             warnings.append(f"edit of direction {e.direction}: attribute direction {i} to stay orthogonal to "
-                            f"does not exist" + (f" (there are {n})" if n is not None else "") + "; ignored")
+                            f"does not exist{count}; ignored")
         elif not (method == "attr" and i == e.direction):
             keep.append(i)
     return tuple(sorted(keep))

@@ -148,13 +148,18 @@ def conditional_part(view: View, A: Any) -> None:
     k = min(int(view.snap.get("k", S.DEFAULT_K)), D.k)
     i = st.selectbox("Edit", list(range(k)), format_func=lambda j: view.names[j], key="attr_cond_dir")
     followed = follow_part(view, A, i)
-    choices = [j for j in range(A.k) if not (method == "attr" and j == i)]
+    can = S.followable_attributes(eng) if followed else set(range(A.k))
+    choices = [j for j in range(A.k) if not (method == "attr" and j == i) and j in can]
     keep_key = f"attr_keep_{method}_{i}"
     current = list(S.orthos(view.snap, eng.key, method).get(i, ()))
     if keep_key not in st.session_state:
         st.session_state[keep_key] = [j for j in current if j in choices]
+    else:                                   # following narrows the choices to what it can hold
+        st.session_state[keep_key] = [j for j in st.session_state[keep_key] if j in choices]
     st.multiselect("…keeping these attributes unchanged", choices, key=keep_key,
-                   format_func=lambda j: A.names[j])
+                   format_func=lambda j: A.names[j],
+                   help="While the edit follows the image it can hold only attributes the model can follow"
+                   if followed else None)
     keep = list(st.session_state[keep_key])
     c1, c2 = st.columns(2)
     c1.button("Apply", key="attr_cond_apply", on_click=_apply_ortho, args=(eng.key, method, i), width="stretch",

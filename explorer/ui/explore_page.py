@@ -12,6 +12,7 @@ a user picks between on the right. To add one, write it in its own module and ad
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import streamlit as st
@@ -19,7 +20,7 @@ import streamlit as st
 from explorer.explore import directions as dirs
 from explorer.explore import recipes
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
-from explorer.explore.latents import SEED_MAX
+from explorer.explore.latents import SEED_MAX, Limits
 from explorer.ui import font_link, pages
 from explorer.ui import state as S
 from explorer.ui.explore_attributes_panel import attributes_panel
@@ -52,16 +53,15 @@ def load_state(eng: Engine) -> list[str]:
     qp = st.query_params.to_dict()
     # Back/Forward (or an edited URL) brings a query this session did not write last
     navigated = bool(qp) and ss.get("_qp_done") and qp != ss.get("_url") and qp.get("m", eng.name) == eng.name
+    link_warns: list[str] | None = None
     if pending is None and (not ss.get("_qp_done") or navigated):
         ss["_qp_done"] = True
-        pending, warns = recipes.from_query_params(qp, eng.name, eng.meta.get("sha256", ""), eng.limits())
+        pending, warns = recipes.from_query_params(qp, eng.name, eng.meta.get("sha256", ""), _link_limits(eng, qp))
         if is_font_model(eng):                         # the specimen's text and size travel with the link
             warns = [*warns, *font_link.apply_view_params(qp)]
         if ss.pop("_qp_model_missing", False):        # the sidebar has said so already
             warns = [w for w in warns if not w.startswith("this was made with model")]
-        if warns:                                      # one box, however broken the link
-            shown = warns if len(warns) <= 8 else warns[:7] + [f"… and {len(warns) - 7} more problems"]
-            notes.append("This link could not be shown exactly:\n" + "\n".join(f"- {md_escape(w)}" for w in shown))
+        link_warns = warns
     cur, fresh = ss.get("current"), S.default_state(eng)
     if pending is None and (cur is None or cur.model != eng.name or cur.checkpoint != fresh.checkpoint):
         kept = ss.get("_by_model", {}).get(eng.name)          # back to a model: where this session left it
@@ -70,12 +70,31 @@ def load_state(eng: Engine) -> list[str]:
     elif pending is None and "seed" not in ss:
         pending = cur                                  # back from another page: widgets were dropped
     if pending is not None:
-        notes += S.write_state(ss, pending, eng)
+        more = S.write_state(ss, pending, eng)
+        if link_warns is None:
+            notes += more
+        else:
+            link_warns += more
+    if link_warns:                                     # one box, however broken the link
+        shown = link_warns if len(link_warns) <= 8 else link_warns[:7] + [f"… and {len(link_warns) - 7} more problems"]
+        notes.append("This link could not be shown exactly:\n" + "\n".join(f"- {md_escape(w)}" for w in shown))
     for key, default in (("k", S.DEFAULT_K), ("panel", "Edit directions"), ("method", "pca"),
                          ("psi", 1.0), ("show_critic", False), ("zoff", {}), ("amts", {}), ("ranges", {})):
         ss.setdefault(key, default)
     ss.setdefault("_edits_of", (eng.key, ss["method"]))
     return notes
+
+
+def _link_limits(eng: Engine, qp: dict) -> Limits:
+    """What a link is checked against: attribute-direction links against the model's attribute directions
+    (fewer than the 32 PCA / SeFa ones), others against what the model allows."""
+    if qp.get("d") != "attr":
+        return eng.limits()
+    try:
+        D = eng.directions("attr")
+    except Exception:  # noqa: BLE001 - checked again, with a note, when the state is shown
+        return eng.limits()
+    return dataclasses.replace(eng.limits(D), num_attributes=D.k)
 
 
 def _random_seed() -> None:

@@ -32,8 +32,7 @@ def slider_label(view: View, i: int) -> str:
         quality = "fit n/a" if x != x else f"R² {x:.2f}" if metric[0] == "r2" else f"accuracy {x:.0%}"
     else:
         quality = f"{x:.1%}"
-    ortho = S.orthos(view.snap, view.eng.key, view.state.method).get(i)
-    followed = i in S.follows(view.snap, view.eng.key, view.state.method)
+    ortho, followed = S.edit_flags(view.snap, view.eng, view.state.method, i)
     return (f"{md_escape(view.names[i])} · {quality}" + (" · ↝ follows the image" if followed else "")
             + (f" · {'holds' if followed else '⟂'} {len(ortho)}" if ortho else ""))
 

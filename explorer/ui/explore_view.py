@@ -151,10 +151,9 @@ def _strip_png(view: View, sel: int) -> bytes:
     eng, state, D, num_ws = view.eng, view.state, view.directions, view.eng.G.num_ws
     assert D is not None
     lo, hi = S.layer_range(view.snap.get("ranges", {}).get(sel), num_ws)   # its range, even while its amount is 0
-    ortho = S.orthos(view.snap, eng.key, state.method).get(sel, ())
+    ortho, follow = S.edit_flags(view.snap, eng, state.method, sel)
     base = next((e for e in state.edits if e.direction == sel),
-                Edit(sel, 0.0, lo, None if hi >= num_ws - 1 else hi + 1, ortho,
-                     sel in S.follows(view.snap, eng.key, state.method)))
+                Edit(sel, 0.0, lo, None if hi >= num_ws - 1 else hi + 1, ortho, follow))
     others = tuple(e for e in state.edits if e.direction != sel)
     without = dataclasses.replace(state, edits=others)
     key = (eng.key, without, sel, base.layer_start, base.layer_end, base.ortho, base.follow)

@@ -84,15 +84,13 @@ def read_state(ss: Mapping[str, Any], eng: Engine) -> LatentState:
     k = min(int(ss.get("k", DEFAULT_K)), MAX_DIRECTIONS)
     amts, ranges = ss.get("amts", {}), ss.get("ranges", {})
     method = str(ss.get("method", "pca"))
-    orth = orthos(ss, eng.key, method)
-    fol = follows(ss, eng.key, method)
     edits = []
     for i in sorted(amts):
         if not 0 <= i < k or float(amts[i]) == 0.0:
             continue
         lo, hi = layer_range(ranges.get(i), num_ws)
-        edits.append(Edit(i, float(amts[i]), lo, None if hi >= num_ws - 1 else hi + 1, tuple(orth.get(i, ())),
-                          method == "attr" and i in fol))
+        held, follow = edit_flags(ss, eng, method, i)
+        edits.append(Edit(i, float(amts[i]), lo, None if hi >= num_ws - 1 else hi + 1, held, follow))
     zoff = ss.get("zoff", {})
     seed = int(ss.get("seed", 0))
     return LatentState(
@@ -175,9 +173,10 @@ def kept_edits(ss: Mapping[str, Any], model_key: str) -> dict[str, int]:
 
 def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -> list[str]:
     """Set the session from a state (before any widget is drawn); returns notes on what could not be shown."""
-    state, notes = _checked_orthos(state, eng)
-    state, more = _checked_follows(state, eng)
-    notes += more
+    state, notes = _checked_directions(state, eng)
+    for check in (_checked_orthos, _checked_follows):
+        state, more = check(state, eng)
+        notes += more
     num_ws = eng.G.num_ws
     if ss.get("_edits_of") != (eng.key, state.method):    # the shown edits stay kept, not lost
         _stash(ss)
@@ -226,29 +225,73 @@ def _checked_orthos(state: LatentState, eng: Engine) -> tuple[LatentState, list[
     return sanitize(state, Limits(num_attributes=n))
 
 
+def edit_flags(ss: Mapping[str, Any], eng: Engine, method: str, i: int) -> tuple[tuple[int, ...], bool]:
+    """(attribute directions held or made orthogonal to, whether it follows the image) of direction i's
+    edit: a followed edit only of an attribute the model can follow, holding only such attributes."""
+    held = tuple(orthos(ss, eng.key, method).get(i, ()))
+    if method != "attr" or i not in follows(ss, eng.key, method):
+        return held, False
+    can = followable_attributes(eng)
+    if i not in can:
+        return held, False
+    return tuple(j for j in held if j in can), True
+
+
+def followable_attributes(eng: Engine) -> set[int]:
+    """Indices of the model's attribute directions whose edits can follow the image (empty when the
+    attribute directions cannot be had)."""
+    from explorer.explore.local_edits import followable
+    try:
+        keys = list(eng.directions("attr").settings.get("attributes", []))
+    except Exception:  # noqa: BLE001 - then nothing follows; the page says why elsewhere
+        return set()
+    can = set(followable(eng.G))
+    return {i for i, k in enumerate(keys) if k in can}
+
+
 def _checked_follows(state: LatentState, eng: Engine) -> tuple[LatentState, list[str]]:
     """Followed edits of attributes this model cannot follow (or holding ones it cannot) become plain
     edits, with a note each (a link or a recipe may be wrong)."""
     if not any(e.follow for e in state.edits):
         return state, []
-    from explorer.explore.local_edits import followable
     try:
-        keys = list(eng.directions("attr").settings.get("attributes", []))
+        D = eng.directions("attr")
     except Exception as err:  # noqa: BLE001 - the edits still show, as plain edits
-        keys, why = [], f"the attribute directions could not be computed ({err})"
-    else:
-        why = ""
-    can = set(followable(eng.G))
+        plain = tuple(dataclasses.replace(x, follow=False) for x in state.edits)
+        return dataclasses.replace(state, edits=plain), [
+            f"edits that follow the image are shown as plain edits: the attribute directions could not be "
+            f"computed ({err})"]
+    can = followable_attributes(eng)
     edits, notes = [], []
     for e in state.edits:
-        names = [keys[i] if 0 <= i < len(keys) else None for i in (e.direction, *e.ortho)] if keys else [None]
-        if e.follow and not all(n in can for n in names):
-            bad = ", ".join(str(n) for n in names if n not in can)
-            notes.append(f"the edit of attribute direction {e.direction} is shown as a plain edit: "
-                         + (why or f"this model cannot follow {bad}"))
+        if e.follow and e.direction not in can:
+            why = (f"this model cannot follow {D.names[e.direction]}" if 0 <= e.direction < D.k
+                   else "that direction does not exist")
+            notes.append(f"the edit of attribute direction {e.direction} is shown as a plain edit: {why}")
+            e = dataclasses.replace(e, follow=False)
+        elif e.follow and not set(e.ortho) <= can:
+            bad = ", ".join(D.names[i] if 0 <= i < D.k else str(i) for i in e.ortho if i not in can)
+            notes.append(f"the edit of attribute direction {e.direction} is shown as a plain edit: while it follows "
+                         f"the image it cannot hold {bad}")
             e = dataclasses.replace(e, follow=False)
         edits.append(e)
     return dataclasses.replace(state, edits=tuple(edits)), notes
+
+
+def _checked_directions(state: LatentState, eng: Engine) -> tuple[LatentState, list[str]]:
+    """Drop edits of directions the model does not have (a link or recipe is checked against 32 before the
+    method's directions are known; attribute directions are fewer), with a note each."""
+    if not state.edits:
+        return state, []
+    try:
+        k = eng.directions(state.method).k
+    except Exception:  # noqa: BLE001 - rendering will say what is wrong with the directions
+        return state, []
+    bad = [e for e in state.edits if e.direction >= k]
+    if not bad:
+        return state, []
+    notes = [f"edit of direction {e.direction} ignored: there are only {k} {state.method} directions" for e in bad]
+    return dataclasses.replace(state, edits=tuple(e for e in state.edits if e.direction < k)), notes
 
 
 def reset_edits(ss: MutableMapping[str, Any]) -> None:

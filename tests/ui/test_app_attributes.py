@@ -186,3 +186,40 @@ def test_one_switch_makes_every_followable_attribute_slider_follow(app_env):
     at.toggle(key="follow_all").set_value(False)
     run_app(at)
     assert not any("↝" in s.label for s in at.slider if s.key and s.key.startswith("amt"))
+
+
+def test_following_never_holds_what_it_cannot_and_bad_links_do_not_crash(app_env):
+    at = AppTest.from_file(APP, default_timeout=180)
+    run_app(at)
+    at.radio(key="method").set_value("attr")
+    run_app(at)
+    at.radio(key="panel").set_value("Attributes")
+    run_app(at)
+    names = list(at.selectbox(key="attr_cond_dir").options)
+    i = next(j for j, n in enumerate(names) if n.startswith("brightness"))
+    sym = next(j for j, n in enumerate(names) if n.startswith("symmetry"))
+    con = next(j for j, n in enumerate(names) if n.startswith("contrast"))
+    at.selectbox(key="attr_cond_dir").set_value(i)
+    run_app(at)
+    at.multiselect(key=f"attr_keep_attr_{i}").set_value([sym, con])      # a plain conditional edit first
+    run_app(at)
+    at.button(key="attr_cond_apply").click()
+    run_app(at)
+    at.toggle(key=f"attr_follow_{i}").set_value(True)                      # then follow: symmetry cannot be held
+    run_app(at)
+    assert not at.exception
+    assert sym not in at.multiselect(key=f"attr_keep_attr_{i}").options
+    at.radio(key="panel").set_value("Edit directions")
+    run_app(at)
+    at.slider(key=f"amt{i}").set_value(1.0)
+    run_app(at)
+    assert not at.exception and at.query_params["e"] == f"{i}:1:0::{con}:f"
+    assert "holds 1" in at.slider(key=f"amt{i}").label
+    # a link to an attribute direction the model does not have (fewer than the 32 PCA ones): one box, no crash
+    bad = AppTest.from_file(APP, default_timeout=180)
+    bad.query_params.update({**dict(at.query_params), "e": f"31:1:0:::f,{i}:1:0::-1.{sym}:f"})
+    run_app(bad)
+    assert not bad.exception
+    box = [w.value for w in bad.warning if "could not be shown exactly" in w.value]
+    assert len(box) == 1 and "direction 31" in box[0] and "start at 0" in box[0] and "cannot hold symmetry" in box[0]
+    assert bad.query_params["e"] == f"{i}:1:0::{sym}"
