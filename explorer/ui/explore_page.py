@@ -78,6 +78,7 @@ def load_state(eng: Engine) -> list[str]:
     if link_warns:                                     # one box, however broken the link
         shown = link_warns if len(link_warns) <= 8 else link_warns[:7] + [f"… and {len(link_warns) - 7} more problems"]
         notes.append("This link could not be shown exactly:\n" + "\n".join(f"- {md_escape(w)}" for w in shown))
+    S.default_follows(ss, eng)
     for key, default in (("k", S.DEFAULT_K), ("panel", "Edit directions"), ("method", "pca"),
                          ("psi", 1.0), ("show_critic", False), ("zoff", {}), ("amts", {}), ("ranges", {})):
         ss.setdefault(key, default)

@@ -237,6 +237,17 @@ def edit_flags(ss: Mapping[str, Any], eng: Engine, method: str, i: int) -> tuple
     return tuple(j for j in held if j in can), True
 
 
+def default_follows(ss: MutableMapping[str, Any], eng: Engine) -> None:
+    """A font model's attribute sliders follow the image unless this session (or the link it opened) said
+    otherwise: there one fitted direction moves weight the wrong way for a quarter of the faces
+    (docs/fonts-design.md). Called before the widgets, once the attribute method is shown."""
+    from explorer.explore.attributes import GLYPH_CHANNELS
+    if (ss.get("method") != "attr" or eng.G.cfg.channels != GLYPH_CHANNELS
+            or (eng.key, "attr") in ss.get("_follows", {})):
+        return
+    ss["_follows"] = {**ss.get("_follows", {}), (eng.key, "attr"): frozenset(followable_attributes(eng))}
+
+
 def followable_attributes(eng: Engine) -> set[int]:
     """Indices of the model's attribute directions whose edits can follow the image (empty when the
     attribute directions cannot be had)."""

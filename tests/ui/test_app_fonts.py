@@ -305,3 +305,21 @@ def test_a_bad_link_size_is_named_with_the_accepted_sizes_as_plain_text():
     assert font_link.apply_view_params({}, ss) == [] and ss["font_size"] == DEFAULT_SIZE  # no sz: the default
     (w,) = font_link.apply_view_params({"sz": "**9**" + "9" * 50}, ss)
     assert ss["font_size"] == DEFAULT_SIZE and "sz='**9**999999999999999…'" in w and "(16, 24, 32, 48, 64, 96 px)" in w
+
+
+def test_a_font_models_attribute_sliders_follow_the_image_unless_a_link_says_otherwise(fonts_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=180))
+    at.radio(key="method").set_value("attr")
+    run_app(at)
+    labels = {s.key: s.label for s in at.slider if s.key and s.key.startswith("amt")}
+    weight = next(k for k, lab in labels.items() if lab.startswith("weight"))
+    assert "↝" in labels[weight] and at.toggle(key="follow_all").value is True
+    assert not any("↝" in lab for lab in labels.values() if lab.startswith(("serif", "ink", "contrast")))
+    at.slider(key=weight).set_value(1.0)
+    run_app(at)
+    assert not at.exception and at.query_params["e"] == f"{weight[3:]}:1:0:::f"
+    linked = AppTest.from_file(APP, default_timeout=180)                # a link without :f stays a fitted edit
+    linked.query_params.update({**dict(at.query_params), "e": f"{weight[3:]}:1:0:"})
+    run_app(linked)
+    assert not linked.exception and "↝" not in linked.slider(key=weight).label
+    assert linked.query_params["e"] == f"{weight[3:]}:1:0:"
