@@ -34,8 +34,8 @@ class ProjectConfig:
     steps: int = 200                     # Adam steps in all (class trials included); 0 = the first guess only
     lr: float = 0.2                      # peak learning rate from the mean, in std units of w (0.08-0.25 tried)
     encoder_lr: float = 0.3              # peak lr from the encoder's guess; with a 5 % ramp-up, at 200 steps in w,
-    # 0.3 beat 0.1 without one by 0.40 dB on 50 Fashion-MNIST test images (23.81 vs 23.41), 0.16 dB on 50
-    # held-out emoji and 0.04 dB on 20 held-out fonts; 0.2 / 0.4 / 0.6 gave 23.52 / 23.86 / 23.84 dB
+    # 0.3 beat 0.1 without one by 0.26 dB on 50 Fashion-MNIST test images (23.52 vs 23.27, re-measured side by
+    # side; docs/inversion.md), 0.16 dB on 50 held-out emoji and 0.04 dB on 20 held-out fonts
     encoder_rampup: float = 0.05         # share of the steps the lr ramps up over from the encoder's guess
     encoder_rampdown: float = 0.25       # share of the steps it ramps down over (cosine), from that guess
     start: str = "encoder"               # "encoder" (when the model has one, else the mean) | "mean"
