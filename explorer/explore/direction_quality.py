@@ -41,6 +41,27 @@ def _deltas(G: Generator, render: Render, measurer: Measurer, w0: torch.Tensor, 
     return measurer.measure(render(ws.reshape(k * n, -1))).reshape(k, n, -1) - base[None]
 
 
+def _units(d: Any, measurer: Measurer) -> tuple[list[str], dict[str, int], np.ndarray]:
+    """(d's attribute keys, {measurer key: column}, (A,) each column's unit: the std `d` was fitted with)."""
+    keys = list(d.settings.get("attributes", []))
+    col = {k: j for j, k in enumerate(measurer.keys)}
+    scale = np.asarray(d.settings.get("scale") or [1.0] * len(keys), dtype=np.float64)
+    unit = np.ones(len(measurer.keys))
+    for i, k in enumerate(keys):
+        if k in col and scale[i] > 1e-12:
+            unit[col[k]] = scale[i]
+    return keys, col, unit
+
+
+def _scores(dl: np.ndarray, own_col: int, other_cols: list[int]) -> tuple[float, float, float]:
+    """(right way, leak, mean change) of attribute changes dl (n, A) in std units: the share of seeds where
+    its own column rose, the others' mean |change| relative to its own, and its own mean change."""
+    own = dl[:, own_col]
+    mag = float(np.nanmean(np.abs(own)))
+    leak = float(np.nanmean(np.abs(dl[:, other_cols]))) / mag if other_cols and mag > 0 else float("nan")
+    return float(np.nanmean(own > 0)), leak, float(np.nanmean(own))
+
+
 def direction_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 200, step: float = 2.0,
                       group: Sequence[str] | None = None, render: Render | None = None) -> dict[str, Any]:
     """Quality figures of the measured attribute directions of `d` (method "attr") whose attribute is in
@@ -50,17 +71,11 @@ def direction_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 2
     if d.method != "attr":
         raise ValueError(f"direction quality needs attribute directions, not {d.method!r}")
     t0 = time.perf_counter()
-    keys = list(d.settings.get("attributes", []))
-    col = {k: j for j, k in enumerate(measurer.keys)}
+    keys, col, unit = _units(d, measurer)
     chosen = [i for i, k in enumerate(keys) if (group is None or k in group) and k in col]
     if not chosen:
         raise ValueError(f"no attribute direction in the group {list(group or [])}")
     render = render or render_with(G)
-    scale = np.asarray(d.settings.get("scale") or [1.0] * len(keys), dtype=np.float64)
-    unit = np.ones(len(measurer.keys))
-    for i, k in enumerate(keys):
-        if k in col and scale[i] > 1e-12:
-            unit[col[k]] = scale[i]
     cols = [col[keys[i]] for i in chosen]
     V, S = d.vectors[chosen].float(), d.sigma[chosen].float()
     ortho = []
@@ -76,16 +91,13 @@ def direction_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 2
     for tag, vecs in (("", V), ("_orth", torch.stack(ortho))):
         dl = _deltas(G, render, measurer, w0, base, vecs, S, step) / unit            # (K, n, A) in std units
         for a, i in enumerate(chosen):
-            own = dl[a, :, cols[a]]
-            others = [c for c in cols if c != cols[a]]
-            mag = float(np.nanmean(np.abs(own)))
-            leak = float(np.nanmean(np.abs(dl[a][:, others]))) / mag if others and mag > 0 else float("nan")
+            right, leak, change = _scores(dl[a], cols[a], [c for c in cols if c != cols[a]])
             if not tag:
                 rows.append({"name": d.names[i], "key": keys[i], "fit": float(d.explained[i]),
                              "metric": (d.settings.get("metric") or ["r2"] * len(keys))[i]})
-            rows[a]["right_way" + tag] = float(np.nanmean(own > 0))
+            rows[a]["right_way" + tag] = right
             rows[a]["leak" + tag] = leak
-            rows[a]["change" + tag] = float(np.nanmean(own))
+            rows[a]["change" + tag] = change
     return {"rows": rows, "n_seeds": n_seeds, "step": step, "group": list(group) if group else None,
             "seconds": time.perf_counter() - t0}
 
@@ -103,18 +115,12 @@ def follow_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 200,
     if d.method != "attr":
         raise ValueError(f"followed edits need attribute directions, not {d.method!r}")
     t0 = time.perf_counter()
-    keys = list(d.settings.get("attributes", []))
-    col = {k: j for j, k in enumerate(measurer.keys)}
+    keys, col, unit = _units(d, measurer)
     can = set(followable(G))
     chosen = [k for k in (group if group is not None else keys) if k in keys and k in col and k in can]
     if not chosen:
         raise ValueError(f"no attribute of the group {list(group or keys)} can be followed on this model")
     render = render or render_with(G)
-    scale = np.asarray(d.settings.get("scale") or [1.0] * len(keys), dtype=np.float64)
-    unit = np.ones(len(measurer.keys))
-    for i, k in enumerate(keys):
-        if k in col and scale[i] > 1e-12:
-            unit[col[k]] = scale[i]
     w0 = reference_w(G, n_seeds, seed=REF_SEED + 1)
     ws0 = w0[:, None].repeat(1, G.num_ws, 1)
     base = measurer.measure(render(ws0))
@@ -124,13 +130,8 @@ def follow_quality(G: Generator, d: Any, measurer: Measurer, n_seeds: int = 200,
         rest = [o for o in chosen if o != k]
         hold = rest if hold_others else []
         ws = torch.cat([follow(G, ws0[a:a + 50], k, step, float(d.sigma[i]), hold) for a in range(0, n_seeds, 50)])
-        dl = (measurer.measure(render(ws)) - base) / unit
-        own = dl[:, col[k]]
-        others = [col[o] for o in rest]
-        mag = float(np.nanmean(np.abs(own)))
-        leak = float(np.nanmean(np.abs(dl[:, others]))) / mag if others and mag > 0 else float("nan")
-        rows.append({"name": d.names[i], "key": k, "right_way": float(np.nanmean(own > 0)), "leak": leak,
-                     "change": float(np.nanmean(own)), "held": hold})
+        right, leak, change = _scores((measurer.measure(render(ws)) - base) / unit, col[k], [col[o] for o in rest])
+        rows.append({"name": d.names[i], "key": k, "right_way": right, "leak": leak, "change": change, "held": hold})
     return {"rows": rows, "n_seeds": n_seeds, "step": step, "group": chosen, "hold_others": hold_others,
             "seconds": time.perf_counter() - t0}
 

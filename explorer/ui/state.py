@@ -24,8 +24,9 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
-from explorer.explore.latents import AMOUNT_LIMIT, SEED_MAX, Edit, LatentState, Limits, checkpoint_id, seed_to_z
+from explorer.explore.latents import AMOUNT_LIMIT, SEED_MAX, Edit, LatentState, checkpoint_id, seed_to_z
 from explorer.ui import sticky
+from explorer.ui.state_checks import checked, followable_attributes
 
 DEFAULT_K = 10
 Z_GROUP = 16
@@ -173,10 +174,7 @@ def kept_edits(ss: Mapping[str, Any], model_key: str) -> dict[str, int]:
 
 def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -> list[str]:
     """Set the session from a state (before any widget is drawn); returns notes on what could not be shown."""
-    state, notes = _checked_directions(state, eng)
-    for check in (_checked_orthos, _checked_follows):
-        state, more = check(state, eng)
-        notes += more
+    state, notes = checked(state, eng)
     num_ws = eng.G.num_ws
     if ss.get("_edits_of") != (eng.key, state.method):    # the shown edits stay kept, not lost
         _stash(ss)
@@ -210,21 +208,6 @@ def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -
     return notes
 
 
-def _checked_orthos(state: LatentState, eng: Engine) -> tuple[LatentState, list[str]]:
-    """Drop the attribute directions a conditional edit names that this model does not have (a link or a
-    recipe may be wrong), with a note each; needs the model's attribute directions only when there are some."""
-    if not any(e.ortho for e in state.edits):
-        return state, []
-    from explorer.explore.recipes import sanitize
-    try:
-        n = eng.directions("attr").k
-    except Exception as e:  # noqa: BLE001 - the edits still show, as plain edits
-        plain = tuple(dataclasses.replace(x, ortho=()) for x in state.edits)
-        return dataclasses.replace(state, edits=plain), [f"conditional edits are shown as plain edits: the "
-                                                         f"attribute directions could not be computed ({e})"]
-    return sanitize(state, Limits(num_attributes=n))
-
-
 def edit_flags(ss: Mapping[str, Any], eng: Engine, method: str, i: int) -> tuple[tuple[int, ...], bool]:
     """(attribute directions held or made orthogonal to, whether it follows the image) of direction i's
     edit: a followed edit only of an attribute the model can follow, holding only such attributes."""
@@ -246,63 +229,6 @@ def default_follows(ss: MutableMapping[str, Any], eng: Engine) -> None:
             or (eng.key, "attr") in ss.get("_follows", {})):
         return
     ss["_follows"] = {**ss.get("_follows", {}), (eng.key, "attr"): frozenset(followable_attributes(eng))}
-
-
-def followable_attributes(eng: Engine) -> set[int]:
-    """Indices of the model's attribute directions whose edits can follow the image (empty when the
-    attribute directions cannot be had)."""
-    from explorer.explore.local_edits import followable
-    try:
-        keys = list(eng.directions("attr").settings.get("attributes", []))
-    except Exception:  # noqa: BLE001 - then nothing follows; the page says why elsewhere
-        return set()
-    can = set(followable(eng.G))
-    return {i for i, k in enumerate(keys) if k in can}
-
-
-def _checked_follows(state: LatentState, eng: Engine) -> tuple[LatentState, list[str]]:
-    """Followed edits of attributes this model cannot follow (or holding ones it cannot) become plain
-    edits, with a note each (a link or a recipe may be wrong)."""
-    if not any(e.follow for e in state.edits):
-        return state, []
-    try:
-        D = eng.directions("attr")
-    except Exception as err:  # noqa: BLE001 - the edits still show, as plain edits
-        plain = tuple(dataclasses.replace(x, follow=False) for x in state.edits)
-        return dataclasses.replace(state, edits=plain), [
-            f"edits that follow the image are shown as plain edits: the attribute directions could not be "
-            f"computed ({err})"]
-    can = followable_attributes(eng)
-    edits, notes = [], []
-    for e in state.edits:
-        if e.follow and e.direction not in can:
-            why = (f"this model cannot follow {D.names[e.direction]}" if 0 <= e.direction < D.k
-                   else "that direction does not exist")
-            notes.append(f"the edit of attribute direction {e.direction} is shown as a plain edit: {why}")
-            e = dataclasses.replace(e, follow=False)
-        elif e.follow and not set(e.ortho) <= can:
-            bad = ", ".join(D.names[i] if 0 <= i < D.k else str(i) for i in e.ortho if i not in can)
-            notes.append(f"the edit of attribute direction {e.direction} is shown as a plain edit: while it follows "
-                         f"the image it cannot hold {bad}")
-            e = dataclasses.replace(e, follow=False)
-        edits.append(e)
-    return dataclasses.replace(state, edits=tuple(edits)), notes
-
-
-def _checked_directions(state: LatentState, eng: Engine) -> tuple[LatentState, list[str]]:
-    """Drop edits of directions the model does not have (a link or recipe is checked against 32 before the
-    method's directions are known; attribute directions are fewer), with a note each."""
-    if not state.edits:
-        return state, []
-    try:
-        k = eng.directions(state.method).k
-    except Exception:  # noqa: BLE001 - rendering will say what is wrong with the directions
-        return state, []
-    bad = [e for e in state.edits if e.direction >= k]
-    if not bad:
-        return state, []
-    notes = [f"edit of direction {e.direction} ignored: there are only {k} {state.method} directions" for e in bad]
-    return dataclasses.replace(state, edits=tuple(e for e in state.edits if e.direction < k)), notes
 
 
 def reset_edits(ss: MutableMapping[str, Any]) -> None:

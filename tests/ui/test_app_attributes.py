@@ -135,14 +135,19 @@ def test_auto_labels_are_not_repeated_once_saved_as_names():
     assert named == ["PC 0: + width, + contrast", "PC 1: (no clear effect)", "bold: + weight"]
 
 
-def test_an_attribute_edit_that_follows_the_image_travels_in_the_link(app_env):
+def _attribute_directions_panel() -> tuple[AppTest, list[str]]:
+    """The app on attribute directions with the Attributes panel open, and the directions' names."""
     at = AppTest.from_file(APP, default_timeout=180)
     run_app(at)
     at.radio(key="method").set_value("attr")
     run_app(at)
     at.radio(key="panel").set_value("Attributes")
     run_app(at)
-    names = list(at.selectbox(key="attr_cond_dir").options)
+    return at, list(at.selectbox(key="attr_cond_dir").options)
+
+
+def test_an_attribute_edit_that_follows_the_image_travels_in_the_link(app_env):
+    at, names = _attribute_directions_panel()
     i = next(j for j, n in enumerate(names) if n.startswith("brightness"))
     at.selectbox(key="attr_cond_dir").set_value(i)
     run_app(at)
@@ -189,13 +194,7 @@ def test_one_switch_makes_every_followable_attribute_slider_follow(app_env):
 
 
 def test_following_never_holds_what_it_cannot_and_bad_links_do_not_crash(app_env):
-    at = AppTest.from_file(APP, default_timeout=180)
-    run_app(at)
-    at.radio(key="method").set_value("attr")
-    run_app(at)
-    at.radio(key="panel").set_value("Attributes")
-    run_app(at)
-    names = list(at.selectbox(key="attr_cond_dir").options)
+    at, names = _attribute_directions_panel()
     i = next(j for j, n in enumerate(names) if n.startswith("brightness"))
     sym = next(j for j, n in enumerate(names) if n.startswith("symmetry"))
     con = next(j for j, n in enumerate(names) if n.startswith("contrast"))
