@@ -282,6 +282,16 @@ def load_encoder_or_none(meta: dict) -> Encoder | None:
         return None
 
 
+def _real_rounds(summary: dict) -> list[dict]:
+    """The rounds on real images an encoder's summary records: its `real_rounds`, or its one round's
+    `real_*` figures, or none."""
+    rounds = summary.get("real_rounds")
+    if isinstance(rounds, list):
+        return [dict(r) for r in rounds if isinstance(r, dict)]
+    one = {k: v for k, v in summary.items() if k.startswith("real_") and k != "real_images"}
+    return [one] if one.get("real_steps") else []
+
+
 def train_encoder_for_model(model: str | os.PathLike, max_seconds: float = 240.0, seed: int = 0,
                             should_stop: Callable[[], bool] | None = None,
                             on_progress: Callable[[dict], None] | None = None,
@@ -293,7 +303,8 @@ def train_encoder_for_model(model: str | os.PathLike, max_seconds: float = 240.0
     then (2) `encoder_finetune.finetune_encoder` on the model's real training images (its card's dataset,
     held-out images excluded) through the frozen generator for the rest; without usable images (no
     dataset on the card, or it is gone) phase 1 gets all the time. `from_existing`: skip phase 1 and
-    fine-tune the model's current encoder for all of `max_seconds` (raises EncoderError when it has none).
+    fine-tune the model's current encoder for all of `max_seconds` (raises EncoderError when it has none);
+    the summary then lists every round on real images so far (`real_rounds`) with their totals.
     Returns (the encoder's JSON path, summary). Raises CheckpointError when the model cannot be loaded."""
     from explorer.explore.encoder_finetune import finetune_encoder, real_images
     from explorer.explore.projection_metrics import FeatureNets
@@ -307,8 +318,12 @@ def train_encoder_for_model(model: str | os.PathLike, max_seconds: float = 240.0
             raise EncoderError("the model has no encoder to fine-tune: train one first")
         j = encoder_stem(meta["path"])
         old = fileio.read_json_object(j.with_name(j.name + ".json"), "an encoder description", EncoderError)
-        summary = {k: v for k, v in dict(old.get("summary") or {}).items() if not k.startswith("real_")}
+        summary = dict(old.get("summary") or {})
+        rounds = _real_rounds(summary)
+        summary = {k: v for k, v in summary.items() if not k.startswith("real_")}
     else:
+        rounds = []
+
         def phase1(d: dict) -> None:
             if on_progress is not None:
                 on_progress({**d, "eta_s": None if d.get("eta_s") is None else d["eta_s"] + real_s})
@@ -316,7 +331,13 @@ def train_encoder_for_model(model: str | os.PathLike, max_seconds: float = 240.0
                                      on_progress=phase1)
     summary["real_images"] = source
     if images is not None and real_s > 0:
-        summary.update(finetune_encoder(G, enc, images, labels, FeatureNets.for_model(G, meta), seed=seed,
-                                        max_seconds=real_s, should_stop=should_stop, on_progress=on_progress))
+        this = finetune_encoder(G, enc, images, labels, FeatureNets.for_model(G, meta), seed=seed,
+                                max_seconds=real_s, should_stop=should_stop, on_progress=on_progress)
+        rounds.append({k: v for k, v in this.items() if k.startswith("real_")})
+        summary.update(this)
+        if len(rounds) > 1:                       # the totals over every round on real images so far
+            summary.update(real_steps=sum(int(r.get("real_steps") or 0) for r in rounds),
+                           real_seconds=round(sum(float(r.get("real_seconds") or 0) for r in rounds), 1),
+                           real_rounds=rounds)
         summary.update(evaluate_encoder(G, enc))
     return save_encoder(enc, meta["path"], str(meta.get("sha256") or ""), summary), summary

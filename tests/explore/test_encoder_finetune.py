@@ -88,7 +88,11 @@ def test_the_recipe_trains_on_the_cards_images_and_can_fine_tune_the_existing_en
     j, s = train_encoder_for_model(side, max_seconds=4.0)
     assert s["steps"] > 0 and s["real_steps"] > 0 and "held out" in s["real_images"]
     j2, s2 = train_encoder_for_model(side, max_seconds=2.0, from_existing=True)
-    assert j2 == j and s2["steps"] == s["steps"] and s2["real_steps"] > 0
+    assert j2 == j and s2["steps"] == s["steps"] and s2["real_steps"] > s["real_steps"]
+    first, second = s2["real_rounds"]                       # both rounds on real images are on record
+    assert first["real_steps"] == s["real_steps"] and s2["real_steps"] == first["real_steps"] + second["real_steps"]
+    _, s4 = train_encoder_for_model(side, max_seconds=1.0, from_existing=True)
+    assert len(s4["real_rounds"]) == 3 and s4["real_rounds"][:2] == s2["real_rounds"]
     assert load_encoder({**json.loads(side.read_text()), "path": str(side)}) is not None
     _, bare = export_generator(tmp_path / "n" / "tiny")                  # no dataset on its card: phase 1 only
     _, s3 = train_encoder_for_model(bare, max_seconds=1.0)
