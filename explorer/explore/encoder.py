@@ -334,8 +334,9 @@ def train_encoder_for_model(model: str | os.PathLike, max_seconds: float = 240.0
         this = finetune_encoder(G, enc, images, labels, FeatureNets.for_model(G, meta), seed=seed,
                                 max_seconds=real_s, should_stop=should_stop, on_progress=on_progress)
         rounds.append({k: v for k, v in this.items() if k.startswith("real_")})
-        summary.update(this)
-        if len(rounds) > 1:                       # the totals over every round on real images so far
+        if len(rounds) == 1:
+            summary.update(this)
+        else:                                     # each round's figures in real_rounds, their totals beside them
             summary.update(real_steps=sum(int(r.get("real_steps") or 0) for r in rounds),
                            real_seconds=round(sum(float(r.get("real_seconds") or 0) for r in rounds), 1),
                            real_rounds=rounds)
