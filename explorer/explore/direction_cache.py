@@ -51,6 +51,7 @@ def compute_directions(G: Generator, method: str, k: int = 32, settings: Mapping
         return pca_directions(G, k=k, **s)
     if method == "attr":
         from explorer.explore.attribute_directions import attribute_directions
+        s.pop("glyph_measures", None)                          # a cache key only: the code measures
         return attribute_directions(G, meta, k=k, **s)
     return sefa_directions(G, k=k, **s)
 
@@ -59,8 +60,10 @@ def model_settings(G: Generator, method: str, settings: Mapping[str, Any] | None
     """`settings` with the model's own defaults made explicit (glyph stacks: GLYPH_STACK_ATTR_SAMPLES
     attribute samples), so they are part of the cache key: changing a default recomputes."""
     s = dict(settings or {})
-    if method == "attr" and "n_samples" not in s and is_glyph_stack(G.cfg.channels):
-        s["n_samples"] = GLYPH_STACK_ATTR_SAMPLES
+    if method == "attr" and is_glyph_stack(G.cfg.channels):
+        from explorer.data.glyphmetrics import MEASURES_VERSION
+        s.setdefault("n_samples", GLYPH_STACK_ATTR_SAMPLES)
+        s.setdefault("glyph_measures", MEASURES_VERSION)      # a change of the glyph measures recomputes
     return s
 
 
@@ -74,7 +77,7 @@ def _settings(method: str, settings: Mapping[str, Any] | None) -> dict[str, Any]
     if method not in METHODS:
         raise ValueError(f"unknown direction method {method!r}; choose from {METHODS}")
     s = dict(DEFAULTS[method])
-    unknown = set(settings or {}) - set(s)
+    unknown = set(settings or {}) - set(s) - ({"glyph_measures"} if method == "attr" else set())
     if unknown:
         raise ValueError(f"unknown {method} setting(s) {sorted(unknown)}; known: {sorted(s)}")
     s.update(settings or {})

@@ -319,6 +319,27 @@ def test_slant_and_heights_match_their_pixel_definitions():
             mx, my = (w * xx).sum() / w.sum(), (w * y_up).sum() / w.sum()
             want[n, g] = np.degrees(np.arctan((w * (xx - mx) * (y_up - my)).sum() / (w * (y_up - my) ** 2).sum()))
     np.testing.assert_allclose(glyphmetrics._slant(ink), want, atol=1e-4)
-    rows = ink.max(-1) >= 0.5
-    first, last = rows.argmax(-1), 63 - rows[..., ::-1].argmax(-1)
-    np.testing.assert_array_equal(glyphmetrics.ink_heights(ink), np.where(rows.any(-1), last - first + 1, 0))
+    want_h = np.zeros((3, 4))
+    for n in range(3):
+        for g in range(4):
+            p = np.concatenate([[0.0], ink[n, g].max(-1).astype(np.float64), [0.0]])   # rows, zero outside
+            on = np.nonzero(p >= 0.5)[0]
+            if len(on):
+                i, j = on[0], on[-1]
+                left = (i - 1) + (0.5 - p[i - 1]) / (p[i] - p[i - 1])     # where the profile crosses 0.5
+                right = j + (p[j] - 0.5) / (p[j] - p[j + 1])
+                want_h[n, g] = right - left
+    np.testing.assert_allclose(glyphmetrics.ink_heights(ink), want_h, atol=1e-4)
+
+
+def test_extents_are_subpixel_and_agree_with_pixel_counts_on_hard_edges():
+    ink = np.zeros((1, 62, 16, 16), np.float32)
+    ink[0, :, 4:12, 3:9] = 1.0                               # hard edges: 8 rows, 6 columns
+    np.testing.assert_allclose(glyphmetrics.ink_heights(ink), 8.0)
+    np.testing.assert_allclose(glyphmetrics.ink_widths(ink), 6.0)
+    ink[0, :, 4:12, 9] = 0.75                                # a partly inked column beside them
+    widths = glyphmetrics.ink_widths(ink)
+    np.testing.assert_allclose(widths, 9 + 0.25 / 0.75 - 2.5, atol=1e-5)   # right end: 0.5 between 0.75 and 0
+    ink[0, :, 4:12, 9] = 0.25                                # below the threshold, still moves the edge
+    np.testing.assert_allclose(glyphmetrics.ink_widths(ink), 8 + 0.5 / 0.75 - 2.5, atol=1e-5)
+    assert glyphmetrics.ink_widths(np.zeros((1, 62, 8, 8), np.float32)).max() == 0.0   # blank: 0

@@ -119,7 +119,12 @@ def test_a_models_own_default_is_part_of_the_cache_key(G, tmp_path, monkeypatch)
     glyphs, _ = export_font_model(tmp_path / "fonts")                      # a tiny glyph-stack model
     first = D.cache_path(meta, "attr", 8, D.model_settings(glyphs, "attr", None))
     monkeypatch.setattr(D, "GLYPH_STACK_ATTR_SAMPLES", 123)
-    assert D.model_settings(glyphs, "attr", None) == {"n_samples": 123}
-    assert D.cache_path(meta, "attr", 8, D.model_settings(glyphs, "attr", None)) != first   # recomputed
-    assert D.model_settings(glyphs, "attr", {"n_samples": 50}) == {"n_samples": 50}         # the user's wins
+    from explorer.data import glyphmetrics
+    v = glyphmetrics.MEASURES_VERSION
+    assert D.model_settings(glyphs, "attr", None) == {"n_samples": 123, "glyph_measures": v}
+    second = D.cache_path(meta, "attr", 8, D.model_settings(glyphs, "attr", None))
+    assert second != first                                                                  # recomputed
+    monkeypatch.setattr(glyphmetrics, "MEASURES_VERSION", v + 1)           # the glyph measures changed
+    assert D.cache_path(meta, "attr", 8, D.model_settings(glyphs, "attr", None)) not in (first, second)
+    assert D.model_settings(glyphs, "attr", {"n_samples": 50})["n_samples"] == 50          # the user's wins
     assert D.model_settings(G, "attr", None) == {} and D.model_settings(glyphs, "pca", None) == {}
