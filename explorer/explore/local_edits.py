@@ -28,7 +28,9 @@ definitions with hard thresholds made soft:
   extent of the columns of H N O U n o u over the soft cap height), x-height ratio (median soft extent
   of the rows of x z v w over it); each extent is the mean of a soft extent (`_soft_extent`: the
   count from the first to the last row or column whose maximum reaches 0.5, with that threshold a
-  steep sigmoid) and the measure's own sub-pixel extent (`_extent_proxy`);
+  steep sigmoid) and the measure's own sub-pixel extent (`_extent_proxy`). Width is the median of
+  7 glyphs, and which glyph is the median changes along a path, so a held width also holds the
+  glyph widths ranked just below and above the median (`companions_for`);
 * every image model: brightness and RMS contrast of luminance, edge density, ink coverage (the
   distance from the border's colour, as `attributes.ink`, the background held as a constant).
 
@@ -98,7 +100,7 @@ def _glyphs(chars: str) -> list[int]:
     return [_CHARS.index(c) for c in chars]
 
 
-def _font_proxies() -> dict[str, Proxy]:
+def _font_proxies() -> tuple[dict[str, Proxy], dict[str, list[Proxy]]]:
     from explorer.data.glyphmetrics import CAP_GLYPHS, WIDTH_GLYPHS, XHEIGHT_GLYPHS
 
     def ink(x: torch.Tensor) -> torch.Tensor:
@@ -118,15 +120,30 @@ def _font_proxies() -> dict[str, Proxy]:
         from explorer.evaluation.style_consistency_loss import glyph_style
         return glyph_style(ink(x))["slant"].mean(1)
 
-    def width(x: torch.Tensor) -> torch.Tensor:
+    def widths(x: torch.Tensor) -> torch.Tensor:                   # (B, 7) sorted glyph widths / cap height
         k = ink(x)
-        return _extent_proxy(k[:, _glyphs(WIDTH_GLYPHS)].amax(-2)).median(dim=1).values / cap(k)
+        return _extent_proxy(k[:, _glyphs(WIDTH_GLYPHS)].amax(-2)).sort(dim=1).values / cap(k)[:, None]
+
+    mid = len(WIDTH_GLYPHS) // 2                                    # the median's rank (7 glyphs: 3)
+
+    def width(x: torch.Tensor) -> torch.Tensor:
+        return widths(x)[:, mid]
 
     def x_height(x: torch.Tensor) -> torch.Tensor:
         k = ink(x)
         return _extent_proxy(k[:, _glyphs(XHEIGHT_GLYPHS)].amax(-1)).median(dim=1).values / cap(k)
 
-    return {"stroke_width": weight, "slant": slant, "width": width, "x_height_ratio": x_height}
+    proxies: dict[str, Proxy] = {"stroke_width": weight, "slant": slant, "width": width, "x_height_ratio": x_height}
+    # held width also holds the glyph widths ranked just below and above the median: the median glyph
+    # changes along a path, and holding it alone let width drift either way while slant moved
+    def below(x: torch.Tensor) -> torch.Tensor:
+        return widths(x)[:, mid - 1]
+
+    def above(x: torch.Tensor) -> torch.Tensor:
+        return widths(x)[:, mid + 1]
+
+    companions: dict[str, list[Proxy]] = {"width": [below, above]}
+    return proxies, companions
 
 
 def _image_proxies(channels: int) -> dict[str, Proxy]:
@@ -161,8 +178,14 @@ def proxies_for(G: Generator) -> dict[str, Proxy]:
     """The differentiable attribute stand-ins of G's images, keyed like the measured attributes."""
     from explorer.explore.attributes import GLYPH_CHANNELS
     if G.cfg.channels == GLYPH_CHANNELS:
-        return _font_proxies()
+        return _font_proxies()[0]
     return _image_proxies(G.cfg.channels)
+
+
+def companions_for(G: Generator) -> dict[str, list[Proxy]]:
+    """Extra stand-ins held along with an attribute whenever it is held ({key: [proxy, ...]}; fonts: width)."""
+    from explorer.explore.attributes import GLYPH_CHANNELS
+    return _font_proxies()[1] if G.cfg.channels == GLYPH_CHANNELS else {}
 
 
 def followable(G: Generator) -> list[str]:
@@ -215,12 +238,14 @@ def _lengths(amount: float, sigma: float, steps_per_std: int) -> list[float]:
 
 
 def _prepare(G: Generator, key: str, hold: Sequence[str]) -> list[Proxy]:
-    proxies = proxies_for(G)
+    """[the moved attribute's proxy, then those held (each with its companions)]."""
+    proxies, companions = proxies_for(G), companions_for(G)
     missing = [k for k in (key, *hold) if k not in proxies]
     if missing:
         raise ValueError(f"these attributes cannot be followed on this model: {', '.join(missing)} "
                          f"(it can follow: {', '.join(proxies)})")
-    return [proxies[key], *(proxies[k] for k in hold if k != key)]
+    held = [k for k in dict.fromkeys(hold) if k != key]
+    return [proxies[key], *(proxies[k] for k in held), *(c for k in held for c in companions.get(k, []))]
 
 
 def follow(G: Generator, ws: torch.Tensor, key: str, amount: float, sigma: float, hold: Sequence[str] = (),

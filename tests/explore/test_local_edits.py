@@ -158,3 +158,25 @@ def test_follow_quality_and_its_card_table(block_proxies):
     assert "\\*\\*bold\\*\\*" in table and "| 100 % |" in table
     with pytest.raises(ValueError, match="followed"):
         follow_quality(G, dataclasses.replace(attr, method="pca"), block_measurer(), n_seeds=3)
+
+
+def test_held_width_also_holds_the_glyphs_ranked_beside_the_median():
+    from explorer.data import glyphmetrics
+    from tests.glyph_stacks import render_stacks
+    stacks = render_stacks(n=4, res=64)
+    x = stacks.float() / 127.5 - 1
+    G = PlantedGenerator(units(4, 0.0))
+    G.cfg.channels = 62
+    p, comp = local_edits.proxies_for(G), local_edits.companions_for(G)
+    below, above = (c(x) for c in comp["width"])
+    assert bool((below <= p["width"](x)).all()) and bool((p["width"](x) <= above).all())
+    ink = glyphmetrics.as_ink(stacks.numpy())                 # the measured glyph widths, sorted, in cap heights
+    cap = np.median(glyphmetrics.ink_heights(ink)[:, glyphmetrics._idx(glyphmetrics.CAP_GLYPHS)], axis=1)
+    ranked = np.sort(glyphmetrics.ink_widths(ink)[:, glyphmetrics._idx(glyphmetrics.WIDTH_GLYPHS)], axis=1)
+    np.testing.assert_allclose(below.numpy(), ranked[:, 2] / cap, rtol=0.15)
+    np.testing.assert_allclose(above.numpy(), ranked[:, 4] / cap, rtol=0.15)
+    assert len(local_edits._prepare(G, "slant", ["stroke_width", "width"])) == 5     # + width's two companions
+    assert len(local_edits._prepare(G, "width", ["stroke_width", "slant"])) == 3     # moved, not held: none
+    G.cfg.channels = 3
+    assert local_edits.companions_for(G) == {}
+    assert len(local_edits._prepare(G, "brightness", ["contrast", "edges"])) == 3
