@@ -120,9 +120,15 @@ def _font_proxies() -> tuple[dict[str, Proxy], dict[str, list[Proxy]]]:
         from explorer.evaluation.style_consistency_loss import glyph_style
         return glyph_style(ink(x))["slant"].mean(1)
 
+    latest: list[torch.Tensor] = []                                 # [x, widths(x)] of the latest call
+
     def widths(x: torch.Tensor) -> torch.Tensor:                   # (B, 7) sorted glyph widths / cap height
+        if latest and latest[0] is x:                               # width and its companions share one x
+            return latest[1]
         k = ink(x)
-        return _extent_proxy(k[:, _glyphs(WIDTH_GLYPHS)].amax(-2)).sort(dim=1).values / cap(k)[:, None]
+        out = _extent_proxy(k[:, _glyphs(WIDTH_GLYPHS)].amax(-2)).sort(dim=1).values / cap(k)[:, None]
+        latest[:] = [x, out]
+        return out
 
     mid = len(WIDTH_GLYPHS) // 2                                    # the median's rank (7 glyphs: 3)
 
