@@ -121,12 +121,17 @@ def sha256_file(path: str | os.PathLike) -> str:
 def loads_json(data: str | bytes | bytearray, what: str = "the file", error: type[Exception] = ValueError) -> Any:
     """Parse untrusted JSON text; raise `error` ("<what> is not valid JSON (...)") for anything that is
     not usable JSON: syntax errors, undecodable bytes, wrong types, and nesting so deep that
-    Python's parser raises RecursionError (e.g. `"[" * 100000 + "]" * 100000`)."""
+    Python's parser raises RecursionError (e.g. `"[" * 100000 + "]" * 100000`), and integers longer than
+    Python converts (4,300 digits)."""
     try:
         return json.loads(data)
     except RecursionError:
         raise error(f"{what} is not usable JSON (it is nested too deeply)") from None
-    except (UnicodeDecodeError, ValueError, TypeError) as e:
+    except ValueError as e:
+        if "int_max_str_digits" in str(e) or "integer string conversion" in str(e):
+            raise error(f"{what} is not usable JSON (it holds a number with thousands of digits)") from None
+        raise error(f"{what} is not valid JSON ({e})") from None
+    except TypeError as e:
         raise error(f"{what} is not valid JSON ({e})") from None
 
 

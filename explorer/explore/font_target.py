@@ -40,9 +40,9 @@ def _stack(path: str | os.PathLike) -> tuple[np.ndarray | None, str | None]:
     try:
         r = render_face(Path(path))
     except FaceRejected as e:
-        return None, f"this font cannot be used: {e}"
+        return None, str(e)
     except Exception as e:  # noqa: BLE001 - FreeType's own errors on a file fontTools accepted
-        return None, f"this font could not be rendered ({type(e).__name__}: {str(e)[:120]})"
+        return None, f"FreeType could not render it ({type(e).__name__}: {str(e)[:120]})"
     return np.ascontiguousarray(r.glyphs.transpose(1, 2, 0)), None               # (64, 64, 62)
 
 
@@ -56,7 +56,7 @@ def check_font_bytes(data: bytes) -> str | None:
     if not data:
         return "the file is empty"
     if len(data) > FONT_MAX_BYTES:
-        return f"the file is too large: {len(data) / 1e6:.1f} MB (the limit is {FONT_MAX_BYTES / 1e6:.0f} MB)"
+        return f"the file is too large: {len(data) / 1e6:.1f} MB (the limit is {FONT_MAX_BYTES / 1e6:.1f} MB)"
     if data[:4] not in _SIGNATURES:
         return "not a TrueType or OpenType font (.ttf, .otf): the file does not start like one"
     from fontTools.ttLib import TTFont

@@ -28,7 +28,8 @@ definitions with hard thresholds made soft:
   extent of the columns of H N O U n o u over the soft cap height), x-height ratio (median soft extent
   of the rows of x z v w over it); each extent is the mean of a soft extent (`_soft_extent`: the
   count from the first to the last row or column whose maximum reaches 0.5, with that threshold a
-  steep sigmoid) and the measure's own sub-pixel extent (`_extent_proxy`). Width is the median of
+  steep sigmoid) and the measure's own sub-pixel extent (`_extent_proxy`), each on the glyphs without
+  their specks, as the measures take them (`_profile`). Width is the median of
   7 glyphs, and which glyph is the median changes along a path, so a held width also holds the
   glyph widths ranked just below and above the median (`companions_for`);
 * every image model: brightness and RMS contrast of luminance, edge density, ink coverage (the
@@ -100,53 +101,62 @@ def _glyphs(chars: str) -> list[int]:
     return [_CHARS.index(c) for c in chars]
 
 
+def _profile(k: torch.Tensor, chars: str, dim: int) -> torch.Tensor:
+    """(B, 62, H, W) ink -> (B, len(chars), n) the row (dim -1) or column (dim -2) maxima of those glyphs
+    without their specks, as the measures take them (glyphmetrics.profile_specks, found on the detached
+    profile; gradients flow through the rest)."""
+    from explorer.data.glyphmetrics import profile_specks
+    p = k[:, _glyphs(chars)].amax(dim)
+    return p.masked_fill(torch.from_numpy(profile_specks(p.detach().float().cpu().numpy())).to(p.device), 0.0)
+
+
 def _font_proxies() -> tuple[dict[str, Proxy], dict[str, list[Proxy]]]:
     from explorer.data.glyphmetrics import CAP_GLYPHS, WIDTH_GLYPHS, XHEIGHT_GLYPHS
 
     def ink(x: torch.Tensor) -> torch.Tensor:
         return (x.float().clamp(-1, 1) + 1) / 2
 
-    def cap(k: torch.Tensor) -> torch.Tensor:                      # (B,) soft cap height, px
-        return _extent_proxy(k[:, _glyphs(CAP_GLYPHS)].amax(-1)).median(dim=1).values.clamp_min(1.0)
+    latest: list[object] = []                                       # [x, its extents] of the latest call
+
+    def extents(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every extent proxy of one x, computed once for all the proxies that use them."""
+        if latest and latest[0] is x:
+            return latest[1]                                         # type: ignore[return-value]
+        k = ink(x)
+        cap = _extent_proxy(_profile(k, CAP_GLYPHS, -1)).median(dim=1).values.clamp_min(1.0)
+        out = {"cap": cap,                                          # (B,) soft cap height, px
+               "widths": _extent_proxy(_profile(k, WIDTH_GLYPHS, -2)).sort(dim=1).values / cap[:, None],
+               "x_height": _extent_proxy(_profile(k, XHEIGHT_GLYPHS, -1)).median(dim=1).values / cap}
+        latest[:] = [x, out]
+        return out
 
     def weight(x: torch.Tensor) -> torch.Tensor:
         k = ink(x)
         gx = k[..., :-1, 1:] - k[..., :-1, :-1]
         gy = k[..., 1:, :-1] - k[..., :-1, :-1]
         perimeter = torch.sqrt(gx * gx + gy * gy + 1e-12).sum((-1, -2))
-        return (2 * k.sum((-1, -2)) / perimeter.clamp_min(_EPS)).mean(1) / cap(k)
+        return (2 * k.sum((-1, -2)) / perimeter.clamp_min(_EPS)).mean(1) / extents(x)["cap"]
 
     def slant(x: torch.Tensor) -> torch.Tensor:
         from explorer.evaluation.style_consistency_loss import glyph_style
         return glyph_style(ink(x))["slant"].mean(1)
 
-    latest: list[torch.Tensor] = []                                 # [x, widths(x)] of the latest call
-
-    def widths(x: torch.Tensor) -> torch.Tensor:                   # (B, 7) sorted glyph widths / cap height
-        if latest and latest[0] is x:                               # width and its companions share one x
-            return latest[1]
-        k = ink(x)
-        out = _extent_proxy(k[:, _glyphs(WIDTH_GLYPHS)].amax(-2)).sort(dim=1).values / cap(k)[:, None]
-        latest[:] = [x, out]
-        return out
-
     mid = len(WIDTH_GLYPHS) // 2                                    # the median's rank (7 glyphs: 3)
 
-    def width(x: torch.Tensor) -> torch.Tensor:
-        return widths(x)[:, mid]
+    def width(x: torch.Tensor) -> torch.Tensor:                    # (B, 7) sorted glyph widths / cap height
+        return extents(x)["widths"][:, mid]
 
     def x_height(x: torch.Tensor) -> torch.Tensor:
-        k = ink(x)
-        return _extent_proxy(k[:, _glyphs(XHEIGHT_GLYPHS)].amax(-1)).median(dim=1).values / cap(k)
+        return extents(x)["x_height"]
 
     proxies: dict[str, Proxy] = {"stroke_width": weight, "slant": slant, "width": width, "x_height_ratio": x_height}
     # held width also holds the glyph widths ranked just below and above the median: the median glyph
     # changes along a path, and holding it alone let width drift either way while slant moved
     def below(x: torch.Tensor) -> torch.Tensor:
-        return widths(x)[:, mid - 1]
+        return extents(x)["widths"][:, mid - 1]
 
     def above(x: torch.Tensor) -> torch.Tensor:
-        return widths(x)[:, mid + 1]
+        return extents(x)["widths"][:, mid + 1]
 
     companions: dict[str, list[Proxy]] = {"width": [below, above]}
     return proxies, companions

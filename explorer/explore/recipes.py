@@ -58,7 +58,8 @@ class _Parser:
         y = max(x, lo) if lo is not None else x
         y = min(y, hi) if hi is not None else y
         if y != x:
-            self.warn(f"{what} {x} is " + (f"below {lo}" if hi is None else f"outside {lo}..{hi}") + f"; using {y}")
+            where = f"below {lo}" if hi is None else f"outside {lo}..{hi}"
+            self.warn(f"{what} {_short(x)} is {where}; using {y}")
         return y
 
     def float_(self, v: Any, what: str, default: Any, lo: float, hi: float) -> Any:
@@ -74,11 +75,15 @@ class _Parser:
             return default
         y = min(max(x, lo), hi)
         if y != x:
-            self.warn(f"{what} {x} is outside [{lo}, {hi}]; using {y}")
+            self.warn(f"{what} {_short(x)} is outside [{lo}, {hi}]; using {y}")
         return y
 
 
 def _short(v: Any) -> str:
+    """repr(v) cut to 40 characters (a huge integer shown by its first digits and its length)."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10 ** 36:
+        digits = str(abs(v))[:12]
+        return f"{'-' if v < 0 else ''}{digits}... ({len(str(abs(v)))} digits)"
     s = repr(v)
     return s if len(s) <= 40 else s[:37] + "..."
 
@@ -361,8 +366,9 @@ def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | N
         return None if v is None else str(v)
 
     unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *VIEW_KEYS, *_STREAMLIT_KEYS))
+    ours = ", ".join((*_KEYS, "e", "z", *VIEW_KEYS))
     note = [f"ignored unknown link parameter(s) {', '.join(_short(k) for k in unknown[:5])}"
-            f"{' …' if len(unknown) > 5 else ''} (this app's are {', '.join((*_KEYS, 'e', 'z'))})"] if unknown else []
+            f"{' …' if len(unknown) > 5 else ''} (this app's are {ours})"] if unknown else []
     if all(get(k) is None for k in (*_KEYS, "e", "z")):
         return None, note
     raw = {field: get(k) for k, field in _KEYS.items()}

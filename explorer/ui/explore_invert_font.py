@@ -14,6 +14,8 @@ import streamlit as st
 from explorer.data.glyphmetrics import CHARS
 from explorer.explore.engine import Engine
 from explorer.explore.font_target import FONT_MAX_BYTES, font_file_glyphs, installed_fonts, uploaded_font_glyphs
+from explorer.ui.kept_uploads import kept_upload
+from explorer.ui.text import md_escape
 
 FONT_KEYS = ["inv_font_src", "inv_font"]
 CELL = 64
@@ -40,17 +42,21 @@ def font_target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
         i = st.selectbox("Installed font", list(range(len(fonts))), key="inv_font",
                          format_func=lambda k: Path(fonts[k]).stem)
         key: tuple = ("installed", fonts[min(int(i), len(fonts) - 1)])
+        data: tuple[str, bytes] | None = None
     else:
-        up = st.file_uploader("A font file", type=["ttf", "otf"], key="inv_font_upload",
-                              help=f"TrueType or OpenType, at most {FONT_MAX_BYTES / 1e6:.0f} MB; its 62 glyphs "
-                                   "A-Z a-z 0-9 are rendered as the fonts dataset renders them")
-        if up is None:
+        up = st.file_uploader("A font file", type=["ttf", "otf", "ttc", "otc"], key="inv_font_upload",
+                              help=f"TrueType or OpenType (of a collection, its first font), at most "
+                                   f"{FONT_MAX_BYTES / 1e6:.1f} MB; its 62 glyphs A-Z a-z 0-9 are rendered as the "
+                                   "fonts dataset renders them")
+        kept = kept_upload("_inv_font_files", eng.key, up)          # the last font stays after a panel switch
+        if kept is None:
             return None, None
-        key = ("upload", up.file_id)
+        if up is None:
+            st.caption(f"Your last font file: {md_escape(kept[1])} (upload another to replace it)")
+        key, data = ("upload", kept[0]), (kept[1], kept[2])
     cached = ss.get("_inv_font_target")
     if cached is None or cached[0] != key:
-        got = font_file_glyphs(key[1]) if key[0] == "installed" else \
-            uploaded_font_glyphs(ss["inv_font_upload"].getvalue(), ss["inv_font_upload"].name)
+        got = font_file_glyphs(key[1]) if data is None else uploaded_font_glyphs(data[1], data[0])
         cached = (key, *got)
         ss["_inv_font_target"] = cached
     return cached[1], cached[2]

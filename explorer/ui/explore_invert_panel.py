@@ -31,6 +31,7 @@ from explorer.ui import state as S
 from explorer.ui import sticky
 from explorer.ui.explore_invert_font import FONT_KEYS, font_target
 from explorer.ui.explore_view import View
+from explorer.ui.kept_uploads import kept_upload
 from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
@@ -92,24 +93,32 @@ def _runs() -> dict[str, ProjectionRun]:
 
 
 def _new_upload(model_key: str) -> None:
-    """on_change of the uploader: a new (or no) file; the previous projection, its result and warnings
-    belong to the old one, so stop it and forget them."""
-    old = _runs().pop(model_key, None)
-    if old is not None:
-        old.stop()
+    """on_change of the uploader: a new file means the previous projection, its result and warnings
+    belong to the old one, so stop it and forget them. An emptied uploader or the same file again
+    changes nothing (switching panels redraws the uploader empty; the run goes on)."""
+    before = kept_upload("_inv_files", model_key, None)
+    now = kept_upload("_inv_files", model_key, st.session_state.get("inv_upload"))
+    if now is not None and (before is None or before[0] != now[0]):
+        old = _runs().pop(model_key, None)
+        if old is not None:
+            old.stop()
 
 
 def _target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
     """The fitted upload (H, W, C) uint8, or (None, why), cached per upload and fit."""
     ss = st.session_state
-    up = ss.get("inv_upload")
-    if up is None:
+    if ss.get("inv_upload") is not None:
+        _new_upload(eng.key)                              # in case the file came without an on_change
+    kept = kept_upload("_inv_files", eng.key, None)
+    if kept is None:
         return None, None
+    if ss.get("inv_upload") is None:
+        st.caption(f"Your last image: {md_escape(kept[1])} (upload another to replace it)")
     cfg = eng.G.cfg
-    key = (eng.key, up.file_id, str(ss.get("inv_fit", "crop")))
+    key = (eng.key, kept[0], str(ss.get("inv_fit", "crop")))
     cached = ss.get("_inv_target")
     if cached is None or cached[0] != key:
-        cached = (key, *fit_image(up.getvalue(), up.name, cfg.resolution, cfg.channels, key[2]))
+        cached = (key, *fit_image(kept[2], kept[1], cfg.resolution, cfg.channels, key[2]))
         ss["_inv_target"] = cached
     return cached[1], cached[2]
 
@@ -244,7 +253,7 @@ def invert_panel(view: View) -> None:
     if not glyphs:
         target, why = _target(eng)
     if why:
-        st.error(f"That file cannot be used: {md_escape(why)}.")
+        st.error(f"That {'font' if glyphs else 'file'} cannot be used: {md_escape(why)}.")
     run = _runs().get(eng.key)
     running = run is not None and not run.done
     if target is not None and not running:

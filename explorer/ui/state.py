@@ -194,7 +194,11 @@ def write_state(ss: MutableMapping[str, Any], state: LatentState, eng: Engine) -
     kept_orth = {i: o for i, o in orthos(ss, eng.key, state.method).items() if i not in amts}
     ss["_orthos"] = {**ss.get("_orthos", {}), (eng.key, state.method): {
         **kept_orth, **{e.direction: tuple(e.ortho) for e in state.edits if e.ortho}}}
-    kept_follow = {i for i in follows(ss, eng.key, state.method) if i not in amts}
+    # sliders at 0 keep theirs (or the model's default, when this session has not chosen yet): a link or a
+    # recipe decides only for the directions it edits
+    chosen = (eng.key, state.method) in ss.get("_follows", {})
+    before = follows(ss, eng.key, state.method) if chosen else default_follow_set(eng, state.method)
+    kept_follow = {i for i in before if i not in amts}
     ss["_follows"] = {**ss.get("_follows", {}), (eng.key, state.method): frozenset(
         kept_follow | {e.direction for e in state.edits if e.follow})}
     preset = preset_of(ranges, num_ws)
@@ -220,15 +224,23 @@ def edit_flags(ss: Mapping[str, Any], eng: Engine, method: str, i: int) -> tuple
     return tuple(j for j in held if j in can), True
 
 
-def default_follows(ss: MutableMapping[str, Any], eng: Engine) -> None:
-    """A font model's attribute sliders follow the image unless this session (or the link it opened) said
-    otherwise: there one fitted direction moves weight the wrong way for a quarter of the faces
-    (docs/fonts-design.md). Called before the widgets, once the attribute method is shown."""
+def default_follow_set(eng: Engine, method: str) -> set[int]:
+    """The directions of `method` whose edits follow the image until someone says otherwise: on a font
+    model every attribute direction it can follow (one fitted direction there moves weight the wrong way
+    for a quarter of the faces, docs/fonts-design.md); none elsewhere."""
     from explorer.explore.attributes import GLYPH_CHANNELS
-    if (ss.get("method") != "attr" or eng.G.cfg.channels != GLYPH_CHANNELS
-            or (eng.key, "attr") in ss.get("_follows", {})):
+    if method != "attr" or eng.G.cfg.channels != GLYPH_CHANNELS:
+        return set()
+    return followable_attributes(eng)
+
+
+def default_follows(ss: MutableMapping[str, Any], eng: Engine) -> None:
+    """A font model's attribute sliders follow the image unless this session said otherwise (a link or
+    a recipe says so only for the directions it edits: `write_state`). Called before the widgets, once
+    the attribute method is shown."""
+    if ss.get("method") != "attr" or (eng.key, "attr") in ss.get("_follows", {}):
         return
-    ss["_follows"] = {**ss.get("_follows", {}), (eng.key, "attr"): frozenset(followable_attributes(eng))}
+    ss["_follows"] = {**ss.get("_follows", {}), (eng.key, "attr"): frozenset(default_follow_set(eng, "attr"))}
 
 
 def reset_edits(ss: MutableMapping[str, Any]) -> None:

@@ -343,3 +343,33 @@ def test_extents_are_subpixel_and_agree_with_pixel_counts_on_hard_edges():
     ink[0, :, 4:12, 9] = 0.25                                # below the threshold, still moves the edge
     np.testing.assert_allclose(glyphmetrics.ink_widths(ink), 8 + 0.5 / 0.75 - 2.5, atol=1e-5)
     assert glyphmetrics.ink_widths(np.zeros((1, 62, 8, 8), np.float32)).max() == 0.0   # blank: 0
+
+
+def test_specks_are_left_out_of_the_extents_but_close_or_long_runs_count():
+    ink = np.zeros((1, 62, 32, 32), np.float32)
+    ink[0, :, 8:24, 10:20] = 1.0                             # every glyph: a 16 x 10 block
+    clean = glyphmetrics.face_attributes(ink)
+    ink[0, :, 1, 25:27] = 0.6                                # a speck far above and right of it
+    ink[0, :, 0:3, 24:28] = np.maximum(ink[0, :, 0:3, 24:28], 0.3)          # with a faint rim
+    idx = glyphmetrics._idx(glyphmetrics.EXTENT_GLYPHS)
+    np.testing.assert_allclose(glyphmetrics.ink_heights(ink, specks=False)[0, idx], 16.0)   # speck and rim gone
+    np.testing.assert_allclose(glyphmetrics.ink_widths(ink, specks=False)[0, idx], 10.0)
+    assert glyphmetrics.ink_heights(ink)[0, idx].min() > 20                 # ... which the raw extent counts
+    assert glyphmetrics.ink_heights(ink, specks=False)[0, glyphmetrics.CHARS.index("i")] > 20   # other glyphs: raw
+    for k in ("width", "x_height_ratio"):                   # extents: as without the speck (stroke counts all ink)
+        np.testing.assert_allclose(glyphmetrics.face_attributes(ink)[k], clean[k], rtol=1e-6)
+    assert glyphmetrics.cap_height(ink)[0] == 16.0
+    # profiles: runs of values >= 0.5; a short run is a speck only when more than 2 positions without ink
+    # part it from every run at least a quarter as long as the longest
+    p = np.zeros((5, 40), np.float32)
+    p[:, 10:30] = 1.0
+    p[0, 32:34] = 0.9                                        # 2 positions away: kept
+    p[1, 33:35] = 0.9                                        # 3 positions away: a speck (and its rim)
+    p[2, 0:6] = 0.9                                          # far, but 6 of 20 long (>= 1/4): kept
+    p[3, 0] = 0.6                                            # in the border, far: a speck
+    p[3, 39] = 0.6
+    mask = glyphmetrics.profile_specks(p)
+    assert not mask[0].any() and not mask[2].any() and not mask[4].any()
+    assert mask[1].tolist() == [i in range(32, 36) for i in range(40)]
+    assert mask[3].tolist() == [i in (0, 1, 38, 39) for i in range(40)]
+    assert not glyphmetrics.profile_specks(np.zeros((2, 3, 8), np.float32)).any()   # blank: no specks

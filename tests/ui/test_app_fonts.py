@@ -323,3 +323,9 @@ def test_a_font_models_attribute_sliders_follow_the_image_unless_a_link_says_oth
     run_app(linked)
     assert not linked.exception and "↝" not in linked.slider(key=weight).label
     assert linked.query_params["e"] == f"{weight[3:]}:1:0:"
+    others = [k for k, lab in labels.items() if "↝" in lab and k != weight]          # ... the others still follow
+    assert others and all("↝" in linked.slider(key=k).label for k in others)
+    plain = AppTest.from_file(APP, default_timeout=180)                 # a link with no edits (a reload after
+    plain.query_params.update({k: v for k, v in at.query_params.items() if k != "e"})    # picking the method)
+    run_app(plain)
+    assert not plain.exception and "↝" in plain.slider(key=weight).label and plain.toggle(key="follow_all").value

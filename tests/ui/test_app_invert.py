@@ -163,3 +163,30 @@ def test_the_seed_box_says_when_the_image_is_a_projection_and_a_seed_leaves_it(a
     at.button(key="leave_projection").click()
     run_app(at)
     assert "w" not in at.query_params and not [b for b in at.button if b.key == "leave_projection"]
+
+
+def test_the_upload_survives_a_panel_switch_and_the_same_file_again_is_not_new(app_env):
+    at = _project_an_upload(run_app(AppTest.from_file(APP, default_timeout=120)), steps=10)
+    w = at.query_params["w"]
+    at.radio(key="panel").set_value("Edit directions")
+    run_app(at)
+    at.radio(key="panel").set_value("Your image")
+    run_app(at)
+    at.file_uploader(key="inv_upload").set_value(None)            # the uploader comes back empty
+    run_app(at)
+    assert not at.exception and not at.error
+    assert any("Your last image: me.png" in c.value for c in at.caption)
+    assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}       # the result and its figures stay
+    at.radio(key="inv_space").set_value("w+")
+    run_app(at)
+    at.button(key="inv_start").click()                            # ... and it can be projected again, in w+
+    run_app(at)
+    deadline = time.time() + 60
+    while at.query_params.get("w") == w and time.time() < deadline:
+        time.sleep(0.2)
+        run_app(at)
+    assert at.query_params["w"] != w
+    again = at.query_params["w"]
+    at.file_uploader(key="inv_upload").set_value(("me-again.png", _png(), "image/png"))   # the same bytes
+    run_app(at)
+    assert {"PSNR", "SSIM"} <= {m.label for m in at.metric} and at.query_params["w"] == again   # not a new file
