@@ -125,12 +125,14 @@ def batch_speedup(proj: Projector, targets: np.ndarray, cfg: ProjectConfig) -> d
 
 def bench_model(model: str, n: int, steps: tuple[int, ...] = (50, 200, 500), space: str = "w",
                 say: Callable[[str], None] = print, only: tuple[str, ...] | None = None, batch: int = 25,
-                single_runs: int = 3, speedup_images: int = 10, user_steps: int = 200) -> dict:
+                single_runs: int = 3, speedup_images: int = 10, user_steps: int = 200,
+                optimizer: str = "lbfgs") -> dict:
     """Figures of the three ways at each step count for `n` images of one shipped model, projected `batch`
     at a time; `only` keeps just the named ways (e.g. ("optimisation 500", "encoder 0",
     "encoder+optimisation 200")). `single_runs` single projections (encoder + `user_steps` steps, or
     optimisation alone without an encoder) time what a user waits; `speedup_images` images are projected singly and as a
-    batch side by side (0: skip). Raises what load_generator and bench_targets raise."""
+    batch side by side (0: skip). `optimizer`: ProjectConfig.optimizer of every way. Raises what
+    load_generator and bench_targets raise."""
     G, meta = load_generator(model, "cpu")
     proj = Projector.for_model(G, meta)
     if proj.encoder is None:
@@ -138,11 +140,12 @@ def bench_model(model: str, n: int, steps: tuple[int, ...] = (50, 200, 500), spa
     imgs, labels, source = bench_targets(model, n, meta)
     ways: dict[str, ProjectConfig] = {}
     for s in steps:
-        ways[f"optimisation {s}"] = ProjectConfig(space=space, steps=s, start="mean")
+        ways[f"optimisation {s}"] = ProjectConfig(space=space, steps=s, start="mean", optimizer=optimizer)
     if proj.encoder is not None:
-        ways["encoder 0"] = ProjectConfig(space=space, steps=0, start="encoder")
+        ways["encoder 0"] = ProjectConfig(space=space, steps=0, start="encoder", optimizer=optimizer)
         for s in steps:
-            ways[f"encoder+optimisation {s}"] = ProjectConfig(space=space, steps=s, start="encoder")
+            ways[f"encoder+optimisation {s}"] = ProjectConfig(space=space, steps=s, start="encoder",
+                                                              optimizer=optimizer)
     if only is not None:
         ways = {k: v for k, v in ways.items() if k in only}
     rows: dict[str, list[dict]] = {}
@@ -150,10 +153,12 @@ def bench_model(model: str, n: int, steps: tuple[int, ...] = (50, 200, 500), spa
     for k, cfg in ways.items():
         rows[k] = project_rows(proj, imgs, cfg, labels, batch)
         say(f"{model}: {k}: {len(imgs)} images, {time.perf_counter() - t0:.0f} s so far")
-    out: dict[str, Any] = {"images": source, "space": space, "threads": torch.get_num_threads(), "batch": batch,
+    out: dict[str, Any] = {"images": source, "space": space, "optimizer": optimizer,
+                           "threads": torch.get_num_threads(), "batch": batch,
                            "cpu_s": "per image: a batch's process time / its size",
                            "feature_space": _feature_space(proj), "ways": {k: _summary(v) for k, v in rows.items()}}
-    user = ProjectConfig(space=space, steps=user_steps, start="encoder" if proj.encoder is not None else "mean")
+    user = ProjectConfig(space=space, steps=user_steps, start="encoder" if proj.encoder is not None else "mean",
+                         optimizer=optimizer)
     if single_runs > 0:
         walls = []
         for img in imgs[:single_runs]:
@@ -198,7 +203,7 @@ def _targets(res: dict) -> dict:
 def inversion_bench(counts: dict[str, int] | None = None, steps: tuple[int, ...] = (50, 200, 500),
                     space: str = "w", figure: str | None = "docs/inversion.png",
                     say: Callable[[str], None] = print, only: tuple[str, ...] | None = None,
-                    batch: int = 25) -> dict:
+                    batch: int = 25, optimizer: str = "lbfgs") -> dict:
     """The whole benchmark: {model: bench_model(...)} for Fashion-MNIST (200 images), fonts (100) and emoji
     (100) by default; a model (or the fonts dataset) that is missing is skipped with the reason."""
     counts = DEFAULT_COUNTS if counts is None else counts
@@ -207,7 +212,7 @@ def inversion_bench(counts: dict[str, int] | None = None, steps: tuple[int, ...]
         if n <= 0:
             continue
         try:
-            out[m] = bench_model(m, n, steps, space, say, only, batch)
+            out[m] = bench_model(m, n, steps, space, say, only, batch, optimizer=optimizer)
         except (FileNotFoundError, ValueError) as e:       # CheckpointError is a ValueError
             out[m] = {"skipped": f"{type(e).__name__}: {e}"}
             say(f"{m}: skipped ({e})")

@@ -128,7 +128,8 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
               browser_changes: int = 40, watch_phase_s: float = 60.0, watch_phases: int = 6,
               finetune_source: str = "emoji", finetune_minutes: float = 10.0,
               inversion_images: dict[str, int] | None = None, loop_seconds: float = 20.0,
-              loop_runs: int = 3, inversion_batch: int = 25) -> dict:
+              loop_runs: int = 3, inversion_batch: int = 25, inversion_optimizer: str = "lbfgs",
+              inversion_ways: tuple[str, ...] | None = None) -> dict:
     say = progress or (lambda m: None)
     dev = pick_device(device)
     torch.manual_seed(0)
@@ -195,5 +196,6 @@ def run_bench(model: str = "fashion-mnist", train_seconds: float = 60.0, device:
         out["font_views"] = font_views_bench(say)
     if "inversion" in parts:
         from explorer.bench.inversion_bench import inversion_bench  # projection quality and time (explore/inversion)
-        out["inversion"] = inversion_bench(inversion_images, say=say, batch=inversion_batch)
+        out["inversion"] = inversion_bench(inversion_images, say=say, batch=inversion_batch,
+                                           optimizer=inversion_optimizer, only=inversion_ways)
     return out

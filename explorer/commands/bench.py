@@ -25,7 +25,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
                         finetune_minutes=a.finetune_minutes, loop_seconds=a.loop_seconds, loop_runs=a.loop_runs,
                         inversion_images={m: int(n) for m, _, n in
                                           (x.partition(":") for x in a.inversion_images.split(","))},
-                        inversion_batch=a.inversion_batch)
+                        inversion_batch=a.inversion_batch, inversion_optimizer=a.inversion_optimizer,
+                        inversion_ways=tuple(w.strip() for w in a.inversion_ways.split(",") if w.strip()) or None)
     print(json.dumps(figures, indent=None if a.json else 2))
     return 0
 
@@ -56,6 +57,11 @@ def add_parsers(sub: Any) -> None:
     b.add_argument("--inversion-batch", type=int, default=25,
                    help="inversion: images projected together (independent latents, one optimiser); CPU s per "
                         "image = a batch's CPU time / its size")
+    b.add_argument("--inversion-optimizer", default="lbfgs", choices=("lbfgs", "adam"),
+                   help="inversion: the projection's optimiser (ProjectConfig.optimizer)")
+    b.add_argument("--inversion-ways", default="",
+                   help="inversion: comma list of the ways to run, e.g. 'optimisation 500,encoder+optimisation 200' "
+                        "(default: all)")
     b.add_argument("--device", default="auto", help=DEVICE_HELP)
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=cmd_bench)

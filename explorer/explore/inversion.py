@@ -1,7 +1,8 @@
 """Projection (GAN inversion): find the w, or w+, whose image is closest to a target image.
 
 After the StyleGAN2 projector (Karras et al. 2020, `projector.py`: Adam on w, learning-rate ramps,
-statistics of w from samples) with a loss that needs no download: pixel L2 and L1, MS-SSIM
+statistics of w from samples; here L-BFGS by default, `ProjectConfig.optimizer`) with a loss that
+needs no download: pixel L2 and L1, MS-SSIM
 (explorer/explore/ssim.py), LPIPS-style distances of the model's own discriminator's features
 (Zhang et al. 2018's channel-normalised feature differences) and, for Fashion-MNIST models, the
 project's classifier's embedding, plus a prior that keeps w near the model's distribution.
@@ -14,10 +15,13 @@ Conditional models try every class (with an encoder: its likeliest one, `encoder
 batch and keep the best, unless a class is given; `restarts` adds jittered starting points to that
 trial (multi-start against local minima). An encoder (explorer/explore/encoder.py) gives the first
 guess when the model has one, else the search starts from the (class) mean w; the learning-rate
-schedule is chosen by the start (`ProjectConfig.schedule`). `project_batch` projects N images at
-once as N independent rows of one optimisation (the loss is the sum of per-row losses and Adam is
-elementwise, so each row follows its single run's path); the benchmark uses it (3.2x less CPU per
-Fashion-MNIST image at batch 10).
+schedule is chosen by the start (`ProjectConfig.schedule`). The default optimiser runs that class
+trial with Adam, then L-BFGS per image (Liu & Nocedal 1989; explorer/explore/lockstep_lbfgs.py:
+its own curvature history and line search for each image, all images rendered together each
+round): in the same 200 renders from the encoder's guess it gets closer than Adam (docs/inversion.md,
+"L-BFGS"). `project_batch` projects N images at once as N independent rows of one optimisation
+(the loss is the sum of per-row losses; Adam is elementwise and L-BFGS per row, so each row follows
+its single run's path up to the last bits of batched renders); the benchmark uses it.
 
     proj = Projector.for_model(G, meta)                       # critic, classifier, encoder when present
     target = fit_image(png_bytes, "me.png", G.cfg.resolution, G.cfg.channels)   # explorer/explore/projection_io.py
@@ -39,6 +43,7 @@ import numpy as np
 import torch
 
 from explorer.explore.latent_prior import LatentPrior, latent_prior
+from explorer.explore.lockstep_lbfgs import lbfgs_rows
 from explorer.explore.projection_config import LossWeights, ProjectConfig
 from explorer.explore.projection_loss import TargetLoss
 from explorer.explore.projection_metrics import FeatureNets, Figures, measure
@@ -58,11 +63,12 @@ class Projection:
     image: np.ndarray             # (H, W, C) uint8: the reconstruction
     target: np.ndarray            # (H, W, C) uint8: what was asked for
     figures: Figures
-    steps: int                    # Adam steps run
+    steps: int                    # evaluations run (render + gradient): Adam steps, or class trial + L-BFGS
     seconds: float                # wall time of the whole projection
     stopped: bool = False         # True when should_stop() ended it early
     history: list[float] = field(default_factory=list)   # loss after each step
     start: str = "mean"           # what the first guess was: "encoder" | "mean"
+    optimizer: str = "lbfgs"      # ProjectConfig.optimizer of the run
 
 
 ProgressFn = Callable[[int, float, np.ndarray], None]
@@ -181,7 +187,7 @@ class Projector:
         u = u.to(dev)
         classes = None if cands[0] is None else torch.tensor(cands, device=dev)
         loss = TargetLoss(self.nets, t.repeat_interleave(m, 0), classes, cfg.weights)
-        trial = cfg.class_trial_steps if m > 1 else 0
+        trial = (cfg.class_trial_steps if cfg.optimizer == "adam" else max(1, cfg.class_trial_steps)) if m > 1 else 0
         history: list[list[float]] = [[] for _ in range(n)]
         first = torch.arange(n, device=dev) * m
         best_loss = torch.full((n,), math.inf, device=dev)
@@ -190,8 +196,9 @@ class Projector:
         u = u.requires_grad_(True)
         peak, rampup, rampdown = cfg.schedule(guess is not None)
         opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
+        adam_steps = cfg.steps if cfg.optimizer == "adam" else min(trial, cfg.steps)   # L-BFGS: the class trial only
         with torch.enable_grad():
-            while step < cfg.steps:
+            while step < adam_steps:
                 if should_stop is not None and should_stop():
                     stopped = True
                     break
@@ -222,6 +229,11 @@ class Projector:
                     u = best_u.clone().requires_grad_(True)
                     opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
                     m, first, best_j = 1, torch.arange(n, device=dev), torch.zeros_like(best_j)
+        steps = [step] * n
+        if cfg.optimizer == "lbfgs" and not stopped and step < cfg.steps:
+            evals, stopped = self._lbfgs(best_u, priors, loss, cfg.steps - step, best_loss, history,
+                                         should_stop, on_progress, cfg.lbfgs_history)   # m == 1: one row per image
+            steps = [step + e for e in evals]
         keep = (first + best_j).tolist()
         with torch.no_grad():
             ws = _colour([priors[k] for k in keep], best_u.to(dev), G.num_ws).half().float()  # what a recipe holds
@@ -231,9 +243,42 @@ class Projector:
         for i, k in enumerate(keep):
             figures = measure(self, img[i:i + 1], t[i:i + 1], ws[i:i + 1], cands[k])
             out.append(Projection(ws[i:i + 1].cpu(), cfg.space, cands[k], _to_hwc(img[i:i + 1])[0],
-                                  _to_hwc(t[i:i + 1])[0], figures, step, seconds, stopped, history[i],
-                                  "encoder" if guess is not None else "mean"))
+                                  _to_hwc(t[i:i + 1])[0], figures, steps[i], seconds, stopped, history[i],
+                                  "encoder" if guess is not None else "mean", cfg.optimizer))
         return out
+
+    def _lbfgs(self, best_u: torch.Tensor, priors: list[LatentPrior], loss: TargetLoss, budget: int,
+               best_loss: torch.Tensor, history: list[list[float]], should_stop: Callable[[], bool] | None,
+               on_progress: ProgressFn | None, memory: int) -> tuple[list[int], bool]:
+        """The L-BFGS phase (`ProjectConfig.optimizer`): image i's own L-BFGS from best_u[i] (N, L, r),
+        all N evaluated together (lockstep_lbfgs), at most `budget` evaluations each. Updates best_u and
+        best_loss (N,) in place with every lower loss seen and appends each evaluation's loss to history.
+        Returns (evaluations per image, stopped)."""
+        G, dev, n = self.G, best_u.device, best_u.shape[0]
+        stopped = [False]
+
+        def halt() -> bool:
+            stopped[0] = stopped[0] or bool(should_stop is not None and should_stop())
+            return stopped[0]
+
+        def evaluate(rows: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            with torch.enable_grad():
+                uu = points.to(dev).requires_grad_(True)
+                x = G.synthesis(_colour([priors[k] for k in rows.tolist()], uu, G.num_ws))
+                per = (loss if len(rows) == n else loss.select(rows.to(dev)))(x, uu)
+                (grad,) = torch.autograd.grad(per.sum(), uu)
+            val, r = per.detach(), rows.to(dev)
+            better = val < best_loss[r]
+            best_loss[r[better]] = val[better]
+            best_u[r[better]] = uu.detach()[better]
+            for i, v in zip(rows.tolist(), val.tolist(), strict=True):
+                history[i].append(v)
+            if on_progress is not None and int(rows[0]) == 0:
+                on_progress(len(history[0]), history[0][-1], _to_hwc(x.detach()[:1])[0])
+            return val, grad
+
+        evals = lbfgs_rows(best_u.detach().clone(), evaluate, budget, memory, halt)
+        return evals, stopped[0]
 
     def _start_rows(self, n: int, cfg: ProjectConfig, guess: torch.Tensor | None, logits: torch.Tensor | None
                     ) -> tuple[list[int | None], int, torch.Tensor]:

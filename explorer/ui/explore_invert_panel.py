@@ -35,10 +35,13 @@ from explorer.ui.kept_uploads import kept_upload
 from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
-KEYS = ["inv_fit", "inv_space", "inv_steps", "inv_class"]
+KEYS = ["inv_fit", "inv_space", "inv_steps", "inv_class", "inv_optimizer"]
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 SHOW_PX = 160
 ENCODER_MINUTES = 5.0
+OPTIMIZERS = {"lbfgs": "L-BFGS", "adam": "Adam"}
+OPTIMIZER_HELP = ("L-BFGS: each image's own quasi-Newton search with a line search, closer in the same steps "
+                  "(the default). Adam: StyleGAN2's projector, a fixed learning-rate schedule.")
 SPACE_HELP = ("w: one vector for every layer, so edits behave as on any sample. w+: one vector per layer "
               "(Abdal et al. 2019): reconstructs more closely, but edits can behave less predictably.")
 
@@ -127,8 +130,9 @@ def _start(eng: Engine, target: np.ndarray) -> None:
     """on_click of Start: a new projection of the fitted upload with the panel's settings."""
     ss = st.session_state
     cls = int(ss.get("inv_class", -1))
+    opt = str(ss.get("inv_optimizer", "lbfgs"))
     cfg = ProjectConfig(space=str(ss.get("inv_space", "w")), steps=int(ss.get("inv_steps", 200)),
-                        class_index=None if cls < 0 else cls)
+                        class_index=None if cls < 0 else cls, optimizer=opt if opt in OPTIMIZERS else "lbfgs")
     old = _runs().get(eng.key)
     if old is not None:
         old.stop()
@@ -185,7 +189,8 @@ def _describe(eng: Engine, res: Projection) -> None:
         m[2].caption("no discriminator: its opinion is not available")
     who = f" · class {md_escape(eng.class_names[res.class_index])}" if res.class_index is not None else ""
     start = "encoder guess" if res.start == "encoder" else "mean w"
-    st.caption(f"{res.space} · {res.steps} steps from the {start}{who} · {res.seconds:.1f} s"
+    how = OPTIMIZERS.get(res.optimizer, res.optimizer)
+    st.caption(f"{res.space} · {res.steps} steps ({how}) from the {start}{who} · {res.seconds:.1f} s"
                + (" · stopped early" if res.stopped else ""))
     for w in f.warnings():
         st.warning(w)
@@ -229,8 +234,12 @@ def _settings(eng: Engine, glyphs: bool) -> None:
         a.radio("Fit", ["crop", "pad"], key="inv_fit", horizontal=True,
                 help="crop: the centre square; pad: the whole image on its border colour")
     b.radio("Latent", ["w", "w+"], key="inv_space", horizontal=True, help=SPACE_HELP)
-    st.slider("Steps", 0, 1000, 200, step=10, key="inv_steps",
-              help="Adam steps after the first guess (0 = the encoder's guess alone)")
+    a, b = st.columns(2)
+    a.slider("Steps", 0, 1000, 200, step=10, key="inv_steps",
+             help="renders of the model (each with its gradient) after the first guess; 0 = the encoder's "
+                  "guess alone. L-BFGS may stop sooner when it cannot get closer")
+    b.radio("Optimiser", list(OPTIMIZERS), key="inv_optimizer", horizontal=True, format_func=OPTIMIZERS.__getitem__,
+            help=OPTIMIZER_HELP)
     if nc:
         st.selectbox("Class", [-1, *range(nc)], key="inv_class",
                      format_func=lambda i: "infer (try each class)" if i < 0 else eng.class_names[i])

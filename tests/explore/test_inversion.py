@@ -66,18 +66,21 @@ def test_ms_ssim_uses_the_scales_a_small_image_holds() -> None:
 # ---------------------------------------------------------------- projection
 
 
-def test_a_tiny_models_own_sample_is_recovered() -> None:
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_a_tiny_models_own_sample_is_recovered(optimizer: str) -> None:
     G = tiny_generator(classes=0, arch="film", w_avg=True)
     w_true, x = _sample(G, 3)
     proj = Projector(G)
-    res = proj.project(x, ProjectConfig(space="w", steps=150, lr=0.1, weights=PIXELS))
+    res = proj.project(x, ProjectConfig(space="w", steps=150, lr=0.1, weights=PIXELS, optimizer=optimizer))
     prior = proj.prior(None)
     start = Projector(G).project(x, ProjectConfig(space="w", steps=0, weights=PIXELS))   # the mean w
     w_err = float((prior.whiten(res.ws[0, 0]) - prior.whiten(w_true[0])).square().mean().sqrt())
     w_err0 = float((prior.whiten(start.ws[0, 0]) - prior.whiten(w_true[0])).square().mean().sqrt())
     assert res.figures.psnr > 40 and res.figures.ssim > 0.99, res.figures
     assert w_err < 0.2 * w_err0, (w_err, w_err0)              # found w near the true one, in std units
-    assert res.steps == 150 and res.image.shape == (32, 32, 1) and not res.stopped
+    assert res.image.shape == (32, 32, 1) and not res.stopped and len(res.history) == res.steps
+    # Adam runs every step; L-BFGS stops early once its step underflows (converged)
+    assert res.steps == 150 if optimizer == "adam" else 0 < res.steps <= 150
 
 
 def test_w_plus_is_at_least_as_close_as_w() -> None:

@@ -22,9 +22,16 @@ def _targets(G, seeds: list[int], cls: list[int] | None = None) -> torch.Tensor:
         return G.synthesis(G.mapping(z, c)[:, None].expand(-1, G.num_ws, -1))
 
 
-def _same(batch, singles, atol: float = 1e-4) -> None:
+def _same(batch, singles, atol: float = 1e-4, close: bool = False) -> None:
+    """Each batch result equals its single run (Adam: the same path; ws are rounded to float16).
+    close=True (L-BFGS): the renders of a batch and of one image differ in the last float bits, which
+    L-BFGS's curvature pairs amplify, so only the outcome is compared (its optimiser alone follows single
+    runs exactly: tests/explore/test_lockstep_lbfgs.py)."""
     for b, s in zip(batch, singles, strict=True):
         assert b.class_index == s.class_index and b.steps == s.steps
+        if close:
+            assert b.figures.psnr == pytest.approx(s.figures.psnr, abs=0.5)
+            continue
         assert torch.allclose(b.ws, s.ws, atol=atol), float((b.ws - s.ws).abs().max())
         assert b.figures.psnr == pytest.approx(s.figures.psnr, abs=0.05)
         assert b.figures.ssim == pytest.approx(s.figures.ssim, abs=1e-3)
@@ -32,28 +39,29 @@ def _same(batch, singles, atol: float = 1e-4) -> None:
         assert b.history == pytest.approx(s.history, rel=1e-3, abs=1e-5)
 
 
-@pytest.mark.parametrize("space", ["w", "w+"])
-def test_a_batch_of_three_is_three_single_projections(space: str) -> None:
+@pytest.mark.parametrize(("space", "optimizer"), [("w", "adam"), ("w+", "adam"), ("w", "lbfgs"), ("w+", "lbfgs")])
+def test_a_batch_of_three_is_three_single_projections(space: str, optimizer: str) -> None:
     G = tiny_generator(classes=0, arch="film", w_avg=True)
     t = _targets(G, [1, 2, 3])
     proj = Projector(G)
-    cfg = ProjectConfig(space=space, steps=30, weights=PIXELS)
+    cfg = ProjectConfig(space=space, steps=30, weights=PIXELS, optimizer=optimizer)
     batch = proj.project_batch(t, cfg)
     singles = [proj.project(t[i], cfg) for i in range(3)]
-    _same(batch, singles)
+    _same(batch, singles, close=optimizer == "lbfgs")
     assert len({round(r.figures.psnr, 3) for r in batch}) == 3         # per-image figures, not one shared
     assert [r.target.shape for r in batch] == [(32, 32, 1)] * 3
 
 
-def test_a_conditional_batch_keeps_each_images_best_class() -> None:
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_conditional_batch_keeps_each_images_best_class(optimizer: str) -> None:
     G = tiny_generator(classes=3, arch="dcgan")
     t = _targets(G, [1, 2, 3], cls=[2, 0, 1])
     proj = Projector(G)
     l2 = LossWeights(l2=1.0, l1=0.0, ms_ssim=0.0, critic=0.0, classifier=0.0, prior=0.0)
-    cfg = ProjectConfig(steps=40, lr=0.1, class_trial_steps=20, restarts=1, weights=l2)
+    cfg = ProjectConfig(steps=40, lr=0.1, class_trial_steps=20, restarts=1, weights=l2, optimizer=optimizer)
     batch = proj.project_batch(t, cfg)
     singles = [proj.project(t[i], cfg) for i in range(3)]
-    _same(batch, singles)
+    _same(batch, singles, close=optimizer == "lbfgs")
     assert [r.class_index for r in batch] == [2, 0, 1]
 
 

@@ -55,6 +55,8 @@ def test_upload_project_and_edit(app_env):
     at.radio(key="inv_space").set_value("w+")
     at.slider(key="inv_steps").set_value(20)
     at.selectbox(key="inv_class").set_value(1)
+    assert at.radio(key="inv_optimizer").value == "lbfgs"                 # the default
+    at.radio(key="inv_optimizer").set_value("adam")
     run_app(at)
     assert not at.error
     previews = [c for el in at.get("image") for c in el.captions]
@@ -72,6 +74,7 @@ def test_upload_project_and_edit(app_env):
     assert at.query_params["c"] == "1"
     labels = [m.label for m in at.metric]
     assert {"PSNR", "SSIM", "Typical w?", "Percentile"} <= set(labels)
+    assert any("20 steps (Adam)" in c.value for c in at.caption), [c.value for c in at.caption]
     cap = at.get("image")[0].proto.imgs[0].caption                # the main image's caption (Markdown-escaped)
     assert cap.startswith("your image") and "projected" in cap and "seed" not in cap
     at.radio(key="panel").set_value("Edit directions")
