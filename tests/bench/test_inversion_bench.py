@@ -43,6 +43,23 @@ def test_bench_model_projects_fonts_in_batches_and_compares_single_runs(fonts_da
     assert sp["images"] == 2 and sp["speedup_cpu"] > 0 and sp["max_psnr_difference_db"] < 0.05
     assert any("no encoder" in s for s in said)
     assert list(out["targets"]) == ["optimisation 3 under 10 s (one image, median wall)"]
+    assert out["optimizer"] == "lbfgs"
+
+
+def test_bench_model_runs_the_chosen_optimiser_and_ways_only(fonts_data, monkeypatch) -> None:
+    from explorer.explore.inversion import Projector
+    seen = []
+    real = Projector.project_batch
+
+    def spy(self, targets, cfg, *a, **k):
+        seen.append((cfg.optimizer, cfg.steps, cfg.start))
+        return real(self, targets, cfg, *a, **k)
+
+    monkeypatch.setattr(Projector, "project_batch", spy)
+    out = bench_model("fonts", 2, steps=(2, 3), batch=2, single_runs=0, speedup_images=0, optimizer="adam",
+                      only=("optimisation 3",))
+    assert out["optimizer"] == "adam" and list(out["ways"]) == ["optimisation 3"]
+    assert seen == [("adam", 3, "mean")]
 
 
 def test_a_missing_fonts_dataset_skips_fonts_with_the_reason(tmp_path, monkeypatch) -> None:
