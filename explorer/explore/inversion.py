@@ -170,11 +170,13 @@ class Projector:
 
         `targets`: (N, H, W, C) uint8, (N, C, H, W) float in [-1, 1], or a sequence of what `project`
         takes. All N latents (and, for conditional models, each image's candidate classes and restarts)
-        are rows of one tensor optimised by one Adam on the SUM of the per-row losses: no term mixes rows
-        (projection_loss.TargetLoss), so each row's gradient is its own loss's, and Adam's update is
-        elementwise, so each row follows exactly the path its single projection would (a test checks
-        a batch against single runs). Each image keeps its own best step and best class. `on_progress`
-        reports image 0's leading candidate; `seconds` of every result is the whole batch's wall time."""
+        are rows of one tensor, rendered together: no loss term mixes rows (projection_loss.TargetLoss),
+        so each row's gradient is its own loss's; Adam's update is elementwise and L-BFGS keeps each
+        row's own history and line search (lockstep_lbfgs), so each row follows its single projection's
+        path (with Adam exactly; with L-BFGS up to the last bits of batched renders, which it amplifies:
+        the same quality, not the same numbers; tests check both). Each image keeps its own best step
+        and best class. `on_progress` reports image 0's leading candidate (L-BFGS: its best so far);
+        `seconds` of every result is the whole batch's wall time."""
         cfg = cfg or ProjectConfig()
         t0 = time.perf_counter()
         G = self.G
@@ -256,6 +258,7 @@ class Projector:
         Returns (evaluations per image, stopped)."""
         G, dev, n = self.G, best_u.device, best_u.shape[0]
         stopped = [False]
+        shown: list[np.ndarray | None] = [None]
 
         def halt() -> bool:
             stopped[0] = stopped[0] or bool(should_stop is not None and should_stop())
@@ -273,8 +276,10 @@ class Projector:
             best_u[r[better]] = uu.detach()[better]
             for i, v in zip(rows.tolist(), val.tolist(), strict=True):
                 history[i].append(v)
-            if on_progress is not None and int(rows[0]) == 0:
-                on_progress(len(history[0]), history[0][-1], _to_hwc(x.detach()[:1])[0])
+            if on_progress is not None and int(rows[0]) == 0:     # image 0's best so far: a rejected
+                if bool(better[0]) or shown[0] is None:            # line-search trial is never shown
+                    shown[0] = _to_hwc(x.detach()[:1])[0]
+                on_progress(len(history[0]), float(best_loss[0]), shown[0])
             return val, grad
 
         evals = lbfgs_rows(best_u.detach().clone(), evaluate, budget, memory, halt)

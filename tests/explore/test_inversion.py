@@ -118,6 +118,20 @@ def test_stop_and_progress_callbacks() -> None:
     assert seen[0][2] == (32, 32, 1) and all(np.isfinite(loss) for _, loss, _ in seen)
 
 
+def test_lbfgs_progress_shows_the_best_so_far() -> None:
+    """The page's live image and loss follow the best point, not the line search's rejected trials."""
+    G = tiny_generator(classes=0, arch="film", w_avg=True)
+    _, x = _sample(G, 3)
+    seen: list[tuple[int, float, np.ndarray]] = []
+    res = Projector(G).project(x, ProjectConfig(steps=60, weights=PIXELS),
+                               on_progress=lambda s, loss, img: seen.append((s, loss, img.copy())))
+    losses = [loss for _, loss, _ in seen]
+    assert len(seen) == res.steps == len(res.history)
+    assert any(b > a for a, b in zip(res.history, res.history[1:]))      # the search did try worse points
+    assert all(b <= a for a, b in zip(losses, losses[1:]))
+    assert losses == [min(res.history[:i + 1]) for i in range(len(res.history))]
+
+
 def test_wrong_target_shape_is_refused() -> None:
     G = tiny_generator(classes=0, arch="film")
     with pytest.raises(ValueError, match="fit it first"):
