@@ -47,6 +47,7 @@ from explorer.explore.lockstep_lbfgs import lbfgs_rows
 from explorer.explore.projection_config import LossWeights, ProjectConfig
 from explorer.explore.projection_loss import TargetLoss
 from explorer.explore.projection_metrics import FeatureNets, Figures, measure
+from explorer.explore.projection_tensors import as_targets, colour_rows, to_hwc
 from explorer.gan.protocol import Generator
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ class Projector:
         t0 = time.perf_counter()
         G = self.G
         dev = G.w_avg.device
-        t = _as_targets(targets, G).to(dev)                                  # (N, C, H, W)
+        t = as_targets(targets, G).to(dev)                                  # (N, C, H, W)
         n = t.shape[0]
         guess, logits = self._guess(t, cfg)
         cands, m, u = self._start_rows(n, cfg, guess, logits)
@@ -206,7 +207,7 @@ class Projector:
                     break
                 for g in opt.param_groups:
                     g["lr"] = _lr_at((step + 1) / cfg.steps, peak, rampdown, rampup)
-                x = G.synthesis(_colour(priors, u, G.num_ws))                  # (N * m, C, H, W)
+                x = G.synthesis(colour_rows(priors, u, G.num_ws))                  # (N * m, C, H, W)
                 per = loss(x, u)                                             # (N * m,)
                 val, j = per.detach().view(n, m).min(1)                      # each image's leading candidate
                 rows = first + j
@@ -221,7 +222,7 @@ class Projector:
                 for i, v in enumerate(val.tolist()):
                     history[i].append(v)
                 if on_progress is not None:
-                    on_progress(step, history[0][-1], _to_hwc(x.detach()[int(rows[0]):int(rows[0]) + 1])[0])
+                    on_progress(step, history[0][-1], to_hwc(x.detach()[int(rows[0]):int(rows[0]) + 1])[0])
                 if m > 1 and step == min(trial, cfg.steps):                  # keep each image's best class only
                     kept = first + best_j
                     cands = [cands[k] for k in kept.tolist()]
@@ -238,14 +239,14 @@ class Projector:
             steps = [step + e for e in evals]
         keep = (first + best_j).tolist()
         with torch.no_grad():
-            ws = _colour([priors[k] for k in keep], best_u.to(dev), G.num_ws).half().float()  # what a recipe holds
+            ws = colour_rows([priors[k] for k in keep], best_u.to(dev), G.num_ws).half().float()  # what a recipe holds
             img = G.synthesis(ws)
         seconds = time.perf_counter() - t0
         out = []
         for i, k in enumerate(keep):
             figures = measure(self, img[i:i + 1], t[i:i + 1], ws[i:i + 1], cands[k])
-            out.append(Projection(ws[i:i + 1].cpu(), cfg.space, cands[k], _to_hwc(img[i:i + 1])[0],
-                                  _to_hwc(t[i:i + 1])[0], figures, steps[i], seconds, stopped, history[i],
+            out.append(Projection(ws[i:i + 1].cpu(), cfg.space, cands[k], to_hwc(img[i:i + 1])[0],
+                                  to_hwc(t[i:i + 1])[0], figures, steps[i], seconds, stopped, history[i],
                                   "encoder" if guess is not None else "mean", cfg.optimizer))
         return out
 
@@ -267,7 +268,7 @@ class Projector:
         def evaluate(rows: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             with torch.enable_grad():
                 uu = points.to(dev).requires_grad_(True)
-                x = G.synthesis(_colour([priors[k] for k in rows.tolist()], uu, G.num_ws))
+                x = G.synthesis(colour_rows([priors[k] for k in rows.tolist()], uu, G.num_ws))
                 per = (loss if len(rows) == n else loss.select(rows.to(dev)))(x, uu)
                 (grad,) = torch.autograd.grad(per.sum(), uu)
             val, r = per.detach(), rows.to(dev)
@@ -277,9 +278,10 @@ class Projector:
             for i, v in zip(rows.tolist(), val.tolist(), strict=True):
                 history[i].append(v)
             if on_progress is not None and int(rows[0]) == 0:     # image 0's best so far: a rejected
-                if bool(better[0]) or shown[0] is None:            # line-search trial is never shown
-                    shown[0] = _to_hwc(x.detach()[:1])[0]
-                on_progress(len(history[0]), float(best_loss[0]), shown[0])
+                img = shown[0]                                     # line-search trial is never shown
+                if bool(better[0]) or img is None:
+                    img = shown[0] = to_hwc(x.detach()[:1])[0]
+                on_progress(len(history[0]), float(best_loss[0]), img)
             return val, grad
 
         evals = lbfgs_rows(best_u.detach().clone(), evaluate, budget, memory, halt)
@@ -308,54 +310,6 @@ class Projector:
         p = Projector(self.G, self.nets, encoder, self.prior_samples)
         p._priors = self._priors
         return p
-
-
-def _colour(priors: list[LatentPrior], u: torch.Tensor, num_ws: int) -> torch.Tensor:
-    """(B, L, r) whitened -> (B, num_ws, width) ws, candidate b through priors[b]; L = 1 is broadcast.
-    Rows sharing a prior (one class) are coloured together, one matrix product per class."""
-    groups: dict[int, list[int]] = {}
-    for b, p in enumerate(priors):
-        groups.setdefault(id(p), []).append(b)
-    if len(groups) == 1:
-        ws = priors[0].colour(u)                                          # (B, L, width)
-    else:
-        order = [b for rows in groups.values() for b in rows]
-        ws = torch.cat([priors[rows[0]].colour(u[rows]) for rows in groups.values()])
-        ws = ws[torch.argsort(torch.tensor(order, device=ws.device))]
-    return ws.expand(-1, num_ws, -1) if ws.shape[1] == 1 else ws
-
-
-def _as_targets(targets: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor],
-                G: Generator) -> torch.Tensor:
-    """(N, H, W, C) uint8 / (N, C, H, W) float in [-1, 1] / a sequence of single images (as _as_target)
-    -> (N, C, H, W) float32, checked."""
-    if isinstance(targets, (np.ndarray, torch.Tensor)):
-        targets = list(targets) if targets.ndim == 4 else [targets]
-    if not len(targets):
-        raise ValueError("no target images")
-    return torch.cat([_as_target(x, G) for x in targets])
-
-
-def _as_target(target: np.ndarray | torch.Tensor, G: Generator) -> torch.Tensor:
-    """(H, W, C) uint8 or (C, H, W) / (1, C, H, W) float in [-1, 1] -> (1, C, H, W) float32, checked."""
-    cfg = G.cfg
-    if isinstance(target, np.ndarray):
-        if target.dtype != np.uint8 or target.ndim != 3:
-            raise ValueError(f"a target image is (H, W, C) uint8, not {target.shape} {target.dtype}")
-        t = torch.from_numpy(np.array(target, copy=True)).permute(2, 0, 1).float() / 127.5 - 1.0
-    else:
-        t = target.detach().float()
-    t = t[None] if t.dim() == 3 else t
-    want = (1, cfg.channels, cfg.resolution, cfg.resolution)
-    if tuple(t.shape) != want:
-        raise ValueError(f"the model makes {cfg.channels}x{cfg.resolution}x{cfg.resolution} images; the target is "
-                         f"{'x'.join(map(str, t.shape[1:]))}: fit it first (projection_io.fit_image)")
-    return t.clamp(-1, 1)
-
-
-def _to_hwc(x: torch.Tensor) -> np.ndarray:
-    """(B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8 (the raw channels, not a glyph sheet)."""
-    return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def w_only(ws: torch.Tensor) -> bool:
