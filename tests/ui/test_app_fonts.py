@@ -315,14 +315,19 @@ def test_a_font_models_attribute_sliders_follow_the_image_unless_a_link_says_oth
     weight = next(k for k, lab in labels.items() if lab.startswith("weight"))
     assert "↝" in labels[weight] and at.toggle(key="follow_all").value is True
     assert not any("↝" in lab for lab in labels.values() if lab.startswith(("serif", "ink", "contrast")))
+    slant, width = (next(k for k, lab in labels.items() if lab.startswith(n)) for n in ("slant", "width"))
+    for k in (weight, slant, width):                    # weight, slant and width hold the other two by default
+        assert "holds 2" in labels[k], labels[k]
     at.slider(key=weight).set_value(1.0)
     run_app(at)
-    assert not at.exception and at.query_params["e"] == f"{weight[3:]}:1:0:::f"
+    held = ".".join(sorted((slant[3:], width[3:]), key=int))
+    assert not at.exception and at.query_params["e"] == f"{weight[3:]}:1:0::{held}:f"
     linked = AppTest.from_file(APP, default_timeout=180)                # a link without :f stays a fitted edit
     linked.query_params.update({**dict(at.query_params), "e": f"{weight[3:]}:1:0:"})
     run_app(linked)
     assert not linked.exception and "↝" not in linked.slider(key=weight).label
-    assert linked.query_params["e"] == f"{weight[3:]}:1:0:"
+    assert "holds" not in linked.slider(key=weight).label and linked.query_params["e"] == f"{weight[3:]}:1:0:"
+    assert "holds 2" in linked.slider(key=slant).label          # what the link does not edit keeps the defaults
     others = [k for k, lab in labels.items() if "↝" in lab and k != weight]          # ... the others still follow
     assert others and all("↝" in linked.slider(key=k).label for k in others)
     plain = AppTest.from_file(APP, default_timeout=180)                 # a link with no edits (a reload after
