@@ -172,10 +172,16 @@ def _strip_png(view: View, sel: int) -> bytes:
             scale = max(1, 96 // view.img.shape[0])
             tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
         st.session_state["_strip"] = (key, tiles)
+    return png_bytes(marked_strip(tiles, base.amount))
+
+
+def marked_strip(tiles: np.ndarray, amount: float) -> np.ndarray:
+    """The strip's tiles (len(STRIP_AMOUNTS), h, w, C) uint8 in a row, (H, W, 3) uint8 with the amounts
+    labelled below: the tile nearest `amount` (std) framed in STRIP_MARK and labelled "[+1.4]"."""
     amounts = list(STRIP_AMOUNTS)
-    at = min(range(len(amounts)), key=lambda j: abs(amounts[j] - base.amount))
+    at = min(range(len(amounts)), key=lambda j: abs(amounts[j] - amount))
     labels = [f"{a:+d}" if a else "0" for a in amounts]
-    labels[at] = f"[{base.amount:+.1f}]" if base.amount else "[0]"
+    labels[at] = f"[{amount:+.1f}]" if amount else "[0]"
     grid = make_grid(tiles, nrow=len(labels), pad=2, fill=255)
     if grid.shape[-1] == 1:
         grid = grid.repeat(3, axis=-1)
@@ -185,7 +191,7 @@ def _strip_png(view: View, sel: int) -> bytes:
                        (slice(0, tiles.shape[1] + 4), slice(x0, x0 + 2)),
                        (slice(0, tiles.shape[1] + 4), slice(x0 + tiles.shape[2] + 2, x0 + tiles.shape[2] + 4))):
         grid[rows, cols] = STRIP_MARK
-    return png_bytes(label_columns(grid, labels, pad=2))
+    return label_columns(grid, labels, pad=2)
 
 
 def _save_name(meta: dict, G: Any, method: str, direction: int, default: str) -> None:

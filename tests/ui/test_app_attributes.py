@@ -222,3 +222,30 @@ def test_following_never_holds_what_it_cannot_and_bad_links_do_not_crash(app_env
     box = [w.value for w in bad.warning if "could not be shown exactly" in w.value]
     assert len(box) == 1 and "direction 31" in box[0] and "start at 0" in box[0] and "cannot hold symmetry" in box[0]
     assert bad.query_params["e"] == f"{i}:1:0::{sym}"
+
+
+def test_sliders_span_three_sigma_until_wider_and_attribute_ones_show_their_fit(app_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=180))
+    amt = [s for s in at.slider if s.key and s.key.startswith("amt")]
+    assert amt and all((s.min, s.max) == (-3.0, 3.0) for s in amt)
+    at.toggle(key="wide_range").set_value(True)
+    run_app(at)
+    from explorer.ui.state import AMT_RANGE
+    assert all((s.min, s.max) == (-AMT_RANGE, AMT_RANGE) for s in at.slider if s.key and s.key.startswith("amt"))
+    at.radio(key="method").set_value("attr")
+    run_app(at)
+    labels = [s.label for s in at.slider if s.key and s.key.startswith("amt")]
+    assert labels and all(" · R² " in lab or " · accuracy " in lab or "fit n/a" in lab for lab in labels), labels
+    assert any(lab.startswith("brightness · R² ") for lab in labels), labels
+
+
+def test_the_strip_frames_the_tile_nearest_the_current_amount():
+    import numpy as np
+
+    from explorer.ui.explore_view import STRIP_AMOUNTS, STRIP_MARK, marked_strip
+    tiles = np.full((len(STRIP_AMOUNTS), 8, 8, 1), 90, np.uint8)
+    for amount, nearest in ((1.4, 1), (-3.0, -3), (0.0, 0), (2.6, 3)):
+        grid = marked_strip(tiles, amount)
+        framed = [j for j in range(len(STRIP_AMOUNTS)) if tuple(grid[0, j * 10 + 5]) == STRIP_MARK]
+        assert framed == [list(STRIP_AMOUNTS).index(nearest)], (amount, framed)
+        assert tuple(grid[5, 5]) == (90, 90, 90)                       # the tiles themselves are untouched
