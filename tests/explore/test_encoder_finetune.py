@@ -100,6 +100,7 @@ def test_the_recipe_trains_on_the_cards_images_and_can_fine_tune_the_existing_en
 
 
 def test_the_encoder_start_uses_its_own_schedule(monkeypatch) -> None:
+    """Adam's learning-rate schedule (the L-BFGS default has none)."""
     cfg = ProjectConfig(lr=0.2, encoder_lr=0.04, encoder_rampup=0.0, encoder_rampdown=0.5)
     assert cfg.schedule(True) == (0.04, 0.0, 0.5) and cfg.schedule(False) == (0.2, 0.05, 0.25)
     assert inversion._lr_at(0.01, 1.0, 0.25, 0.0) == pytest.approx(1.0)                 # no ramp-up
@@ -114,8 +115,8 @@ def test_the_encoder_start_uses_its_own_schedule(monkeypatch) -> None:
                                                                                   real(t, peak, down, up))[1])
     x = torch.zeros(1, 32, 32)
     Projector(G, encoder=enc).project(x, ProjectConfig(steps=3, encoder_lr=0.04, encoder_rampup=0.0,
-                                                       encoder_rampdown=0.5))
+                                                       encoder_rampdown=0.5, optimizer="adam"))
     assert set(seen) == {(0.04, 0.5, 0.0)}
     seen.clear()
-    Projector(G, encoder=enc).project(x, ProjectConfig(steps=3, start="mean", encoder_lr=0.04))
+    Projector(G, encoder=enc).project(x, ProjectConfig(steps=3, start="mean", encoder_lr=0.04, optimizer="adam"))
     assert set(seen) == {(0.2, 0.25, 0.05)}
