@@ -23,17 +23,20 @@ class JobError(ValueError):
 def make_spec(dataset: str | Path, *, preset: str = "quick", resolution: int = 32, channels: int = 1,
               num_classes: int = 0, name: str = "", device: str = "auto", fit: str = "crop",
               labels: bool = False, init_from: str | os.PathLike | None = None, config: ModelConfig | None = None,
-              class_map: str | None = None, directions: bool = True, **train: Any) -> dict:
+              class_map: str | None = None, directions: bool = True, direction_seeds: int = 200,
+              **train: Any) -> dict:
     """A job spec from a preset (or a whole `config`, e.g. `finetune.finetune_config`) plus TrainConfig
     overrides (steps=..., max_minutes=..., checkpoint_every=...). `class_map`: how the classes of the model
     to fine-tune from continue as the data's when their lists differ ("new", or "old=new,...";
     explorer.gan.classes); without it such a job is refused. `directions`: compute the model's edit
-    directions (PCA, SeFa, attributes) into the cache when the job ends, so its first view needs no wait."""
+    directions (PCA, SeFa, attributes) into the cache when the job ends, so its first view needs no wait,
+    and their quality over `direction_seeds` seeds into its model card (explore/direction_quality.py)."""
     cfg = config or build_preset(preset, resolution, channels, num_classes)
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **train))
     return {"dataset": str(dataset), "config": to_dict(cfg), "name": name or cfg.train.preset, "device": device,
             "fit": fit, "labels": bool(labels or cfg.generator.num_classes),
-            "init_from": str(init_from) if init_from else None, "directions": bool(directions)} \
+            "init_from": str(init_from) if init_from else None, "directions": bool(directions),
+            "direction_seeds": max(1, int(direction_seeds))} \
         | ({"class_map": class_map} if class_map else {})
 
 
@@ -45,7 +48,7 @@ def validate_spec(spec: dict) -> dict:
         from explorer.jobs.encoder_job import validate_encoder_spec
         return validate_encoder_spec(spec)
     unknown = set(spec) - {"dataset", "config", "name", "device", "fit", "labels", "init_from", "class_map",
-                           "directions"}
+                           "directions", "direction_seeds"}
     if unknown:
         raise JobError(f"unknown job spec field(s) {sorted(unknown)}")
     try:
@@ -64,8 +67,16 @@ def validate_spec(spec: dict) -> dict:
     name = " ".join(unicodedata.normalize("NFC", str(spec.get("name") or cfg.train.preset)).split())[:80]
     return {"dataset": ds, "config": to_dict(cfg), "name": name, "device": str(spec.get("device") or "auto"),
             "fit": spec.get("fit") or "crop", "labels": bool(spec.get("labels")),
-            "init_from": init, "directions": spec.get("directions", True) is not False} \
+            "init_from": init, "directions": spec.get("directions", True) is not False,
+            "direction_seeds": _seeds(spec.get("direction_seeds", 200))} \
         | ({"class_map": class_map} if class_map else {})
+
+
+def _seeds(value: Any) -> int:
+    """The spec's direction_seeds: a whole number of seeds from 1 to 2,000 (JobError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2000:
+        raise JobError(f"direction_seeds must be a whole number from 1 to 2000, not {value!r}")
+    return value
 
 
 def _check_classes(class_map: Any, init: str | None, dataset: str, cfg: ModelConfig) -> str | None:

@@ -219,6 +219,29 @@ def _warm_directions(reg: JobRegistry, job: Job, run: Path) -> None:
     except Exception as e:  # noqa: BLE001 - the model is trained and saved; the explorer computes them later
         reg.add_message(job.id, "warning", f"edit directions were not precomputed ({type(e).__name__}: {e}); "
                                            "the explorer computes them when they are first shown")
+        return
+    _card_directions(reg, job, run)
+
+
+def _card_directions(reg: JobRegistry, job: Job, run: Path) -> None:
+    """The direction-quality figures (explore/direction_quality.py: each attribute direction's share of
+    seeds moved the right way by +2 std and its leak, before and after orthogonalisation, and followed
+    edits) into the finished model's card, as the shipped models' cards have them; spec
+    "direction_seeds" seeds (default 200). A failure is a warning, never the job's."""
+    try:
+        from explorer import fileio
+        from explorer.explore.direction_quality import add_to_card, model_direction_figures
+        t0 = time.perf_counter()
+        figures = model_direction_figures(str(run / "model.json"), n_seeds=int(job.spec.get("direction_seeds", 200)))
+        add_to_card(run / "model.json", figures)
+        card = fileio.read_json_object(run / "model.json", "a model sidecar").get("model_card")
+        if card:
+            fileio.atomic_write_bytes(run / "model_card.md", str(card).encode("utf-8"))
+        reg.add_message(job.id, "info", f"direction quality in the model card ({figures['n_seeds']} seeds, "
+                                        f"{time.perf_counter() - t0:.1f} s)")
+    except Exception as e:  # noqa: BLE001 - the model is trained and saved; `evaluate --directions` can add them
+        reg.add_message(job.id, "warning", f"direction quality was not added to the model card "
+                                           f"({type(e).__name__}: {e})")
 
 
 def run_job(reg: JobRegistry, job: Job) -> int:

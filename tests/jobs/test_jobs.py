@@ -82,7 +82,7 @@ def resumed_from(job) -> list[int]:
 
 def test_end_to_end_and_queueing(env, tmp_path):
     reg, sched, ds = env
-    a = reg.submit("alice", spec(ds, name="First run", directions=True))
+    a = reg.submit("alice", spec(ds, name="First run", directions=True, direction_seeds=20))
     b = reg.submit("alice", spec(ds, name="Second run"))
     assert reg.queue_position(a) == 0 and reg.queue_position(b) == 1
     assert sched.tick() == a and sched.tick() is None          # one running job per device
@@ -112,6 +112,14 @@ def test_end_to_end_and_queueing(env, tmp_path):
         assert cache_path(meta, method, 32, model_settings(G, method, None)).is_file(), method
     assert any(m["message"].startswith("edit directions ready: pca") for m in ja.messages)
     assert not any(m["message"].startswith("edit directions") for m in jb.messages)
+    # ... and their quality figures went into its model card, as the shipped models' cards have them
+    rows = meta["metrics"]["directions"]["rows"]
+    assert meta["metrics"]["directions"]["n_seeds"] == 20 and {r["name"] for r in rows} >= {"brightness"}
+    assert all(0 <= r["right_way"] <= 1 and "right_way_orth" in r for r in rows)
+    assert "Edit directions" in meta["model_card"] and (Path(ja.run_dir) / "model_card.md").read_text() == \
+        meta["model_card"]
+    assert any(m["message"].startswith("direction quality in the model card (20 seeds") for m in ja.messages)
+    assert "directions" not in (checkpoint.read_meta(Path(jb.run_dir) / "model.json").get("metrics") or {})
 
 
 def test_sigkill_then_resume_loses_at_most_one_checkpoint_interval(env):
@@ -241,6 +249,10 @@ def test_spec_validation(env):
         reg.submit("alice", {**spec(ds), "command": "rm -rf /"})
     with pytest.raises(JobError, match="owner"):
         reg.submit("", spec(ds))
+    for seeds in (0, 2001, "200", 1.5, True):
+        with pytest.raises(JobError, match="direction_seeds"):
+            reg.submit("alice", {**spec(ds), "direction_seeds": seeds})
+    assert reg.get(reg.submit("alice", {**spec(ds), "direction_seeds": 50})).spec["direction_seeds"] == 50
 
 
 def test_dead_workers_are_requeued_then_failed_after_repeated_deaths(env):
