@@ -115,3 +115,20 @@ def test_float32_rows_and_extra_dimensions():
     evals = lbfgs_rows(u0, fn, max_evals=20)
     assert set(seen) == {(torch.Size([2, 4]), torch.float32)}
     assert all(e <= 20 for e in evals)
+
+
+def test_a_row_that_stops_improving_stops():
+    """On a flat floor (zero gradient) steps change nothing: the row ends after `patience` evaluations
+    without a gain instead of spending its whole budget; a row still descending goes on."""
+    def floor(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r2 = (u ** 2).sum(1)
+        flat = r2 <= 1.0
+        return torch.where(flat, torch.ones_like(r2), r2), torch.where(flat[:, None], torch.zeros_like(u), 2 * u)
+
+    u0 = torch.tensor([[3.0, 4.0]], dtype=torch.float64)
+    evals = lbfgs_rows(u0, _Recorder(floor, 1), max_evals=500, patience=10)
+    assert evals[0] < 40
+    rec = _Recorder(_rosenbrock, 1)
+    assert lbfgs_rows(STARTS[:1], rec, max_evals=30, patience=10) == [30]       # still improving at 30
+    with pytest.raises(ValueError):
+        lbfgs_rows(STARTS, floor, max_evals=5, patience=0)
