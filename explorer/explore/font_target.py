@@ -58,7 +58,7 @@ def check_font_bytes(data: bytes) -> str | None:
     if len(data) > FONT_MAX_BYTES:
         return f"the file is too large: {len(data) / 1e6:.1f} MB (the limit is {FONT_MAX_BYTES / 1e6:.1f} MB)"
     if data[:4] not in _SIGNATURES:
-        return "not a TrueType or OpenType font (.ttf, .otf): the file does not start like one"
+        return "not a TrueType or OpenType font (.ttf, .otf, .ttc, .otc): the file does not start like one"
     from fontTools.ttLib import TTFont
     try:
         font = TTFont(io.BytesIO(data), lazy=False, fontNumber=0)

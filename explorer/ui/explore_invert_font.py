@@ -39,6 +39,8 @@ def font_target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
         fonts = _installed()
         if not fonts:
             return None, "no TrueType or OpenType fonts are installed on this server: upload one"
+        if "inv_font" not in ss:                         # a plain text face, not the first name (a maths font)
+            ss["inv_font"] = default_font_index(fonts)
         i = st.selectbox("Installed font", list(range(len(fonts))), key="inv_font",
                          format_func=lambda k: Path(fonts[k]).stem)
         key: tuple = ("installed", fonts[min(int(i), len(fonts) - 1)])
@@ -60,3 +62,16 @@ def font_target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
         cached = (key, *got)
         ss["_inv_font_target"] = cached
     return cached[1], cached[2]
+
+
+PREFERRED_FONTS = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "NotoSans-Regular.ttf", "FreeSans.ttf")
+
+
+def default_font_index(fonts: list[str]) -> int:
+    """The installed font the picker starts on: the first of PREFERRED_FONTS present, else the first regular
+    face ("-Regular" or no style in its name), else 0."""
+    names = [Path(f).name for f in fonts]
+    for want in PREFERRED_FONTS:
+        if want in names:
+            return names.index(want)
+    return next((i for i, n in enumerate(names) if "regular" in n.lower()), 0)

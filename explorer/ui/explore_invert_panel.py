@@ -131,7 +131,8 @@ def _start(eng: Engine, target: np.ndarray) -> None:
     ss = st.session_state
     cls = int(ss.get("inv_class", -1))
     opt = str(ss.get("inv_optimizer", "lbfgs"))
-    cfg = ProjectConfig(space=str(ss.get("inv_space", "w")), steps=int(ss.get("inv_steps", 200)),
+    space = str(ss.get("inv_space", "w")) if eng.G.num_ws > 1 else "w"
+    cfg = ProjectConfig(space=space, steps=int(ss.get("inv_steps", 200)),
                         class_index=None if cls < 0 else cls, optimizer=opt if opt in OPTIMIZERS else "lbfgs")
     old = _runs().get(eng.key)
     if old is not None:
@@ -189,8 +190,8 @@ def _describe(eng: Engine, res: Projection) -> None:
         m[2].caption("no discriminator: its opinion is not available")
     who = f" · class {md_escape(eng.class_names[res.class_index])}" if res.class_index is not None else ""
     start = "encoder guess" if res.start == "encoder" else "mean w"
-    how = OPTIMIZERS.get(res.optimizer, res.optimizer)
-    st.caption(f"{res.space} · {res.steps} steps ({how}) from the {start}{who} · {res.seconds:.1f} s"
+    how = f" ({OPTIMIZERS.get(res.optimizer, res.optimizer)})" if res.steps else ""
+    st.caption(f"{res.space} · {res.steps} steps{how} from the {start}{who} · {res.seconds:.1f} s"
                + (" · stopped early" if res.stopped else ""))
     for w in f.warnings():
         st.warning(w)
@@ -233,7 +234,10 @@ def _settings(eng: Engine, glyphs: bool) -> None:
     if not glyphs:
         a.radio("Fit", ["crop", "pad"], key="inv_fit", horizontal=True,
                 help="crop: the centre square; pad: the whole image on its border colour")
-    b.radio("Latent", ["w", "w+"], key="inv_space", horizontal=True, help=SPACE_HELP)
+    if eng.G.num_ws > 1:
+        b.radio("Latent", ["w", "w+"], key="inv_space", horizontal=True, help=SPACE_HELP)
+    else:
+        b.caption("Latent: w (this model feeds one w to every layer, so w+ would be the same)")
     a, b = st.columns(2)
     a.slider("Steps", 0, 1000, 200, step=10, key="inv_steps",
              help="renders of the model (each with its gradient) after the first guess; 0 = the encoder's "

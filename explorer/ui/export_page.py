@@ -32,6 +32,12 @@ def _open(state: LatentState, model_label: str | None) -> None:
     handoff.open_in_explorer(state, model_label)
 
 
+def file_stem(state: LatentState) -> str:
+    """What a download is named after: "projected" for a projected image (as the Your image panel names
+    its recipe), else "seed<n>"."""
+    return "projected" if state.projected else f"seed{state.seed}"
+
+
 def image_panel(eng: Engine, state: LatentState, img: np.ndarray) -> None:
     """The PNG at a chosen size and upscaling."""
     st.subheader("Image")
@@ -42,7 +48,7 @@ def image_panel(eng: Engine, state: LatentState, img: np.ndarray) -> None:
     out = to_pil(img).resize(wh, Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST)
     buf = io.BytesIO()
     out.save(buf, format="PNG")
-    st.download_button("Download PNG", buf.getvalue(), file_name=f"{eng.name}-seed{state.seed}.png",
+    st.download_button("Download PNG", buf.getvalue(), file_name=f"{eng.name}-{file_stem(state)}.png",
                        mime="image/png", key="png_download", on_click="ignore")
 
 
@@ -50,7 +56,7 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     """The recipe as a file and as a link (with a copy button), and a recipe upload that opens in the explorer."""
     st.subheader("Recipe")
     text = recipes.recipe_json(state)
-    st.download_button("Download recipe (.json)", text, file_name=f"{eng.name}-seed{state.seed}.json",
+    st.download_button("Download recipe (.json)", text, file_name=f"{eng.name}-{file_stem(state)}.json",
                        mime="application/json", key="recipe_download", on_click="ignore")
     st.caption("Link to this exact image (the button at the right of the box copies it)")
     st.code(link(state), language=None, wrap_lines=True)

@@ -193,3 +193,35 @@ def test_the_upload_survives_a_panel_switch_and_the_same_file_again_is_not_new(a
     at.file_uploader(key="inv_upload").set_value(("me-again.png", _png(), "image/png"))   # the same bytes
     run_app(at)
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric} and at.query_params["w"] == again   # not a new file
+
+
+def test_a_one_w_model_offers_no_w_plus_and_downloads_name_a_projection(tmp_path, monkeypatch):
+    G, _ = export_generator(tmp_path / "pre" / "onew", arch="dcgan")
+    assert G.num_ws == 1
+    use_dirs(monkeypatch, tmp_path)
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Your image")
+    at.session_state["inv_space"] = "w+"                       # e.g. kept from another model
+    run_app(at)
+    assert not [r for r in at.radio if r.key == "inv_space"]
+    assert any("w+ would be the same" in c.value for c in at.caption)
+    at.file_uploader(key="inv_upload").set_value(("me.png", _png(), "image/png"))
+    at.slider(key="inv_steps").set_value(0)
+    run_app(at)
+    at.button(key="inv_start").click()
+    run_app(at)
+    wait_for_projection(at)
+    caps = [c.value for c in at.caption]
+    assert any(c.startswith("w · 0 steps from the") for c in caps), caps       # no optimiser named for 0 steps
+    from explorer.explore.latents import LatentState
+    from explorer.ui.export_page import file_stem
+    assert file_stem(LatentState("m", "c", 7)) == "seed7"
+    assert file_stem(LatentState("m", "c", 7, projected="abc")) == "projected"
+
+
+def test_the_font_picker_starts_on_a_plain_text_face():
+    from explorer.ui.explore_invert_font import default_font_index
+    fonts = ["/f/DejaVuMathTeXGyre.ttf", "/f/DejaVuSans-Bold.ttf", "/f/DejaVuSans.ttf"]
+    assert default_font_index(fonts) == 2
+    assert default_font_index(["/a/Alpha-Bold.ttf", "/a/Alpha-Regular.otf"]) == 1
+    assert default_font_index(["/a/Zed.ttf"]) == 0
