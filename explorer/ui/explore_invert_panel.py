@@ -107,6 +107,19 @@ def _new_upload(model_key: str) -> None:
             old.stop()
 
 
+def _new_font(model_key: str) -> None:
+    """Another font chosen (installed or uploaded, usable or not) stops and forgets the previous font's
+    projection, as a new image file does (`_new_upload`); the same font again changes nothing."""
+    ss = st.session_state
+    now = (ss.get("_inv_font_target") or (None,))[0]
+    seen = ss.setdefault("_inv_font_keys", {})
+    if seen.get(model_key) is not None and seen[model_key] != now:
+        old = _runs().pop(model_key, None)
+        if old is not None:
+            old.stop()
+    seen[model_key] = now
+
+
 def _target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
     """The fitted upload (H, W, C) uint8, or (None, why), cached per upload and fit."""
     ss = st.session_state
@@ -256,6 +269,7 @@ def invert_panel(view: View) -> None:
     glyphs = is_glyph_stack(eng.G.cfg.channels)
     if glyphs:
         target, why = font_target(eng)
+        _new_font(eng.key)
     else:
         st.file_uploader("Start from your image", type=IMAGE_TYPES, key="inv_upload",
                          help=f"PNG, JPEG, WEBP, BMP or GIF; fitted to {eng.G.cfg.resolution} px "
@@ -286,5 +300,7 @@ def invert_panel(view: View) -> None:
     elif run is not None and run.error:
         st.error(f"The projection failed: {md_escape(run.error)}")
     elif run is not None and run.result is not None:
+        if why:                                             # the error above is about the new choice
+            st.info(f"The projection below is of your previous {'font' if glyphs else 'image'}, not of this one.")
         _describe(eng, run.result)
         _link_note(view, run.result)

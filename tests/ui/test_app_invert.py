@@ -123,6 +123,12 @@ def test_a_font_model_starts_from_an_installed_font(font_env):
     wait_for_projection(at)
     assert "w" in at.query_params
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}
+    at.radio(key="inv_font_src").set_value("upload")                # then a broken font file: its reason,
+    run_app(at)
+    at.file_uploader(key="inv_font_upload").set_value(("broken.ttf", b"\x00\x01junk" * 50, "font/ttf"))
+    run_app(at)
+    assert any("That font cannot be used" in e.value for e in at.error)
+    assert not at.metric                                           # and nothing of the other font's projection
 
 
 def _project_an_upload(at: AppTest, steps: int) -> AppTest:
