@@ -63,6 +63,11 @@ def test_evaluate_and_bench_on_tiny_model(tmp_path, folder, capsys, monkeypatch)
                                                                                       # loop comparison: tests/bench
     b = json.loads(capsys.readouterr().out)
     assert b["directions_s"]["pca"] > 0 and b["directions_s"]["sefa"] > 0
+    named = b["named_directions"]                           # issue 15's numbers: speed and direction quality
+    assert named["heat_map_10_s"] > 0 and named["attribute_directions_s"] > 0 and named["teach_s"] > 0
+    rows = named["quality"]["rows"]
+    assert rows and all(0 <= r["right_way"] <= 1 and 0 <= r["right_way_orth"] <= 1 and r["leak"] >= 0 for r in rows)
+    assert any(r["name"] == "brightness" for r in rows) and named["quality_table"]
     for k in ("batch_1", "batch_64"):
         assert b["generator_latency"][k]["p50_ms"] > 0
     assert b["training"]["img_per_s_median"] > 0
