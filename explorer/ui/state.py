@@ -26,7 +26,7 @@ from typing import Any
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import AMOUNT_LIMIT, SEED_MAX, Edit, LatentState, checkpoint_id, seed_to_z
 from explorer.ui import sticky
-from explorer.ui.state_checks import checked, followable_attributes
+from explorer.ui.state_checks import checked, default_follow_set, default_holds, followable_attributes
 
 DEFAULT_K = 10
 Z_GROUP = 16
@@ -224,30 +224,6 @@ def edit_flags(ss: Mapping[str, Any], eng: Engine, method: str, i: int) -> tuple
     if i not in can:
         return held, False
     return tuple(j for j in held if j in can), True
-
-
-def default_follow_set(eng: Engine, method: str) -> set[int]:
-    """The directions of `method` whose edits follow the image until someone says otherwise: on a font
-    model every attribute direction it can follow (one fitted direction there moves weight the wrong way
-    for a quarter of the faces, docs/fonts-design.md); none elsewhere."""
-    from explorer.explore.attributes import GLYPH_CHANNELS
-    if method != "attr" or eng.G.cfg.channels != GLYPH_CHANNELS:
-        return set()
-    return followable_attributes(eng)
-
-
-def default_holds(eng: Engine, method: str) -> dict[int, tuple[int, ...]]:
-    """{direction: attribute directions its followed edit holds} until someone says otherwise: on a font
-    model, stroke weight, slant and width each hold the other two (the fonts bar of issue 15 is measured
-    so: 200 seeds, +2 std, 100 / 100 / 95.5 % right way with the other two moving 0.10 / 0.16 / 0.13 as
-    much; holding nothing they move 0.24 / 0.66 / 0.52 as much on 40 seeds); nothing elsewhere."""
-    from explorer.explore.direction_quality import FONT_GROUP
-    can = default_follow_set(eng, method)
-    if not can:
-        return {}
-    keys = list(eng.directions("attr").settings.get("attributes", []))
-    group = [i for i, k in enumerate(keys) if k in FONT_GROUP and i in can]
-    return {i: tuple(j for j in group if j != i) for i in group} if len(group) > 1 else {}
 
 
 def default_follows(ss: MutableMapping[str, Any], eng: Engine) -> None:
