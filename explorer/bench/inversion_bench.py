@@ -129,10 +129,10 @@ def bench_model(model: str, n: int, steps: tuple[int, ...] = (50, 200, 500), spa
                 optimizer: str = "lbfgs") -> dict:
     """Figures of the three ways at each step count for `n` images of one shipped model, projected `batch`
     at a time; `only` keeps just the named ways (e.g. ("optimisation 500", "encoder 0",
-    "encoder+optimisation 200")). `single_runs` single projections (encoder + `user_steps` steps, or
-    optimisation alone without an encoder) time what a user waits; `speedup_images` images are projected singly and as a
-    batch side by side (0: skip). `optimizer`: ProjectConfig.optimizer of every way. Raises what
-    load_generator and bench_targets raise."""
+    "encoder+optimisation 200"); a name that is not a way raises ValueError). `single_runs` single
+    projections (encoder + `user_steps` steps, or optimisation alone without an encoder) time what a user
+    waits; `speedup_images` images are projected singly and as a batch side by side (0: skip).
+    `optimizer`: ProjectConfig.optimizer of every way. Raises what load_generator and bench_targets raise."""
     G, meta = load_generator(model, "cpu")
     proj = Projector.for_model(G, meta)
     if proj.encoder is None:
@@ -147,6 +147,9 @@ def bench_model(model: str, n: int, steps: tuple[int, ...] = (50, 200, 500), spa
             ways[f"encoder+optimisation {s}"] = ProjectConfig(space=space, steps=s, start="encoder",
                                                               optimizer=optimizer)
     if only is not None:
+        unknown = [k for k in only if k not in ways]
+        if unknown:
+            raise ValueError(f"no way named {', '.join(map(repr, unknown))} for {model}; the ways: {', '.join(ways)}")
         ways = {k: v for k, v in ways.items() if k in only}
     rows: dict[str, list[dict]] = {}
     t0 = time.perf_counter()

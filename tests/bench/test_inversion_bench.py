@@ -60,6 +60,8 @@ def test_bench_model_runs_the_chosen_optimiser_and_ways_only(fonts_data, monkeyp
                       only=("optimisation 3",))
     assert out["optimizer"] == "adam" and list(out["ways"]) == ["optimisation 3"]
     assert seen == [("adam", 3, "mean")]
+    with pytest.raises(ValueError, match="no way named 'optimisation 7'.*the ways: optimisation 2"):
+        bench_model("fonts", 2, steps=(2,), single_runs=0, speedup_images=0, only=("optimisation 7",))
 
 
 def test_a_missing_fonts_dataset_skips_fonts_with_the_reason(tmp_path, monkeypatch) -> None:
