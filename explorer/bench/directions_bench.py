@@ -25,9 +25,8 @@ from typing import Any
 
 import torch
 
-from explorer.explore.attribute_directions import attribute_directions
 from explorer.explore.attributes import measurer_for
-from explorer.explore.direction_cache import model_settings
+from explorer.explore.direction_cache import compute_directions, model_settings
 from explorer.explore.direction_quality import FONT_GROUP, direction_quality, follow_quality, quality_table
 from explorer.explore.entanglement import effect_matrix
 from explorer.explore.ganspace import pca_directions
@@ -92,7 +91,7 @@ def directions_bench(G: Generator, meta: dict, say: Callable[[str], None] = lamb
     say("attribute directions, computed afresh (no cache)")
     settings = model_settings(G, "attr", None)           # what the app computes (font models: fewer samples)
     attr, out["attribute_directions_s"], out["attribute_directions_runs_s"] = _median_of(
-        lambda: attribute_directions(G, meta, **settings), 3)
+        lambda: compute_directions(G, "attr", meta=meta), 3)
     out["attribute_directions_samples"] = settings.get("n_samples", "default")
     out["attribute_directions_target_s"] = 10.0
     out["attributes"] = {n: {"fit": round(float(x), 3), "metric": m} for n, x, m in
