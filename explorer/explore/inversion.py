@@ -82,6 +82,53 @@ def _lr_at(t: float, peak: float, rampdown: float = 0.25, rampup: float = 0.05) 
     return peak * (0.5 - 0.5 * math.cos(ramp * math.pi))
 
 
+class _Search:
+    """A batch projection's state: N images, m rows each (an image's candidate classes x starts; row r
+    belongs to image r // m), and each image's best point so far."""
+
+    def __init__(self, cands: list[int | None], priors: list[LatentPrior], m: int, loss: TargetLoss,
+                 u: torch.Tensor) -> None:
+        self.cands, self.priors, self.m, self.loss = cands, priors, m, loss   # per row (N * m)
+        self.n, self._dev = len(cands) // m, u.device
+        dev = u.device
+        self.best_u = u[self.first].detach().clone()                         # (N, L, r)
+        self.best_loss = torch.full((self.n,), math.inf, device=dev)        # (N,)
+        self.best_j = torch.zeros(self.n, dtype=torch.long, device=dev)     # (N,) the best row's index in its m
+        self.history: list[list[float]] = [[] for _ in range(self.n)]      # each image's leading loss per step
+
+    @property
+    def first(self) -> torch.Tensor:
+        """(N,) each image's first row."""
+        return torch.arange(self.n, device=self._dev) * self.m
+
+    def record(self, per: torch.Tensor, u: torch.Tensor, trial_step: bool) -> torch.Tensor:
+        """One step's per-row losses (N * m,) at rows u (N * m, L, r): each image's leading row becomes its
+        best when lower (always, during a class trial: the trial compares classes at its end, not along
+        the way). Returns the leading rows (N,)."""
+        val, j = per.view(self.n, self.m).min(1)
+        rows = self.first + j
+        better = (val < self.best_loss) | trial_step
+        self.best_loss = torch.where(better, val, self.best_loss)
+        self.best_u[better] = u[rows[better]]
+        self.best_j = torch.where(better, j, self.best_j)
+        for i, v in enumerate(val.tolist()):
+            self.history[i].append(v)
+        return rows
+
+    def kept(self) -> list[int]:
+        """Each image's best row."""
+        return (self.first + self.best_j).tolist()
+
+    def keep_best_class(self) -> None:
+        """End the class trial: each image keeps its best row only (m becomes 1)."""
+        kept = self.kept()
+        self.cands = [self.cands[k] for k in kept]
+        self.priors = [self.priors[k] for k in kept]
+        self.loss = self.loss.select(torch.tensor(kept, device=self._dev))
+        self.m = 1
+        self.best_j = torch.zeros_like(self.best_j)
+
+
 class Projector:
     """Everything a projection needs for one model; thread-safe to share (each call has its own state)."""
 
@@ -180,84 +227,62 @@ class Projector:
         `seconds` of every result is the whole batch's wall time."""
         cfg = cfg or ProjectConfig()
         t0 = time.perf_counter()
-        G = self.G
-        dev = G.w_avg.device
-        t = as_targets(targets, G).to(dev)                                  # (N, C, H, W)
-        n = t.shape[0]
+        dev = self.G.w_avg.device
+        t = as_targets(targets, self.G).to(dev)                             # (N, C, H, W)
         guess, logits = self._guess(t, cfg)
-        cands, m, u = self._start_rows(n, cfg, guess, logits)
-        priors = [self.prior(c) for c in cands]
-        u = u.to(dev)
+        cands, m, u = self._start_rows(t.shape[0], cfg, guess, logits)
         classes = None if cands[0] is None else torch.tensor(cands, device=dev)
-        loss = TargetLoss(self.nets, t.repeat_interleave(m, 0), classes, cfg.weights)
+        search = _Search(cands, [self.prior(c) for c in cands], m,
+                         TargetLoss(self.nets, t.repeat_interleave(m, 0), classes, cfg.weights), u.to(dev))
         trial = (cfg.class_trial_steps if cfg.optimizer == "adam" else max(1, cfg.class_trial_steps)) if m > 1 else 0
-        history: list[list[float]] = [[] for _ in range(n)]
-        first = torch.arange(n, device=dev) * m
-        best_loss = torch.full((n,), math.inf, device=dev)
-        best_u, best_j = u[first].clone(), torch.zeros(n, dtype=torch.long, device=dev)
-        step, stopped = 0, False
-        u = u.requires_grad_(True)
-        peak, rampup, rampdown = cfg.schedule(guess is not None)
-        opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
         adam_steps = cfg.steps if cfg.optimizer == "adam" else min(trial, cfg.steps)   # L-BFGS: the class trial only
+        step, stopped = self._adam(search, u.to(dev), cfg, guess is not None, adam_steps, trial,
+                                   should_stop, on_progress)
+        steps = [step] * search.n
+        if cfg.optimizer == "lbfgs" and not stopped and step < cfg.steps:   # one row per image by now
+            evals, stopped = self._lbfgs(search, cfg.steps - step, should_stop, on_progress, cfg.lbfgs_history)
+            steps = [step + e for e in evals]
+        return self._results(search, t, cfg, steps, stopped, "encoder" if guess is not None else "mean", t0)
+
+    def _adam(self, s: _Search, u: torch.Tensor, cfg: ProjectConfig, from_encoder: bool, steps: int, trial: int,
+              should_stop: Callable[[], bool] | None, on_progress: ProgressFn | None) -> tuple[int, bool]:
+        """Adam on all rows from u (N * m, L, r) for `steps` steps, at the schedule's learning rate of step
+        s / cfg.steps; after `trial` steps (conditional models, m > 1) each image keeps its best class only
+        (`_Search.keep_best_class`) and Adam restarts from there. Updates `s`; returns (steps run, stopped)."""
+        G = self.G
+        peak, rampup, rampdown = cfg.schedule(from_encoder)
+        u = u.requires_grad_(True)
+        opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
+        step = 0
         with torch.enable_grad():
-            while step < adam_steps:
+            while step < steps:
                 if should_stop is not None and should_stop():
-                    stopped = True
-                    break
+                    return step, True
                 for g in opt.param_groups:
                     g["lr"] = _lr_at((step + 1) / cfg.steps, peak, rampdown, rampup)
-                x = G.synthesis(colour_rows(priors, u, G.num_ws))                  # (N * m, C, H, W)
-                per = loss(x, u)                                             # (N * m,)
-                val, j = per.detach().view(n, m).min(1)                      # each image's leading candidate
-                rows = first + j
-                better = (val < best_loss) | (m > 1 and step < trial)
-                best_loss = torch.where(better, val, best_loss)
-                best_u[better] = u.detach()[rows[better]]
-                best_j = torch.where(better, j, best_j)
+                x = G.synthesis(colour_rows(s.priors, u, G.num_ws))                # (N * m, C, H, W)
+                per = s.loss(x, u)                                                 # (N * m,)
+                rows = s.record(per.detach(), u.detach(), trial_step=s.m > 1 and step < trial)
                 opt.zero_grad(set_to_none=True)
                 per.sum().backward()
                 opt.step()
                 step += 1
-                for i, v in enumerate(val.tolist()):
-                    history[i].append(v)
                 if on_progress is not None:
-                    on_progress(step, history[0][-1], to_hwc(x.detach()[int(rows[0]):int(rows[0]) + 1])[0])
-                if m > 1 and step == min(trial, cfg.steps):                  # keep each image's best class only
-                    kept = first + best_j
-                    cands = [cands[k] for k in kept.tolist()]
-                    priors = [priors[k] for k in kept.tolist()]
-                    classes = None if classes is None else classes[kept]
-                    loss = loss.select(kept)
-                    u = best_u.clone().requires_grad_(True)
+                    on_progress(step, s.history[0][-1], to_hwc(x.detach()[int(rows[0]):int(rows[0]) + 1])[0])
+                if s.m > 1 and step == min(trial, cfg.steps):
+                    s.keep_best_class()
+                    u = s.best_u.clone().requires_grad_(True)
                     opt = torch.optim.Adam([u], lr=peak, betas=(0.9, 0.999))
-                    m, first, best_j = 1, torch.arange(n, device=dev), torch.zeros_like(best_j)
-        steps = [step] * n
-        if cfg.optimizer == "lbfgs" and not stopped and step < cfg.steps:
-            evals, stopped = self._lbfgs(best_u, priors, loss, cfg.steps - step, best_loss, history,
-                                         should_stop, on_progress, cfg.lbfgs_history)   # m == 1: one row per image
-            steps = [step + e for e in evals]
-        keep = (first + best_j).tolist()
-        with torch.no_grad():
-            ws = colour_rows([priors[k] for k in keep], best_u.to(dev), G.num_ws).half().float()  # what a recipe holds
-            img = G.synthesis(ws)
-        seconds = time.perf_counter() - t0
-        out = []
-        for i, k in enumerate(keep):
-            figures = measure(self, img[i:i + 1], t[i:i + 1], ws[i:i + 1], cands[k])
-            out.append(Projection(ws[i:i + 1].cpu(), cfg.space, cands[k], to_hwc(img[i:i + 1])[0],
-                                  to_hwc(t[i:i + 1])[0], figures, steps[i], seconds, stopped, history[i],
-                                  "encoder" if guess is not None else "mean", cfg.optimizer))
-        return out
+        return step, False
 
-    def _lbfgs(self, best_u: torch.Tensor, priors: list[LatentPrior], loss: TargetLoss, budget: int,
-               best_loss: torch.Tensor, history: list[list[float]], should_stop: Callable[[], bool] | None,
+    def _lbfgs(self, s: _Search, budget: int, should_stop: Callable[[], bool] | None,
                on_progress: ProgressFn | None, memory: int) -> tuple[list[int], bool]:
-        """The L-BFGS phase (`ProjectConfig.optimizer`): image i's own L-BFGS from best_u[i] (N, L, r),
-        all N evaluated together (lockstep_lbfgs), at most `budget` evaluations each. Updates best_u and
-        best_loss (N,) in place with every lower loss seen and appends each evaluation's loss to history.
-        Returns (evaluations per image, stopped)."""
-        G, dev, n = self.G, best_u.device, best_u.shape[0]
+        """The L-BFGS phase (`ProjectConfig.optimizer`), one row per image (s.m == 1): image i's own L-BFGS
+        from s.best_u[i] (N, L, r), all N evaluated together (lockstep_lbfgs), at most `budget` evaluations
+        each. Updates s.best_u and s.best_loss in place with every lower loss seen and appends each
+        evaluation's loss to s.history. Returns (evaluations per image, stopped)."""
+        G, dev, n = self.G, s.best_u.device, s.n
+        best_u, best_loss = s.best_u, s.best_loss
         stopped = [False]
         shown: list[np.ndarray | None] = [None]
 
@@ -268,24 +293,40 @@ class Projector:
         def evaluate(rows: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             with torch.enable_grad():
                 uu = points.to(dev).requires_grad_(True)
-                x = G.synthesis(colour_rows([priors[k] for k in rows.tolist()], uu, G.num_ws))
-                per = (loss if len(rows) == n else loss.select(rows.to(dev)))(x, uu)
+                x = G.synthesis(colour_rows([s.priors[k] for k in rows.tolist()], uu, G.num_ws))
+                per = (s.loss if len(rows) == n else s.loss.select(rows.to(dev)))(x, uu)
                 (grad,) = torch.autograd.grad(per.sum(), uu)
             val, r = per.detach(), rows.to(dev)
             better = val < best_loss[r]
             best_loss[r[better]] = val[better]
             best_u[r[better]] = uu.detach()[better]
             for i, v in zip(rows.tolist(), val.tolist(), strict=True):
-                history[i].append(v)
+                s.history[i].append(v)
             if on_progress is not None and int(rows[0]) == 0:     # image 0's best so far: a rejected
                 img = shown[0]                                     # line-search trial is never shown
                 if bool(better[0]) or img is None:
                     img = shown[0] = to_hwc(x.detach()[:1])[0]
-                on_progress(len(history[0]), float(best_loss[0]), img)
+                on_progress(len(s.history[0]), float(best_loss[0]), img)
             return val, grad
 
         evals = lbfgs_rows(best_u.detach().clone(), evaluate, budget, memory, halt)
         return evals, stopped[0]
+
+    def _results(self, s: _Search, t: torch.Tensor, cfg: ProjectConfig, steps: list[int], stopped: bool,
+                 start: str, t0: float) -> list[Projection]:
+        """Each image's best point rendered, measured against its target t (N, C, H, W), as a Projection."""
+        keep = s.kept()
+        with torch.no_grad():
+            ws = colour_rows([s.priors[k] for k in keep], s.best_u, self.G.num_ws).half().float()  # a recipe's
+            img = self.G.synthesis(ws)
+        seconds = time.perf_counter() - t0
+        out = []
+        for i, k in enumerate(keep):
+            figures = measure(self, img[i:i + 1], t[i:i + 1], ws[i:i + 1], s.cands[k])
+            out.append(Projection(ws[i:i + 1].cpu(), cfg.space, s.cands[k], to_hwc(img[i:i + 1])[0],
+                                  to_hwc(t[i:i + 1])[0], figures, steps[i], seconds, stopped, s.history[i],
+                                  start, cfg.optimizer))
+        return out
 
     def _start_rows(self, n: int, cfg: ProjectConfig, guess: torch.Tensor | None, logits: torch.Tensor | None
                     ) -> tuple[list[int | None], int, torch.Tensor]:
