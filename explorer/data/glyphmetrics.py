@@ -14,7 +14,8 @@ Definitions (ink = pixel value in [0, 1]; "ink rows/columns" = those whose maxim
   last - first + 1, as counting pixels gives; a half-inked boundary column moves it by half a pixel.
   (Integer extents stepped by whole pixels, so small edits of width often measured as no change at all:
   11 of the 18 width edits that missed on the fonts model changed neither cap height nor width in px.)
-  Measures version `MEASURES_VERSION` (1: integer extents; 2: sub-pixel extents; 3: specks left out).
+  Measures version `MEASURES_VERSION` (1: integer extents; 2: sub-pixel extents; 3: specks left out;
+  4: the generic image measures per cell added).
 - specks: the glyphs whose extents are measured (`EXTENT_GLYPHS`: H E I T N O U n o u x z v w, each one
   connected shape in a real face, so its row and column profiles are each one run) are measured without
   their specks (`profile_specks`): a run of ink rows (columns) shorter than `SPECK_SHARE` of the glyph's
@@ -35,6 +36,15 @@ Definitions (ink = pixel value in [0, 1]; "ink rows/columns" = those whose maxim
 - contrast (thick / thin): on O and o, the side strokes' thickness (ink summed along the 3 rows
   through the middle of the ink box, left and right halves averaged) over the top and bottom
   strokes' thickness (the same down the 3 middle columns); ~1 for monoline, 2-5 for Didone.
+- The generic image measures (`explorer/explore/attributes.py`), per glyph cell (`cells=True`), face
+  value = mean over the glyphs that have ink:
+  - edges: mean ink gradient magnitude per pixel of the cell (the perimeter the stroke width divides by);
+  - aspect: log(horizontal / vertical spread of the ink), the spreads being standard deviations
+    (+ 0.25 px² each, so a dot is 0);
+  - symmetry: left-right mirror agreement of the ink, 1 - sum|a - mirror(a)| / sum(a + mirror(a)),
+    mirrored about the glyph's own ink centroid (to half a pixel), not the cell's centre, so where the
+    glyph sits in its cell does not count: an upright A, O, H, V is ~1, a slanted or a calligraphic one
+    less.
 
     from explorer.data.glyphmetrics import face_attributes, glyph_attributes, attribute_spread
     face_attributes(stack)     # {"stroke_width": (N,), "slant": (N,), ...}
@@ -51,6 +61,7 @@ import torch
 
 CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 ATTRIBUTES = ("stroke_width", "slant", "width", "x_height_ratio", "contrast")
+CELL_ATTRIBUTES = ("edges", "aspect", "symmetry")        # generic image measures, per glyph cell
 CAP_GLYPHS = "HEIT"
 SLANT_GLYPHS = "AHIMOTUVWXYiovwx08"
 WIDTH_GLYPHS = "HNOUnou"
@@ -60,7 +71,7 @@ EXTENT_GLYPHS = "".join(dict.fromkeys(CAP_GLYPHS + WIDTH_GLYPHS + XHEIGHT_GLYPHS
 SPECK_SHARE = 0.25          # a run of ink rows (columns) under this share of the glyph's longest run may be a speck ...
 SPECK_GAP = 2               # ... and is one when more than this many rows (columns) without ink part it from every longer run
 SPECK_FAINT = 0.1           # "without ink": a row (column) maximum below this; fainter ink links what it joins
-MEASURES_VERSION = 3        # 2: sub-pixel extents, 3: specks left out; part of the key of cached attribute directions
+MEASURES_VERSION = 4        # part of the key of cached attribute directions (versions: module docstring)
 
 
 def _idx(chars: str) -> list[int]:
@@ -172,13 +183,38 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan).astype(np.float32)
 
 
-def _stroke(ink: np.ndarray) -> np.ndarray:
+def _perimeter(ink: np.ndarray) -> np.ndarray:
+    """(N, k, H, W) ink -> (N, k) sum of the ink's gradient magnitude (forward differences)."""
     # in torch: its fused, multi-threaded hypot is 1.5-3x numpy's temporaries here (the costliest measure)
     x = _t(ink)
     gx = x[..., :-1, 1:] - x[..., :-1, :-1]
     gy = x[..., 1:, :-1] - x[..., :-1, :-1]
-    perimeter = torch.hypot(gx, gy).sum((-1, -2)).numpy()
-    return _safe_div(2 * x.sum((-1, -2)).numpy(), perimeter)
+    return torch.hypot(gx, gy).sum((-1, -2)).numpy()
+
+
+def _stroke(ink: np.ndarray, perimeter: np.ndarray | None = None) -> np.ndarray:
+    perimeter = _perimeter(ink) if perimeter is None else perimeter
+    return _safe_div(2 * _t(ink).sum((-1, -2)).numpy(), perimeter)
+
+
+def _aspect_symmetry(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, k, H, W) ink -> aspect, symmetry (N, k) each (module docstring); NaN symmetry for a blank glyph."""
+    x = _t(ink)
+    h, w = x.shape[-2:]
+    cols, rows = x.sum(-2), x.sum(-1)                                    # (N, k, W), (N, k, H) ink profiles
+    m = cols.sum(-1)
+    xs, ys = torch.arange(w, dtype=torch.float32), torch.arange(h, dtype=torch.float32)
+    safe = m.clamp_min(1e-6)
+    cx, cy = (cols @ xs) / safe, (rows @ ys) / safe
+    vx = (cols * (xs - cx[..., None]) ** 2).sum(-1) / safe
+    vy = (rows * (ys - cy[..., None]) ** 2).sum(-1) / safe
+    aspect = 0.5 * torch.log((vx + 0.25) / (vy + 0.25))
+    src = torch.round(2 * cx)[..., None].long() - torch.arange(w)           # (N, k, W): column mirrored to j
+    inside = ((src >= 0) & (src < w)).to(x.dtype)
+    mirror = x.gather(-1, src.clamp(0, w - 1)[..., None, :].expand_as(x)) * inside[..., None, :]
+    total = (x + mirror).sum((-1, -2))
+    sym = 1.0 - (x - mirror).abs().sum((-1, -2)) / total.clamp_min(1e-6)
+    return aspect.numpy(), torch.where(total > 0, sym, torch.nan).numpy()
 
 
 def _slant(ink: np.ndarray) -> np.ndarray:
@@ -224,25 +260,31 @@ def _contrast(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def glyph_attributes(stack: Any, chunk: int = 64) -> dict[str, np.ndarray]:
+def glyph_attributes(stack: Any, chunk: int = 64, cells: bool = False) -> dict[str, np.ndarray]:
     """Per-glyph values, each (N, 62), NaN where an attribute is not defined for a glyph.
 
     stroke_width and width are relative to the face's cap height; slant in degrees; contrast only
-    on O and o; x_height_ratio only on x z v w. Works through `chunk` faces at a time (memory)."""
+    on O and o; x_height_ratio only on x z v w; `cells=True` adds the generic image measures per cell
+    (CELL_ATTRIBUTES, module docstring). Works through `chunk` faces at a time (memory)."""
     if hasattr(stack, "detach"):
         stack = stack.detach().cpu().numpy()
     a = np.asarray(stack)
     if a.ndim == 4 and len(a) > chunk:
-        parts = [_glyph_attributes(a[s:s + chunk]) for s in range(0, len(a), chunk)]
+        parts = [_glyph_attributes(a[s:s + chunk], cells) for s in range(0, len(a), chunk)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return _glyph_attributes(a)
+    return _glyph_attributes(a, cells)
 
 
-def _glyph_attributes(stack: np.ndarray) -> dict[str, np.ndarray]:
+def _glyph_attributes(stack: np.ndarray, cells: bool = False) -> dict[str, np.ndarray]:
     ink = as_ink(stack)
     heights = ink_heights(ink, specks=False)                     # extents of EXTENT_GLYPHS without specks
     cap = np.median(heights[:, _idx(CAP_GLYPHS)], axis=1)[:, None]
-    out = {"stroke_width": _safe_div(_stroke(ink), np.broadcast_to(cap, ink.shape[:2]))}
+    perimeter = _perimeter(ink)
+    out = {"stroke_width": _safe_div(_stroke(ink, perimeter), np.broadcast_to(cap, ink.shape[:2]))}
+    if cells:
+        h, w = ink.shape[-2:]
+        out["edges"] = (perimeter / float((h - 1) * (w - 1))).astype(np.float32)
+        out["aspect"], out["symmetry"] = _aspect_symmetry(ink)
     sl = np.full(ink.shape[:2], np.nan, dtype=np.float32)
     sl[:, _idx(SLANT_GLYPHS)] = _slant(ink[:, _idx(SLANT_GLYPHS)])
     out["slant"] = sl
@@ -257,13 +299,20 @@ def _glyph_attributes(stack: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def face_attributes(stack: Any) -> dict[str, np.ndarray]:
-    """Per-face attributes, each (N,) float32 (NaN when undefined, e.g. a blank cap height)."""
-    per = glyph_attributes(stack)
+def face_attributes(stack: Any, cells: bool = False) -> dict[str, np.ndarray]:
+    """Per-face attributes, each (N,) float32 (NaN when undefined, e.g. a blank cap height): ATTRIBUTES,
+    medians over their glyphs, and with `cells=True` also CELL_ATTRIBUTES, means over the glyphs with ink."""
+    per = glyph_attributes(stack, cells=cells)
     per["width"] = per["width"][:, _idx(WIDTH_GLYPHS)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)          # all-NaN rows give NaN, as documented
-        return {k: np.nanmedian(per[k], axis=1).astype(np.float32) for k in ATTRIBUTES}
+        out = {k: np.nanmedian(per[k], axis=1).astype(np.float32) for k in ATTRIBUTES}
+        if cells:
+            has_ink = np.isfinite(per["symmetry"])
+            for k in CELL_ATTRIBUTES:
+                v = np.where(has_ink, per[k], np.nan)
+                out[k] = np.nanmean(v, axis=1).astype(np.float32)
+        return out
 
 
 def attribute_spread(stack: Any) -> dict[str, np.ndarray]:

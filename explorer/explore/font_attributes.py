@@ -37,6 +37,13 @@ FONT_ATTRIBUTES = (
     Attribute("contrast", "contrast", "thick / thin stroke ratio of O and o"),
 )
 
+CELL_ATTRIBUTES = (            # the generic image measures, per glyph cell (glyphmetrics, cells=True)
+    Attribute("coverage", "ink", "share of the glyph cells covered by ink"),
+    Attribute("edges", "edge density", "mean ink gradient magnitude per pixel of a glyph cell, mean over glyphs"),
+    Attribute("aspect", "wide vs tall", "log(horizontal / vertical spread of a glyph's ink), mean over glyphs"),
+    Attribute("symmetry", "symmetry", "left-right mirror agreement of a glyph's ink about its centroid, 0..1, "
+                                      "mean over glyphs"),
+)
 
 MEASURE_CHUNK = 16            # faces converted to float ink and measured at a time (1,000 faces: 16 at a time
                               # measured in 3.6 s wall, 0.2 s of it system time; 64 at a time 5.9 s, 2.5 s)
@@ -175,7 +182,10 @@ def learned_serif(meta: Mapping[str, Any] | None = None) -> dict[str, Any] | Non
 def font_measurer(meta: Mapping[str, Any] | None = None, serif_model: Mapping[str, Any] | None = None,
                   learn: bool = True, glyphs: str = CHARS) -> Measurer:
     """Measurer for glyph-stack images (N, H, W, len(glyphs)): the five glyph measures of the font
-    dataset (explorer/data/glyphmetrics.py), ink coverage and serif.
+    dataset (explorer/data/glyphmetrics.py), serif, and the generic image measures that mean something
+    on black glyphs on white, measured per glyph cell (CELL_ATTRIBUTES: ink coverage, edge density,
+    aspect, symmetry; brightness and contrast of binary ink are functions of its coverage, and glyphs
+    have no colour).
 
     `serif_model` (from `fit_serif`) overrides the dataset's; `learn=False` skips looking for one."""
     from explorer.data.glyphmetrics import face_attributes
@@ -188,7 +198,7 @@ def font_measurer(meta: Mapping[str, Any] | None = None, serif_model: Mapping[st
 
     def one_chunk(images: np.ndarray) -> dict[str, np.ndarray]:
         ink = stacks(images, glyphs)
-        out = {k: np.asarray(v, dtype=np.float64) for k, v in face_attributes(ink).items()}
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in face_attributes(ink, cells=True).items()}
         out["coverage"] = ink.mean((1, 2, 3)).astype(np.float64)
         out["serif"] = serif_score(ink, model)
         return out
@@ -199,5 +209,4 @@ def font_measurer(meta: Mapping[str, Any] | None = None, serif_model: Mapping[st
         parts = [one_chunk(images[i:i + MEASURE_CHUNK]) for i in range(0, max(len(images), 1), MEASURE_CHUNK)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-    cover = Attribute("coverage", "ink", "share of the glyph cells covered by ink")
-    return Measurer([*FONT_ATTRIBUTES, serif, cover], [part])
+    return Measurer([*FONT_ATTRIBUTES, serif, *CELL_ATTRIBUTES], [part])

@@ -134,6 +134,14 @@ def test_measures_order_faces_sensibly():
     np.testing.assert_allclose(glyphmetrics.face_attributes(sans)["width"], a["width"][:1])
     spread = glyphmetrics.attribute_spread(torch.from_numpy(np.stack([sans, bold])).float() / 255)
     assert spread["stroke_width"].shape == (2,) and np.isfinite(spread["stroke_width"]).all()
+    # the generic image measures per glyph cell: slanting a face breaks its mirror symmetry, serifs add
+    # edges, bold glyphs are wider for their height
+    c = glyphmetrics.face_attributes(np.stack([sans, bold, serif, mono, sheared]), cells=True)
+    assert set(c) == set(glyphmetrics.ATTRIBUTES) | set(glyphmetrics.CELL_ATTRIBUTES)
+    np.testing.assert_allclose([c[k][:4] for k in glyphmetrics.ATTRIBUTES], [a[k] for k in glyphmetrics.ATTRIBUTES])
+    assert c["symmetry"][4] < c["symmetry"][0] - 0.05 and 0.5 < c["symmetry"][0] < 1.0
+    assert all(0 < e < 0.2 for e in c["edges"]) and c["edges"][2] > 1.1 * c["edges"][0]
+    assert c["aspect"][1] > c["aspect"][0] + 0.1
     with pytest.raises(ValueError):
         glyphmetrics.face_attributes(np.zeros((10, 64, 64), np.uint8))
 
@@ -330,6 +338,39 @@ def test_slant_and_heights_match_their_pixel_definitions():
                 right = j + (p[j] - 0.5) / (p[j] - p[j + 1])
                 want_h[n, g] = right - left
     np.testing.assert_allclose(glyphmetrics.ink_heights(ink), want_h, atol=1e-4)
+
+
+def test_cell_measures_match_their_pixel_definitions_and_ignore_where_a_glyph_sits():
+    rng = np.random.default_rng(5)
+    ink = np.zeros((2, 62, 32, 32), np.float32)
+    ink[:, :, 4:28, 6:20] = rng.random((2, 62, 24, 14)) ** 2                # glyphs left of the cell's centre
+    ink[0, 3] = 0.0                                                       # a blank glyph: left out of the mean
+    per = glyphmetrics.glyph_attributes(ink, cells=True)
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float64)
+    for n, g in ((0, 0), (1, 7), (1, 61)):
+        w = ink[n, g].astype(np.float64)
+        mx, my = (w * xx).sum() / w.sum(), (w * yy).sum() / w.sum()
+        vx, vy = (w * (xx - mx) ** 2).sum() / w.sum(), (w * (yy - my) ** 2).sum() / w.sum()
+        assert per["aspect"][n, g] == pytest.approx(0.5 * np.log((vx + 0.25) / (vy + 0.25)), abs=1e-4)
+        axis2 = int(np.round(2 * mx))                                     # mirror x -> axis2 - x
+        mirror = np.zeros_like(w)
+        for x in range(32):
+            if 0 <= axis2 - x < 32:
+                mirror[:, x] = w[:, axis2 - x]
+        want = 1 - np.abs(w - mirror).sum() / (w + mirror).sum()
+        assert per["symmetry"][n, g] == pytest.approx(want, abs=1e-4)
+        gx, gy = w[:-1, 1:] - w[:-1, :-1], w[1:, :-1] - w[:-1, :-1]
+        assert per["edges"][n, g] == pytest.approx(np.hypot(gx, gy).sum() / 31 ** 2, rel=1e-4)
+    assert np.isnan(per["symmetry"][0, 3])
+    face = glyphmetrics.face_attributes(ink, cells=True)
+    assert face["symmetry"][0] == pytest.approx(np.delete(per["symmetry"][0], 3).mean(), rel=1e-5)
+    assert face["edges"][0] == pytest.approx(np.delete(per["edges"][0], 3).mean(), rel=1e-5)
+    bar = np.zeros((1, 62, 32, 32), np.float32)
+    bar[:, :, 4:28, 3:9] = 1.0                                            # an upright bar, off-centre
+    moved = np.roll(bar, 15, axis=-1)
+    for b in (bar, moved):
+        f = glyphmetrics.face_attributes(b, cells=True)
+        assert f["symmetry"][0] == pytest.approx(1.0) and f["aspect"][0] < -1.0
 
 
 def test_extents_are_subpixel_and_agree_with_pixel_counts_on_hard_edges():
