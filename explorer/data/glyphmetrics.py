@@ -15,7 +15,7 @@ Definitions (ink = pixel value in [0, 1]; "ink rows/columns" = those whose maxim
   (Integer extents stepped by whole pixels, so small edits of width often measured as no change at all:
   11 of the 18 width edits that missed on the fonts model changed neither cap height nor width in px.)
   Measures version `MEASURES_VERSION` (1: integer extents; 2: sub-pixel extents; 3: specks left out;
-  4: the generic image measures per cell added).
+  4: the generic image measures per cell added; 5: symmetry on the upright-symmetric glyphs only).
 - specks: the glyphs whose extents are measured (`EXTENT_GLYPHS`: H E I T N O U n o u x z v w, each one
   connected shape in a real face, so its row and column profiles are each one run) are measured without
   their specks (`profile_specks`): a run of ink rows (columns) shorter than `SPECK_SHARE` of the glyph's
@@ -43,8 +43,9 @@ Definitions (ink = pixel value in [0, 1]; "ink rows/columns" = those whose maxim
     (+ 0.25 px² each, so a dot is 0);
   - symmetry: left-right mirror agreement of the ink, 1 - sum|a - mirror(a)| / sum(a + mirror(a)),
     mirrored about the glyph's own ink centroid (to half a pixel), not the cell's centre, so where the
-    glyph sits in its cell does not count: an upright A, O, H, V is ~1, a slanted or a calligraphic one
-    less.
+    glyph sits in its cell does not count; on the glyphs that are mirror-symmetric when upright
+    (`SLANT_GLYPHS`, NaN on the others, whose agreement is the letter's shape more than the face's style):
+    an upright A, O, H, V is ~1, a slanted, calligraphic or stressed one less.
 
     from explorer.data.glyphmetrics import face_attributes, glyph_attributes, attribute_spread
     face_attributes(stack)     # {"stroke_width": (N,), "slant": (N,), ...}
@@ -71,7 +72,7 @@ EXTENT_GLYPHS = "".join(dict.fromkeys(CAP_GLYPHS + WIDTH_GLYPHS + XHEIGHT_GLYPHS
 SPECK_SHARE = 0.25          # a run of ink rows (columns) under this share of the glyph's longest run may be a speck ...
 SPECK_GAP = 2               # ... and is one when more than this many rows (columns) without ink part it from every longer run
 SPECK_FAINT = 0.1           # "without ink": a row (column) maximum below this; fainter ink links what it joins
-MEASURES_VERSION = 4        # part of the key of cached attribute directions (versions: module docstring)
+MEASURES_VERSION = 5        # part of the key of cached attribute directions (versions: module docstring)
 
 
 def _idx(chars: str) -> list[int]:
@@ -197,24 +198,44 @@ def _stroke(ink: np.ndarray, perimeter: np.ndarray | None = None) -> np.ndarray:
     return _safe_div(2 * _t(ink).sum((-1, -2)).numpy(), perimeter)
 
 
-def _aspect_symmetry(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, k, H, W) ink -> aspect, symmetry (N, k) each (module docstring); NaN symmetry for a blank glyph."""
+def _aspect(ink: np.ndarray) -> np.ndarray:
+    """(N, k, H, W) ink -> (N, k) log(horizontal / vertical ink spread) (module docstring); 0 for a blank glyph."""
     x = _t(ink)
     h, w = x.shape[-2:]
     cols, rows = x.sum(-2), x.sum(-1)                                    # (N, k, W), (N, k, H) ink profiles
-    m = cols.sum(-1)
+    m = cols.sum(-1).clamp_min(1e-6)
     xs, ys = torch.arange(w, dtype=torch.float32), torch.arange(h, dtype=torch.float32)
-    safe = m.clamp_min(1e-6)
-    cx, cy = (cols @ xs) / safe, (rows @ ys) / safe
-    vx = (cols * (xs - cx[..., None]) ** 2).sum(-1) / safe
-    vy = (rows * (ys - cy[..., None]) ** 2).sum(-1) / safe
-    aspect = 0.5 * torch.log((vx + 0.25) / (vy + 0.25))
-    src = torch.round(2 * cx)[..., None].long() - torch.arange(w)           # (N, k, W): column mirrored to j
-    inside = ((src >= 0) & (src < w)).to(x.dtype)
-    mirror = x.gather(-1, src.clamp(0, w - 1)[..., None, :].expand_as(x)) * inside[..., None, :]
-    total = (x + mirror).sum((-1, -2))
-    sym = 1.0 - (x - mirror).abs().sum((-1, -2)) / total.clamp_min(1e-6)
-    return aspect.numpy(), torch.where(total > 0, sym, torch.nan).numpy()
+    cx, cy = (cols @ xs) / m, (rows @ ys) / m
+    vx = (cols * (xs - cx[..., None]) ** 2).sum(-1) / m
+    vy = (rows * (ys - cy[..., None]) ** 2).sum(-1) / m
+    return (0.5 * torch.log((vx + 0.25) / (vy + 0.25))).numpy()
+
+
+def _symmetry(ink: np.ndarray) -> np.ndarray:
+    """(N, k, H, W) ink -> (N, k) mirror agreement about each glyph's ink centroid (module docstring);
+    NaN for a blank glyph."""
+    x = _t(ink)
+    h, w = x.shape[-2:]
+    flat = x.reshape(-1, h, w)
+    cols = flat.sum(-2)                                                  # (G, W)
+    cx = (cols @ torch.arange(w, dtype=torch.float32)) / cols.sum(-1).clamp_min(1e-6)
+    # the mirror image about column cx is the flipped glyph shifted by round(2 cx) - (W - 1): one shift per
+    # glyph, so glyphs are grouped by shift (a few dozen distinct ones) instead of gathering per pixel
+    flipped = flat.flip(-1)
+    shift = torch.round(2 * cx).long() - (w - 1)
+    diff, total = torch.zeros(flat.shape[0]), torch.zeros(flat.shape[0])
+    for s in shift.unique().tolist():
+        idx = (shift == s).nonzero()[:, 0]
+        a, f = flat[idx], flipped[idx]
+        mirror = torch.zeros_like(a)
+        if 0 <= s < w:
+            mirror[..., s:] = f[..., :w - s]
+        elif -w < s < 0:
+            mirror[..., :w + s] = f[..., -s:]
+        diff[idx] = (a - mirror).abs().sum((-1, -2))
+        total[idx] = (a + mirror).sum((-1, -2))
+    sym = torch.where(total > 0, 1.0 - diff / total.clamp_min(1e-6), torch.nan)
+    return sym.reshape(x.shape[:-2]).numpy()
 
 
 def _slant(ink: np.ndarray) -> np.ndarray:
@@ -265,7 +286,8 @@ def glyph_attributes(stack: Any, chunk: int = 64, cells: bool = False) -> dict[s
 
     stroke_width and width are relative to the face's cap height; slant in degrees; contrast only
     on O and o; x_height_ratio only on x z v w; `cells=True` adds the generic image measures per cell
-    (CELL_ATTRIBUTES, module docstring). Works through `chunk` faces at a time (memory)."""
+    (CELL_ATTRIBUTES, module docstring; symmetry only on SLANT_GLYPHS). Works through `chunk` faces at a
+    time (memory)."""
     if hasattr(stack, "detach"):
         stack = stack.detach().cpu().numpy()
     a = np.asarray(stack)
@@ -284,7 +306,10 @@ def _glyph_attributes(stack: np.ndarray, cells: bool = False) -> dict[str, np.nd
     if cells:
         h, w = ink.shape[-2:]
         out["edges"] = (perimeter / float((h - 1) * (w - 1))).astype(np.float32)
-        out["aspect"], out["symmetry"] = _aspect_symmetry(ink)
+        out["aspect"] = _aspect(ink).astype(np.float32)
+        sym = np.full(ink.shape[:2], np.nan, dtype=np.float32)
+        sym[:, _idx(SLANT_GLYPHS)] = _symmetry(ink[:, _idx(SLANT_GLYPHS)])
+        out["symmetry"] = sym
     sl = np.full(ink.shape[:2], np.nan, dtype=np.float32)
     sl[:, _idx(SLANT_GLYPHS)] = _slant(ink[:, _idx(SLANT_GLYPHS)])
     out["slant"] = sl
@@ -308,10 +333,9 @@ def face_attributes(stack: Any, cells: bool = False) -> dict[str, np.ndarray]:
         warnings.simplefilter("ignore", RuntimeWarning)          # all-NaN rows give NaN, as documented
         out = {k: np.nanmedian(per[k], axis=1).astype(np.float32) for k in ATTRIBUTES}
         if cells:
-            has_ink = np.isfinite(per["symmetry"])
+            has_ink = per["edges"] > 0                           # blank glyphs (a model's missing ones) left out
             for k in CELL_ATTRIBUTES:
-                v = np.where(has_ink, per[k], np.nan)
-                out[k] = np.nanmean(v, axis=1).astype(np.float32)
+                out[k] = np.nanmean(np.where(has_ink, per[k], np.nan), axis=1).astype(np.float32)
         return out
 
 

@@ -41,8 +41,8 @@ CELL_ATTRIBUTES = (            # the generic image measures, per glyph cell (gly
     Attribute("coverage", "ink", "share of the glyph cells covered by ink"),
     Attribute("edges", "edge density", "mean ink gradient magnitude per pixel of a glyph cell, mean over glyphs"),
     Attribute("aspect", "wide vs tall", "log(horizontal / vertical spread of a glyph's ink), mean over glyphs"),
-    Attribute("symmetry", "symmetry", "left-right mirror agreement of a glyph's ink about its centroid, 0..1, "
-                                      "mean over glyphs"),
+    Attribute("symmetry", "symmetry", "left-right mirror agreement of the ink of A H I M O T U V W X Y i o v w x "
+                                      "0 8 about each one's centroid, 0..1, mean"),
 )
 
 MEASURE_CHUNK = 16            # faces converted to float ink and measured at a time (1,000 faces: 16 at a time

@@ -58,6 +58,16 @@ def clean_name(name: str) -> str:
     return s
 
 
+def check_name(name: str, measured: Sequence[str]) -> str:
+    """`clean_name(name)`, unless it is (case aside) the name of one of the model's measured directions: a
+    taught "brightness" beside the measured one would show two sliders of one name. Re-teaching a taught
+    name is allowed (it replaces that direction). Raises ValueError with the reason."""
+    s = clean_name(name)
+    if s.casefold() in {str(m).casefold() for m in measured}:
+        raise ValueError(f"{s!r} is the name of a measured attribute direction of this model; choose another name")
+    return s
+
+
 def is_weak(accuracy: float) -> bool:
     """True when a cross-validated accuracy (0..1) is near or below chance (< WEAK_ACCURACY): the marked
     examples probably do not share one change the boundary can see, so the direction is likely noise."""

@@ -234,7 +234,9 @@ def _teach(eng: Engine) -> None:
     try:
         ws = {side: torch.cat([eng.state_ws(s, eng.directions(s.method) if s.edits else None)
                                for m, s in marks.values() if m == side]) for side in MARKS}
-        t = T.teach(eng.G, str(ss.get("attr_teach_name", "")), ws["more"], ws["less"],
+        A = eng.directions("attr")
+        name = T.check_name(str(ss.get("attr_teach_name", "")), A.names[:A.k - int(A.settings.get("taught", 0))])
+        t = T.teach(eng.G, name, ws["more"], ws["less"],
                     examples={side: [recipes.to_recipe(s) for m, s in marks.values() if m == side] for side in MARKS})
     except (ValueError, RuntimeError) as e:
         ss["_toast"] = f"Could not teach it: {md_escape(e)}"
@@ -256,6 +258,10 @@ def _keep(eng: Engine, t: T.Taught) -> None:
         return
     eng.refresh_directions("attr")
     ss["attr_taught"] = (eng.key, t.name)
+    try:                                       # its slider is among those shown (the page shows the first k)
+        ss["k"] = max(int(ss.get("k", S.DEFAULT_K)), eng.directions("attr").names.index(t.name) + 1)
+    except (ValueError, OSError, RuntimeError):
+        pass
     _marks(ss, eng.key).clear()
     for key in [k for k in ss if isinstance(k, str) and k.startswith("attr_mark_")]:
         ss[key] = None                        # the controls on screen show no mark either (a callback may set them)

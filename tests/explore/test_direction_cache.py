@@ -128,3 +128,18 @@ def test_a_models_own_default_is_part_of_the_cache_key(G, tmp_path, monkeypatch)
     assert D.cache_path(meta, "attr", 8, D.model_settings(glyphs, "attr", None)) not in (first, second)
     assert D.model_settings(glyphs, "attr", {"n_samples": 50})["n_samples"] == 50          # the user's wins
     assert D.model_settings(G, "attr", None) == {} and D.model_settings(glyphs, "pca", None) == {}
+
+
+@pytest.mark.parametrize("model", ["fonts", "fashion-mnist", "emoji"])
+def test_every_shipped_model_ships_its_current_directions(model):
+    """The shipped models' first view computes nothing: each method's entry under the model's current
+    default settings (glyph measures version included) is in pretrained/directions. Fails when a change
+    of a default or of the measures was not followed by `ship_directions`."""
+    from explorer.gan.device import load_generator
+    from explorer.settings import pretrained_dir
+    G, meta = load_generator(model, "cpu")
+    for method in ("attr", "pca", "sefa"):
+        j = D.cache_path(meta, method, 32, D.model_settings(G, method, None),
+                         cache_dir=pretrained_dir() / D.SHIPPED_SUBDIR)
+        assert j.is_file() and j.with_suffix(".safetensors").is_file(), f"{model} {method}: {j.name} not shipped"
+        assert D._read_cached(j) is not None, f"{model} {method}: {j.name} unreadable or stale"

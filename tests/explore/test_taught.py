@@ -45,6 +45,15 @@ def test_teaching_refuses_too_few_examples_or_no_name():
         T.teach(G, "   ", more, less)
 
 
+def test_a_taught_name_may_not_repeat_a_measured_one():
+    measured = ["brightness", "object size"]
+    with pytest.raises(ValueError, match="measured attribute direction"):
+        T.check_name("  Brightness ", measured)
+    assert T.check_name(" rounder  edges ", measured) == "rounder edges"
+    with pytest.raises(ValueError, match="name"):
+        T.check_name("", measured)
+
+
 def test_random_labels_give_chance_accuracy():
     rng = np.random.default_rng(0)
     accs = [T.fit_boundary(rng.normal(size=(12, 16)), rng.normal(size=(12, 16)), seed=s)[1] for s in range(5)]

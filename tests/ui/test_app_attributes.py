@@ -67,6 +67,7 @@ def test_teach_a_direction_from_marked_seeds_and_use_it(app_env, monkeypatch):
     assert [d["name"] for d in saved["directions"]] == ["rounder"] and saved["directions"][0]["n_more"] == 6
     assert any("Marked: 0 more, 0 less" in c.value for c in at.caption)
     assert all(at.segmented_control(key=f"attr_mark_{j}").value is None for j in range(12))   # controls reset too
+    at.session_state["k"] = 3                             # fewer sliders than directions: "Edit with" shows its own
     at.button(key="attr_edit_taught").click()
     run_app(at)
     assert at.radio(key="method").value == "attr"
