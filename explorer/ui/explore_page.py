@@ -30,7 +30,7 @@ from explorer.ui.explore_invert_panel import invert_panel
 from explorer.ui.explore_sliders import directions_panel, z_panel
 from explorer.ui.explore_view import Panel, View, image_panel, make_view, method_name, strip_panel
 from explorer.ui.session import session
-from explorer.ui.text import md_escape
+from explorer.ui.text import md_escape, problems_box
 
 
 def right_panels(eng: Engine | None = None) -> dict[str, Panel]:
@@ -69,15 +69,18 @@ def load_state(eng: Engine) -> list[str]:
             else S.default_state(eng, int(ss.get("seed", 0)) if cur is None else cur.seed)   # new model: start clean
     elif pending is None and "seed" not in ss:
         pending = cur                                  # back from another page: widgets were dropped
+    problems: list[str] = ss.pop("_problems", [])    # plain text (a recipe's), unlike the Markdown notes
     if pending is not None:
-        more = S.write_state(ss, pending, eng)
-        if link_warns is None:
-            notes += more
-        else:
-            link_warns += more
+        problems += S.write_state(ss, pending, eng)      # plain text too: they may quote taught names
+    if link_warns is not None:
+        link_warns += problems
+        problems = []
     if link_warns:                                     # one box, however broken the link
-        shown = link_warns if len(link_warns) <= 8 else link_warns[:7] + [f"… and {len(link_warns) - 7} more problems"]
-        notes.append("This link could not be shown exactly:\n" + "\n".join(f"- {md_escape(w)}" for w in shown))
+        notes.append(problems_box("This link could not be shown exactly:", link_warns))
+    elif len(problems) == 1:
+        notes.append(md_escape(problems[0]))
+    elif problems:                                     # a recipe's problems and what it could not show: one box
+        notes.append(problems_box("Not everything could be shown exactly:", problems))
     S.default_follows(ss, eng)
     for key, default in (("k", S.DEFAULT_K), ("panel", "Edit directions"), ("method", "pca"),
                          ("psi", 1.0), ("show_critic", False), ("zoff", {}), ("amts", {}), ("ranges", {})):

@@ -23,12 +23,12 @@ from explorer.ui import handoff, pages, sticky
 from explorer.ui import state as S
 from explorer.ui.explore_font_panel import exports, is_font_model, shown_image, stack_of
 from explorer.ui.explore_view import caption, link
-from explorer.ui.text import md_escape, md_quote
+from explorer.ui.text import md_escape, md_quote, problems_box
 
 
 def _open(state: LatentState, model_label: str | None) -> None:
     ss = st.session_state
-    ss["_notes"] = ss.pop("_recipe_notes", [])
+    ss["_problems"] = ss.pop("_recipe_notes", [])         # plain text: the Explore page escapes it
     handoff.open_in_explorer(state, model_label)
 
 
@@ -70,8 +70,8 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     except ValueError as e:
         st.error(f"That file is not a usable recipe: {md_escape(e)}")
         return
-    for w in warns:
-        st.warning(md_escape(w))
+    if warns:
+        st.warning(md_escape(warns[0]) if len(warns) == 1 else problems_box("This recipe has problems:", warns))
     if switch is not None:
         st.info(f"This recipe was made with the model {md_quote(loaded.model)}; it opens with that model.")
     st.session_state["_recipe_notes"] = [f"Recipe: {w}" for w in warns]

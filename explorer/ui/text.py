@@ -18,9 +18,21 @@ from __future__ import annotations
 
 from explorer.gan.card import md_escape
 
-__all__ = ["md_escape", "md_quote"]
+__all__ = ["md_escape", "md_quote", "problems_box"]
 
 
 def md_quote(value: object, limit: int | None = None) -> str:
     """`md_escape(value)` between single quotes: what `{name!r}` gave in prose, made safe."""
     return f"'{md_escape(value, limit)}'"
+
+
+MAX_LISTED = 8          # problems one warning box lists before "... and N more"
+
+
+def problems_box(title: str, problems: list[str], limit: int = MAX_LISTED) -> str:
+    """One warning box's Markdown for many problems (a link's or a recipe's): `title`, then a bullet per
+    problem (escaped), at most `limit` of them, the rest counted: a recipe with 100,000 repeated edits is
+    one short box, not hundreds."""
+    shown = problems if len(problems) <= limit else [*problems[:limit - 1],
+                                                      f"… and {len(problems) - limit + 1} more problems"]
+    return title + "\n" + "\n".join(f"- {md_escape(p)}" for p in shown)

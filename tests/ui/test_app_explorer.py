@@ -336,6 +336,25 @@ def test_export_dataset_is_tied_to_model_and_settings_and_recipes_open_with_thei
     assert at.query_params["m"] == "tiny"
 
 
+def test_a_recipe_with_many_problems_is_one_box_and_its_text_stays_text(app_env):
+    """A hostile recipe (300 edits of one direction, a seed that is Markdown) is one warning box on the Export
+    page and one on the Explore page, with the quoted values escaped, not hundreds of boxes or a link."""
+    d = recipes.to_recipe(LatentState("tiny", app_env["sha"][:12], seed=1))
+    d["seed"] = "**bold** [x](http://example.invalid)"
+    d["edits"] = [{"direction": 1, "amount": 0.5, "layer_start": 0, "layer_end": None}] * 300
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    at.file_uploader(key="recipe_upload").set_value(("h.json", json.dumps(d).encode(), "application/json"))
+    run_app(at)
+    assert len(at.warning) == 1 and "[x](http" not in at.warning[0].value and "more problems" not in at.warning[0].value
+    at.button(key="recipe_open").click()
+    run_app(at)                                                           # the Explore page, with the recipe
+    boxes = [w.value for w in at.warning]
+    assert len(boxes) == 1 and "edited twice" in boxes[0] and "more problems" in boxes[0]
+    assert "[x](http" not in boxes[0] and at.slider(key="amt1").value == 0.5
+
+
 def test_freeze_new_modules_freezes_only_after_an_import(monkeypatch):
     import sys
     import types
