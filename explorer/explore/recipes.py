@@ -255,16 +255,27 @@ def _decode(p: _Parser, raw: Mapping[str, Any], edits: list[list], offsets: list
 # ---------------------------------------------------------------- JSON recipes
 
 
-def to_recipe(state: LatentState) -> dict:
-    """A JSON-able recipe that reproduces the image ("projected" only when the state holds a projected latent)."""
-    out = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": state.model,
+def to_recipe(state: LatentState, view: Mapping[str, str] | None = None) -> dict:
+    """A JSON-able recipe that reproduces the image ("projected" only when the state holds a projected latent);
+    `view` (VIEW_KEYS: a font model's specimen text and size, as the link carries them) goes in as "view"."""
+    out: dict[str, Any] = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": state.model,
            "checkpoint": state.checkpoint, "seed": state.seed, "class_index": state.class_index,
            "psi": state.psi, "method": state.method,
            "edits": [_edit_dict(e) for e in state.edits],
            "z_offsets": [[d, v] for d, v in state.z_offsets]}
     if state.projected:
         out["projected"] = state.projected
+    shown = {k: str(v) for k, v in (view or {}).items() if k in VIEW_KEYS}
+    if shown:
+        out["view"] = shown
     return out
+
+
+def recipe_view(d: Any) -> dict[str, str]:
+    """The "view" of a recipe dict (`to_recipe`): {key: text} for the VIEW_KEYS it holds as strings; anything
+    else, or no view, gives {} (the page checks the values themselves, as it does a link's)."""
+    v = d.get("view") if isinstance(d, Mapping) else None
+    return {k: v[k] for k in VIEW_KEYS if isinstance(v, Mapping) and isinstance(v.get(k), str)}
 
 
 def _edit_dict(e: Edit) -> dict:
@@ -279,8 +290,8 @@ def _edit_dict(e: Edit) -> dict:
     return d
 
 
-def recipe_json(state: LatentState) -> str:
-    return json.dumps(to_recipe(state), indent=2, allow_nan=False) + "\n"
+def recipe_json(state: LatentState, view: Mapping[str, str] | None = None) -> str:
+    return json.dumps(to_recipe(state, view), indent=2, allow_nan=False) + "\n"
 
 
 def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: str | None = None,

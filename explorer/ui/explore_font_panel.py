@@ -196,7 +196,7 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     family = FX.font_family(recipe)
     stem = family.replace(" ", "-")
     glyphs = glyphs_of(eng)
-    sample = text if text.strip() else PANGRAM
+    sample = text
 
     def otf() -> bytes:
         return FX.build_font(stack, recipe, glyphs, model=eng.name)
@@ -212,13 +212,15 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
         why = ""
     except FX.FontExportError as e:
         why = str(e)
+    blank = not text.strip()                  # nothing typed: no specimen to download (not the pangram instead)
     c1, c2, c3 = st.columns(3)
     # short labels: each button gets a third of the narrow Font panel (MAX_LABEL characters fit); help says more
     c1.download_button("PNG", data=png, file_name=f"{stem}-specimen.png", mime="image/png", key="font_png",
-                       on_click="ignore", width="stretch", help="The specimen of your text, as a PNG image")
+                       on_click="ignore", width="stretch", disabled=blank,
+                       help="Type some text first" if blank else "The specimen of your text, as a PNG image")
     c2.download_button("SVG", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml", key="font_svg",
-                       on_click="ignore", width="stretch", disabled=bool(why),
-                       help="Your text as vector outlines (SVG)")
+                       on_click="ignore", width="stretch", disabled=bool(why) or blank,
+                       help="Type some text first" if blank else "Your text as vector outlines (SVG)")
     c3.download_button("Font .otf", data=otf, file_name=f"{stem}.otf", mime="font/otf", key="font_otf",
                        on_click="ignore", type="primary", width="stretch", disabled=bool(why),
                        help="The typeface as an installable OpenType font")

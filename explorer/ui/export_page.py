@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from explorer import fileio
 from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState
@@ -19,16 +20,18 @@ from explorer.explore.specimen import PANGRAM
 from explorer.explore.synthetic import MAX_IMAGES, synthetic_zip
 from explorer.imaging.media import data_url
 from explorer.imaging.render import png_bytes, to_pil
-from explorer.ui import handoff, pages, sticky
+from explorer.ui import font_link, handoff, pages, sticky
 from explorer.ui import state as S
 from explorer.ui.explore_font_panel import exports, is_font_model, shown_image, stack_of
 from explorer.ui.explore_view import caption, link
 from explorer.ui.text import md_escape, md_quote, problems_box
 
 
-def _open(state: LatentState, model_label: str | None) -> None:
+def _open(state: LatentState, model_label: str | None, view: dict[str, str] | None = None) -> None:
     ss = st.session_state
     ss["_problems"] = ss.pop("_recipe_notes", [])         # plain text: the Explore page escapes it
+    if view:                                              # a font recipe's specimen text and size
+        ss["_problems"] += font_link.apply_view_params(view)
     handoff.open_in_explorer(state, model_label)
 
 
@@ -55,11 +58,12 @@ def image_panel(eng: Engine, state: LatentState, img: np.ndarray) -> None:
 def recipe_panel(eng: Engine, state: LatentState) -> None:
     """The recipe as a file and as a link (with a copy button), and a recipe upload that opens in the explorer."""
     st.subheader("Recipe")
-    text = recipes.recipe_json(state)
+    view = font_link.view_params() if is_font_model(eng) else {}      # the specimen's text and size go along
+    text = recipes.recipe_json(state, view)
     st.download_button("Download recipe (.json)", text, file_name=f"{eng.name}-{file_stem(state)}.json",
                        mime="application/json", key="recipe_download", on_click="ignore")
     st.caption("Link to this exact image (the button at the right of the box copies it)")
-    st.code(link(state), language=None, wrap_lines=True)
+    st.code(link(state, view), language=None, wrap_lines=True)
     with st.expander("Recipe JSON"):
         st.code(text, language="json")
     up = st.file_uploader("Load a recipe (.json)", type=["json"], key="recipe_upload")
@@ -75,7 +79,12 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     if switch is not None:
         st.info(f"This recipe was made with the model {md_quote(loaded.model)}; it opens with that model.")
     st.session_state["_recipe_notes"] = [f"Recipe: {w}" for w in warns]
-    st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open, args=(loaded, switch))
+    try:
+        shown = recipes.recipe_view(fileio.loads_json(up.getvalue(), "the recipe"))
+    except ValueError:
+        shown = {}
+    st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open,
+              args=(loaded, switch, shown))
 
 
 def dataset_panel(eng: Engine) -> None:

@@ -34,8 +34,9 @@ def view_params(ss: MutableMapping[str, Any] | None = None) -> dict[str, str]:
 
 def apply_view_params(qp: Mapping[str, Any], ss: MutableMapping[str, Any] | None = None) -> list[str]:
     """Set the specimen text and size from a link's t and sz (before the widgets are drawn); a link
-    without them restores the defaults. A size outside SIZES falls back to DEFAULT_SIZE; returns a
-    warning (plain text, the value cut to 20 characters) naming it and the sizes accepted."""
+    without them restores the defaults. A size outside SIZES falls back to DEFAULT_SIZE, a text longer than
+    MAX_TEXT is cut; returns a warning for each (plain text, a size cut to 20 characters).
+    A recipe's "view" (`recipes.recipe_view`) is read the same way."""
     def last(k: str) -> str | None:
         v = qp.get(k)
         if isinstance(v, (list, tuple)):
@@ -43,11 +44,14 @@ def apply_view_params(qp: Mapping[str, Any], ss: MutableMapping[str, Any] | None
         return None if v is None else str(v)
     text = last("t")
     sticky.put("font_text", PANGRAM if text is None else text[:MAX_TEXT], ss)
+    out = []
+    if text is not None and len(text) > MAX_TEXT:
+        out.append(f"the specimen text has {len(text)} characters; showing its first {MAX_TEXT} (the text box's limit)")
     size = last("sz")
     ok = size is not None and size.isdigit() and int(size) in SIZES
     sticky.put("font_size", int(size) if ok and size is not None else DEFAULT_SIZE, ss)
     if size is None or ok:
-        return []
+        return out
     shown = size if len(size) <= 20 else size[:20] + "…"
-    return [f"specimen size sz={shown!r} is not one of the sizes offered "
-            f"({', '.join(map(str, SIZES))} px); showing {DEFAULT_SIZE} px"]
+    return [*out, f"specimen size sz={shown!r} is not one of the sizes offered "
+                  f"({', '.join(map(str, SIZES))} px); showing {DEFAULT_SIZE} px"]

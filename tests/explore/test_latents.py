@@ -214,3 +214,14 @@ def test_w_is_z_only_without_a_learned_mapping(arch, expected, classes):
 def test_hostile_recipe_text_is_a_value_error(text):
     with pytest.raises(ValueError, match="not (valid|usable) JSON"):
         parse_recipe_json(text)
+
+
+def test_a_recipe_carries_its_view_and_reads_it_back_strictly():
+    from explorer.explore import recipes as R
+    state = LatentState("fonts", "abc", seed=3)
+    d = R.to_recipe(state, {"t": "Hi", "sz": "48", "other": "x"})
+    assert d["view"] == {"t": "Hi", "sz": "48"} and "view" not in R.to_recipe(state)
+    assert R.recipe_view(json.loads(R.recipe_json(state, {"t": "Hi"}))) == {"t": "Hi"}
+    assert R.from_recipe(d)[0] == R.from_recipe(R.to_recipe(state))[0]          # the view is not the state
+    for bad in ({"view": {"t": 5, "sz": ["48"]}}, {"view": "t=Hi"}, [], None):
+        assert R.recipe_view(bad) == {}

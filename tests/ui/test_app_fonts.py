@@ -212,6 +212,40 @@ def test_export_page_offers_the_typeface(fonts_env):
     assert {"Download PNG", "Font .otf", "SVG", "PNG"} <= labels
 
 
+def test_the_export_pages_recipe_and_link_carry_the_specimen_and_open_with_it(fonts_env):
+    import json
+
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.text_area(key="font_text").set_value("Quartz *glyph*")
+    at.select_slider(key="font_size").set_value(48)
+    run_app(at)
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    text = next(c.value for c in at.code if c.language == "json")
+    assert json.loads(text)["view"] == {"t": "Quartz *glyph*", "sz": "48"}
+    assert any("t=Quartz" in c.value and "sz=48" in c.value for c in at.code if c.language != "json")
+    other = AppTest.from_file(APP, default_timeout=120)                  # someone else opens that recipe file
+    run_app(other)
+    other.switch_page("explorer/ui/export_page.py")
+    run_app(other)
+    other.file_uploader(key="recipe_upload").set_value(("r.json", text.encode(), "application/json"))
+    run_app(other)
+    other.button(key="recipe_open").click()
+    run_app(other)
+    assert other.text_area(key="font_text").value == "Quartz *glyph*"
+    assert other.select_slider(key="font_size").value == 48
+
+
+def test_nothing_typed_means_no_specimen_download(fonts_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Font")
+    at.text_area(key="font_text").set_value("   ")
+    run_app(at)
+    buttons = {b.key: b for b in at.get("download_button")}
+    assert buttons["font_png"].proto.disabled and buttons["font_svg"].proto.disabled
+    assert not buttons["font_otf"].proto.disabled                          # the typeface itself still exports
+
+
 def test_a_glyph_discriminator_scores_rendered_sheets_like_the_stacks():
     from explorer.gan.critic import realness
     from explorer.gan.discriminators import build_discriminator
@@ -292,6 +326,7 @@ def test_the_link_carries_the_specimen_text_and_size(fonts_env):
     assert bad.select_slider(key="font_size").value == DEFAULT_SIZE and len(bad.text_area(key="font_text").value) == 500
     said = " ".join(w.value for w in bad.warning)                       # the fallback is not silent
     assert "sz='100000'" in said and "16, 24, 32, 48, 64, 96 px" in said and f"showing {DEFAULT_SIZE} px" in said, said
+    assert "has 900 characters; showing its first 500" in said                # nor is the cut text
     long = "Long text ünïcode " * 25                                       # 450 characters: the link keeps them
     at.text_area(key="font_text").set_value(long)
     run_app(at)
