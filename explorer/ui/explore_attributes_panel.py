@@ -180,6 +180,28 @@ def conditional_part(view: View, A: Any) -> None:
     st.plotly_chart(heat_map(fx.matrix, ["before", "after"], fx.names, 240), key="attr_cond_heat", theme=None)
     st.caption(f"{'Applied' if sorted(keep) == sorted(current) else 'Not applied yet'}: "
                f"{md_escape(view.names[i])} made orthogonal to {len(keep)} attribute direction(s).")
+    left = little_left(fx.matrix, fx.keys, fx.names,
+                       A.settings.get("attributes", [])[i:i + 1] if method == "attr" else [])
+    if left is not None:
+        st.warning(f"Little is left of this edit once these are held: it changes {md_escape(left[0])} by "
+                   f"{left[2]:.2f} per std instead of {left[1]:.2f}. The attributes kept unchanged overlap with it "
+                   "in this model (the heat map's rows); keep fewer of them.")
+
+
+LITTLE_LEFT = 0.25       # an orthogonalised edit keeping less than this share of its effect is flagged
+
+
+def little_left(matrix: np.ndarray, keys: list[str], names: list[str], own: list[str]
+                ) -> tuple[str, float, float] | None:
+    """(what, before, after) when the "after" row of a conditional edit's heat map (2, A) keeps less than
+    LITTLE_LEFT of the "before" row's effect: on its own attribute when it has one among `keys` (`own`:
+    [its key] for an attribute direction), else on the whole row (its length); None otherwise."""
+    if own and own[0] in keys:
+        j = keys.index(own[0])
+        what, b, a = names[j], abs(float(matrix[0, j])), abs(float(matrix[1, j]))
+    else:
+        what, b, a = "the attributes", float(np.linalg.norm(matrix[0])), float(np.linalg.norm(matrix[1]))
+    return (what, b, a) if b > 1e-9 and a < LITTLE_LEFT * b else None
 
 
 def _toggle_follow(model_key: str, method: str, i: int) -> None:

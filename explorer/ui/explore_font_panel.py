@@ -226,6 +226,13 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
                        help="The typeface as an installable OpenType font")
     if why:
         st.warning(f"The font and SVG downloads need potrace: {md_escape(why)}")
+    reader = glyph_reader()
+    r = None if reader is None else GR.read_face(stack, glyphs, reader)
+    if r is not None and r.share < GR.READABLE:          # say so before someone installs a broken face
+        st.warning(f"The glyph classifier reads only {r.read} of {r.total} glyphs of this face as themselves "
+                   f"({100 * r.share:.0f} %): the font draws them as you see them, broken glyphs included, and "
+                   "its weight and style names come from measuring them. Smaller edits, or another seed, give a "
+                   "readable face.")
     st.caption(f"The font installs as {md_escape(family)} (unique to this recipe, which it carries in its name "
                "table). Outlines are traced from the glyph bitmaps with potrace.")
 

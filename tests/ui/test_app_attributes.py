@@ -250,3 +250,15 @@ def test_the_strip_frames_the_tile_nearest_the_current_amount():
         framed = [j for j in range(len(STRIP_AMOUNTS)) if tuple(grid[0, j * 10 + 5]) == STRIP_MARK]
         assert framed == [list(STRIP_AMOUNTS).index(nearest)], (amount, framed)
         assert tuple(grid[5, 5]) == (90, 90, 90)                       # the tiles themselves are untouched
+
+
+def test_a_conditional_edit_that_keeps_little_of_itself_is_flagged():
+    import numpy as np
+
+    from explorer.ui.explore_attributes_panel import little_left
+    keys, names = ["stroke_width", "coverage"], ["weight", "ink"]
+    m = np.array([[0.9, 0.8], [0.05, 0.0]])                      # holding ink leaves weight 0.05 of 0.9
+    assert little_left(m, keys, names, ["stroke_width"]) == ("weight", 0.9, 0.05)
+    assert little_left(np.array([[0.9, 0.8], [0.6, 0.0]]), keys, names, ["stroke_width"]) is None
+    assert little_left(m, keys, names, [])[0] == "the attributes"          # a PCA edit: the whole row
+    assert little_left(np.zeros((2, 2)), keys, names, []) is None

@@ -82,6 +82,22 @@ def test_the_specimen_says_how_readable_the_face_is_when_the_glyph_classifier_sh
     assert "Readability: the glyph classifier reads " in page_text(at) and " of 62 glyphs of this face" in page_text(at)
 
 
+def test_exporting_an_unreadable_face_says_so(fonts_env, tmp_path, monkeypatch):
+    import streamlit as st
+
+    from explorer.explore import glyph_reading as GR
+    from tests.explore.test_glyph_reading import save_tiny_reader
+    save_tiny_reader(tmp_path / "pre" / "fonts-glyph-classifier")
+    st.cache_resource.clear()
+    for read, warned in ((15, True), (60, False)):
+        monkeypatch.setattr(GR, "read_face", lambda stack, glyphs, r, n=read: GR.Reading(n, 62, ""))
+        at = run_app(AppTest.from_file(APP, default_timeout=120))
+        at.radio(key="panel").set_value("Font")
+        run_app(at)
+        said = " ".join(w.value for w in at.warning)
+        assert ("reads only 15 of 62 glyphs" in said and "broken glyphs included" in said) is warned, said
+
+
 def test_the_gallery_can_show_readable_faces_only(fonts_env, tmp_path, monkeypatch):
     import streamlit as st
 
