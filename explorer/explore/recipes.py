@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from explorer import fileio
@@ -31,6 +31,7 @@ from explorer.explore.latents import (
     Limits,
     decode_ws,
 )
+from explorer.explore.taught_refs import LINK_KEY
 
 # ---------------------------------------------------------------- validation (never raises)
 
@@ -255,9 +256,11 @@ def _decode(p: _Parser, raw: Mapping[str, Any], edits: list[list], offsets: list
 # ---------------------------------------------------------------- JSON recipes
 
 
-def to_recipe(state: LatentState, view: Mapping[str, str] | None = None) -> dict:
+def to_recipe(state: LatentState, view: Mapping[str, str] | None = None,
+              taught: Sequence[Mapping[str, Any]] | None = None) -> dict:
     """A JSON-able recipe that reproduces the image ("projected" only when the state holds a projected latent);
-    `view` (VIEW_KEYS: a font model's specimen text and size, as the link carries them) goes in as "view"."""
+    `view` (VIEW_KEYS: a font model's specimen text and size, as the link carries them) goes in as "view",
+    `taught` (taught_refs.recipe_field: the taught directions the edits use, whole) as "taught"."""
     out: dict[str, Any] = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": state.model,
            "checkpoint": state.checkpoint, "seed": state.seed, "class_index": state.class_index,
            "psi": state.psi, "method": state.method,
@@ -268,6 +271,8 @@ def to_recipe(state: LatentState, view: Mapping[str, str] | None = None) -> dict
     shown = {k: str(v) for k, v in (view or {}).items() if k in VIEW_KEYS}
     if shown:
         out["view"] = shown
+    if taught:
+        out["taught"] = [dict(t) for t in taught]
     return out
 
 
@@ -290,8 +295,9 @@ def _edit_dict(e: Edit) -> dict:
     return d
 
 
-def recipe_json(state: LatentState, view: Mapping[str, str] | None = None) -> str:
-    return json.dumps(to_recipe(state, view), indent=2, allow_nan=False) + "\n"
+def recipe_json(state: LatentState, view: Mapping[str, str] | None = None,
+                taught: Sequence[Mapping[str, Any]] | None = None) -> str:
+    return json.dumps(to_recipe(state, view, taught), indent=2, allow_nan=False) + "\n"
 
 
 def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: str | None = None,
@@ -376,8 +382,8 @@ def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | N
             v = v[-1] if v else None
         return None if v is None else str(v)
 
-    unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *VIEW_KEYS, *_STREAMLIT_KEYS))
-    ours = ", ".join((*_KEYS, "e", "z", *VIEW_KEYS))
+    unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *VIEW_KEYS, LINK_KEY, *_STREAMLIT_KEYS))
+    ours = ", ".join((*_KEYS, "e", "z", *VIEW_KEYS, LINK_KEY))
     note = [f"ignored unknown link parameter(s) {', '.join(_short(k) for k in unknown[:5])}"
             f"{' …' if len(unknown) > 5 else ''} (this app's are {ours})"] if unknown else []
     if all(get(k) is None for k in (*_KEYS, "e", "z")):

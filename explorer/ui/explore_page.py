@@ -21,14 +21,14 @@ from explorer.explore import directions as dirs
 from explorer.explore import recipes
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import SEED_MAX, Limits
-from explorer.ui import font_link, pages
+from explorer.ui import font_link, handoff, pages
 from explorer.ui import state as S
 from explorer.ui.explore_attributes_panel import attributes_panel
 from explorer.ui.explore_font_panel import font_panel, is_font_model, specimen_panel
 from explorer.ui.explore_gallery import gallery_panel
 from explorer.ui.explore_invert_panel import invert_panel
 from explorer.ui.explore_sliders import directions_panel, z_panel
-from explorer.ui.explore_view import Panel, View, image_panel, make_view, method_name, strip_panel
+from explorer.ui.explore_view import Panel, View, image_panel, link_view, make_view, method_name, strip_panel
 from explorer.ui.session import session
 from explorer.ui.text import md_escape, problems_box
 
@@ -57,6 +57,9 @@ def load_state(eng: Engine) -> list[str]:
     if pending is None and (not ss.get("_qp_done") or navigated):
         ss["_qp_done"] = True
         pending, warns = recipes.from_query_params(qp, eng.name, eng.meta.get("sha256", ""), _link_limits(eng, qp))
+        if pending is not None:                        # taught directions by name, not by index
+            pending, more = handoff.link_taught(qp, pending, eng)
+            warns = [*warns, *more]
         if is_font_model(eng):                         # the specimen's text and size travel with the link
             warns = [*warns, *font_link.apply_view_params(qp)]
         if ss.pop("_qp_model_missing", False):        # the sidebar has said so already
@@ -166,7 +169,7 @@ def publish(view: View) -> None:
     ss["current"] = state
     ss.setdefault("_by_model", {})[view.eng.name] = state
     S.record(ss, view.eng.key, state)
-    ss["_url"] = {**recipes.to_query_params(state), **(font_link.view_params() if is_font_model(view.eng) else {})}
+    ss["_url"] = {**recipes.to_query_params(state), **link_view(view.eng, state)}
     st.query_params.from_dict(ss["_url"])
 
 

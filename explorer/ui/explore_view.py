@@ -23,6 +23,7 @@ import torch
 
 from explorer.explore import directions as dirs
 from explorer.explore import recipes
+from explorer.explore import taught_refs as TR
 from explorer.explore.direction_cache import load_direction_names, save_direction_names
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import Edit, LatentState, follow_sweep_ws, sweep_ws
@@ -123,6 +124,23 @@ def link(state: LatentState, view: Mapping[str, str] | None = None) -> str:
     return f"{base}/?{urlencode({**recipes.to_query_params(state), **(view or {})})}"
 
 
+def taught_refs_for(eng: Engine, state: LatentState) -> list[TR.TaughtRef]:
+    """The taught directions `state`'s edits use (recipes carry them whole, links by name); [] when it uses
+    none (the attribute directions are not computed just to find out)."""
+    if not state.edits or (state.method != "attr" and not any(e.ortho for e in state.edits)):
+        return []
+    try:
+        return TR.refs_of(state, eng.directions("attr"))
+    except Exception:  # noqa: BLE001 - the image shows whatever went wrong with the directions
+        return []
+
+
+def link_view(eng: Engine, state: LatentState) -> dict[str, str]:
+    """A link's parameters beyond the state itself: a font model's specimen text and size, and the names
+    of the taught directions the edits use (so another server moves the same ones, or says it cannot)."""
+    return {**(font_link.view_params() if is_font(eng) else {}), **TR.link_param(taught_refs_for(eng, state))}
+
+
 def image_panel(view: View) -> None:
     """The image, its caption, render time, the critic's opinion when asked, undo/redo and a copy-link box."""
     eng, state, ss = view.eng, view.state, session()
@@ -133,7 +151,7 @@ def image_panel(view: View) -> None:
                disabled=not S.can_redo(ss, eng.key), help="forward again after an undo")
     with row.popover("Link", icon=":material/link:", help="a link to this exact image, with a copy button"):
         st.caption("A link to this exact image: the button at the right of the box copies it.")
-        st.code(link(state, font_link.view_params() if is_font(eng) else None), language=None, wrap_lines=True)
+        st.code(link(state, link_view(eng, state)), language=None, wrap_lines=True)
     scale = max(1, 384 // view.img.shape[0])
     st.image(data_url(png_bytes(view.img, scale=scale)), caption=md_escape(caption(eng, state)))   # inline: no 404
     st.caption(f"Rendered in {view.ms:.1f} ms on {eng.device.type}")

@@ -14,6 +14,7 @@ from PIL import Image
 
 from explorer import fileio
 from explorer.explore import recipes
+from explorer.explore import taught_refs as TR
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState
 from explorer.explore.specimen import PANGRAM
@@ -23,7 +24,7 @@ from explorer.imaging.render import png_bytes, to_pil
 from explorer.ui import font_link, handoff, pages, sticky
 from explorer.ui import state as S
 from explorer.ui.explore_font_panel import exports, is_font_model, shown_image, stack_of
-from explorer.ui.explore_view import caption, link
+from explorer.ui.explore_view import caption, link, link_view, taught_refs_for
 from explorer.ui.text import md_escape, md_quote, problems_box
 
 
@@ -59,11 +60,11 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     """The recipe as a file and as a link (with a copy button), and a recipe upload that opens in the explorer."""
     st.subheader("Recipe")
     view = font_link.view_params() if is_font_model(eng) else {}      # the specimen's text and size go along
-    text = recipes.recipe_json(state, view)
+    text = recipes.recipe_json(state, view, TR.recipe_field(taught_refs_for(eng, state)))   # taught: whole
     st.download_button("Download recipe (.json)", text, file_name=f"{eng.name}-{file_stem(state)}.json",
                        mime="application/json", key="recipe_download", on_click="ignore")
     st.caption("Link to this exact image (the button at the right of the box copies it)")
-    st.code(link(state, view), language=None, wrap_lines=True)
+    st.code(link(state, link_view(eng, state)), language=None, wrap_lines=True)
     with st.expander("Recipe JSON"):
         st.code(text, language="json")
     up = st.file_uploader("Load a recipe (.json)", type=["json"], key="recipe_upload")

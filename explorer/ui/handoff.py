@@ -16,11 +16,13 @@ switches), like a link's `?m=`; `recipe_for_upload` parses it against the right 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import streamlit as st
 
 from explorer import fileio
 from explorer.explore import recipes
+from explorer.explore import taught_refs as TR
 from explorer.explore.latents import LatentState
 from explorer.ui import pages, sticky
 from explorer.ui import state as S
@@ -74,7 +76,47 @@ def recipe_for_upload(data: bytes | str, eng) -> tuple[LatentState, list[str], s
             pass
     limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
     state, warns = recipes.parse_recipe_json(data, eng.name, eng.meta.get("sha256", ""), limits)
-    return state, warns, switch
+    state, more = recipe_taught(data, state, eng)
+    return state, warns + more, switch
+
+
+def recipe_taught(data: bytes | str, state: LatentState, eng: Any) -> tuple[LatentState, list[str]]:
+    """`state` (parsed from the recipe file `data`) with its taught directions matched to this server's by
+    name (explorer/explore/taught_refs.py); a taught direction the recipe carries and this model lacks is
+    taught here first. Returns the state and notes (plain text) on what was added or left out."""
+    try:
+        d = fileio.loads_json(data, "the recipe")
+    except ValueError:
+        return state, []
+    raw = d.get("taught") if isinstance(d, dict) else None
+    if raw is None:
+        return state, []
+    try:
+        A = eng.directions("attr")
+    except Exception as e:  # noqa: BLE001 - the state still shows; its taught edits cannot be matched
+        return state, [f"the recipe's taught directions could not be matched: {e}"]
+    refs, warns = TR.from_recipe_field(raw, int(A.vectors.shape[1]))
+    added, more = TR.install(eng.meta, eng.G, refs, A)
+    if added:
+        eng.refresh_directions("attr")
+        A = eng.directions("attr")
+        warns += [f"the recipe's taught direction {n!r} was added to this model's taught directions" for n in added]
+    state, left_out = TR.resolve(state, refs, A.names, TR.n_measured(A))
+    return state, warns + more + left_out
+
+
+def link_taught(qp: dict, state: LatentState, eng: Any) -> tuple[LatentState, list[str]]:
+    """`state` (from a link's query `qp`) with the taught directions its `tn` names matched to this server's
+    (taught_refs.resolve: an edit of one this server lacks is left out, never moved to another); notes."""
+    refs, warns = TR.from_link_param(qp.get(TR.LINK_KEY))
+    if not refs:
+        return state, warns
+    try:
+        A = eng.directions("attr")
+    except Exception as e:  # noqa: BLE001
+        return state, [*warns, f"the link's taught directions could not be matched: {e}"]
+    state, more = TR.resolve(state, refs, A.names, TR.n_measured(A))
+    return state, warns + more
 
 
 def follow() -> None:

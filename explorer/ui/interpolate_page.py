@@ -125,6 +125,8 @@ def _add_recipe(eng: Engine, kfs: list[LatentState], data: bytes) -> None:
     except ValueError as e:
         st.error(f"That file is not a usable recipe: {md_escape(e)}")
         return
+    state, more = handoff.recipe_taught(data, state, eng)
+    warns = warns + more
     _save(eng, kfs + [state])
     st.session_state["_kf_notes"] = warns
     st.rerun()

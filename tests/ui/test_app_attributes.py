@@ -262,3 +262,48 @@ def test_a_conditional_edit_that_keeps_little_of_itself_is_flagged():
     assert little_left(np.array([[0.9, 0.8], [0.6, 0.0]]), keys, names, ["stroke_width"]) is None
     assert little_left(m, keys, names, [])[0] == "the attributes"          # a PCA edit: the whole row
     assert little_left(np.zeros((2, 2)), keys, names, []) is None
+
+
+def _teach_here(app_env, name: str = "rounder") -> None:
+    import torch
+
+    from explorer.explore import taught as T
+    v = torch.nn.functional.normalize(torch.randn(app_env["G"].w_avg.shape[-1]), dim=0)
+    T.save_taught({"sha256": app_env["sha"]}, T.Taught(name, v.tolist(), 0.9, 0.85, 6, 6))
+
+
+def test_a_recipe_brings_its_taught_direction_to_another_server_and_a_link_names_it(app_env):
+    import streamlit as st
+    _teach_here(app_env)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
+    run_app(at)
+    idx = next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and "rounder" in s.label)
+    at.slider(key=f"amt{idx}").set_value(1.5)
+    run_app(at)
+    assert at.query_params["tn"] == f"{idx}:rounder"                      # the link names it
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    text = next(c.value for c in at.code if c.language == "json")
+    assert [t["name"] for t in json.loads(text)["taught"]] == ["rounder"]
+    link = dict(at.query_params)
+    for p in (app_env["data"] / "directions").glob("*-taught.json"):      # another server, where another
+        p.unlink()                                                        # direction sits at that index
+    _teach_here(app_env, "bolder")
+    st.cache_resource.clear()
+    fresh = AppTest.from_file(APP, default_timeout=180)                   # the link there: left out, said so
+    fresh.query_params.update({**link, "d": "attr", "e": f"{idx}:1.5:0:"})
+    run_app(fresh)
+    assert any("'rounder' is not on this server" in w.value for w in fresh.warning)
+    assert all(s.value == 0 for s in fresh.slider if s.key and s.key.startswith("amt"))
+    other = run_app(AppTest.from_file(APP, default_timeout=180))          # the recipe there: taught, then shown
+    other.switch_page("explorer/ui/export_page.py")
+    run_app(other)
+    other.file_uploader(key="recipe_upload").set_value(("r.json", text.encode(), "application/json"))
+    run_app(other)
+    other.button(key="recipe_open").click()
+    run_app(other)
+    saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
+    assert [d["name"] for d in saved["directions"]] == ["bolder", "rounder"]
+    assert "bolder" in other.slider(key=f"amt{idx}").label and other.slider(key=f"amt{idx}").value == 0
+    assert "rounder" in other.slider(key=f"amt{idx + 1}").label and other.slider(key=f"amt{idx + 1}").value == 1.5
