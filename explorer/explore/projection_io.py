@@ -16,10 +16,12 @@ under `LINK_MAX_CHARS`, else the page offers the recipe file instead.
 from __future__ import annotations
 
 import dataclasses
+import io
 import threading
 from urllib.parse import urlencode
 
 import numpy as np
+from PIL import Image
 
 from explorer.explore.inversion import ProjectConfig, Projection, Projector
 from explorer.explore.latents import LatentState, encode_ws
@@ -48,6 +50,21 @@ def fit_image(data: bytes, name: str, resolution: int, channels: int,
         return None, f"not a usable image ({why})"
     a = preprocess(img, resolution, channels, fit)                       # (C, H, W)
     return np.ascontiguousarray(a.transpose(1, 2, 0)), None
+
+
+def enlarged_note(data: bytes, resolution: int) -> str | None:
+    """A note when an upload (already accepted by `fit_image`) is under half the model's resolution on its
+    short side: it is enlarged to fit, so the model sees a blurred or flat image; None otherwise (or when
+    its size cannot be read). Reads the header only."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    if min(w, h) * 2 >= resolution:
+        return None
+    return (f"Your image is {w}x{h} px, under half the model's {resolution} px: it was enlarged "
+            f"{resolution / max(min(w, h), 1):.0f}x to fit, so it holds little detail for the model to match.")
 
 
 def projected_state(base: LatentState, proj: Projection) -> LatentState:

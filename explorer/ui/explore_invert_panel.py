@@ -21,7 +21,14 @@ from explorer.explore import recipes
 from explorer.explore.encoder import encoder_stem
 from explorer.explore.engine import Engine
 from explorer.explore.inversion import ProjectConfig, Projection, Projector
-from explorer.explore.projection_io import ProjectionRun, fit_image, link_fits, projected_state, side_by_side
+from explorer.explore.projection_io import (
+    ProjectionRun,
+    enlarged_note,
+    fit_image,
+    link_fits,
+    projected_state,
+    side_by_side,
+)
 from explorer.imaging.media import data_url
 from explorer.imaging.render import glyph_sheet, is_glyph_stack, png_bytes
 from explorer.jobs.encoder_job import make_encoder_spec
@@ -136,6 +143,9 @@ def _target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
     if cached is None or cached[0] != key:
         cached = (key, *fit_image(kept[2], kept[1], cfg.resolution, cfg.channels, key[2]))
         ss["_inv_target"] = cached
+    note = enlarged_note(kept[2], cfg.resolution) if cached[1] is not None else None
+    if note:
+        st.info(note)
     return cached[1], cached[2]
 
 
@@ -186,21 +196,20 @@ def _describe(eng: Engine, res: Projection) -> None:
     if st.toggle("Show the difference (x4)", key="inv_diff"):
         diff = np.abs(res.target.astype(np.int16) - res.image.astype(np.int16)) * 4
         st.image(_show(diff.clip(0, 255).astype(np.uint8)), caption="|difference| x 4: bright = far off")
-    m = st.columns(3)
+    m = [c for _ in range(3) for c in st.columns(2)]   # two a row: three in the side panel cut "19.8 dB" to "19.8…"
     m[0].metric("PSNR", f"{f.psnr:.1f} dB", help="pixel fidelity; above ~25 dB looks close at this size")
     m[1].metric("SSIM", f"{f.ssim:.3f}", help="structural similarity, 1 = identical")
     if f.feature_distance is not None:
         m[2].metric("Feature distance", f"{f.feature_distance:.3f}", help=f"in {f.feature_space}; 0 = identical")
-    m = st.columns(3)
-    m[0].metric("Typical w?", f"{f.w_distance:.2f} std", help="RMS distance of the found w from the model's "
+    m[3].metric("Typical w?", f"{f.w_distance:.2f} std", help="RMS distance of the found w from the model's "
                 f"mean w, in std units; 99% of the model's own samples lie within {f.w_p99:.2f}")
-    m[1].metric("Percentile", f"{f.w_percentile:.0f}", help="share of the model's samples closer to the mean")
+    m[4].metric("Percentile", f"{f.w_percentile:.0f}", help="share of the model's samples closer to the mean")
     if f.realness is not None:
         shown = f"{f.p_real:.2f}" if f.p_real is not None else f"{f.realness:+.2f}"
-        m[2].metric("D: real?", shown, help="the model's discriminator on the reconstruction "
+        m[5].metric("D: real?", shown, help="the model's discriminator on the reconstruction "
                     f"(your image: {f.target_realness:+.2f} raw score; above 0 reads as real)")
     else:
-        m[2].caption("no discriminator: its opinion is not available")
+        m[5].caption("no discriminator: its opinion is not available")
     who = f" · class {md_escape(eng.class_names[res.class_index])}" if res.class_index is not None else ""
     start = "encoder guess" if res.start == "encoder" else "mean w"
     how = f" ({OPTIMIZERS.get(res.optimizer, res.optimizer)})" if res.steps else ""

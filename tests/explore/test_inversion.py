@@ -214,6 +214,17 @@ def test_hostile_uploads_are_rejected_with_reasons() -> None:
     assert "font" in fit_image(_png(Image.new("L", (8, 8))), "a.png", 64, 62)[1]
 
 
+def test_a_tiny_upload_is_accepted_with_a_note_that_it_was_enlarged() -> None:
+    from explorer.explore.projection_io import enlarged_note
+    one = _png(Image.new("RGB", (1, 1), (200, 10, 10)))
+    img, why = fit_image(one, "dot.png", 32, 3)
+    assert why is None and img.shape == (32, 32, 3)
+    note = enlarged_note(one, 32)
+    assert note is not None and "1x1 px" in note and "enlarged 32x" in note
+    assert enlarged_note(_png(Image.new("RGB", (16, 40))), 32) is None        # half the size or more: fine
+    assert enlarged_note(b"not an image", 32) is None
+
+
 def test_an_rgba_upload_is_fitted_by_crop_or_pad() -> None:
     im = Image.new("RGBA", (60, 30), (255, 0, 0, 0))
     im.paste((0, 0, 255, 255), (20, 0, 40, 30))
