@@ -17,7 +17,7 @@ opened on another server, or after the list changed, would then move another dir
     refs = refs_of(state, A)                                   # A: the model's "attr" directions
     d = to_recipe(state, taught=recipe_field(refs))            # ... then, on another server:
     refs, warns = from_recipe_field(d.get("taught"), width)
-    warns += install(meta, G, refs, A)                         # then get the directions again
+    refs, added, more = install(meta, G, refs, A)              # then get the directions again
     state, more = resolve(state, refs, A2.names, n_measured(A2))
 """
 
@@ -144,28 +144,48 @@ def from_link_param(value: str | None) -> tuple[list[TaughtRef], list[str]]:
     return refs, warns
 
 
+SAME = 0.999               # cosine above which a recipe's taught direction is the one of its name here
+
+
 def install(meta: Mapping[str, Any] | None, G: Any, refs: Sequence[TaughtRef], A: Any,
-            folder: Any = None) -> tuple[list[str], list[str]]:
-    """Teach this model every ref with a vector whose name it lacks (a recipe's): returns (the names taught,
-    warnings for those that could not be: a measured direction's name, the model's MAX_TAUGHT reached).
+            folder: Any = None) -> tuple[list[TaughtRef], list[str], list[str]]:
+    """Teach this model the directions of `refs` (a recipe's, with vectors) it does not have: returns (the
+    refs with the names they have here, the names taught, warnings). A name this model's taught list already
+    holds with the same vector (cosine >= SAME) is used as it is; with another vector, the recipe's is taught
+    as "name (2)" (or 3, ...) and its edits use that, so the recipe shows its own image, and a warning says
+    so. Directions that cannot be taught (a measured direction's name, MAX_TAUGHT reached) are warned of.
     Re-read the directions afterwards (`Engine.refresh_directions("attr")`)."""
-    from explorer.explore.taught import Taught, check_name, save_taught
-    have = {str(n).casefold() for n in A.names[n_measured(A):]}         # taught here already
-    taught, warns = [], []
+    from explorer.explore.taught import MAX_TAUGHT, NAME_MAX, Taught, check_name, save_taught
+    first, width = n_measured(A), int(A.vectors.shape[1])
+    here = {str(A.names[j]).casefold(): A.vectors[j].double().cpu().numpy() for j in range(first, A.k)}
+    out, taught, warns = [], [], []
     for r in refs:
-        if not r.vector or r.name.casefold() in have:
+        if not r.vector:
+            out.append(r)
             continue
         try:
-            check_name(r.name, A.names[:n_measured(A)])
-            v = _vector(r.vector, int(A.vectors.shape[1]))
-            save_taught(meta, Taught(r.name, [float(x) for x in v], r.sigma, r.accuracy, 0, 0,
-                                     {"from": ["a recipe"]}), folder, G)
+            v = _vector(r.vector, width)
+            name = r.name
+            for n in range(2, MAX_TAUGHT + 3):                 # a free name, or the one with this vector
+                other = here.get(name.casefold())
+                if other is None or float(other @ v) / max(float(np.linalg.norm(other)), 1e-12) >= SAME:
+                    break
+                name = f"{r.name[:NAME_MAX - 5]} ({n})"
+            if name.casefold() not in here:
+                check_name(name, A.names[:first])
+                save_taught(meta, Taught(name, [float(x) for x in v], r.sigma, r.accuracy, 0, 0,
+                                         {"from": ["a recipe"]}), folder, G)
+                here[name.casefold()] = v
+                taught.append(name)
+                if name != r.name:
+                    warns.append(f"this model's taught direction {r.name!r} is not the recipe's; the recipe's "
+                                 f"was added as {name!r}")
         except (ValueError, OSError) as e:
             warns.append(f"the recipe's taught direction {r.name!r} could not be added here: {e}")
+            out.append(r)
             continue
-        have.add(r.name.casefold())
-        taught.append(r.name)
-    return taught, warns
+        out.append(dataclasses.replace(r, name=name))
+    return out, taught, warns
 
 
 def resolve(state: LatentState, refs: Sequence[TaughtRef], names: Sequence[str], measured: int

@@ -307,11 +307,14 @@ def _pending(eng: Engine) -> None:
 
 
 def _edit_with(eng: Engine, state: LatentState, index: int) -> None:
-    """Show the attribute directions with the taught one's slider and strip."""
+    """Show the attribute directions (the Edit directions panel) with the taught one's slider and strip; the
+    attribute edits already made stay (another method's edits stay kept for that method)."""
     ss = session()
     ss["k"] = max(int(ss.get("k", S.DEFAULT_K)), index + 1)
-    ss["strip_dir"] = index
-    S.request(ss, dataclasses.replace(state, method="attr", edits=()))
+    ss["strip_dir"] = ss["_strip_to"] = index
+    ss["panel"] = "Edit directions"
+    if state.method != "attr":
+        S.request(ss, dataclasses.replace(state, method="attr", edits=()))
 
 
 def teach_part(view: View, A: Any) -> None:

@@ -19,6 +19,7 @@ import streamlit as st
 
 from explorer.explore import directions as dirs
 from explorer.explore import recipes
+from explorer.explore import taught_refs as TR
 from explorer.explore.engine import MAX_DIRECTIONS, Engine
 from explorer.explore.latents import SEED_MAX, Limits
 from explorer.ui import font_link, handoff, pages
@@ -101,6 +102,8 @@ def _link_limits(eng: Engine, qp: dict) -> Limits:
         D = eng.directions("attr")
     except Exception:  # noqa: BLE001 - checked again, with a note, when the state is shown
         return eng.limits()
+    if qp.get(TR.LINK_KEY):          # taught directions by name: their indices are matched first (handoff.link_taught),
+        return eng.limits()          # then checked against this model's count when the state is shown
     return dataclasses.replace(eng.limits(D), num_attributes=D.k)
 
 

@@ -230,8 +230,9 @@ def strip_panel(view: View) -> None:
     # a new widget when its labels change (rename, method switch), starting on the same direction
     names = view.names[:D.k]
     skey = sticky.versioned("strip_dir", method, names)
-    if skey not in ss:
-        ss[skey] = min(int(view.snap.get("strip_dir", 0)), D.k - 1)
+    asked = ss.pop("_strip_to", None)                          # a button asked for this direction's strip
+    if skey not in ss or (asked is not None and 0 <= int(asked) < D.k):
+        ss[skey] = min(int(asked if asked is not None else view.snap.get("strip_dir", 0)), D.k - 1)
     sel = st.selectbox("Direction", list(range(D.k)), format_func=lambda i: names[i], key=skey,
                        label_visibility="collapsed")          # always drawn: keeps its value
     ss["strip_dir"] = sel

@@ -96,7 +96,7 @@ def recipe_taught(data: bytes | str, state: LatentState, eng: Any) -> tuple[Late
     except Exception as e:  # noqa: BLE001 - the state still shows; its taught edits cannot be matched
         return state, [f"the recipe's taught directions could not be matched: {e}"]
     refs, warns = TR.from_recipe_field(raw, int(A.vectors.shape[1]))
-    added, more = TR.install(eng.meta, eng.G, refs, A)
+    refs, added, more = TR.install(eng.meta, eng.G, refs, A)
     if added:
         eng.refresh_directions("attr")
         A = eng.directions("attr")

@@ -68,11 +68,26 @@ def test_install_teaches_a_recipes_direction_where_its_name_is_missing(tmp_path)
     refs = TR.refs_of(LatentState("m", "ck", 0, method="attr", edits=(Edit(1, 1.0, 0, None),)), A)
     here = attr_dirs(["weight"], taught=0)
     meta = {"sha256": "ab" * 32}
-    added, warns = TR.install(meta, None, refs, here, folder=tmp_path)
+    out, added, warns = TR.install(meta, None, refs, here, folder=tmp_path)
     saved = T.load_taught(meta, tmp_path)
-    assert added == ["rounder"] and not warns and [t.name for t in saved] == ["rounder"]
+    assert added == ["rounder"] and not warns and [t.name for t in saved] == ["rounder"] and out == refs
     assert float(torch.tensor(saved[0].vector, dtype=torch.float64) @ A.vectors[1].double()) > 0.999
-    assert TR.install(meta, None, refs, A, folder=tmp_path) == ([], [])      # already there: nothing to do
+    assert TR.install(meta, None, refs, A, folder=tmp_path) == (refs, [], [])   # already there: nothing to do
     clash = [TR.TaughtRef(1, "Weight", refs[0].vector, 1.0, 0.9)]           # a measured name is refused
-    added, warns = TR.install(meta, None, clash, here, folder=tmp_path)
+    _, added, warns = TR.install(meta, None, clash, here, folder=tmp_path)
     assert added == [] and "measured attribute direction" in warns[0]
+
+
+def test_a_recipes_direction_whose_name_holds_another_vector_here_is_added_under_a_new_name(tmp_path):
+    A = attr_dirs(["weight", "rounder"], taught=1)
+    refs = TR.refs_of(LatentState("m", "ck", 0, method="attr", edits=(Edit(1, 1.5, 0, None),)), A)
+    here = attr_dirs(["weight", "rounder"], taught=1, seed=7)              # another "rounder" on this server
+    meta = {"sha256": "cd" * 32}
+    T.save_taught(meta, T.Taught("rounder", here.vectors[1].tolist(), 1.0, 0.9, 6, 6), tmp_path)
+    out, added, warns = TR.install(meta, None, refs, here, folder=tmp_path)
+    assert added == ["rounder (2)"] and [r.name for r in out] == ["rounder (2)"] and "was added as" in warns[0]
+    saved = {t.name: t for t in T.load_taught(meta, tmp_path)}
+    assert float(torch.tensor(saved["rounder (2)"].vector, dtype=torch.float64) @ A.vectors[1].double()) > 0.999
+    names = ["weight", "rounder", "rounder (2)"]
+    state, _ = TR.resolve(LatentState("m", "ck", 0, method="attr", edits=(Edit(1, 1.5, 0, None),)), out, names, 1)
+    assert state.edits[0].direction == 2                                   # the recipe's own vector is edited

@@ -70,14 +70,22 @@ def test_teach_a_direction_from_marked_seeds_and_use_it(app_env, monkeypatch):
     at.session_state["k"] = 3                             # fewer sliders than directions: "Edit with" shows its own
     at.button(key="attr_edit_taught").click()
     run_app(at)
-    assert at.radio(key="method").value == "attr"
-    at.radio(key="panel").set_value("Edit directions")
-    run_app(at)
+    assert at.radio(key="method").value == "attr" and at.radio(key="panel").value == "Edit directions"
     idx = next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and "rounder" in s.label)
+    strip = next(b for b in at.selectbox if b.key and b.key.startswith("strip_dir_"))
+    assert strip.value == idx                                              # its strip, too
     assert "accuracy" in at.slider(key=f"amt{idx}").label
     at.slider(key=f"amt{idx}").set_value(1.5)
     run_app(at)
     assert at.query_params["d"] == "attr" and at.query_params["e"] == f"{idx}:1.5:0:"
+    at.radio(key="panel").set_value("Attributes")                         # again, on the attribute method:
+    run_app(at)
+    next(b for b in at.selectbox if b.key and b.key.startswith("strip_dir_")).set_value(0)
+    run_app(at)
+    at.button(key="attr_edit_taught").click()
+    run_app(at)
+    assert at.slider(key=f"amt{idx}").value == 1.5                         # the edits made stay
+    assert next(b for b in at.selectbox if b.key and b.key.startswith("strip_dir_")).value == idx
 
 
 def test_a_link_naming_attributes_the_model_lacks_still_shows(app_env):
@@ -294,7 +302,8 @@ def test_a_recipe_brings_its_taught_direction_to_another_server_and_a_link_names
     fresh = AppTest.from_file(APP, default_timeout=180)                   # the link there: left out, said so
     fresh.query_params.update({**link, "d": "attr", "e": f"{idx}:1.5:0:"})
     run_app(fresh)
-    assert any("'rounder' is not on this server" in w.value for w in fresh.warning)
+    said = " ".join(w.value for w in fresh.warning)
+    assert "'rounder' is not on this server" in said and "ignored" not in said, said     # one reason, not two
     assert all(s.value == 0 for s in fresh.slider if s.key and s.key.startswith("amt"))
     other = run_app(AppTest.from_file(APP, default_timeout=180))          # the recipe there: taught, then shown
     other.switch_page("explorer/ui/export_page.py")
