@@ -83,6 +83,14 @@ def test_csv_good(text):
     assert np.allclose(p, (raw - raw.mean(0)) * (p[1, 0] - p[0, 0]))       # a similarity: shape kept
 
 
+def test_csv_of_huge_and_tiny_values_keeps_its_shape():
+    for scale in (1e300, -1e300, 1e-300):
+        raw = np.array([[i * scale, 2 * i * scale] for i in range(20)])
+        p = P.parse_points_csv("\n".join(f"{float(x)!r},{float(y)!r}" for x, y in raw))
+        assert np.isfinite(p).all() and math.isclose(float(np.sqrt((p ** 2).sum(1).mean())), 1.5)
+        assert np.allclose(p[:, 1], 2 * p[:, 0])                          # the same line, not all zeros
+
+
 @pytest.mark.parametrize("data, message", [
     (b"", "empty"),
     (b"\xff\xfe\x00\x01garbage", "not a text file"),

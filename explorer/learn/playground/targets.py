@@ -106,6 +106,9 @@ def parse_points_csv(data: bytes | str, max_rows: int = MAX_CSV_ROWS) -> np.ndar
     if len(rows) < MIN_CSV_ROWS:
         raise ValueError(f"need at least {MIN_CSV_ROWS} points, found {len(rows)}")
     p = np.asarray(rows, dtype=np.float64)
+    big = float(np.abs(p).max())
+    if big > 0:                     # scaled to at most 1 first: squares of values near 1e300 overflow to inf
+        p = p / big
     p -= p.mean(0)
     rms = float(np.sqrt((p ** 2).sum(1).mean()))
     if not rms > 1e-12 * (1 + float(np.abs(p).max())):
