@@ -23,6 +23,7 @@ from explorer.gan.device import model_search_path
 from explorer.gan.discriminators import Discriminator, build_discriminator
 from explorer.gan.generators import build_generator
 from explorer.gan.protocol import Generator
+from explorer.settings import data_dir
 
 MAPPING_PREFIX = "mapping_net."      # parameters of the z -> w mapping network (their own learning rate)
 FUSED_ADAM = ("cpu", "cuda")         # devices whose fused Adam kernel is used (a resumed run keeps its saved choice)
@@ -152,10 +153,19 @@ def init_from_checkpoint(nets: Nets, path: str | Path) -> str:
             pre = name + "."
             ckpt.load_state(m, {k[len(pre):]: v.to(dev) for k, v in tensors.items()
                                 if k.startswith(pre)}, f"fine-tuning {name}")
-        return f"{j} (G, G_ema and D)"
+        return f"{_shown(j)} (G, G_ema and D)"
     ckpt.load_state(nets.G, {k: v.to(dev) for k, v in tensors.items()}, "fine-tuning generator")
     nets.G_ema.load_state_dict(nets.G.state_dict())
-    return f"{j} (generator only; discriminator starts fresh)"
+    return f"{_shown(j)} (generator only; discriminator starts fresh)"
+
+
+def _shown(p: Path) -> str:
+    """A checkpoint path as a run's log shows it: relative to the data folder when it is inside it (the log is
+    shown in the browser; the server's own folders are nobody else's business), else as given."""
+    try:
+        return str(p.resolve().relative_to(data_dir().resolve()))
+    except (ValueError, OSError):
+        return str(p)
 
 
 @torch.no_grad()

@@ -153,7 +153,8 @@ def _keep(job: Job, run: Path) -> None:
 def _finished(job: Job, run: Path) -> None:
     name = run.name
     st.success(f"Model **{md_escape(name)}** is in the model picker (sidebar, “{md_escape(name + ' (trained)')}”): "
-               "explore it on the Explore page, where its edit directions are computed on first use.")
+               "explore it on the Explore page (the job computed its edit directions before it ended; any it "
+               "could not are computed there on first use).")
     model = run / "model.json"
     if model.exists():
         st.download_button("Download the model (.zip: safetensors + JSON + card)",

@@ -171,7 +171,8 @@ def test_upload_check_train_watch_then_finetune(app_env):
     ft_id = start(at, steps=4)
     ft = wait_done(reg, ft_id)
     assert ft.spec["init_from"] == job.run_dir and ft.spec["config"]["train"]["freeze_d"] == 1
-    assert any("fine-tuning from" in m["message"] and "(G, G_ema and D)" in m["message"] for m in ft.messages)
+    tuned = next(m["message"] for m in ft.messages if "fine-tuning from" in m["message"])
+    assert "(G, G_ema and D)" in tuned and "fine-tuning from runs/" in tuned      # no server path in the browser
 
     # A reload is a new session: the jobs come back from the URL. The new model opens in the explorer.
     again = AppTest.from_file(APP, default_timeout=120)
