@@ -154,7 +154,10 @@ def map_figure(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Seque
                                  marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}))
     pad = span * 0.06
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="pan",
-                      clickmode="event+select", legend={"itemsizing": "constant"}, plot_bgcolor="white",
+                      clickmode="event+select", plot_bgcolor="white",
+                      # below the plot, in rows: at the top right the legend sat under plotly's toolbar
+                      legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": -0.01,
+                              "yanchor": "top"},
                       xaxis={"showticklabels": False, "showgrid": False, "zeroline": False,
                              "range": [float(xy[:, 0].min() - pad), float(xy[:, 0].max() + pad)]},
                       yaxis={"showticklabels": False, "showgrid": False, "zeroline": False, "scaleanchor": "x",
