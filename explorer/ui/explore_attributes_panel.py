@@ -38,7 +38,7 @@ from explorer.ui.session import session
 from explorer.ui.text import md_escape, md_quote
 
 MARKS = ("less", "more")
-MARK_COLUMNS = 3           # thumbnails per row when teaching: at 4 the less/more control was clipped
+MARK_COLUMNS = 2           # thumbnails per row when teaching: at 3 (1400 px window) "less"/"more" was clipped
 STICKY = ["attr_teach_seed"]
 
 
