@@ -42,7 +42,8 @@ class Limits:
     max_file_bytes: int = 20 * 1024**2      # largest single file (zip: declared uncompressed size)
     max_total_bytes: int = 500 * 1024**2    # bytes read in all; reading stops (and says so) past it
     max_ratio: float = 100.0                # zip member uncompressed/compressed ratio above which it is a bomb
-    max_pixels: int = 40_000_000            # width * height of one image, checked from the header before decoding
+    max_pixels: int = 50_000_000            # width * height of one image, checked from the header before decoding
+                                            # (a 48-megapixel phone photo, 8000 x 6000, is accepted)
     max_side: int = 12_000                  # longest side of one image, ditto
 
 

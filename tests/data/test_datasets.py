@@ -147,7 +147,7 @@ def test_decode_modes():
     (_png(_noise(1))[:-40], "corrupt"),
     (_bomb_png(20000), "too large"),   # > 2x Image.MAX_IMAGE_PIXELS: Pillow's DecompressionBombError
     (_bomb_png(10000), "too large"),   # > 1x: Pillow's DecompressionBombWarning, turned into an error
-    (_bomb_png(7000), "too large"),    # 49 M pixels: our own header check (Limits.max_pixels = 40 M)
+    (_bomb_png(7500), "too large"),    # 56 M pixels: our own header check (Limits.max_pixels = 50 M)
 ])
 def test_decode_rejects(blob, kind):
     img, why = decode_image(blob, "x.png")

@@ -73,7 +73,7 @@ BAD = {  # display name -> (bytes, expected reason prefix)
     "tiff.png": (enc(noise(2), "TIFF"), "unsupported format"),
     "bomb.png": (forged_png(30_000, 30_000), "too large"),      # Pillow's DecompressionBombError at open
     "bomb-warning.png": (forged_png(10_000, 10_000), "too large"),  # its warning, turned into an error
-    "huge.png": (forged_png(7_000, 7_000), "too large: 7000x7000"),   # our header check (40 M pixels)
+    "huge.png": (forged_png(7_500, 7_500), "too large: 7500x7500"),   # our header check (50 M pixels)
     "wide.png": (forged_png(20_000, 10), "too large: 20000x10"),      # longest side over 12,000
 }
 

@@ -278,7 +278,18 @@ def test_cli_train_encoder_writes_it_beside_the_model(tmp_path, capsys) -> None:
     assert main(["train-encoder", str(tmp_path / "missing.json")]) == 2
 
 
-@pytest.mark.parametrize("side", [(12_000, 9_000), (50_000, 50_000), (7_000, 7_000)])
+def test_a_48_megapixel_photo_passes_the_size_check() -> None:
+    from explorer.imaging.decode import decode_image
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    data[16:24] = (8000).to_bytes(4, "big") + (6000).to_bytes(4, "big")         # a phone photo's header
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    why = decode_image(bytes(data), "phone.png")[1]
+    assert why is not None and "too large" not in why                            # its (forged) data is what fails
+
+
+@pytest.mark.parametrize("side", [(12_000, 9_000), (50_000, 50_000), (7_500, 7_500)])
 def test_too_large_uploads_get_our_limit_not_pillows_words(side) -> None:
     from explorer.imaging.decode import Limits, decode_image
     buf = io.BytesIO()
