@@ -99,8 +99,9 @@ def _vector(code: Any, width: int) -> np.ndarray:
 
 
 def from_recipe_field(raw: Any, width: int) -> tuple[list[TaughtRef], list[str]]:
-    """A recipe's "taught" list -> (refs whose vectors suit a w of `width`, a warning per one left out).
-    Never raises: a recipe is untrusted input."""
+    """A recipe's "taught" list -> (refs, warnings). A ref whose vector does not suit a w of `width` (or whose
+    sigma is not a number) is kept without its vector, so it is matched by name only; one without an index
+    or a name is left out. A warning each. Never raises: a recipe is untrusted input."""
     from explorer.explore.taught import clean_name
     if raw is None:
         return [], []
@@ -115,12 +116,17 @@ def from_recipe_field(raw: Any, width: int) -> tuple[list[TaughtRef], list[str]]
             if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < 1000:
                 raise ValueError("its direction is not an index")
             name = clean_name(str(item.get("name", "")))
+        except (ValueError, TypeError, OverflowError) as e:
+            warns.append(f"taught direction {k + 1} of the recipe ignored: {e}")
+            continue
+        try:                    # without a usable vector it still names its direction (matched by name only)
             vec = _vector(item.get("vector"), width)
             sigma, acc = float(item.get("sigma", 0.0)), float(item.get("accuracy", 0.0))
             if not (math.isfinite(sigma) and sigma > 0 and math.isfinite(acc)):
                 raise ValueError("its sigma or accuracy is not a number")
         except (ValueError, TypeError, OverflowError) as e:
-            warns.append(f"taught direction {k + 1} of the recipe ignored: {e}")
+            warns.append(f"taught direction {name!r} of the recipe is matched by name only: {e}")
+            refs.append(TaughtRef(i, name))
             continue
         code = base64.urlsafe_b64encode(vec.astype("<f2").tobytes()).decode("ascii").rstrip("=")
         refs.append(TaughtRef(i, name, code, sigma, min(max(acc, 0.0), 1.0)))

@@ -65,7 +65,7 @@ def other_installed_model(data: bytes | str, current: str) -> pages.ModelInfo | 
 def recipe_for_upload(data: bytes | str, eng) -> tuple[LatentState, list[str], str | None]:
     """(state, warnings, model label to switch to or None) for an uploaded recipe; ValueError if it is
     not one. Parsed against the model it was made with when that model is installed, else `eng`'s."""
-    from explorer.ui.engine import MAX_DIRECTIONS, get_engine
+    from explorer.ui.engine import get_engine
     other = other_installed_model(data, eng.name)
     switch = None
     if other is not None:
@@ -74,7 +74,10 @@ def recipe_for_upload(data: bytes | str, eng) -> tuple[LatentState, list[str], s
             switch = pages.label(other)
         except (OSError, ValueError):        # cannot load it: show the recipe with the current model
             pass
-    limits = dataclasses.replace(eng.limits(), num_directions=MAX_DIRECTIONS)
+    # directions are checked against the recipe's own method when the state is shown (state_checks), after its
+    # taught directions are matched by name: a bound here would name another method's count, or drop an edit
+    # whose taught direction has another index on this server
+    limits = dataclasses.replace(eng.limits(), num_directions=None)
     state, warns = recipes.parse_recipe_json(data, eng.name, eng.meta.get("sha256", ""), limits)
     state, more = recipe_taught(data, state, eng)
     return state, warns + more, switch

@@ -43,7 +43,9 @@ def test_bad_taught_entries_are_left_out_with_a_reason_each():
     bad = [7, {**good, "direction": -1}, {**good, "name": "  "}, {**good, "vector": "!!"},
            {**good, "vector": good["vector"][:8]}, {**good, "sigma": float("nan")}, {**good, "sigma": "x"}, good]
     refs, warns = TR.from_recipe_field(bad, 8)
-    assert len(refs) == 1 and len(warns) == 7 and all("ignored" in w for w in warns)
+    assert len(warns) == 7 and all("ignored" in w for w in warns[:3])             # no index, no name: left out
+    assert all("matched by name only" in w for w in warns[3:])                   # a bad vector: the name still counts
+    assert [r.vector == "" for r in refs] == [True, True, True, True, False]
     assert TR.from_recipe_field("nope", 8)[1] == ["'taught' is not a list; ignored"]
     assert TR.from_recipe_field(None, 8) == ([], [])
     assert len(TR.from_link_param("x:y,3,:z,4:")[1]) == 4

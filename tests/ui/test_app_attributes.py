@@ -316,3 +316,28 @@ def test_a_recipe_brings_its_taught_direction_to_another_server_and_a_link_names
     assert [d["name"] for d in saved["directions"]] == ["bolder", "rounder"]
     assert "bolder" in other.slider(key=f"amt{idx}").label and other.slider(key=f"amt{idx}").value == 0
     assert "rounder" in other.slider(key=f"amt{idx + 1}").label and other.slider(key=f"amt{idx + 1}").value == 1.5
+
+
+def test_a_recipes_taught_index_is_matched_by_name_and_a_bad_index_names_the_methods_count(app_env):
+    from explorer.explore import recipes
+    from explorer.explore import taught_refs as TR
+    from explorer.explore.latents import Edit, LatentState
+    _teach_here(app_env)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
+    run_app(at)
+    idx = next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and "rounder" in s.label)
+    ref = json.loads(json.dumps({"direction": 40, "name": "rounder", "vector": "AAAA", "sigma": 1.0}))
+    state = LatentState("tiny", app_env["sha"][:12], 0, method="attr",
+                        edits=(Edit(40, 1.25, 0, None), Edit(99, 1.0, 0, None)))
+    text = recipes.recipe_json(state, taught=[ref])           # its vector is bad: matched by name only
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    at.file_uploader(key="recipe_upload").set_value(("r.json", text.encode(), "application/json"))
+    run_app(at)
+    at.button(key="recipe_open").click()
+    run_app(at)
+    said = " ".join(w.value for w in at.warning)
+    assert at.slider(key=f"amt{idx}").value == 1.25                        # index 40 there is "rounder" here
+    assert f"there are only {idx + 1} attr directions" in said and "32" not in said, said
+    assert TR.LINK_KEY in at.query_params
