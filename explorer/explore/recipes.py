@@ -341,6 +341,8 @@ def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expe
 # m=model ck=checkpoint s=seed c=class p=psi d=method w=projected latent
 # e=dir:amount:start:end[:a.b.c[:f]],... (a.b.c: attribute directions a conditional edit is orthogonal to, or
 #   a followed edit holds; f: the edit follows the image) z=dim:delta,...
+# beside the state: t=specimen text sz=specimen size (VIEW_KEYS), tn=index:name,... of the taught directions the
+#   edits use (taught_refs.LINK_KEY, matched by name where the link is opened)
 _KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method",
          "w": "projected"}
 _STREAMLIT_KEYS = ("embed", "embed_options")          # Streamlit's own link options
