@@ -137,3 +137,24 @@ def page_text(at: Any) -> str:
     """Every info, caption, warning, markdown and error text the page shows, joined by spaces."""
     return " ".join(str(getattr(x, "value", "")) for kind in ("info", "caption", "warning", "markdown", "error")
                     for x in at.get(kind))
+
+
+def upload_recipe(at: Any, text: str | bytes) -> Any:
+    """On the Export page of AppTest `at`: upload a recipe file (shown with its warnings, not opened yet)."""
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    data = text.encode() if isinstance(text, str) else text
+    at.file_uploader(key="recipe_upload").set_value(("recipe.json", data, "application/json"))
+    return run_app(at)
+
+
+def open_recipe(at: Any, text: str | bytes) -> Any:
+    """`upload_recipe`, then "Open it in the explorer": `at` shows the Explore page with it."""
+    upload_recipe(at, text)
+    at.button(key="recipe_open").click()
+    return run_app(at)
+
+
+def slider_of(at: Any, name: str) -> int:
+    """The index of the direction slider (key amt<i>) whose label contains `name`."""
+    return next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and name in s.label)

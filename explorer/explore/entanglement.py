@@ -127,3 +127,19 @@ def orthogonalise(v: torch.Tensor, basis: torch.Tensor, min_norm: float = 1e-3) 
         raise ValueError("this direction lies inside the span of the directions it should be orthogonal "
                          "to: nothing is left to edit")
     return (r / n).to(v.dtype)
+
+
+LITTLE_LEFT = 0.25       # a conditional (orthogonalised) edit keeping less than this share of its effect is flagged
+
+
+def little_left(matrix: np.ndarray, keys: list[str], names: list[str], own: list[str]
+                ) -> tuple[str, float, float] | None:
+    """(what, before, after) when the "after" row of a conditional edit's heat map (2, A) keeps less than
+    LITTLE_LEFT of the "before" row's effect: on its own attribute when it has one among `keys` (`own`:
+    [its key] for an attribute direction), else on the whole row (its length); None otherwise."""
+    if own and own[0] in keys:
+        j = keys.index(own[0])
+        what, b, a = names[j], abs(float(matrix[0, j])), abs(float(matrix[1, j]))
+    else:
+        what, b, a = "the attributes", float(np.linalg.norm(matrix[0])), float(np.linalg.norm(matrix[1]))
+    return (what, b, a) if b > 1e-9 and a < LITTLE_LEFT * b else None

@@ -27,7 +27,7 @@ from explorer.explore import taught as T
 from explorer.explore.attributes import measurer_for
 from explorer.explore.direction_cache import save_direction_names
 from explorer.explore.engine import Engine
-from explorer.explore.entanglement import EFFECT_SEEDS, auto_label, effect_matrix, orthogonalise
+from explorer.explore.entanglement import EFFECT_SEEDS, auto_label, effect_matrix, little_left, orthogonalise
 from explorer.explore.latents import LatentState
 from explorer.imaging.media import data_url
 from explorer.ui import state as S
@@ -187,21 +187,6 @@ def conditional_part(view: View, A: Any) -> None:
                    f"{left[2]:.2f} per std instead of {left[1]:.2f}. The attributes kept unchanged overlap with it "
                    "in this model (the heat map's rows); keep fewer of them.")
 
-
-LITTLE_LEFT = 0.25       # an orthogonalised edit keeping less than this share of its effect is flagged
-
-
-def little_left(matrix: np.ndarray, keys: list[str], names: list[str], own: list[str]
-                ) -> tuple[str, float, float] | None:
-    """(what, before, after) when the "after" row of a conditional edit's heat map (2, A) keeps less than
-    LITTLE_LEFT of the "before" row's effect: on its own attribute when it has one among `keys` (`own`:
-    [its key] for an attribute direction), else on the whole row (its length); None otherwise."""
-    if own and own[0] in keys:
-        j = keys.index(own[0])
-        what, b, a = names[j], abs(float(matrix[0, j])), abs(float(matrix[1, j]))
-    else:
-        what, b, a = "the attributes", float(np.linalg.norm(matrix[0])), float(np.linalg.norm(matrix[1]))
-    return (what, b, a) if b > 1e-9 and a < LITTLE_LEFT * b else None
 
 
 def _toggle_follow(model_key: str, method: str, i: int) -> None:

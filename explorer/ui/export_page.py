@@ -12,7 +12,6 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer import fileio
 from explorer.explore import recipes
 from explorer.explore import taught_refs as TR
 from explorer.explore.engine import Engine
@@ -71,21 +70,18 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     if up is None:
         return
     try:
-        loaded, warns, switch = handoff.recipe_for_upload(up.getvalue(), eng)
+        got = handoff.recipe_for_upload(up.getvalue(), eng)
     except ValueError as e:
         st.error(f"That file is not a usable recipe: {md_escape(e)}")
         return
+    warns = got.warnings
     if warns:
         st.warning(md_escape(warns[0]) if len(warns) == 1 else problems_box("This recipe has problems:", warns))
-    if switch is not None:
-        st.info(f"This recipe was made with the model {md_quote(loaded.model)}; it opens with that model.")
+    if got.switch is not None:
+        st.info(f"This recipe was made with the model {md_quote(got.state.model)}; it opens with that model.")
     st.session_state["_recipe_notes"] = [f"Recipe: {w}" for w in warns]
-    try:
-        shown = recipes.recipe_view(fileio.loads_json(up.getvalue(), "the recipe"))
-    except ValueError:
-        shown = {}
     st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open,
-              args=(loaded, switch, shown))
+              args=(got.state, got.switch, got.view))
 
 
 def dataset_panel(eng: Engine) -> None:

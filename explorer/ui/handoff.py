@@ -44,29 +44,40 @@ def open_in_explorer(state: LatentState, model_label: str | None = None) -> None
     ss[_FLAG] = True
 
 
-def recipe_model(data: bytes | str) -> str | None:
-    """The model a recipe file names, if it names one; never raises."""
-    try:
-        d = fileio.loads_json(data, "the recipe")
-    except ValueError:
-        return None
-    name = d.get("model") if isinstance(d, dict) else None
+def recipe_model(data: Any) -> str | None:
+    """The model a recipe names (its file's bytes or text, or the parsed JSON), if it names one; never raises."""
+    if isinstance(data, (bytes, str)):
+        try:
+            data = fileio.loads_json(data, "the recipe")
+        except ValueError:
+            return None
+    name = data.get("model") if isinstance(data, dict) else None
     return name if isinstance(name, str) else None
 
 
-def other_installed_model(data: bytes | str, current: str) -> pages.ModelInfo | None:
-    """The installed model a recipe was made with, when that is not `current`; else None."""
+def other_installed_model(data: Any, current: str) -> pages.ModelInfo | None:
+    """The installed model a recipe (as `recipe_model` takes it) was made with, when that is not `current`."""
     name = recipe_model(data)
     if not name or name == current:
         return None
     return next((m for m in pages.models() if m.name == name), None)
 
 
-def recipe_for_upload(data: bytes | str, eng) -> tuple[LatentState, list[str], str | None]:
-    """(state, warnings, model label to switch to or None) for an uploaded recipe; ValueError if it is
-    not one. Parsed against the model it was made with when that model is installed, else `eng`'s."""
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """An uploaded recipe, read once: what it shows and what is said of it."""
+    state: LatentState
+    warnings: list[str]              # plain text
+    switch: str | None               # the sidebar label of the model it opens with, when not the current one
+    view: dict[str, str]             # a font recipe's specimen text and size (recipes.recipe_view)
+
+
+def recipe_for_upload(data: bytes | str, eng: Any) -> Upload:
+    """An uploaded recipe, parsed once, against the model it was made with when that model is installed (else
+    `eng`'s), its taught directions matched by name (`recipe_taught`). Raises ValueError if it is not one."""
     from explorer.ui.engine import get_engine
-    other = other_installed_model(data, eng.name)
+    d = fileio.loads_json(data, "the recipe")
+    other = other_installed_model(d, eng.name)
     switch = None
     if other is not None:
         try:
@@ -78,19 +89,15 @@ def recipe_for_upload(data: bytes | str, eng) -> tuple[LatentState, list[str], s
     # taught directions are matched by name: a bound here would name another method's count, or drop an edit
     # whose taught direction has another index on this server
     limits = dataclasses.replace(eng.limits(), num_directions=None)
-    state, warns = recipes.parse_recipe_json(data, eng.name, eng.meta.get("sha256", ""), limits)
-    state, more = recipe_taught(data, state, eng)
-    return state, warns + more, switch
+    state, warns = recipes.from_recipe(d, eng.name, eng.meta.get("sha256", ""), limits)
+    state, more = recipe_taught(d, state, eng)
+    return Upload(state, warns + more, switch, recipes.recipe_view(d))
 
 
-def recipe_taught(data: bytes | str, state: LatentState, eng: Any) -> tuple[LatentState, list[str]]:
-    """`state` (parsed from the recipe file `data`) with its taught directions matched to this server's by
-    name (explorer/explore/taught_refs.py); a taught direction the recipe carries and this model lacks is
-    taught here first. Returns the state and notes (plain text) on what was added or left out."""
-    try:
-        d = fileio.loads_json(data, "the recipe")
-    except ValueError:
-        return state, []
+def recipe_taught(d: Any, state: LatentState, eng: Any) -> tuple[LatentState, list[str]]:
+    """`state` (from the parsed recipe `d`) with its taught directions matched to this server's by name
+    (explorer/explore/taught_refs.py); a taught direction the recipe carries and this model lacks is taught
+    here first. Returns the state and notes (plain text) on what was added or left out."""
     raw = d.get("taught") if isinstance(d, dict) else None
     if raw is None:
         return state, []

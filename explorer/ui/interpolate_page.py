@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer import fileio
 from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState, w_is_z
@@ -115,17 +116,18 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
 
 
 def _add_recipe(eng: Engine, kfs: list[LatentState], data: bytes) -> None:
-    other = handoff.other_installed_model(data, eng.name)
-    if other is not None:
-        st.error(f"This recipe was made with the model {md_quote(other.name)}, and a path runs through one model: "
-                 f"choose {md_quote(other.name)} in the sidebar, then add it there.")
-        return
     try:
-        state, warns = recipes.parse_recipe_json(data, eng.name, eng.meta.get("sha256", ""), eng.limits())
+        d = fileio.loads_json(data, "the recipe")
+        other = handoff.other_installed_model(d, eng.name)
+        if other is not None:
+            st.error(f"This recipe was made with the model {md_quote(other.name)}, and a path runs through one "
+                     f"model: choose {md_quote(other.name)} in the sidebar, then add it there.")
+            return
+        state, warns = recipes.from_recipe(d, eng.name, eng.meta.get("sha256", ""), eng.limits())
     except ValueError as e:
         st.error(f"That file is not a usable recipe: {md_escape(e)}")
         return
-    state, more = handoff.recipe_taught(data, state, eng)
+    state, more = handoff.recipe_taught(d, state, eng)
     warns = warns + more
     _save(eng, kfs + [state])
     st.session_state["_kf_notes"] = warns

@@ -81,3 +81,15 @@ def test_quality_goes_into_the_model_card_once(planted, tmp_path):
     assert "| [click](" not in card and "\\[click\\]" in card and "| right |" in card
     assert meta["metrics"]["fd"] == 1.0 and meta["metrics"]["directions"]["n_seeds"] == 20
     assert "## Edit directions" in model_card("m", {"generator": {}}, {"directions": q})
+
+
+def test_a_conditional_edit_that_keeps_little_of_itself_is_flagged():
+    import numpy as np
+
+    from explorer.explore.entanglement import little_left
+    keys, names = ["stroke_width", "coverage"], ["weight", "ink"]
+    m = np.array([[0.9, 0.8], [0.05, 0.0]])                      # holding ink leaves weight 0.05 of 0.9
+    assert little_left(m, keys, names, ["stroke_width"]) == ("weight", 0.9, 0.05)
+    assert little_left(np.array([[0.9, 0.8], [0.6, 0.0]]), keys, names, ["stroke_width"]) is None
+    assert little_left(m, keys, names, [])[0] == "the attributes"          # a PCA edit: the whole row
+    assert little_left(np.zeros((2, 2)), keys, names, []) is None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import export_generator, run_app, use_dirs
+from tests.factories import export_generator, open_recipe, run_app, slider_of, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -71,7 +71,7 @@ def test_teach_a_direction_from_marked_seeds_and_use_it(app_env, monkeypatch):
     at.button(key="attr_edit_taught").click()
     run_app(at)
     assert at.radio(key="method").value == "attr" and at.radio(key="panel").value == "Edit directions"
-    idx = next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and "rounder" in s.label)
+    idx = slider_of(at, "rounder")
     strip = next(b for b in at.selectbox if b.key and b.key.startswith("strip_dir_"))
     assert strip.value == idx                                              # its strip, too
     assert "accuracy" in at.slider(key=f"amt{idx}").label
@@ -260,17 +260,6 @@ def test_the_strip_frames_the_tile_nearest_the_current_amount():
         assert tuple(grid[5, 5]) == (90, 90, 90)                       # the tiles themselves are untouched
 
 
-def test_a_conditional_edit_that_keeps_little_of_itself_is_flagged():
-    import numpy as np
-
-    from explorer.ui.explore_attributes_panel import little_left
-    keys, names = ["stroke_width", "coverage"], ["weight", "ink"]
-    m = np.array([[0.9, 0.8], [0.05, 0.0]])                      # holding ink leaves weight 0.05 of 0.9
-    assert little_left(m, keys, names, ["stroke_width"]) == ("weight", 0.9, 0.05)
-    assert little_left(np.array([[0.9, 0.8], [0.6, 0.0]]), keys, names, ["stroke_width"]) is None
-    assert little_left(m, keys, names, [])[0] == "the attributes"          # a PCA edit: the whole row
-    assert little_left(np.zeros((2, 2)), keys, names, []) is None
-
 
 def _teach_here(app_env, name: str = "rounder") -> None:
     import torch
@@ -286,7 +275,7 @@ def test_a_recipe_brings_its_taught_direction_to_another_server_and_a_link_names
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
     run_app(at)
-    idx = next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and "rounder" in s.label)
+    idx = slider_of(at, "rounder")
     at.slider(key=f"amt{idx}").set_value(1.5)
     run_app(at)
     assert at.query_params["tn"] == f"{idx}:rounder"                      # the link names it
@@ -305,13 +294,7 @@ def test_a_recipe_brings_its_taught_direction_to_another_server_and_a_link_names
     said = " ".join(w.value for w in fresh.warning)
     assert "'rounder' is not on this server" in said and "ignored" not in said, said     # one reason, not two
     assert all(s.value == 0 for s in fresh.slider if s.key and s.key.startswith("amt"))
-    other = run_app(AppTest.from_file(APP, default_timeout=180))          # the recipe there: taught, then shown
-    other.switch_page("explorer/ui/export_page.py")
-    run_app(other)
-    other.file_uploader(key="recipe_upload").set_value(("r.json", text.encode(), "application/json"))
-    run_app(other)
-    other.button(key="recipe_open").click()
-    run_app(other)
+    other = open_recipe(run_app(AppTest.from_file(APP, default_timeout=180)), text)   # there: taught, then shown
     saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
     assert [d["name"] for d in saved["directions"]] == ["bolder", "rounder"]
     assert "bolder" in other.slider(key=f"amt{idx}").label and other.slider(key=f"amt{idx}").value == 0
@@ -326,17 +309,11 @@ def test_a_recipes_taught_index_is_matched_by_name_and_a_bad_index_names_the_met
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
     run_app(at)
-    idx = next(int(s.key[3:]) for s in at.slider if s.key and s.key.startswith("amt") and "rounder" in s.label)
-    ref = json.loads(json.dumps({"direction": 40, "name": "rounder", "vector": "AAAA", "sigma": 1.0}))
+    idx = slider_of(at, "rounder")
+    ref = {"direction": 40, "name": "rounder", "vector": "AAAA", "sigma": 1.0}   # a bad vector: matched by name
     state = LatentState("tiny", app_env["sha"][:12], 0, method="attr",
                         edits=(Edit(40, 1.25, 0, None), Edit(99, 1.0, 0, None)))
-    text = recipes.recipe_json(state, taught=[ref])           # its vector is bad: matched by name only
-    at.switch_page("explorer/ui/export_page.py")
-    run_app(at)
-    at.file_uploader(key="recipe_upload").set_value(("r.json", text.encode(), "application/json"))
-    run_app(at)
-    at.button(key="recipe_open").click()
-    run_app(at)
+    open_recipe(at, recipes.recipe_json(state, taught=[ref]))
     said = " ".join(w.value for w in at.warning)
     assert at.slider(key=f"amt{idx}").value == 1.25                        # index 40 there is "rounder" here
     assert f"there are only {idx + 1} attr directions" in said and "32" not in said, said

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.explore import recipes
 from explorer.explore.latents import Edit, LatentState
-from tests.factories import export_generator, run_app, use_dirs
+from tests.factories import export_generator, run_app, upload_recipe, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -342,11 +342,7 @@ def test_a_recipe_with_many_problems_is_one_box_and_its_text_stays_text(app_env)
     d = recipes.to_recipe(LatentState("tiny", app_env["sha"][:12], seed=1))
     d["seed"] = "**bold** [x](http://example.invalid)"
     d["edits"] = [{"direction": 1, "amount": 0.5, "layer_start": 0, "layer_end": None}] * 300
-    at = run_app(AppTest.from_file(APP, default_timeout=120))
-    at.switch_page("explorer/ui/export_page.py")
-    run_app(at)
-    at.file_uploader(key="recipe_upload").set_value(("h.json", json.dumps(d).encode(), "application/json"))
-    run_app(at)
+    at = upload_recipe(run_app(AppTest.from_file(APP, default_timeout=120)), json.dumps(d))
     assert len(at.warning) == 1 and "[x](http" not in at.warning[0].value and "more problems" not in at.warning[0].value
     at.button(key="recipe_open").click()
     run_app(at)                                                           # the Explore page, with the recipe

@@ -20,7 +20,7 @@ from explorer.gan.protocol import Generator
 from explorer.ui.font_link import DEFAULT_SIZE
 from explorer.ui.text import md_escape
 from tests.explore.test_nearest import write_fonts_dataset
-from tests.factories import export_generator, page_text, run_app, use_dirs
+from tests.factories import export_generator, open_recipe, page_text, run_app, use_dirs
 from tests.glyph_stacks import GLYPHS
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -240,14 +240,7 @@ def test_the_export_pages_recipe_and_link_carry_the_specimen_and_open_with_it(fo
     text = next(c.value for c in at.code if c.language == "json")
     assert json.loads(text)["view"] == {"t": "Quartz *glyph*", "sz": "48"}
     assert any("t=Quartz" in c.value and "sz=48" in c.value for c in at.code if c.language != "json")
-    other = AppTest.from_file(APP, default_timeout=120)                  # someone else opens that recipe file
-    run_app(other)
-    other.switch_page("explorer/ui/export_page.py")
-    run_app(other)
-    other.file_uploader(key="recipe_upload").set_value(("r.json", text.encode(), "application/json"))
-    run_app(other)
-    other.button(key="recipe_open").click()
-    run_app(other)
+    other = open_recipe(run_app(AppTest.from_file(APP, default_timeout=120)), text)   # someone else opens it
     assert other.text_area(key="font_text").value == "Quartz *glyph*"
     assert other.select_slider(key="font_size").value == 48
 

@@ -17,6 +17,6 @@ DEEP = "[" * 100_000 + "]" * 100_000
 @pytest.mark.parametrize("data", [DEEP, DEEP.encode(), b"\xff\xfe{", '{"model": ' * 40_000])
 def test_unusable_recipe_uploads_are_value_errors(data):
     assert handoff.recipe_model(data) is None
-    eng = SimpleNamespace(name="m", meta={"sha256": ""}, limits=lambda: Limits())
+    eng = SimpleNamespace(name="m", meta={"sha256": ""}, limits=lambda: Limits())   # never reached
     with pytest.raises(ValueError, match="JSON"):
         handoff.recipe_for_upload(data, eng)
