@@ -19,6 +19,7 @@ of a face in one run, as one tiled bitmap), then built with fontTools' FontBuild
     otf = build_font(stack, recipe_json)             # bytes of an .otf; raises FontExportError
     svg = text_svg(otf, "Hello")                     # SVG text (str) drawn with the font's outlines
     ttf = read_font(data)                            # fontTools TTFont, or ValueError for a file it cannot parse
+    cells = drawn_cells(otf, stack)                  # (G, R, R) uint8: the font's glyphs drawn back into cells
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from fontTools.pens.t2CharStringPen import T2CharStringPen
 from fontTools.pens.transformPen import TransformPen
 from fontTools.svgLib.path import parse_path
 from fontTools.ttLib import TTFont
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from explorer.explore.font_style import font_style
 from explorer.explore.glyph_ink import SPECK_PX, significant_ink
@@ -239,6 +240,27 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     out = io.BytesIO()
     fb.save(out)
     return out.getvalue()
+
+
+def drawn_cells(font_data: bytes, stack: np.ndarray, glyphs: str = CHARS) -> np.ndarray:
+    """The glyphs of a font made by `build_font` from `stack` (G, R, R) uint8, drawn back by Pillow (FreeType,
+    anti-aliased) into cells of the stack's geometry: (G, R, R) uint8, ink = 255. What the installed font
+    looks like, glyph for glyph over its bitmaps (exported DejaVu Sans: mean IoU >= 0.9, tests/explore/
+    test_fontexport.py), so a specimen set from these cells previews the downloaded font. Raises ValueError
+    for bytes Pillow cannot open as a font."""
+    a = as_stack(stack)
+    m = glyph_metrics(a, glyphs)
+    try:
+        font = ImageFont.truetype(io.BytesIO(font_data), size=UPM * m.cap / CAP_UNITS)   # px per em of the cell
+    except OSError as e:
+        raise ValueError(f"not a font Pillow can open: {e}") from e
+    r, origins = a.shape[1], cell_origins(m)
+    cells = np.zeros_like(a)
+    for i, ch in enumerate(glyphs[:a.shape[0]]):
+        im = Image.new("L", (r, r), 0)
+        ImageDraw.Draw(im).text((float(origins[i]), float(m.baseline)), ch, font=font, fill=255, anchor="ls")
+        cells[i] = np.asarray(im)
+    return cells
 
 
 def _x_height(stack: np.ndarray, chars: str, m: Metrics, u: float) -> int:

@@ -1,8 +1,9 @@
 """Explore for font models (glyph-stack generators): the specimen above the glyph sheet, and the Font panel.
 
 * `specimen_panel(view)` (middle column, above the image): text the user types (default a pangram),
-  set in the current typeface (explorer/explore/specimen.py) at a chosen size; characters outside the
-  model's glyphs are dotted boxes and listed; empty text says so. Draws nothing for image models.
+  set in the current typeface (explorer/explore/specimen.py) at a chosen size, from the model's glyph
+  bitmaps or (toggle "As the downloaded font") from the outlines the .otf is traced to; characters outside
+  the model's glyphs are dotted boxes and listed; empty text says so. Draws nothing for image models.
 * `font_panel(view)` (a right-hand panel, offered for font models only): the three nearest real fonts
   of the training set (explorer/explore/nearest.py: name, package, licence, a specimen set with the
   real font's own advances, and how far each is), or why they cannot be shown; downloads of the PNG
@@ -26,7 +27,17 @@ from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import LatentState
 from explorer.explore.preview import TILE_WORD, font_glyphs, is_font, preview
-from explorer.explore.specimen import CHARS, PANGRAM, missing_note, real_metrics, specimen_sheet, typeset, unknown_chars
+from explorer.explore.specimen import (
+    CHARS,
+    PANGRAM,
+    Metrics,
+    glyph_metrics,
+    missing_note,
+    real_metrics,
+    specimen_sheet,
+    typeset,
+    unknown_chars,
+)
 from explorer.imaging.media import data_url
 from explorer.imaging.render import png_bytes, stack_from_sheet
 from explorer.ui import sticky
@@ -34,7 +45,7 @@ from explorer.ui.explore_view import View
 from explorer.ui.font_link import DEFAULT_SIZE, MAX_TEXT, SIZES
 from explorer.ui.text import md_escape
 
-STICKY = ("font_text", "font_size")
+STICKY = ("font_text", "font_size", "font_traced")
 MAX_LABEL = 9                          # characters a download button's label may have (a third of the Font panel)
 LINE_PX = 280                          # specimen lines wrap at about this width on screen: the middle column
                                        # is 305 px wide at a 1400 px window (263 at 1280), and the page shrinks
@@ -69,16 +80,17 @@ def scaled(image: np.ndarray, cap: float, size: int) -> np.ndarray:
 
 
 def specimen_image(stack: np.ndarray, text: str, glyphs: str, size: int, line_px: int = LINE_PX,
-                   full_line: bool = False):
+                   full_line: bool = False, metrics: Metrics | None = None):
     """(Specimen, the image at `size` px cap height (H, W, 1) uint8); lines wrap at about `line_px` px
     on screen, so a larger size sets fewer words per line (at least MIN_LINE_CAPS cap heights).
 
     `full_line`: pad the image with paper to a full line's width, the same for any text at this size. The
     page narrows an image wider than its column, so a long line (the pangram) used to shrink while a short
-    one ("Привет abc") did not: its Latin letters looked ~1.5x larger. One width shrinks every text alike."""
+    one ("Привет abc") did not: its Latin letters looked ~1.5x larger. One width shrinks every text alike.
+    `metrics`: the advances and origins to set with (default: measured from `stack`'s ink)."""
     cap = stack.shape[1] / 2                      # the dataset's geometry: the cap height is half the cell
     wrap = max(line_px / size, MIN_LINE_CAPS) * cap
-    spec = typeset(stack, text, glyphs, wrap=wrap)
+    spec = typeset(stack, text, glyphs, wrap=wrap, metrics=metrics)
     image = spec.image
     width = int(np.ceil(wrap + LINE_SLACK * cap)) + 2      # a line, both margins and any ink past the advance
     if full_line and image.shape[1] < width:
@@ -96,8 +108,32 @@ def text_box() -> tuple[str, int]:
     text = c1.text_area("Specimen text", key="font_text", max_chars=MAX_TEXT, height=68,
                         help="Set in the current typeface. Characters it has no glyph for are drawn as dotted boxes.")
     size = c2.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
+    st.toggle("As the downloaded font", key="font_traced",
+              help="Set the text from the outlines the .otf download is traced to (potrace), as it will look "
+                   "once installed, instead of the model's own glyph bitmaps: specks and ragged edges are gone.")
     sticky.remember(STICKY)
     return str(text), int(size)
+
+
+@st.cache_data(max_entries=8, show_spinner="Tracing the outlines…")
+def _traced(raw: bytes, shape: tuple[int, int, int], glyphs: str) -> np.ndarray:
+    stack = np.frombuffer(raw, np.uint8).reshape(shape)
+    return FX.drawn_cells(FX.build_font(stack, "{}", glyphs), stack, glyphs)
+
+
+def specimen_stack(eng: Engine, stack: np.ndarray, traced: bool) -> tuple[np.ndarray, Metrics | None, str]:
+    """The glyphs a specimen is set from: the model's bitmaps, or with `traced` the downloaded font's
+    outlines drawn back into cells (explorer.explore.fontexport.drawn_cells; cached per face), set with the
+    font's own advances (the bitmaps' metrics, which its hmtx holds). Returns (stack (G, R, R) uint8, the
+    metrics to set it with or None for its own, "" or why the bitmaps are used instead)."""
+    if not traced:
+        return stack, None, ""
+    glyphs = glyphs_of(eng)
+    try:
+        cells = _traced(np.ascontiguousarray(stack).tobytes(), tuple(stack.shape), glyphs)
+    except (FX.FontExportError, ValueError) as e:
+        return stack, None, f"The specimen shows the glyph bitmaps: the font could not be traced ({e})."
+    return cells, glyph_metrics(stack, glyphs), ""
 
 
 def specimen_panel(view: View) -> None:
@@ -106,7 +142,10 @@ def specimen_panel(view: View) -> None:
     if not is_font_model(eng):
         return
     text, size = text_box()
-    spec, img = specimen_image(stack_of(eng, view.img), text, glyphs_of(eng), size, full_line=True)
+    shown, metrics, why = specimen_stack(eng, stack_of(eng, view.img), bool(st.session_state.get("font_traced")))
+    if why:
+        st.warning(md_escape(why))
+    spec, img = specimen_image(shown, text, glyphs_of(eng), size, full_line=True, metrics=metrics)
     if spec.empty:
         st.info("Type some text above to see it set in this typeface.")
         reading_caption(eng, stack_of(eng, view.img))
@@ -204,8 +243,9 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     def svg() -> bytes:
         return FX.text_svg(otf(), sample, size_px=2 * size).encode()
 
-    def png() -> bytes:
-        return png_bytes(specimen_image(stack, sample, glyphs, size, line_px=EXPORT_LINE_PX)[1])
+    def png() -> bytes:                       # as the specimen shows it: bitmaps, or the traced outlines
+        shown, metrics, _ = specimen_stack(eng, stack, bool(sticky.get("font_traced", False)))
+        return png_bytes(specimen_image(shown, sample, glyphs, size, line_px=EXPORT_LINE_PX, metrics=metrics)[1])
 
     try:
         FX.potrace_path()
@@ -217,7 +257,9 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     # short labels: each button gets a third of the narrow Font panel (MAX_LABEL characters fit); help says more
     c1.download_button("PNG", data=png, file_name=f"{stem}-specimen.png", mime="image/png", key="font_png",
                        on_click="ignore", width="stretch", disabled=blank,
-                       help="Type some text first" if blank else "The specimen of your text, as a PNG image")
+                       help="Type some text first" if blank else "The specimen of your text, as a PNG image" + (
+                           ", set from the traced outlines (As the downloaded font, on Explore)"
+                           if sticky.get("font_traced", False) else ""))
     c2.download_button("SVG", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml", key="font_svg",
                        on_click="ignore", width="stretch", disabled=bool(why) or blank,
                        help="Type some text first" if blank else "Your text as vector outlines (SVG)")

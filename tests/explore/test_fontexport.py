@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageDraw, ImageFont
 
 from explorer.explore import fontexport as FE
 from explorer.explore.specimen import CHARS, glyph_metrics
@@ -30,26 +29,13 @@ def _stacks() -> dict[str, np.ndarray]:
     return out
 
 
-def _pillow_cells(otf: bytes, stack: np.ndarray) -> np.ndarray:
-    """Every glyph of the font drawn by Pillow (FreeType) into a cell of the stack's geometry: (G, R, R) uint8."""
-    m = glyph_metrics(stack)
-    font = ImageFont.truetype(io.BytesIO(otf), size=FE.UPM * m.cap / FE.CAP_UNITS)   # px per em of the cell
-    r, origins = stack.shape[1], FE.cell_origins(m)
-    cells = []
-    for i, ch in enumerate(CHARS):
-        im = Image.new("L", (r, r), 0)
-        ImageDraw.Draw(im).text((float(origins[i]), float(m.baseline)), ch, font=font, fill=255, anchor="ls")
-        cells.append(np.asarray(im))
-    return np.stack(cells)
-
-
 @pytest.mark.parametrize("name", sorted(_stacks()))
 def test_exported_font_renders_like_the_bitmaps(name):
     stack = _stacks()[name]
     otf = FE.build_font(stack, RECIPE, model="fonts")
     font = FE.read_font(otf)                                                     # fontTools opens it
     assert font.sfntVersion == "OTTO" and "CFF " in font
-    drawn = _pillow_cells(otf, stack) >= 128
+    drawn = FE.drawn_cells(otf, stack) >= 128
     real = stack >= 128
     iou = (drawn & real).sum((1, 2)) / np.maximum((drawn | real).sum((1, 2)), 1)
     assert iou.mean() >= 0.9, f"mean IoU {iou.mean():.3f}"

@@ -3,12 +3,17 @@ glyph sheet, the Font panel (nearest real fonts, downloads), and the other pages
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.config import preset
@@ -378,3 +383,33 @@ def test_a_font_models_attribute_sliders_follow_the_image_unless_a_link_says_oth
     plain.query_params.update({k: v for k, v in at.query_params.items() if k != "e"})    # picking the method)
     run_app(plain)
     assert not plain.exception and "↝" in plain.slider(key=weight).label and plain.toggle(key="follow_all").value
+
+
+def _specimen_png(at: AppTest) -> np.ndarray:
+    url = at.get("image")[0].proto.imgs[0].url                              # the specimen, an inline PNG
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("L"))
+
+
+@pytest.mark.skipif(shutil.which("potrace") is None, reason="potrace (run.sh installs it)")
+def test_the_specimen_can_show_the_downloaded_fonts_traced_outlines(fonts_env, monkeypatch):
+    import streamlit as st
+
+    from explorer.explore import fontexport as FX
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    raw = _specimen_png(at)
+    at.toggle(key="font_traced").set_value(True)
+    run_app(at)
+    traced = _specimen_png(at)
+    assert traced.shape == raw.shape and not np.array_equal(traced, raw)   # same layout, other glyphs
+    assert "could not be traced" not in page_text(at)
+    at.button(key="next").click()                                          # the toggle stays on for the next face
+    run_app(at)
+    assert at.toggle(key="font_traced").value is True
+
+    def missing() -> str:
+        raise FX.FontExportError("potrace is not installed on this server")
+    monkeypatch.setattr(FX, "potrace_path", missing)
+    st.cache_data.clear()
+    run_app(at)
+    assert "could not be traced (potrace is not installed" in page_text(at)
+    assert not at.exception
