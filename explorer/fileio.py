@@ -18,6 +18,8 @@ JSON from outside the program (uploaded recipes, links, job specs, metric files)
 to raise RecursionError) into one ValueError:
 
     obj = fileio.loads_json(upload_bytes, "the recipe")
+
+File sizes in messages are `megabytes(n)` (MB of 1024 x 1024 bytes, as the upload boxes state them).
 """
 
 from __future__ import annotations
@@ -147,3 +149,8 @@ def read_json_object(path: str | os.PathLike, what: str, error: type[Exception] 
         raise error(f"{path.name} is not {what} (expected a JSON object)")
     return obj
 
+
+def megabytes(n: int) -> str:
+    """A byte count as the upload boxes state their limits: MB of 1024 x 1024 bytes, e.g. '20 MB', '16.9 MB'."""
+    mb = n / 1024 ** 2
+    return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"

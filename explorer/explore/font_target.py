@@ -19,10 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.fileio import megabytes
+
 FONT_MAX_BYTES = 15 * 1024 ** 2          # the largest font file accepted (CJK fonts are bigger: not ours)
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+UPLOAD_TYPES = ("ttf", "otf", "ttc", "otc", "woff", "woff2")   # what "start from a font" accepts
 _SIGNATURES = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
+_WEB_SIGNATURES = (b"wOFF", b"wOF2")       # WOFF 1 (zlib) and WOFF 2 (Brotli) web fonts
+WEB_MAX_RATIO = 4                          # a web font may unpack to at most this many times the size limit
 
 
 def installed_fonts(dirs: tuple[str, ...] = FONT_DIRS, limit: int = 5000) -> list[Path]:
@@ -56,9 +61,10 @@ def check_font_bytes(data: bytes) -> str | None:
     if not data:
         return "the file is empty"
     if len(data) > FONT_MAX_BYTES:
-        return f"the file is too large: {len(data) / 1e6:.1f} MB (the limit is {FONT_MAX_BYTES / 1e6:.1f} MB)"
+        return f"the file is too large: {megabytes(len(data))} (the limit is {megabytes(FONT_MAX_BYTES)})"
     if data[:4] not in _SIGNATURES:
-        return "not a TrueType or OpenType font (.ttf, .otf, .ttc, .otc): the file does not start like one"
+        return ("not a TrueType, OpenType or WOFF font (.ttf, .otf, .ttc, .otc, .woff, .woff2): the file does not "
+                "start like one")
     from fontTools.ttLib import TTFont
     try:
         font = TTFont(io.BytesIO(data), lazy=False, fontNumber=0)
@@ -68,13 +74,43 @@ def check_font_bytes(data: bytes) -> str | None:
         if "cmap" not in font or font["cmap"].getBestCmap() is None:
             return "the font has no character map (cmap): no letters can be looked up"
     except Exception as e:  # noqa: BLE001 - fontTools raises many types on broken files
-        return f"a broken font file ({type(e).__name__}: {str(e)[:120] or 'unreadable'})"
+        detail = str(e)[:120] or "unreadable"
+        plain = "it is cut short" if "unexpected end" in detail or isinstance(e, EOFError) else "it is damaged"
+        return f"a broken font file: {plain} (fontTools: {type(e).__name__}: {detail})"
     return None
+
+
+def unpack_web_font(data: bytes) -> tuple[bytes | None, str | None]:
+    """A WOFF or WOFF2 web font's bytes -> (the plain TrueType/OpenType font inside, None) or (None, why); any
+    other bytes come back as they are. The size it declares unpacked is checked before it is unpacked
+    (at most WEB_MAX_RATIO x FONT_MAX_BYTES: no zip bomb in a font). Never raises for bad input."""
+    if data[:4] not in _WEB_SIGNATURES:
+        return data, None
+    if len(data) > FONT_MAX_BYTES:
+        return None, f"the file is too large: {megabytes(len(data))} (the limit is {megabytes(FONT_MAX_BYTES)})"
+    declared = int.from_bytes(data[16:20], "big") if len(data) >= 20 else 0     # totalSfntSize, both versions
+    if declared > WEB_MAX_RATIO * FONT_MAX_BYTES:
+        return None, f"the web font says it unpacks to {megabytes(declared)}: too large to open"
+    from fontTools.ttLib import TTFont
+    try:
+        font = TTFont(io.BytesIO(data), lazy=False)
+        font.flavor = None                        # write the tables out as a plain sfnt
+        out = io.BytesIO()
+        font.save(out)
+    except Exception as e:  # noqa: BLE001 - fontTools (zlib, brotli) raise many types on broken files
+        kind = "WOFF2" if data[:4] == b"wOF2" else "WOFF"
+        return None, f"a broken {kind} web font ({type(e).__name__}: {str(e)[:120] or 'unreadable'})"
+    return out.getvalue(), None
 
 
 def uploaded_font_glyphs(data: bytes, name: str = "") -> tuple[np.ndarray | None, str | None]:
     """An uploaded font's glyph stack (64, 64, 62) uint8 ink, or (None, a reason). Never raises for bad input.
-    `name` is the client's file name, used for nothing but its suffix (never as a path)."""
+    `name` is the client's file name, used for nothing but its suffix (never as a path). A WOFF or WOFF2
+    web font is unpacked first (`unpack_web_font`)."""
+    unpacked, why = unpack_web_font(data)
+    if unpacked is None:
+        return None, why
+    data = unpacked
     why = check_font_bytes(data)
     if why:
         return None, why

@@ -24,7 +24,7 @@ round): in the same 200 renders from the encoder's guess it gets closer than Ada
 its single run's path up to the last bits of batched renders); the benchmark uses it.
 
     proj = Projector.for_model(G, meta)                       # critic, classifier, encoder when present
-    target = fit_image(png_bytes, "me.png", G.cfg.resolution, G.cfg.channels)   # explorer/explore/projection_io.py
+    target, why, notes = fit_image(png_bytes, "me.png", G.cfg.resolution, G.cfg.channels)   # projection_io.py
     res = proj.project(target, ProjectConfig(space="w+", steps=200), on_progress=print_step)
     res.figures.psnr, res.figures.w_percentile; state = projected_state(base_state, res)
     results = proj.project_batch(targets, ProjectConfig(steps=200))   # targets (N, H, W, C) uint8 -> N results

@@ -122,8 +122,8 @@ def decode_ws(code: str, num_ws: int, width: int) -> torch.Tensor:
         raise ValueError("the projected latent is not a list of float16 values")
     a = np.frombuffer(raw, dtype="<f2").astype(np.float32)
     if a.size not in (width, num_ws * width):
-        raise ValueError(f"the projected latent has {a.size} values; this model needs {width} (w) "
-                         f"or {num_ws * width} (w+)")
+        raise ValueError(f"the projected latent has {a.size} values; this model needs {width}"
+                         + (f" (w) or {num_ws * width} (w+)" if num_ws > 1 else ""))
     if not np.isfinite(a).all() or np.abs(a).max(initial=0.0) > PROJECTED_LIMIT:
         raise ValueError("the projected latent holds values that are not finite or are out of range")
     ws = torch.from_numpy(a.copy()).view(-1, width)

@@ -7,7 +7,8 @@ fitted to the model's resolution and channels by centre crop or pad. A projectio
 interpolation, exports and recipes work on it like on a seed; a link carries it when the URL stays
 under `LINK_MAX_CHARS`, else the page offers the recipe file instead.
 
-    target, why = fit_image(data, "me.jpg", 32, 1, fit="pad")    # (32, 32, 1) uint8, or (None, reason)
+    target, why, notes = fit_image(data, "me.jpg", 32, 1, fit="pad", background=model_background(G))
+                                                                 # (32, 32, 1) uint8, or (None, reason, [])
     state = projected_state(base_state, projection)
     fits, n = link_fits(state)
     run = ProjectionRun(projector, target, ProjectConfig(steps=200)).start()   # polled by the page; run.stop()
@@ -21,50 +22,84 @@ import threading
 from urllib.parse import urlencode
 
 import numpy as np
+import torch
 from PIL import Image
 
 from explorer.explore.inversion import ProjectConfig, Projection, Projector
 from explorer.explore.latents import LatentState, encode_ws
 from explorer.explore.recipes import to_query_params
-from explorer.imaging.decode import FITS, Limits, decode_image, preprocess
+from explorer.fileio import megabytes
+from explorer.gan.protocol import Generator
+from explorer.imaging.decode import FITS, Background, Limits, decode_with_notes, preprocess
 
 MAX_UPLOAD_BYTES = Limits.max_file_bytes          # one file, as on the Train page (20 MB)
 LINK_MAX_CHARS = 2000                             # query string length a link may reach (browsers, chat apps)
 
 
-def fit_image(data: bytes, name: str, resolution: int, channels: int,
-              fit: str = "crop") -> tuple[np.ndarray | None, str | None]:
-    """Untrusted upload bytes -> ((H, W, C) uint8 at the model's size, None) or (None, a reason). Never raises
-    for bad input (ValueError only for a `fit` other than "crop" / "pad")."""
+def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str = "crop",
+              background: Background = (255, 255, 255)) -> tuple[np.ndarray | None, str | None, list[str]]:
+    """Untrusted upload bytes -> ((H, W, C) uint8 at the model's size, None, notes) or (None, a reason, []).
+    Transparency is composited onto `background` (the model's own: `model_background`); `notes` say what
+    the decoder converted (alpha, EXIF orientation, the first frame of an animation, 16-bit, CMYK, palette).
+    Never raises for bad input (ValueError only for a `fit` other than "crop" / "pad")."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
     if not data:
-        return None, "the file is empty"
+        return None, "the file is empty", []
     if len(data) > MAX_UPLOAD_BYTES:
-        return None, (f"the file is too large: {len(data) / 1e6:.1f} MB (the limit is "
-                      f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB)")
+        return None, (f"the file is too large: {megabytes(len(data))} (the limit is "
+                      f"{megabytes(MAX_UPLOAD_BYTES)})"), []
     if channels not in (1, 3):
-        return None, "this model makes glyph stacks, not pictures: start from a font instead"
-    img, why = decode_image(data, name)
+        return None, "this model makes glyph stacks, not pictures: start from a font instead", []
+    img, why, notes = decode_with_notes(data, name, background=background)
     if img is None:
-        return None, f"not a usable image ({why})"
+        return None, f"not a usable image ({why})", []
     a = preprocess(img, resolution, channels, fit)                       # (C, H, W)
-    return np.ascontiguousarray(a.transpose(1, 2, 0)), None
+    return np.ascontiguousarray(a.transpose(1, 2, 0)), None, notes
 
 
-def enlarged_note(data: bytes, resolution: int) -> str | None:
-    """A note when an upload (already accepted by `fit_image`) is under half the model's resolution on its
-    short side: it is enlarged to fit, so the model sees a blurred or flat image; None otherwise (or when
-    its size cannot be read). Reads the header only."""
+def model_background(G: Generator, n: int = 16, seed: int = 0) -> tuple[int, int, int]:
+    """The model's paper colour (R, G, B) 0..255: the median colour of the outermost ring of pixels of `n`
+    samples (seeded z, psi 1; classes in turn for a conditional model). Black for Fashion-MNIST, white for
+    emoji: what an upload's transparency becomes, so a cut-out garment lands on the background the model
+    draws (composited onto white, a shirt from Fashion-MNIST projected as a sandal at 17 dB)."""
+    z = torch.randn(n, G.cfg.z_dim, generator=torch.Generator().manual_seed(seed))
+    c = torch.arange(n) % G.cfg.num_classes if G.cfg.num_classes else None
+    dev = next(G.parameters()).device
+    with torch.no_grad():
+        x = G(z.to(dev), None if c is None else c.to(dev)).float().clamp(-1, 1).cpu()
+    a = ((x + 1) * 127.5).round()                                           # (n, C, H, W)
+    ring = torch.cat([a[:, :, 0], a[:, :, -1], a[:, :, :, 0], a[:, :, :, -1]], dim=2)   # (n, C, 4R)
+    med = ring.permute(1, 0, 2).reshape(a.shape[1], -1).median(dim=1).values
+    v = [int(m) for m in med.tolist()]
+    return (v[0], v[0], v[0]) if len(v) == 1 else (v[0], v[1], v[2])
+
+
+def enlarged_note(data: bytes, resolution: int, fit: str = "crop") -> str | None:
+    """A note when an upload (already accepted by `fit_image`) leaves the model little to match: cropped, its
+    short side under half the model's resolution (it is enlarged, so the model sees a blurred or flat
+    image); padded, its short side under half the model's resolution once the long side fits (a thin strip
+    on a square of background). None otherwise (or when its size cannot be read). Reads the header only."""
     try:
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
-    if min(w, h) * 2 >= resolution:
+    short, long_ = max(min(w, h), 1), max(w, h)
+    if fit == "pad":
+        if long_ * 2 < resolution:
+            return (f"Your image is {w}x{h} px, under half the model's {resolution} px: it was enlarged "
+                    f"{resolution / long_:.0f}x to fit, so it holds little detail for the model to match.")
+        left = short * resolution / long_
+        if left * 2 >= resolution:
+            return None
+        return (f"Your image is {w}x{h} px: padded to a square and fitted to the model's {resolution} px, it is "
+                f"{left:.1f} px {'tall' if h < w else 'wide'}, so little of it is left for the model to match. "
+                "Crop keeps more of it.")
+    if short * 2 >= resolution:
         return None
     return (f"Your image is {w}x{h} px, under half the model's {resolution} px: it was enlarged "
-            f"{resolution / max(min(w, h), 1):.0f}x to fit, so it holds little detail for the model to match.")
+            f"{resolution / short:.0f}x to fit, so it holds little detail for the model to match.")
 
 
 def projected_state(base: LatentState, proj: Projection) -> LatentState:

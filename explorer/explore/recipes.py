@@ -86,7 +86,9 @@ def _short(v: Any) -> str:
         digits = str(abs(v))[:12]
         return f"{'-' if v < 0 else ''}{digits}... ({len(str(abs(v)))} digits)"
     s = repr(v)
-    return s if len(s) <= 40 else s[:37] + "..."
+    if len(s) <= 40:
+        return s
+    return s[:36] + "..." + s[-1] if s[-1] in "'\"])}" else s[:37] + "..."   # a cut quote keeps its closing mark
 
 
 def _rng(start: int, end: int | None) -> str:

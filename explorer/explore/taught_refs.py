@@ -154,13 +154,15 @@ SAME = 0.999               # cosine above which a recipe's taught direction is t
 
 
 def install(meta: Mapping[str, Any] | None, G: Any, refs: Sequence[TaughtRef], A: Any,
-            folder: Any = None) -> tuple[list[TaughtRef], list[str], list[str]]:
+            folder: Any = None, dry: bool = False) -> tuple[list[TaughtRef], list[str], list[str]]:
     """Teach this model the directions of `refs` (a recipe's, with vectors) it does not have: returns (the
     refs with the names they have here, the names taught, warnings). A name this model's taught list already
     holds with the same vector (cosine >= SAME) is used as it is; with another vector, the recipe's is taught
     as "name (2)" (or 3, ...) and its edits use that, so the recipe shows its own image, and a warning says
     so. Directions that cannot be taught (a measured direction's name, MAX_TAUGHT reached) are warned of.
-    Re-read the directions afterwards (`Engine.refresh_directions("attr")`)."""
+    `dry`: only say what would be taught (the names, the same warnings), saving nothing: a recipe looked at,
+    not yet opened, changes nothing on the server. Re-read the directions afterwards
+    (`Engine.refresh_directions("attr")`)."""
     from explorer.explore.taught import MAX_TAUGHT, NAME_MAX, Taught, check_name, save_taught
     first, width = n_measured(A), int(A.vectors.shape[1])
     here = {str(A.names[j]).casefold(): A.vectors[j].double().cpu().numpy() for j in range(first, A.k)}
@@ -179,8 +181,12 @@ def install(meta: Mapping[str, Any] | None, G: Any, refs: Sequence[TaughtRef], A
                 name = f"{r.name[:NAME_MAX - 5]} ({n})"
             if name.casefold() not in here:
                 check_name(name, A.names[:first])
-                save_taught(meta, Taught(name, [float(x) for x in v], r.sigma, r.accuracy, 0, 0,
-                                         {"from": ["a recipe"]}), folder, G)
+                if dry and len(here) >= MAX_TAUGHT:          # what save_taught would refuse
+                    raise ValueError(f"this model has {MAX_TAUGHT} taught directions already; re-teach one by "
+                                     "its name")
+                if not dry:
+                    save_taught(meta, Taught(name, [float(x) for x in v], r.sigma, r.accuracy, 0, 0,
+                                             {"from": ["a recipe"]}), folder, G)
                 here[name.casefold()] = v
                 taught.append(name)
                 if name != r.name:

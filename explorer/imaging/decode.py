@@ -117,7 +117,7 @@ def _decode(data: bytes, max_pixels: int, max_side: int, background: Background
                 img.load()  # truncated or corrupt data raises here; LOAD_TRUNCATED_IMAGES stays off
             except Exception as e:
                 return None, f"corrupt: {e}", []
-            notes = _notes(img, data)
+            notes = _notes(img, data, background)
             orient = _orientation(img)
             out = _to_l_or_rgb(img, background)
             if orient in _ORIENT:
@@ -138,7 +138,15 @@ def _orientation(img: Image.Image) -> int:
         return 1
 
 
-def _notes(img: Image.Image, data: bytes) -> list[str]:
+def colour_name(c: Background) -> str:
+    """'white', 'black', 'grey 128' or 'RGB (12, 34, 56)': a background colour in words."""
+    r, g, b = (c,) * 3 if isinstance(c, int) else tuple(c)
+    if r == g == b:
+        return {255: "white", 0: "black"}.get(r, f"grey {r}")
+    return f"RGB ({r}, {g}, {b})"
+
+
+def _notes(img: Image.Image, data: bytes, background: Background = (255, 255, 255)) -> list[str]:
     """What converting this opened image to L/RGB changes, in words."""
     notes, mode, fmt = [], img.mode, img.format
     if getattr(img, "is_animated", False):
@@ -152,7 +160,7 @@ def _notes(img: Image.Image, data: bytes) -> list[str]:
     if mode in ("P", "PA"):
         notes.append("palette: converted to full colour")
     if "A" in mode or "a" in mode or "transparency" in img.info:
-        notes.append("alpha: transparency composited onto white")
+        notes.append(f"alpha: transparency composited onto {colour_name(background)}")
     return notes
 
 

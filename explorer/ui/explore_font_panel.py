@@ -203,8 +203,9 @@ def nearest_panel(view: View, stack: np.ndarray, text: str) -> None:
     st.markdown("**Nearest real fonts** (training set, pixel space)")
     idx, why = face_index()
     if idx is None:
+        build = "" if "datasets fonts" in why else " Build it with `latent-explorer datasets fonts`."   # said once
         st.info("The fonts dataset is not on this server, so the nearest real fonts cannot be shown "
-                f"({md_escape(why)}). Build it with `latent-explorer datasets fonts`.")
+                f"({md_escape(why)}).{build}")
         return
     if stack.shape[0] * NN.POOL * NN.POOL != idx.features.shape[1]:
         st.info("This model draws other glyphs than the fonts dataset, so it has no nearest real fonts.")

@@ -13,7 +13,14 @@ import streamlit as st
 
 from explorer.data.glyphmetrics import CHARS
 from explorer.explore.engine import Engine
-from explorer.explore.font_target import FONT_MAX_BYTES, font_file_glyphs, installed_fonts, uploaded_font_glyphs
+from explorer.explore.font_target import (
+    FONT_MAX_BYTES,
+    UPLOAD_TYPES,
+    font_file_glyphs,
+    installed_fonts,
+    uploaded_font_glyphs,
+)
+from explorer.fileio import megabytes
 from explorer.ui.kept_uploads import kept_upload
 from explorer.ui.text import md_escape
 
@@ -46,10 +53,11 @@ def font_target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
         key: tuple = ("installed", fonts[min(int(i), len(fonts) - 1)])
         data: tuple[str, bytes] | None = None
     else:
-        up = st.file_uploader("A font file", type=["ttf", "otf", "ttc", "otc"], key="inv_font_upload",
-                              help=f"TrueType or OpenType (of a collection, its first font), at most "
-                                   f"{FONT_MAX_BYTES / 1e6:.1f} MB; its 62 glyphs A-Z a-z 0-9 are rendered as the "
-                                   "fonts dataset renders them")
+        up = st.file_uploader("A font file", type=list(UPLOAD_TYPES), key="inv_font_upload",
+                              max_upload_size=FONT_MAX_BYTES // 1024 ** 2,     # the box states our limit
+                              help=f"TrueType, OpenType (of a collection, its first font) or a WOFF/WOFF2 web "
+                                   f"font, at most {megabytes(FONT_MAX_BYTES)}; its 62 glyphs A-Z a-z 0-9 are "
+                                   "rendered as the fonts dataset renders them")
         kept = kept_upload("_inv_font_files", eng.key, up)          # the last font stays after a panel switch
         if kept is None:
             return None, None

@@ -12,6 +12,7 @@ model cannot represent the image. Widget keys start with "inv_".
 
 from __future__ import annotations
 
+import math
 import secrets
 
 import numpy as np
@@ -22,13 +23,16 @@ from explorer.explore.encoder import encoder_stem
 from explorer.explore.engine import Engine
 from explorer.explore.inversion import ProjectConfig, Projection, Projector
 from explorer.explore.projection_io import (
+    MAX_UPLOAD_BYTES,
     ProjectionRun,
     enlarged_note,
     fit_image,
     link_fits,
+    model_background,
     projected_state,
     side_by_side,
 )
+from explorer.fileio import megabytes
 from explorer.imaging.media import data_url
 from explorer.imaging.render import glyph_sheet, is_glyph_stack, png_bytes
 from explorer.jobs.encoder_job import make_encoder_spec
@@ -141,12 +145,28 @@ def _target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
     key = (eng.key, kept[0], str(ss.get("inv_fit", "crop")))
     cached = ss.get("_inv_target")
     if cached is None or cached[0] != key:
-        cached = (key, *fit_image(kept[2], kept[1], cfg.resolution, cfg.channels, key[2]))
+        cached = (key, *fit_image(kept[2], kept[1], cfg.resolution, cfg.channels, key[2],
+                                  background=background_of(eng)))
         ss["_inv_target"] = cached
-    note = enlarged_note(kept[2], cfg.resolution) if cached[1] is not None else None
-    if note:
-        st.info(note)
+    if cached[1] is not None:
+        note = enlarged_note(kept[2], cfg.resolution, key[2])
+        if note:
+            st.info(md_escape(note))
+        if cached[3]:                                     # what the decoder changed: say it, do not do it silently
+            st.caption(md_escape("Converted: " + "; ".join(cached[3]) + "."))
     return cached[1], cached[2]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _background(model_key: str, _eng: Engine) -> tuple[int, int, int]:
+    with _eng.lock:                                       # the shared model: one user of it at a time
+        return model_background(_eng.G)
+
+
+def background_of(eng: Engine) -> tuple[int, int, int]:
+    """The model's paper colour (projection_io.model_background), once per model and server: an upload's
+    transparency is composited onto it."""
+    return _background(eng.key, eng)
 
 
 def _start(eng: Engine, target: np.ndarray) -> None:
@@ -184,6 +204,24 @@ def _apply(view: View, res: Projection) -> None:
     S.request(session(), projected_state(view.state, res))
 
 
+def _realness(p: float | None, raw: float) -> str:
+    """The discriminator's opinion as shown: a probability when its loss makes one, else its raw score."""
+    return f"{p:.2f}" if p is not None else f"{raw:+.2f}"
+
+
+def _realness_help(p: float | None, target_raw: float | None) -> str:
+    """What "D: real?" means, with the same figure for the user's own image beside it."""
+    if target_raw is None:
+        return "the model's discriminator on the reconstruction"
+    if p is not None:
+        yours = f"{1 / (1 + math.exp(-max(min(target_raw, 60.0), -60.0))):.2f}"
+        scale = "the probability it gives the reconstruction of being a real training image (0 to 1)"
+    else:
+        yours, scale = f"{target_raw:+.2f}", "its raw score of the reconstruction (above 0 reads as real)"
+    return (f"The model's discriminator: {scale}; your image itself gets {yours}. It learnt what the model's "
+            "training images look like, so a clean image unlike them scores low too: compare the two figures.")
+
+
 def _describe(eng: Engine, res: Projection) -> None:
     """Original beside reconstruction, the figures, and what they mean."""
     f = res.figures
@@ -201,13 +239,13 @@ def _describe(eng: Engine, res: Projection) -> None:
     m[1].metric("SSIM", f"{f.ssim:.3f}", help="structural similarity, 1 = identical")
     if f.feature_distance is not None:
         m[2].metric("Feature distance", f"{f.feature_distance:.3f}", help=f"in {f.feature_space}; 0 = identical")
-    m[3].metric("Typical w?", f"{f.w_distance:.2f} std", help="RMS distance of the found w from the model's "
-                f"mean w, in std units; 99% of the model's own samples lie within {f.w_p99:.2f}")
-    m[4].metric("Percentile", f"{f.w_percentile:.0f}", help="share of the model's samples closer to the mean")
+    m[3].metric("w from the mean", f"{f.w_distance:.2f} std", help="RMS distance of the found w from the "
+                f"model's mean w, in std units; 99% of the model's own samples lie within {f.w_p99:.2f}")
+    m[4].metric("w percentile", f"{f.w_percentile:.0f}", help="share (%) of the model's own samples whose w is "
+                "closer to the mean than the found one: low = an ordinary w for this model, 99 or more = further "
+                "out than nearly all its samples (the model is stretching to fit your image)")
     if f.realness is not None:
-        shown = f"{f.p_real:.2f}" if f.p_real is not None else f"{f.realness:+.2f}"
-        m[5].metric("D: real?", shown, help="the model's discriminator on the reconstruction "
-                    f"(your image: {f.target_realness:+.2f} raw score; above 0 reads as real)")
+        m[5].metric("D: real?", _realness(f.p_real, f.realness), help=_realness_help(f.p_real, f.target_realness))
     else:
         m[5].caption("no discriminator: its opinion is not available")
     who = f" · class {md_escape(eng.class_names[res.class_index])}" if res.class_index is not None else ""
@@ -252,8 +290,8 @@ def _watch(view: View) -> None:
 
 def _settings(eng: Engine, glyphs: bool) -> None:
     nc = eng.G.cfg.num_classes
-    a, b = st.columns(2)
-    if not glyphs:
+    a, b = st.columns(2) if not glyphs else (None, st.container())     # fonts have no Fit: Latent takes the row
+    if a is not None:
         a.radio("Fit", ["crop", "pad"], key="inv_fit", horizontal=True,
                 help="crop: the centre square; pad: the whole image on its border colour")
     if eng.G.num_ws > 1:
@@ -281,8 +319,9 @@ def invert_panel(view: View) -> None:
         _new_font(eng.key)
     else:
         st.file_uploader("Start from your image", type=IMAGE_TYPES, key="inv_upload",
-                         help=f"PNG, JPEG, WEBP, BMP or GIF; fitted to {eng.G.cfg.resolution} px "
-                              f"{'grey' if eng.G.cfg.channels == 1 else 'colour'}",
+                         help=f"PNG, JPEG, WEBP, BMP or GIF, at most {megabytes(MAX_UPLOAD_BYTES)}; fitted to "
+                              f"{eng.G.cfg.resolution} px {'grey' if eng.G.cfg.channels == 1 else 'colour'}",
+                         max_upload_size=MAX_UPLOAD_BYTES // 1024 ** 2,      # the box states our limit, not 200 MB
                          on_change=_new_upload, args=(eng.key,))
     _settings(eng, glyphs)
     sticky.remember(KEYS + FONT_KEYS)
@@ -293,11 +332,16 @@ def invert_panel(view: View) -> None:
     run = _runs().get(eng.key)
     running = run is not None and not run.done
     if target is not None and not running:
-        p1, p2 = st.columns([1, 2], vertical_alignment="center")
-        p1.image(_show(target), caption=target_caption(glyphs, str(st.session_state.get("inv_fit", "crop")),
-                                                        eng.G.cfg.resolution))
-        p2.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
-                  width="stretch")
+        cap = target_caption(glyphs, str(st.session_state.get("inv_fit", "crop")), eng.G.cfg.resolution)
+        if glyphs:                                    # a sheet of 62 glyphs needs the panel's width to be read
+            st.image(_show(target), caption=cap)
+            st.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
+                      width="stretch")
+        else:
+            p1, p2 = st.columns([1, 2], vertical_alignment="center")
+            p1.image(_show(target), caption=cap)
+            p2.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
+                      width="stretch")
     if projector(eng).encoder is None:
         _encoder_status(eng)
     if running:

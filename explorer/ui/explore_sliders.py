@@ -125,8 +125,13 @@ def _reset_z(group: list[int] | None = None) -> None:
 
 
 def z_panel(view: View) -> None:
-    """Sliders for z itself, 16 dimensions at a time; moving one stores a nudge of that dimension."""
+    """Sliders for z itself, 16 dimensions at a time; moving one stores a nudge of that dimension. A projected
+    image has no z (it was found in w or w+), so the panel says so instead of showing sliders that move nothing."""
     ss, snap = session(), view.snap
+    if view.state.projected:
+        st.info("Your image was projected into w, so it has no z for these sliders to move: edit it with the "
+                "directions (Edit directions, Attributes), or pick a seed to nudge its z.")
+        return
     z_dim = view.eng.G.cfg.z_dim
     groups = [list(range(i, min(i + S.Z_GROUP, z_dim))) for i in range(0, z_dim, S.Z_GROUP)]
     sticky.restore(PANEL_KEYS)

@@ -108,7 +108,7 @@ def caption(eng: Engine, state: LatentState) -> str:
     if state.edits:
         parts.append(f"{len(state.edits)} {method_short(state.method)} edit"
                      + ("s" if len(state.edits) > 1 else ""))
-    if state.z_offsets:
+    if state.z_offsets and not state.projected:             # a projected latent has no z: nudges wait for a seed
         parts.append(f"{len(state.z_offsets)} z nudge" + ("s" if len(state.z_offsets) > 1 else ""))
     return " · ".join(parts)
 

@@ -35,17 +35,36 @@ def _open(state: LatentState, model_label: str | None, view: dict[str, str] | No
     handoff.open_in_explorer(state, model_label)
 
 
+def _open_upload(data: bytes, eng: Engine) -> None:
+    """on_click of "Open it in the explorer": the recipe parsed again, now adding the taught directions it
+    carries and this server lacks (the look before only named them), then opened."""
+    try:
+        got = handoff.recipe_for_upload(data, eng)
+    except ValueError as e:                                # it parsed a moment ago; say so if it no longer does
+        st.session_state["_recipe_notes"] = [f"Recipe: {e}"]
+        return
+    st.session_state["_recipe_notes"] = [f"Recipe: {w}" for w in got.warnings]
+    _open(got.state, got.switch, got.view)
+
+
 def file_stem(state: LatentState) -> str:
     """What a download is named after: "projected" for a projected image (as the Your image panel names
     its recipe), else "seed<n>"."""
     return "projected" if state.projected else f"seed{state.seed}"
 
 
+PNG_WIDTHS = (128, 256, 512, 1024)
+
+
 def image_panel(eng: Engine, state: LatentState, img: np.ndarray) -> None:
     """The PNG at a chosen size and upscaling."""
     st.subheader("Image")
     c1, c2 = st.columns(2)
-    size = c1.selectbox("Size (px)", [img.shape[0], 128, 256, 512, 1024], index=2, key="png_size")
+    own = int(img.shape[1])                               # the image's own width (a font sheet is wider than tall)
+    widths = [own] + [w for w in PNG_WIDTHS if w != own]
+    size = c1.selectbox("Width (px)", widths, index=0 if own >= 256 else widths.index(256), key="png_size",
+                        format_func=lambda w: f"{w} (its own size)" if w == own else str(w),
+                        help="The height follows the image's shape")
     smooth = c2.radio("Upscaling", ["nearest", "smooth"], key="png_resample", horizontal=True) == "smooth"
     wh = (int(size), max(1, round(int(size) * img.shape[0] / img.shape[1])))    # width = size, the aspect kept
     out = to_pil(img).resize(wh, Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST)
@@ -70,7 +89,7 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     if up is None:
         return
     try:
-        got = handoff.recipe_for_upload(up.getvalue(), eng)
+        got = handoff.recipe_for_upload(up.getvalue(), eng, install=False)   # only a look: Open changes things
     except ValueError as e:
         st.error(f"That file is not a usable recipe: {md_escape(e)}")
         return
@@ -79,9 +98,8 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
         st.warning(md_escape(warns[0]) if len(warns) == 1 else problems_box("This recipe has problems:", warns))
     if got.switch is not None:
         st.info(f"This recipe was made with the model {md_quote(got.state.model)}; it opens with that model.")
-    st.session_state["_recipe_notes"] = [f"Recipe: {w}" for w in warns]
-    st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open,
-              args=(got.state, got.switch, got.view))
+    st.button("Open it in the explorer", key="recipe_open", type="primary", on_click=_open_upload,
+              args=(up.getvalue(), eng))
 
 
 def dataset_panel(eng: Engine) -> None:

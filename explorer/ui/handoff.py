@@ -72,9 +72,11 @@ class Upload:
     view: dict[str, str]             # a font recipe's specimen text and size (recipes.recipe_view)
 
 
-def recipe_for_upload(data: bytes | str, eng: Any) -> Upload:
+def recipe_for_upload(data: bytes | str, eng: Any, install: bool = True) -> Upload:
     """An uploaded recipe, parsed once, against the model it was made with when that model is installed (else
-    `eng`'s), its taught directions matched by name (`recipe_taught`). Raises ValueError if it is not one."""
+    `eng`'s), its taught directions matched by name (`recipe_taught`). `install=False`: a look before opening;
+    taught directions this server lacks are named, not added (nor their edits matched). Raises ValueError if
+    it is not one."""
     from explorer.ui.engine import get_engine
     d = fileio.loads_json(data, "the recipe")
     other = other_installed_model(d, eng.name)
@@ -90,14 +92,15 @@ def recipe_for_upload(data: bytes | str, eng: Any) -> Upload:
     # whose taught direction has another index on this server
     limits = dataclasses.replace(eng.limits(), num_directions=None)
     state, warns = recipes.from_recipe(d, eng.name, eng.meta.get("sha256", ""), limits)
-    state, more = recipe_taught(d, state, eng)
+    state, more = recipe_taught(d, state, eng, install)
     return Upload(state, warns + more, switch, recipes.recipe_view(d))
 
 
-def recipe_taught(d: Any, state: LatentState, eng: Any) -> tuple[LatentState, list[str]]:
+def recipe_taught(d: Any, state: LatentState, eng: Any, install: bool = True) -> tuple[LatentState, list[str]]:
     """`state` (from the parsed recipe `d`) with its taught directions matched to this server's by name
     (explorer/explore/taught_refs.py); a taught direction the recipe carries and this model lacks is taught
-    here first. Returns the state and notes (plain text) on what was added or left out."""
+    here first (with `install=False` only named: the state comes back as parsed). Returns the state and notes
+    (plain text) on what was added or left out."""
     raw = d.get("taught") if isinstance(d, dict) else None
     if raw is None:
         return state, []
@@ -106,7 +109,10 @@ def recipe_taught(d: Any, state: LatentState, eng: Any) -> tuple[LatentState, li
     except Exception as e:  # noqa: BLE001 - the state still shows; its taught edits cannot be matched
         return state, [f"the recipe's taught directions could not be matched: {e}"]
     refs, warns = TR.from_recipe_field(raw, int(A.vectors.shape[1]))
-    refs, added, more = TR.install(eng.meta, eng.G, refs, A)
+    refs, added, more = TR.install(eng.meta, eng.G, refs, A, dry=not install)
+    if not install:
+        return state, warns + more + [f"the recipe's taught direction {n!r} is not on this server: opening the "
+                                      "recipe adds it to this model's taught directions" for n in added]
     if added:
         eng.refresh_directions("attr")
         A = eng.directions("attr")

@@ -95,7 +95,7 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
         with cols[i % len(cols)]:
             st.image(data_url(thumb_png(thumbs[i])), width=THUMB_PX,
                      caption=f"{i + 1}: " + ("your image" if k.projected else f"seed {k.seed}")
-                     + (f", {len(k.edits)} edits" if k.edits else ""))
+                     + (f", {len(k.edits)} edit{'s' if len(k.edits) > 1 else ''}" if k.edits else ""))
             if len(kfs) > 2:
                 st.button("Remove", key=f"kf_rm{i}", on_click=_remove, args=(eng, kfs, i))
     cur = ss.get("current")
@@ -148,8 +148,9 @@ def path_settings(eng: Engine) -> PathSettings:
                          help="z: blended in z, then through the mapping network; w: straight in w")
     frames = p3.number_input("Frames", 2, MAX_FRAMES, value=48, step=1, key="ip_frames")
     easing = p4.selectbox("Easing", list(EASINGS), key="ip_easing", format_func=lambda e: e.replace("_", "-"))
-    closed = p5.checkbox("Return to the first keyframe", value=True, key="ip_loop",
-                         help="the path ends where it started, so it can repeat seamlessly")
+    closed = p5.checkbox("Loop", value=True, key="ip_loop",
+                         help="return to the first keyframe: the path ends where it started, so it can repeat "
+                              "seamlessly")
     return PathSettings(method, space, int(frames), easing, bool(closed))
 
 
@@ -185,11 +186,12 @@ def viewer(eng: Engine, kfs: list[LatentState], frames_arr: np.ndarray, scored: 
     t = st.slider("Frame", 1, n, 1, key="ip_scrub", help="scrub along the path") - 1
     font = is_font(eng)
     h, w = frames_arr.shape[1:3]
-    v1, v2 = st.columns([1, 2])
+    wide = w > 2 * h                                       # a word morph: one frame per row, else unreadably small
+    # a word morph is wide: the frame above the strip, at the page's width (a third of it shrank it below the strip)
+    v1, v2 = (st.container(), st.container()) if wide else st.columns([1, 2])
     v1.image(data_url(png_bytes(frames_arr[t], scale=max(1, (2 * FONT_ROW_PX if font else 256) // h))),
              caption=f"frame {t + 1}/{n}")
     pick = np.linspace(0, n - 1, min(8, n)).round().astype(int)
-    wide = w > 2 * h                                       # a word morph: one frame per row, else unreadably small
     v2.image(data_url(png_bytes(make_grid(frames_arr[pick], nrow=1 if wide else len(pick), pad=1, fill=255),
                                 scale=max(1, (FONT_ROW_PX if font else 96) // h))), caption="strip preview")
     if st.toggle("Discriminator's opinion along the path", key="ip_critic_on"):

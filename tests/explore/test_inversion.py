@@ -208,31 +208,65 @@ def test_hostile_uploads_are_rejected_with_reasons() -> None:
     data = bytearray(buf.getvalue())
     data[16:24] = (50_000).to_bytes(4, "big") + (50_000).to_bytes(4, "big")     # a bomb's header: 50000 x 50000
     data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")             # with a valid chunk CRC
-    img, why = fit_image(bytes(data), "bomb.png", 32, 1)
-    assert img is None and "too large" in why
-    assert "too large" in fit_image(b"\0" * (21 * 1024 ** 2), "huge.png", 32, 1)[1]
+    img, why, notes = fit_image(bytes(data), "bomb.png", 32, 1)
+    assert img is None and "too large" in why and notes == []
+    huge = fit_image(b"\0" * (21 * 1024 ** 2), "huge.png", 32, 1)[1]
+    assert huge == "the file is too large: 21 MB (the limit is 20 MB)"
     assert "font" in fit_image(_png(Image.new("L", (8, 8))), "a.png", 64, 62)[1]
 
 
 def test_a_tiny_upload_is_accepted_with_a_note_that_it_was_enlarged() -> None:
     from explorer.explore.projection_io import enlarged_note
     one = _png(Image.new("RGB", (1, 1), (200, 10, 10)))
-    img, why = fit_image(one, "dot.png", 32, 3)
+    img, why, _ = fit_image(one, "dot.png", 32, 3)
     assert why is None and img.shape == (32, 32, 3)
-    note = enlarged_note(one, 32)
-    assert note is not None and "1x1 px" in note and "enlarged 32x" in note
+    for fit in ("crop", "pad"):
+        note = enlarged_note(one, 32, fit)
+        assert note is not None and "1x1 px" in note and "enlarged 32x" in note
     assert enlarged_note(_png(Image.new("RGB", (16, 40))), 32) is None        # half the size or more: fine
     assert enlarged_note(b"not an image", 32) is None
+
+
+def test_a_thin_upload_padded_is_not_said_to_be_enlarged() -> None:
+    from explorer.explore.projection_io import enlarged_note
+    strip = _png(Image.new("L", (5000, 10)))
+    assert "enlarged 3x" in enlarged_note(strip, 32, "crop")                 # a 10 px square, enlarged
+    note = enlarged_note(strip, 32, "pad")
+    assert "enlarged" not in note and "0.1 px tall" in note and "Crop keeps more" in note
+    assert enlarged_note(_png(Image.new("L", (60, 40))), 32, "pad") is None   # 21 px of 32 left: fine
 
 
 def test_an_rgba_upload_is_fitted_by_crop_or_pad() -> None:
     im = Image.new("RGBA", (60, 30), (255, 0, 0, 0))
     im.paste((0, 0, 255, 255), (20, 0, 40, 30))
-    crop, why = fit_image(_png(im), "wide.png", 32, 3, fit="crop")
-    pad, _ = fit_image(_png(im), "wide.png", 32, 3, fit="pad")
+    crop, why, notes = fit_image(_png(im), "wide.png", 32, 3, fit="crop")
+    pad, _, _ = fit_image(_png(im), "wide.png", 32, 3, fit="pad")
     assert why is None and crop.shape == pad.shape == (32, 32, 3) and crop.dtype == np.uint8
     assert tuple(crop[0, 0]) == (255, 255, 255)                  # transparent -> white, not red
     assert tuple(pad[0, 16]) == (255, 255, 255) and crop[16, 16, 2] > 200
+    assert notes == ["alpha: transparency composited onto white"]
+    dark, _, notes = fit_image(_png(im), "wide.png", 32, 3, background=(0, 0, 0))   # a model drawn on black
+    assert tuple(dark[0, 0]) == (0, 0, 0) and notes == ["alpha: transparency composited onto black"]
+
+
+def test_the_models_background_is_the_median_of_its_samples_borders() -> None:
+    from explorer.explore.projection_io import model_background
+
+    class Paper(torch.nn.Module):                                 # draws a grey square on black paper
+        def __init__(self, channels: int) -> None:
+            super().__init__()
+            self.cfg = type("Cfg", (), {"z_dim": 4, "num_classes": 0})()
+            self.channels, self.p = channels, torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, z, c):
+            x = -torch.ones(len(z), self.channels, 8, 8)
+            x[:, :, 2:6, 2:6] = 0.0
+            return x
+    assert model_background(Paper(1)) == (0, 0, 0)                # type: ignore[arg-type]
+    assert model_background(Paper(3)) == (0, 0, 0)                # type: ignore[arg-type]
+    G = tiny_generator(classes=3, arch="film", w_avg=True)        # any model: a colour in range, deterministic
+    a, b = model_background(G), model_background(G)
+    assert a == b and all(0 <= v <= 255 for v in a)
 
 
 # ---------------------------------------------------------------- recipes and links
@@ -314,3 +348,18 @@ def test_shipped_encoders_fit_their_models_and_stay_small() -> None:
         x = torch.zeros(1, G.cfg.channels, G.cfg.resolution, G.cfg.resolution)
         ws, logits = enc.predict(x)
         assert ws.shape == (1, G.num_ws, enc.cfg.width) and (logits is None) == (not G.cfg.num_classes)
+
+
+def test_a_wrong_length_latent_names_the_sizes_this_model_takes() -> None:
+    from explorer.explore.latents import decode_ws, encode_ws
+    three = encode_ws(torch.zeros(1, 1, 3))
+    with pytest.raises(ValueError, match=r"this model needs 4$"):              # one w for every layer: one size
+        decode_ws(three, 1, 4)
+    with pytest.raises(ValueError, match=r"needs 4 \(w\) or 8 \(w\+\)"):
+        decode_ws(three, 2, 4)
+
+
+def test_a_cut_value_in_a_recipe_warning_keeps_its_closing_quote() -> None:
+    from explorer.explore.recipes import _short
+    s = _short("x" * 100)
+    assert s.startswith("'xxx") and s.endswith("...'") and len(s) == 40

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import export_generator, open_recipe, run_app, slider_of, use_dirs
+from tests.factories import export_generator, open_recipe, run_app, slider_of, upload_recipe, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -294,8 +294,14 @@ def test_a_recipe_brings_its_taught_direction_to_another_server_and_a_link_names
     said = " ".join(w.value for w in fresh.warning)
     assert "'rounder' is not on this server" in said and "ignored" not in said, said     # one reason, not two
     assert all(s.value == 0 for s in fresh.slider if s.key and s.key.startswith("amt"))
-    other = open_recipe(run_app(AppTest.from_file(APP, default_timeout=180)), text)   # there: taught, then shown
-    saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
+    taught_file = next((app_env["data"] / "directions").glob("*-taught.json"))
+    other = upload_recipe(run_app(AppTest.from_file(APP, default_timeout=180)), text)   # a look changes nothing
+    said = " ".join(w.value for w in other.warning)
+    assert "'rounder' is not on this server: opening the recipe adds it" in said, said
+    assert [d["name"] for d in json.loads(taught_file.read_text())["directions"]] == ["bolder"]
+    other.button(key="recipe_open").click()                               # Open: taught, then shown
+    run_app(other)
+    saved = json.loads(taught_file.read_text())
     assert [d["name"] for d in saved["directions"]] == ["bolder", "rounder"]
     assert "bolder" in other.slider(key=f"amt{idx}").label and other.slider(key=f"amt{idx}").value == 0
     assert "rounder" in other.slider(key=f"amt{idx + 1}").label and other.slider(key=f"amt{idx + 1}").value == 1.5

@@ -413,3 +413,13 @@ def test_the_specimen_can_show_the_downloaded_fonts_traced_outlines(fonts_env, m
     run_app(at)
     assert "could not be traced (potrace is not installed" in page_text(at)
     assert not at.exception
+
+
+def test_the_export_pages_first_png_width_is_the_sheets_own(fonts_env):
+    from explorer.imaging.render import glyph_sheet
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    own = glyph_sheet(np.zeros((len(GLYPHS), 32, 32), np.uint8)).shape[1]    # the tiny model's 32 px cells
+    box = at.selectbox(key="png_size")
+    assert box.value == own and box.options[0] == f"{own} (its own size)", (box.value, box.options)

@@ -73,7 +73,9 @@ def test_upload_project_and_edit(app_env):
     assert ws.shape == (1, G.num_ws, G.cfg.w_dim) and not bool((ws == ws[:, :1]).all())   # w+ kept per layer
     assert at.query_params["c"] == "1"
     labels = [m.label for m in at.metric]
-    assert {"PSNR", "SSIM", "Typical w?", "Percentile"} <= set(labels)
+    assert {"PSNR", "SSIM", "w from the mean", "w percentile"} <= set(labels)
+    d_real = next((m for m in at.metric if m.label == "D: real?"), None)      # the tiny model ships no D: absent
+    assert d_real is None or "your image itself gets" in d_real.proto.help
     assert any("20 steps (Adam)" in c.value for c in at.caption), [c.value for c in at.caption]
     cap = at.get("image")[0].proto.imgs[0].caption                # the main image's caption (Markdown-escaped)
     assert cap.startswith("your image") and "projected" in cap and "seed" not in cap
@@ -174,6 +176,47 @@ def test_the_seed_box_says_when_the_image_is_a_projection_and_a_seed_leaves_it(a
     assert "w" not in at.query_params and not [b for b in at.button if b.key == "leave_projection"]
 
 
+def test_a_projected_image_has_no_z_sliders_and_its_caption_counts_no_nudges(app_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Latent z")
+    run_app(at)
+    at.slider(key="z2").set_value(2.5)                              # a nudge of seed 0's z, kept in the state
+    run_app(at)
+    assert "nudged: 2" in page_text(at)
+    _project_an_upload(at, steps=0)
+    at.radio(key="panel").set_value("Latent z")
+    run_app(at)
+    assert not [s for s in at.slider if s.key == "z2"]              # no sliders that would move nothing
+    assert "has no z" in page_text(at)
+    from explorer.explore.latents import LatentState
+    from explorer.ui.explore_view import caption
+    projected = LatentState(model="m", checkpoint="0" * 12, seed=0, projected="AAAA", z_offsets=((2, 2.5),))
+    assert "z nudge" not in caption(None, projected)                # type: ignore[arg-type]  # its nudges wait
+    assert "1 z nudge" in caption(None, LatentState(model="m", checkpoint="0" * 12, seed=0, z_offsets=((2, 2.5),)))   # type: ignore[arg-type]
+
+
+def test_what_the_decoder_converted_is_said_and_a_thin_padded_upload_is_not_called_enlarged(app_env):
+    from explorer.explore.projection_io import model_background
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.radio(key="panel").set_value("Your image")
+    run_app(at)
+    im = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
+    im.paste((250, 250, 250, 255), (10, 10, 30, 30))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    at.file_uploader(key="inv_upload").set_value(("cutout.png", buf.getvalue(), "image/png"))
+    run_app(at)
+    from explorer.imaging.decode import colour_name
+    paper = colour_name(model_background(app_env["G"]))               # the model's own background
+    assert f"Converted: alpha: transparency composited onto {paper}." in page_text(at)
+    strip = io.BytesIO()
+    Image.new("L", (5000, 10), 128).save(strip, format="PNG")
+    at.file_uploader(key="inv_upload").set_value(("strip.png", strip.getvalue(), "image/png"))
+    at.radio(key="inv_fit").set_value("pad")
+    run_app(at)
+    assert "Crop keeps more" in page_text(at) and "enlarged" not in page_text(at)
+
+
 def test_the_upload_survives_a_panel_switch_and_the_same_file_again_is_not_new(app_env):
     at = _project_an_upload(run_app(AppTest.from_file(APP, default_timeout=120)), steps=10)
     w = at.query_params["w"]
@@ -231,3 +274,11 @@ def test_the_font_picker_starts_on_a_plain_text_face():
     assert default_font_index(fonts) == 2
     assert default_font_index(["/a/Alpha-Bold.ttf", "/a/Alpha-Regular.otf"]) == 1
     assert default_font_index(["/a/Zed.ttf"]) == 0
+
+
+def test_the_discriminators_opinion_names_the_same_figure_for_your_image():
+    from explorer.ui.explore_invert_panel import _realness, _realness_help
+    assert _realness(0.25, -1.1) == "0.25" and _realness(None, -1.1) == "-1.10"
+    assert "your image itself gets 0.50" in _realness_help(0.3, 0.0)          # sigmoid(0): the same scale
+    assert "your image itself gets -2.32" in _realness_help(None, -2.32)      # a raw score, said so
+    assert "your image itself gets 0.00" in _realness_help(0.1, -1e9)         # no overflow
