@@ -331,10 +331,23 @@ def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: 
     return _decode(p, d, edits, offsets, expected_model, expected_checkpoint, limits)
 
 
+MAX_RECIPE_BYTES = 1024 ** 2      # an uploaded recipe; the largest real one (a w+ latent at MAX_PROJECTED_CHARS,
+                                  # twelve taught directions) is under a quarter of it
+
+
+def load_recipe(text: str | bytes) -> Any:
+    """An uploaded recipe file's JSON (not yet checked as a recipe: `from_recipe` does that). Raises ValueError
+    for a file over MAX_RECIPE_BYTES (before parsing) or text that is not JSON."""
+    if len(text) > MAX_RECIPE_BYTES:
+        raise ValueError(f"the file is too large for a recipe: {fileio.megabytes(len(text))} (the limit is "
+                         f"{fileio.megabytes(MAX_RECIPE_BYTES)})")
+    return fileio.loads_json(text, "the recipe")
+
+
 def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expected_checkpoint: str | None = None,
                       limits: Limits = Limits()) -> tuple[LatentState, list[str]]:
     """Recipe file contents -> (state, warnings); ValueError with a clear message if it is not one."""
-    d = fileio.loads_json(text, "the recipe")
+    d = load_recipe(text)
     return from_recipe(d, expected_model, expected_checkpoint, limits)
 
 

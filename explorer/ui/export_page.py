@@ -85,7 +85,8 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     st.code(link(state, link_view(eng, state)), language=None, wrap_lines=True)
     with st.expander("Recipe JSON"):
         st.code(text, language="json")
-    up = st.file_uploader("Load a recipe (.json)", type=["json"], key="recipe_upload")
+    up = st.file_uploader("Load a recipe (.json)", type=["json"], key="recipe_upload",
+                          max_upload_size=recipes.MAX_RECIPE_BYTES // 1024 ** 2)
     if up is None:
         return
     try:

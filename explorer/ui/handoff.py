@@ -20,7 +20,6 @@ from typing import Any
 
 import streamlit as st
 
-from explorer import fileio
 from explorer.explore import recipes
 from explorer.explore import taught_refs as TR
 from explorer.explore.latents import LatentState
@@ -48,7 +47,7 @@ def recipe_model(data: Any) -> str | None:
     """The model a recipe names (its file's bytes or text, or the parsed JSON), if it names one; never raises."""
     if isinstance(data, (bytes, str)):
         try:
-            data = fileio.loads_json(data, "the recipe")
+            data = recipes.load_recipe(data)
         except ValueError:
             return None
     name = data.get("model") if isinstance(data, dict) else None
@@ -78,7 +77,7 @@ def recipe_for_upload(data: bytes | str, eng: Any, install: bool = True) -> Uplo
     taught directions this server lacks are named, not added (nor their edits matched). Raises ValueError if
     it is not one."""
     from explorer.ui.engine import get_engine
-    d = fileio.loads_json(data, "the recipe")
+    d = recipes.load_recipe(data)
     other = other_installed_model(d, eng.name)
     switch = None
     if other is not None:

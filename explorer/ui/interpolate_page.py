@@ -19,7 +19,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import fileio
 from explorer.explore import recipes
 from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState, w_is_z
@@ -108,7 +107,8 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
         st.number_input("Seed", 0, SEED_MAX, value=neighbour_seed(kfs[-1].seed), key="kf_seed")
         st.button("Add seed", key="kf_add_seed", on_click=_add_seed, args=(eng, kfs))
     with a3:
-        up = st.file_uploader("Add a recipe (.json)", type=["json"], key="kf_recipe")
+        up = st.file_uploader("Add a recipe (.json)", type=["json"], key="kf_recipe",
+                              max_upload_size=recipes.MAX_RECIPE_BYTES // 1024 ** 2)
         if up is not None and st.button("Add recipe", key="kf_add_recipe"):
             _add_recipe(eng, kfs, up.getvalue())
     for n in ss.pop("_kf_notes", []):
@@ -117,7 +117,7 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
 
 def _add_recipe(eng: Engine, kfs: list[LatentState], data: bytes) -> None:
     try:
-        d = fileio.loads_json(data, "the recipe")
+        d = recipes.load_recipe(data)
         other = handoff.other_installed_model(d, eng.name)
         if other is not None:
             st.error(f"This recipe was made with the model {md_quote(other.name)}, and a path runs through one "

@@ -94,7 +94,9 @@ def sidebar_controls():
         st.selectbox("Preset", [CUSTOM, *P.PRESETS], key="pg_preset", on_change=apply_preset)
         st.selectbox("Target", list(TARGETS), key="pg_target", on_change=to_custom)
         upload = st.file_uploader("Your own points (CSV: two numeric columns, header optional)",
-                                  type=["csv", "txt"], key="pg_csv", on_change=use_upload)
+                                  type=["csv", "txt"], key="pg_csv", on_change=use_upload,
+                                  max_upload_size=-(-P.MAX_CSV_BYTES // 1024 ** 2),    # the box states our limit
+                                  help=f"at most {P.MAX_CSV_ROWS:,} rows and {P.MAX_CSV_BYTES:,} bytes")
         st.selectbox("Loss", P.LOSSES, key="pg_loss", on_change=to_custom)
         st.selectbox("Optimizer", P.OPTIMIZERS, key="pg_opt", on_change=to_custom)
         for who, key in (("Generator", "pg_lr_g"), ("Discriminator", "pg_lr_d")):
