@@ -18,7 +18,9 @@ from typing import Any
 import streamlit as st
 
 from explorer.data.uploads import UploadReport, ingest_uploads
+from explorer.fileio import megabytes
 from explorer.gan.device import pick_device
+from explorer.imaging.decode import Limits
 from explorer.jobs.scheduler import background_scheduler
 from explorer.ui import sticky
 from explorer.ui.owner import owner_token
@@ -48,8 +50,13 @@ class UploadChoice:
 def upload_widgets() -> UploadChoice:
     """Section 1's widgets."""
     mode = st.radio("Upload", ["files or .zip archives", "a folder"], horizontal=True, key="up_mode")
+    lim = Limits()
     files = st.file_uploader("Images (PNG, JPEG, WEBP, BMP, GIF) or .zip archives of them", type=IMAGE_TYPES,
-                             accept_multiple_files="directory" if mode == "a folder" else True, key="up_files")
+                             accept_multiple_files="directory" if mode == "a folder" else True, key="up_files",
+                             help=f"Each image at most {megabytes(lim.max_file_bytes)} and "
+                                  f"{lim.max_pixels // 1_000_000} megapixels (inside a .zip too); a .zip as large as "
+                                  f"the box allows; at most {lim.max_files:,} files and "
+                                  f"{megabytes(lim.max_total_bytes)} are read in all.")
     c1, c2, c3, c4 = st.columns(4)
     resolution = c1.selectbox("Resolution", [32, 64, 128], index=1, key="up_res")
     channels = 3 if c2.radio("Colour", ["RGB", "greyscale"], key="up_ch", horizontal=True) == "RGB" else 1
