@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,7 +193,9 @@ def missing_note(unknown: str, truncated: bool = False) -> str:
     if not notes:
         return ""
     text = "; ".join(notes)
-    return text[0].upper() + text[1:] + "."
+    # a listed punctuation mark followed by the sentence's full stop misread as ".." (one character?)
+    end = "" if unknown and not truncated and unicodedata.category(unknown[-1]).startswith("P") else "."
+    return text[0].upper() + text[1:] + end
 
 
 def _placeholder(cap: float, r: int, base: int) -> np.ndarray:
@@ -245,11 +248,12 @@ def _lines(text: str, wrap: float | None, width_of: dict[str, float], space: flo
 
 
 def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wrap: float | None = None,
-            margin: float = 0.25, metrics: Metrics | None = None) -> Specimen:
+            margin: float = 0.25, metrics: Metrics | None = None, word_max: float | None = None) -> Specimen:
     """Set `text` in the face of `stack` (G, R, R); see the module docstring.
 
     `wrap`: wrap lines at spaces beyond this width (px at the stack's resolution; a word wider than a line is
-    broken between characters), None = only at newlines.
+    broken between characters), None = only at newlines. `word_max`: lines widen to the text's widest word,
+    up to this many px, so a word is broken only when it is wider than that ("Hamb / urgef" at a large size).
     `margin`: paper around the text, fraction of the cap height. Lines are one cell (R px) apart.
     Characters not in `glyphs` become dotted boxes; tabs are four spaces; other control characters are
     dropped. Never raises on any text; raises ValueError only for a malformed stack."""
@@ -266,6 +270,9 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     width_of = {c: float(m.advance[i]) for c, i in index.items()}
     unknown = unknown_chars(text, glyphs[:a.shape[0]])
     width_of.update({c: box_adv for c in unknown})
+    if wrap is not None and word_max is not None:
+        widest = max(sum(width_of.get(c, 0.0) for c in w) for w in text.replace("\n", " ").split(" "))
+        wrap = max(wrap, min(widest, word_max))
     lines = _lines(text, wrap, width_of, m.space)
     pad = int(round(margin * cap))
     if not text.strip():

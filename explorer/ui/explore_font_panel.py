@@ -52,6 +52,7 @@ LINE_PX = 280                          # specimen lines wrap at about this width
                                        # a wider image, so at 640 the pangram at "32 px" showed at 15 px
 EXPORT_LINE_PX = 640                   # the downloaded PNG's lines (not bound by a column)
 MIN_LINE_CAPS = 4.0                    # ... but hold at least this many cap heights
+MAX_WORD_CAPS = 12.0                   # a line widens to keep a word up to this wide whole (the page then shrinks it)
 LINE_SLACK = 0.75                      # a full line's width beyond the wrap, cap heights (margins 2 x 0.25, overhang)
 
 
@@ -90,7 +91,7 @@ def specimen_image(stack: np.ndarray, text: str, glyphs: str, size: int, line_px
     `metrics`: the advances and origins to set with (default: measured from `stack`'s ink)."""
     cap = stack.shape[1] / 2                      # the dataset's geometry: the cap height is half the cell
     wrap = max(line_px / size, MIN_LINE_CAPS) * cap
-    spec = typeset(stack, text, glyphs, wrap=wrap, metrics=metrics)
+    spec = typeset(stack, text, glyphs, wrap=wrap, metrics=metrics, word_max=MAX_WORD_CAPS * cap)
     image = spec.image
     width = int(np.ceil(wrap + LINE_SLACK * cap)) + 2      # a line, both margins and any ink past the advance
     if full_line and image.shape[1] < width:
@@ -109,8 +110,10 @@ def text_box() -> tuple[str, int]:
                         help="Set in the current typeface. Characters it has no glyph for are drawn as dotted boxes.")
     size = c2.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
     st.toggle("As the downloaded font", key="font_traced",
-              help="Set the text from the outlines the .otf download is traced to (potrace), as it will look "
-                   "once installed, instead of the model's own glyph bitmaps: specks and ragged edges are gone.")
+              help="Set the text from the outlines the .otf download is traced to (potrace), drawn back at the "
+                   "model's 64 px, instead of the model's own glyph bitmaps: small specks are dropped and edges "
+                   "become curves, but a ragged glyph stays ragged. At large sizes the installed font shows its "
+                   "outlines' detail the 64 px cells hide.")
     sticky.remember(STICKY)
     return str(text), int(size)
 
@@ -221,11 +224,11 @@ def nearest_panel(view: View, stack: np.ndarray, text: str) -> None:
         st.caption(md_escape(f"{f.get('family', '?')} {f.get('style', '')} · {f.get('package', '?')} · "
                              f"{f.get('licence') or 'licence unknown'} · distance {h.distance:.3f}"))
     if hits and not math.isnan(idx.typical):
-        verdict = ("closer than held-out real faces are to theirs: it may be near a copy"
-                   if hits[0].distance < 0.5 * idx.typical else "not a copy")
+        near = 0.5 * idx.typical                  # the line: half the distance a real, unseen font keeps
+        verdict = "under that line, so it may be near a copy" if hits[0].distance < near else "not a copy"
         st.caption(f"Distance is the RMS ink difference (0 = identical). Held-out real fonts are typically "
-                   f"{idx.typical:.3f} from their nearest training font; this one is {hits[0].distance:.3f}: "
-                   f"{verdict}.")
+                   f"{idx.typical:.3f} from their nearest training font, so a near copy would be under "
+                   f"{near:.3f}; this one is {hits[0].distance:.3f}: {verdict}.")
 
 
 def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size: int) -> None:
@@ -244,8 +247,12 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     def svg() -> bytes:
         return FX.text_svg(otf(), sample, size_px=2 * size).encode()
 
-    def png() -> bytes:                       # as the specimen shows it: bitmaps, or the traced outlines
-        shown, metrics, _ = specimen_stack(eng, stack, bool(sticky.get("font_traced", False)))
+    # as the specimen shows it: bitmaps, or the traced outlines. Read now: the download runs png() later,
+    # outside this run, where the session's widgets cannot be read (the toggle would read as off)
+    traced = bool(sticky.get("font_traced", False))
+    shown, metrics, _ = specimen_stack(eng, stack, traced)
+
+    def png() -> bytes:
         return png_bytes(specimen_image(shown, sample, glyphs, size, line_px=EXPORT_LINE_PX, metrics=metrics)[1])
 
     try:
@@ -259,8 +266,7 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     c1.download_button("PNG", data=png, file_name=f"{stem}-specimen.png", mime="image/png", key="font_png",
                        on_click="ignore", width="stretch", disabled=blank,
                        help="Type some text first" if blank else "The specimen of your text, as a PNG image" + (
-                           ", set from the traced outlines (As the downloaded font, on Explore)"
-                           if sticky.get("font_traced", False) else ""))
+                           ", set from the traced outlines (As the downloaded font, on Explore)" if traced else ""))
     c2.download_button("SVG", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml", key="font_svg",
                        on_click="ignore", width="stretch", disabled=bool(why) or blank,
                        help="Type some text first" if blank else "Your text as vector outlines (SVG)")

@@ -333,15 +333,11 @@ def invert_panel(view: View) -> None:
     running = run is not None and not run.done
     if target is not None and not running:
         cap = target_caption(glyphs, str(st.session_state.get("inv_fit", "crop")), eng.G.cfg.resolution)
-        if glyphs:                                    # a sheet of 62 glyphs needs the panel's width to be read
-            st.image(_show(target), caption=cap)
-            st.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
-                      width="stretch")
-        else:
-            p1, p2 = st.columns([1, 2], vertical_alignment="center")
-            p1.image(_show(target), caption=cap)
-            p2.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
-                      width="stretch")
+        # a sheet of 62 glyphs needs the panel's width to be read: above the button, not beside it
+        p1, p2 = (st.container(), st.container()) if glyphs else st.columns([1, 2], vertical_alignment="center")
+        p1.image(_show(target), caption=cap)
+        p2.button("Start projection", key="inv_start", type="primary", on_click=_start, args=(eng, target),
+                  width="stretch")
     if projector(eng).encoder is None:
         _encoder_status(eng)
     if running:

@@ -135,9 +135,9 @@ def _seed_box() -> None:
                   width="stretch")
 
 
-def _reset_all() -> None:
+def _reset_all(model_key: str) -> None:
     ss = session()
-    S.reset_edits(ss)
+    S.reset_all_edits(ss, model_key)
     ss["zoff"] = {}
     ss["psi"] = 1.0
 
@@ -160,8 +160,9 @@ def controls(eng: Engine) -> None:
                   "generator's first style weights, with no sampling at all; Attributes are named directions "
                   "fitted to measured image attributes (and the ones you taught). Each keeps its own edits.")
     st.number_input("Direction sliders", 1, MAX_DIRECTIONS, step=1, key="k")
-    st.button("Reset all edits", key="reset_all", on_click=_reset_all,
-              help="Clears this method's direction edits and every z nudge, and sets ψ back to 1")
+    st.button("Reset edits and ψ", key="reset_all", on_click=_reset_all, args=(eng.key,),
+              help="Clears every direction edit (of every method, the ones kept aside too) and z nudge, and sets "
+                   "ψ back to 1")
     st.toggle("Discriminator's opinion", key="show_critic",
               help="How real the model's own discriminator finds this image (models that carry one)")
 

@@ -247,6 +247,13 @@ def reset_edits(ss: MutableMapping[str, Any]) -> None:
             ss[store] = {k: v for k, v in ss[store].items() if k != ss["_edits_of"]}
 
 
+def reset_all_edits(ss: MutableMapping[str, Any], model_key: str) -> None:
+    """`reset_edits`, and the edits this model's other methods keep aside (`kept_edits`) dropped too."""
+    reset_edits(ss)
+    kept = ss.get("_edits_by_method", {})
+    ss["_edits_by_method"] = {owner: v for owner, v in kept.items() if owner[0] != model_key}
+
+
 def apply_preset(ss: MutableMapping[str, Any], num_ws: int) -> None:
     """on_change of the layer preset box: every slider of the shown method edits those layers."""
     sticky.remember(["layer_preset"], ss)

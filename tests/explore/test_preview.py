@@ -18,6 +18,7 @@ def test_missing_note_keeps_the_characters_exactly_as_typed():
     assert missing_note(spec.unknown) == "Not in this typeface, shown as dotted boxes: Ä É ß €."
     assert missing_note("", truncated=True) == "The text was cut to its first 2,000 characters."
     assert missing_note("") == ""
+    assert missing_note("€.") == "Not in this typeface, shown as dotted boxes: € ."     # not ". ." read as ".."
 
 
 def test_preview_leaves_image_models_alone_and_scales_to_a_height(tmp_path):

@@ -118,6 +118,10 @@ def test_teaching_needs_six_each_and_warns_near_chance(app_env, monkeypatch):
     saved = json.loads(next((app_env["data"] / "directions").glob("*-taught.json")).read_text())
     assert [d["name"] for d in saved["directions"]] == ["noise"] and saved["directions"][0]["n_more"] == 6
     assert not any("near or below chance" in w.value for w in at.warning)
+    at.radio(key="panel").set_value("Edit directions")                    # its slider is among those shown
+    at.radio(key="method").set_value("attr")
+    run_app(at)
+    assert any("noise" in s.label for s in at.slider if s.key and s.key.startswith("amt")), at.number_input(key="k")
 
 
 def test_heat_map_ticks_are_short_and_the_hover_has_full_names():

@@ -421,6 +421,12 @@ def test_each_method_keeps_its_own_edits_and_layer_ranges(app_env):
     run_app(at)
     assert at.slider(key="amt0").value == 2.0 and at.selectbox(key="layer_preset").value == "fine"
     assert at.query_params["e"] == "0:2:2:" and "1 SeFa edit is kept" in at.info[0].value
+    at.button(key="reset_all").click()                             # every method's edits, the kept ones too
+    run_app(at)
+    assert "e" not in at.query_params and not any("kept" in i.value for i in at.info)
+    at.radio(key="method").set_value("sefa")
+    run_app(at)
+    assert at.slider(key="amt1").value == 0.0 and "e" not in at.query_params
 
 
 def test_undo_redo_and_going_back_to_an_earlier_link(app_env):

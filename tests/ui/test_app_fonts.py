@@ -275,13 +275,16 @@ def test_a_glyph_discriminator_scores_rendered_sheets_like_the_stacks():
 @pytest.mark.parametrize("size", [16, 32, 96])
 def test_latin_letters_are_the_same_size_whatever_else_is_typed(size):
     """The page narrows an image wider than its column; a specimen padded to a full line's width is
-    narrowed alike for any text, so "Привет abc" cannot show its Latin letters larger than the pangram."""
-    from explorer.ui.explore_font_panel import specimen_image
+    narrowed alike for any text whose words fit a line, so "Привет abc" cannot show its Latin letters larger
+    than the pangram. (A word wider than a line widens it, up to MAX_WORD_CAPS, rather than break.)"""
+    from explorer.ui.explore_font_panel import LINE_PX, MAX_WORD_CAPS, specimen_image
     from tests.glyph_stacks import render_stacks
     stack = render_stacks(1, res=64)[0].numpy()
     shown = {t: specimen_image(stack, t, GLYPHS, size, full_line=True) for t in
              (PANGRAM, "abc", "Привет abc", "日本 abc", "x" * 200)}
+    long_word = shown.pop("x" * 200)[1]
     assert len({img.shape[1] for _, img in shown.values()}) == 1, {t: i.shape for t, (_, i) in shown.items()}
+    assert long_word.shape[1] <= max(LINE_PX + 2 * size, (MAX_WORD_CAPS + 1) * size)   # broken, not one line
     spec, img = shown["Привет abc"]
     assert spec.unknown == "Пвеирт" and [p.glyph for p in spec.placed].count(-1) == 6   # boxes still drawn
     box = spec.placed[0]
@@ -319,6 +322,17 @@ def test_a_larger_specimen_size_sets_fewer_words_per_line_not_a_wider_image():
         assert image.shape[1] <= (max(LINE_PX, MIN_LINE_CAPS * size) + LINE_SLACK * size) * 1.05 + 4, size
     assert shown[32][1].shape[1] <= 1.1 * LINE_PX                     # the default size fits the column
     assert shown[96][1].shape[0] > 4 * shown[16][1].shape[0]
+
+
+def test_a_long_word_at_a_large_size_is_kept_whole_up_to_a_limit():
+    from explorer.ui.explore_font_panel import specimen_image
+    from tests.glyph_stacks import render_stacks
+    stack = render_stacks(1, res=64)[0].numpy()
+    spec, _ = specimen_image(stack, "Hamburgefonstiv 0123", GLYPHS, 96)
+    first = "".join(p.char for p in spec.placed if p.line == 0)
+    assert first == "Hamburgefonstiv", first                           # not "Ham / burg / efons / tiv"
+    spec, _ = specimen_image(stack, "W" * 40, GLYPHS, 96)              # far wider than 12 cap heights: broken
+    assert len(spec.baselines) > 1
 
 
 def test_the_link_carries_the_specimen_text_and_size(fonts_env):
@@ -423,3 +437,24 @@ def test_the_export_pages_first_png_width_is_the_sheets_own(fonts_env):
     own = glyph_sheet(np.zeros((len(GLYPHS), 32, 32), np.uint8)).shape[1]    # the tiny model's 32 px cells
     box = at.selectbox(key="png_size")
     assert box.value == own and box.options[0] == f"{own} (its own size)", (box.value, box.options)
+
+
+def test_a_weak_taught_direction_kept_anyway_gets_a_slider_on_a_font_model(fonts_env, monkeypatch):
+    from explorer.explore import taught
+    monkeypatch.setattr(taught, "WEAK_ACCURACY", 1.01)                   # every fit counts as near chance
+    at = run_app(AppTest.from_file(APP, default_timeout=180))
+    at.radio(key="panel").set_value("Attributes")
+    run_app(at)
+    at.text_input(key="attr_teach_name").input("serifness")
+    for j in range(12):
+        at.segmented_control(key=f"attr_mark_{j}").set_value("more" if j < 6 else "less")
+        run_app(at)
+    at.button(key="attr_teach").click()
+    run_app(at)
+    at.button(key="attr_keep_weak").click()
+    run_app(at)
+    at.radio(key="panel").set_value("Edit directions")
+    at.radio(key="method").set_value("attr")
+    run_app(at)
+    assert any("serifness" in s.label for s in at.slider if s.key and s.key.startswith("amt")), \
+        (at.number_input(key="k").value, [s.label for s in at.slider])
