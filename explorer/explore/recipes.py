@@ -356,12 +356,13 @@ def parse_recipe_json(text: str | bytes, expected_model: str | None = None, expe
 # m=model ck=checkpoint s=seed c=class p=psi d=method w=projected latent
 # e=dir:amount:start:end[:a.b.c[:f]],... (a.b.c: attribute directions a conditional edit is orthogonal to, or
 #   a followed edit holds; f: the edit follows the image) z=dim:delta,...
-# beside the state: t=specimen text sz=specimen size (VIEW_KEYS), tn=index:name,... of the taught directions the
-#   edits use (taught_refs.LINK_KEY, matched by name where the link is opened)
+# beside the state: t=specimen text sz=specimen size tr=traced specimen (VIEW_KEYS), tn=index:name,... of the
+#   taught directions the edits use (taught_refs.LINK_KEY, matched by name where the link is opened)
 _KEYS = {"m": "model", "ck": "checkpoint", "s": "seed", "c": "class_index", "p": "psi", "d": "method",
          "w": "projected"}
 _STREAMLIT_KEYS = ("embed", "embed_options")          # Streamlit's own link options
-VIEW_KEYS = ("t", "sz")        # how the image is viewed, not what it is: a font model's specimen text and size
+VIEW_KEYS = ("t", "sz", "tr")  # how the image is viewed, not what it is: a font model's specimen text, size and
+                               # whether it is set from the traced outlines (explorer/ui/font_link.py)
 
 
 def _num(x: float) -> str:

@@ -1,5 +1,6 @@
 """A font model's specimen text and size in the page link (query parameters t and sz, recipes.VIEW_KEYS),
-so a shared link or a reload shows the same words at the same size, not only the same typeface.
+so a shared link or a reload shows the same words at the same size, not only the same typeface; tr=1 when
+the specimen is set from the downloaded font's traced outlines ("As the downloaded font").
 
 The text goes in whenever it is not the default pangram: the text box holds at most MAX_TEXT characters,
 and a link of that much text (a few kB once URL-encoded) opens in every current browser; it used to stop at
@@ -21,7 +22,7 @@ MAX_TEXT = 500                          # the text box's own limit, and so the l
 
 
 def view_params(ss: MutableMapping[str, Any] | None = None) -> dict[str, str]:
-    """{"t": text, "sz": size} for the link, each only when it differs from the default."""
+    """{"t": text, "sz": size, "tr": "1"} for the link, each only when it differs from the default."""
     out: dict[str, str] = {}
     text = str(sticky.get("font_text", PANGRAM, ss))
     if text != PANGRAM:
@@ -29,6 +30,8 @@ def view_params(ss: MutableMapping[str, Any] | None = None) -> dict[str, str]:
     size = sticky.get("font_size", DEFAULT_SIZE, ss)
     if size in SIZES and size != DEFAULT_SIZE:
         out["sz"] = str(size)
+    if sticky.get("font_traced", False, ss):
+        out["tr"] = "1"
     return out
 
 
@@ -47,6 +50,11 @@ def apply_view_params(qp: Mapping[str, Any], ss: MutableMapping[str, Any] | None
     out = []
     if text is not None and len(text) > MAX_TEXT:
         out.append(f"the specimen text has {len(text)} characters; showing its first {MAX_TEXT} (the text box's limit)")
+    traced = last("tr")
+    sticky.put("font_traced", traced == "1", ss)
+    if traced not in (None, "0", "1"):
+        shown = traced if len(traced) <= 20 else traced[:20] + "…"
+        out.append(f"tr={shown!r} is not 0 or 1; the specimen shows the glyph bitmaps")
     size = last("sz")
     ok = size is not None and size.isdigit() and int(size) in SIZES
     sticky.put("font_size", int(size) if ok and size is not None else DEFAULT_SIZE, ss)

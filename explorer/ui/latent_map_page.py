@@ -68,7 +68,7 @@ def _thumbs(model_key: str, n: int, first_seed: int, psi: float, _ws: np.ndarray
 
 
 def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
-    c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 1])
+    c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 1.3])     # the last holds a toggle and its label, uncut
     method = c1.radio("Projection", list(LM.METHODS), format_func=lambda m: LM.METHODS[m], horizontal=True,
                       key="lm_method", help="PCA: the two directions along which w varies most (a flat shadow of "
                       "the cloud). t-SNE: keeps each point's neighbours close; cluster sizes and the gaps between "
@@ -77,7 +77,7 @@ def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
                   help="A font model maps fewer faces at first: each is a whole alphabet to render.")
     first = int(c3.number_input("First seed", 0, FIRST_MAX, 0, step=1, key="lm_seed"))
     psi = float(c4.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="lm_psi"))
-    thumbs = c5.toggle("Thumbnails", value=True, key="lm_thumbs", help="Draw each image on the map.")
+    thumbs = c5.toggle("Images", value=True, key="lm_thumbs", help="Draw each image on the map (thumbnails).")
     return MapSettings(str(method), int(n), first, psi, bool(thumbs))
 
 

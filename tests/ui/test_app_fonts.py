@@ -348,13 +348,24 @@ def test_the_link_carries_the_specimen_text_and_size(fonts_env):
     assert shared.text_area(key="font_text").value == "**Hamburg** <b>x</b>"
     assert shared.select_slider(key="font_size").value == 64
     assert "could not be shown exactly" not in page_text(shared)
+    assert "tr" not in at.query_params and shared.toggle(key="font_traced").value is False
+    at.toggle(key="font_traced").set_value(True)                          # the traced specimen travels too
+    run_app(at)
+    assert at.query_params["tr"] == "1"
+    traced = AppTest.from_file(APP, default_timeout=120)
+    traced.query_params.update(dict(at.query_params))
+    run_app(traced)
+    assert traced.toggle(key="font_traced").value is True
+    at.toggle(key="font_traced").set_value(False)
+    run_app(at)
     bad = AppTest.from_file(APP, default_timeout=120)
-    bad.query_params.update({"m": "fonts", "s": "2", "sz": "100000", "t": "x" * 900})
+    bad.query_params.update({"m": "fonts", "s": "2", "sz": "100000", "t": "x" * 900, "tr": "yes"})
     run_app(bad)
     assert bad.select_slider(key="font_size").value == DEFAULT_SIZE and len(bad.text_area(key="font_text").value) == 500
     said = " ".join(w.value for w in bad.warning)                       # the fallback is not silent
     assert "sz='100000'" in said and "16, 24, 32, 48, 64, 96 px" in said and f"showing {DEFAULT_SIZE} px" in said, said
     assert "has 900 characters; showing its first 500" in said                # nor is the cut text
+    assert "tr='yes' is not 0 or 1" in said and bad.toggle(key="font_traced").value is False
     long = "Long text ünïcode " * 25                                       # 450 characters: the link keeps them
     at.text_area(key="font_text").set_value(long)
     run_app(at)
