@@ -40,11 +40,42 @@ from explorer.ui.text import md_escape, md_quote
 MARKS = ("less", "more")
 MARK_COLUMNS = 2           # thumbnails per row when teaching: at 3 (1400 px window) "less"/"more" was clipped
 STICKY = ["attr_teach_seed"]
+ALSO_MOVED = 0.25          # another attribute's change (its spread over the model's faces) worth naming
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _measurer(_eng: Engine, model_key: str) -> Any:
     return measurer_for(_eng.G, _eng.meta)
+
+
+def measured_change(view: View) -> str | None:
+    """Attribute directions with edits: what the edits did to this image, measured, as text: each edited
+    attribute's change (the image against the same state without its edits), and any other attribute that
+    moved by ALSO_MOVED or more, in units of the attribute's spread over the model's faces (the
+    directions' "scale"). None when there is nothing to say. A followed edit that holds other attributes
+    can move its own little on an entangled model (fonts: slant, held weight and width); this says so."""
+    D, state = view.directions, view.state
+    edited = sorted({e.direction for e in state.edits if e.amount})
+    keys = list((D.settings.get("attributes") if D is not None else None) or [])
+    scale = np.asarray((D.settings.get("scale") if D is not None else None) or [], dtype=np.float64)
+    edited = [i for i in edited if i < min(len(keys), len(scale))]     # measured ones (taught ones have no scale)
+    if state.method != "attr" or not edited or D is None:
+        return None
+    eng = view.eng
+    base = eng.render_state(dataclasses.replace(state, edits=()), None)[0]
+    vals = _measurer(eng, eng.key).measure(np.stack([view.img, base]))
+    change = (vals[0] - vals[1]) / np.where(scale > 0, scale, np.nan)
+    names = D.names
+
+    def said(j: int) -> str:
+        return f"{names[j]} {change[j]:+.2f} σ"
+    parts = [said(j) for j in edited if np.isfinite(change[j])]
+    also = [said(j) for j in np.argsort(-np.nan_to_num(np.abs(change)))
+            if j not in edited and j < len(scale) and np.isfinite(change[j]) and abs(change[j]) >= ALSO_MOVED]
+    if not parts:
+        return None
+    return ("Measured on this image, against it without the edits (σ: the spread over the model's faces): "
+            + " · ".join(parts) + (f"; also moved: {' · '.join(also[:3])}" if also else "") + ".")
 
 
 @st.cache_data(show_spinner="Measuring what each direction changes…", max_entries=32)

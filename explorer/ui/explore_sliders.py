@@ -63,6 +63,10 @@ def directions_panel(view: View) -> None:
         sticky.remember(PANEL_KEYS)
     if view.state.method == "attr":
         follow_all_toggle(view)
+        from explorer.ui.explore_attributes_panel import measured_change  # that module draws a panel too
+        said = measured_change(view)
+        if said:
+            st.caption(md_escape(said))
     amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
     sticky.restore(["wide_range"])
     wide = st.toggle(f"Wider range (±{S.AMT_RANGE:g} σ)", key="wide_range",

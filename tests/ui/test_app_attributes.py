@@ -328,3 +328,18 @@ def test_a_recipes_taught_index_is_matched_by_name_and_a_bad_index_names_the_met
     assert at.slider(key=f"amt{idx}").value == 1.25                        # index 40 there is "rounder" here
     assert f"there are only {idx + 1} attr directions" in said and "32" not in said, said
     assert TR.LINK_KEY in at.query_params
+
+
+def test_an_attribute_edit_says_what_it_measurably_did_to_the_image(app_env):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
+    run_app(at)
+    assert not any("Measured on this image" in c.value for c in at.caption)      # no edit: nothing to say
+    idx = slider_of(at, "brightness")
+    at.slider(key=f"amt{idx}").set_value(2.0)
+    run_app(at)
+    said = next(c.value for c in at.caption if "Measured on this image" in c.value)
+    import re
+    got = re.search(r"brightness ([+-]\d+\.\d\d) σ", said)
+    assert got is not None, said
+    assert float(got.group(1)) > 0                                                 # it went the way asked
