@@ -52,7 +52,8 @@ LINE_PX = 280                          # specimen lines wrap at about this width
                                        # a wider image, so at 640 the pangram at "32 px" showed at 15 px
 EXPORT_LINE_PX = 640                   # the downloaded PNG's lines (not bound by a column)
 MIN_LINE_CAPS = 4.0                    # ... but hold at least this many cap heights
-MAX_WORD_CAPS = 12.0                   # a line widens to keep a word up to this wide whole (the page then shrinks it)
+MAX_WORD_CAPS = 16.0                   # a line widens to keep a word up to this wide whole (the page then shrinks it):
+                                       # "Hamburgefonstiv" in a heavy face is 12.3 cap heights
 LINE_SLACK = 0.75                      # a full line's width beyond the wrap, cap heights (margins 2 x 0.25, overhang)
 
 
