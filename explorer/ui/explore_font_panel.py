@@ -299,11 +299,15 @@ def font_panel(view: View) -> None:
     nearest_panel(view, stack, text)
 
 
-def shown_image(eng: Engine, img: np.ndarray, text: str = PANGRAM) -> np.ndarray:
+def shown_image(eng: Engine, img: np.ndarray, text: str | None = None) -> np.ndarray:
     """What other pages show for a rendered image: for a font model's glyph sheet (H, W, 1), the specimen
-    of `text` above the sheet (explorer.explore.specimen.specimen_sheet); any other image as it is."""
+    of `text` (default: the text typed on Explore, or the pangram when that is blank) above the sheet
+    (explorer.explore.specimen.specimen_sheet); any other image as it is."""
     if not is_font_model(eng) or img.shape[-1] != 1:
         return img
+    if text is None:
+        typed = str(sticky.get("font_text", PANGRAM))
+        text = typed if typed.strip() else PANGRAM
     return specimen_sheet(stack_of(eng, img), text, glyphs_of(eng))
 
 

@@ -474,3 +474,17 @@ def test_a_weak_taught_direction_kept_anyway_gets_a_slider_on_a_font_model(fonts
     run_app(at)
     assert any("serifness" in s.label for s in at.slider if s.key and s.key.startswith("amt")), \
         (at.number_input(key="k").value, [s.label for s in at.slider])
+
+
+def test_other_pages_set_the_typed_specimen_text_above_the_sheet(fonts_env):
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    pangram = _specimen_png(at).shape                                   # the export preview: pangram + sheet
+    at.switch_page("explorer/ui/explore_page.py")
+    run_app(at)
+    at.text_area(key="font_text").set_value("Zebra")
+    run_app(at)
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    assert _specimen_png(at).shape[0] < pangram[0]                      # one short word: fewer specimen lines
