@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -75,6 +76,9 @@ def check_font_bytes(data: bytes) -> str | None:
             return "the font has no character map (cmap): no letters can be looked up"
     except Exception as e:  # noqa: BLE001 - fontTools raises many types on broken files
         detail = str(e)[:120] or "unreadable"
+        cut = re.search(r"unexpected end of '([^']{1,4})' table", detail)
+        if cut:                                   # fontTools' offsets and byte counts mean nothing to a designer
+            return f"a broken font file: it is cut short (its {cut.group(1).strip()!r} table ends early)"
         plain = "it is cut short" if "unexpected end" in detail or isinstance(e, EOFError) else "it is damaged"
         return f"a broken font file: {plain} (fontTools: {type(e).__name__}: {detail})"
     return None

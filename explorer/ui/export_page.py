@@ -86,7 +86,7 @@ def recipe_panel(eng: Engine, state: LatentState) -> None:
     with st.expander("Recipe JSON"):
         st.code(text, language="json")
     up = st.file_uploader("Load a recipe (.json)", type=["json"], key="recipe_upload",
-                          max_upload_size=recipes.MAX_RECIPE_BYTES // 1024 ** 2)
+                          max_upload_size=recipes.MAX_RECIPE_BYTES // 1024 ** 2 + 1)   # over 1 MB: our message
     if up is None:
         return
     try:

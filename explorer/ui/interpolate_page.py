@@ -108,7 +108,7 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
         st.button("Add seed", key="kf_add_seed", on_click=_add_seed, args=(eng, kfs))
     with a3:
         up = st.file_uploader("Add a recipe (.json)", type=["json"], key="kf_recipe",
-                              max_upload_size=recipes.MAX_RECIPE_BYTES // 1024 ** 2)
+                              max_upload_size=recipes.MAX_RECIPE_BYTES // 1024 ** 2 + 1)   # over 1 MB: our message
         if up is not None and st.button("Add recipe", key="kf_add_recipe"):
             _add_recipe(eng, kfs, up.getvalue())
     for n in ss.pop("_kf_notes", []):
