@@ -86,20 +86,16 @@ def enlarged_note(data: bytes, resolution: int, fit: str = "crop") -> str | None
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     short, long_ = max(min(w, h), 1), max(w, h)
-    if fit == "pad":
-        if long_ * 2 < resolution:
-            return (f"Your image is {w}x{h} px, under half the model's {resolution} px: it was enlarged "
-                    f"{resolution / long_:.0f}x to fit, so it holds little detail for the model to match.")
-        left = short * resolution / long_
-        if left * 2 >= resolution:
-            return None
-        return (f"Your image is {w}x{h} px: padded to a square and fitted to the model's {resolution} px, it is "
-                f"{left:.1f} px {'tall' if h < w else 'wide'}, so little of it is left for the model to match. "
-                "Crop keeps more of it.")
-    if short * 2 >= resolution:
+    fitted = short if fit == "crop" else long_            # the side scaled to the model's size
+    if fitted * 2 < resolution:
+        return (f"Your image is {w}x{h} px, under half the model's {resolution} px: it was enlarged "
+                f"{resolution / fitted:.0f}x to fit, so it holds little detail for the model to match.")
+    left = short * resolution / long_                      # padded: what is left of the short side
+    if fit != "pad" or left * 2 >= resolution:
         return None
-    return (f"Your image is {w}x{h} px, under half the model's {resolution} px: it was enlarged "
-            f"{resolution / short:.0f}x to fit, so it holds little detail for the model to match.")
+    return (f"Your image is {w}x{h} px: padded to a square and fitted to the model's {resolution} px, it is "
+            f"{left:.1f} px {'tall' if h < w else 'wide'}, so little of it is left for the model to match. "
+            "Crop keeps more of it.")
 
 
 def projected_state(base: LatentState, proj: Projection) -> LatentState:

@@ -24,7 +24,6 @@ import torch
 from explorer.explore import directions as dirs
 from explorer.explore import recipes
 from explorer.explore import taught as T
-from explorer.explore.attributes import measurer_for
 from explorer.explore.direction_cache import save_direction_names
 from explorer.explore.engine import Engine
 from explorer.explore.entanglement import EFFECT_SEEDS, auto_label, effect_matrix, little_left, orthogonalise
@@ -32,6 +31,7 @@ from explorer.explore.latents import LatentState
 from explorer.imaging.media import data_url
 from explorer.ui import state as S
 from explorer.ui import sticky
+from explorer.ui.attribute_readout import measurer
 from explorer.ui.explore_gallery import FIRST_MAX, GALLERY, gallery_pngs
 from explorer.ui.explore_view import THUMB_PX, View, method_short
 from explorer.ui.session import session
@@ -40,42 +40,6 @@ from explorer.ui.text import md_escape, md_quote
 MARKS = ("less", "more")
 MARK_COLUMNS = 2           # thumbnails per row when teaching: at 3 (1400 px window) "less"/"more" was clipped
 STICKY = ["attr_teach_seed"]
-ALSO_MOVED = 0.25          # another attribute's change (its spread over the model's faces) worth naming
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _measurer(_eng: Engine, model_key: str) -> Any:
-    return measurer_for(_eng.G, _eng.meta)
-
-
-def measured_change(view: View) -> str | None:
-    """Attribute directions with edits: what the edits did to this image, measured, as text: each edited
-    attribute's change (the image against the same state without its edits), and any other attribute that
-    moved by ALSO_MOVED or more, in units of the attribute's spread over the model's faces (the
-    directions' "scale"). None when there is nothing to say. A followed edit that holds other attributes
-    can move its own little on an entangled model (fonts: slant, held weight and width); this says so."""
-    D, state = view.directions, view.state
-    edited = sorted({e.direction for e in state.edits if e.amount})
-    keys = list((D.settings.get("attributes") if D is not None else None) or [])
-    scale = np.asarray((D.settings.get("scale") if D is not None else None) or [], dtype=np.float64)
-    edited = [i for i in edited if i < min(len(keys), len(scale))]     # measured ones (taught ones have no scale)
-    if state.method != "attr" or not edited or D is None:
-        return None
-    eng = view.eng
-    base = eng.render_state(dataclasses.replace(state, edits=()), None)[0]
-    vals = _measurer(eng, eng.key).measure(np.stack([view.img, base]))
-    change = (vals[0] - vals[1]) / np.where(scale > 0, scale, np.nan)
-    names = D.names
-
-    def said(j: int) -> str:
-        return f"{names[j]} {change[j]:+.2f} σ"
-    parts = [said(j) for j in edited if np.isfinite(change[j])]
-    also = [said(j) for j in np.argsort(-np.nan_to_num(np.abs(change)))
-            if j not in edited and j < len(scale) and np.isfinite(change[j]) and abs(change[j]) >= ALSO_MOVED]
-    if not parts:
-        return None
-    return ("Measured on this image, against it without the edits (σ: the spread over the model's faces): "
-            + " · ".join(parts) + (f"; also moved: {' · '.join(also[:3])}" if also else "") + ".")
 
 
 @st.cache_data(show_spinner="Measuring what each direction changes…", max_entries=32)
@@ -87,7 +51,7 @@ def _effects(model_key: str, method: str, k: int, orth: tuple, n_dirs: int, _eng
         o = dict(orth).get(i, ())
         vecs.append(orthogonalise(_D.vectors[i], _basis.vectors[list(o)]) if o and _basis is not None
                     else _D.vectors[i])
-    m = _measurer(_eng, model_key)
+    m = measurer(_eng, model_key)
     fx = effect_matrix(_eng.G, torch.stack(vecs), _D.sigma[:k], m, render=_eng.render_ws,
                        scale=_scale(m.keys, _basis))
     return fx.matrix, fx.names, [auto_label(r, fx.names) for r in fx.matrix]
@@ -205,7 +169,7 @@ def conditional_part(view: View, A: Any) -> None:
     except ValueError as e:
         st.warning(str(e))
         return
-    m = _measurer(eng, eng.key)
+    m = measurer(eng, eng.key)
     fx = effect_matrix(eng.G, torch.stack([D.vectors[i], v]), D.sigma[[i, i]], m, render=eng.render_ws,
                        scale=_scale(m.keys, A))
     st.plotly_chart(heat_map(fx.matrix, ["before", "after"], fx.names, 240), key="attr_cond_heat", theme=None)

@@ -12,7 +12,6 @@ model cannot represent the image. Widget keys start with "inv_".
 
 from __future__ import annotations
 
-import math
 import secrets
 
 import numpy as np
@@ -33,6 +32,7 @@ from explorer.explore.projection_io import (
     side_by_side,
 )
 from explorer.fileio import megabytes
+from explorer.gan.critic import probability_real
 from explorer.imaging.media import data_url
 from explorer.imaging.render import glyph_sheet, is_glyph_stack, png_bytes
 from explorer.jobs.encoder_job import make_encoder_spec
@@ -214,7 +214,7 @@ def _realness_help(p: float | None, target_raw: float | None) -> str:
     if target_raw is None:
         return "the model's discriminator on the reconstruction"
     if p is not None:
-        yours = f"{1 / (1 + math.exp(-max(min(target_raw, 60.0), -60.0))):.2f}"
+        yours = f"{float(probability_real(max(min(target_raw, 60.0), -60.0))):.2f}"   # as p_real is computed
         scale = "the probability it gives the reconstruction of being a real training image (0 to 1)"
     else:
         yours, scale = f"{target_raw:+.2f}", "its raw score of the reconstruction (above 0 reads as real)"

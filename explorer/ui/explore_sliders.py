@@ -12,6 +12,7 @@ import streamlit as st
 
 from explorer.ui import state as S
 from explorer.ui import sticky
+from explorer.ui.attribute_readout import measured_change
 from explorer.ui.explore_view import METHOD_NAMES, View, method_short, set_widget
 from explorer.ui.session import session
 from explorer.ui.text import md_escape
@@ -63,7 +64,6 @@ def directions_panel(view: View) -> None:
         sticky.remember(PANEL_KEYS)
     if view.state.method == "attr":
         follow_all_toggle(view)
-        from explorer.ui.explore_attributes_panel import measured_change  # that module draws a panel too
         said = measured_change(view)
         if said:
             st.caption(md_escape(said))

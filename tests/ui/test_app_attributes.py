@@ -273,12 +273,17 @@ def _teach_here(app_env, name: str = "rounder") -> None:
     T.save_taught({"sha256": app_env["sha"]}, T.Taught(name, v.tolist(), 0.9, 0.85, 6, 6))
 
 
+def _on_attributes(app_env) -> AppTest:
+    """Explore opened by a link on the tiny model's attribute directions."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
+    return run_app(at)
+
+
 def test_a_recipe_brings_its_taught_direction_to_another_server_and_a_link_names_it(app_env):
     import streamlit as st
     _teach_here(app_env)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
-    run_app(at)
+    at = _on_attributes(app_env)
     idx = slider_of(at, "rounder")
     at.slider(key=f"amt{idx}").set_value(1.5)
     run_app(at)
@@ -316,9 +321,7 @@ def test_a_recipes_taught_index_is_matched_by_name_and_a_bad_index_names_the_met
     from explorer.explore import taught_refs as TR
     from explorer.explore.latents import Edit, LatentState
     _teach_here(app_env)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
-    run_app(at)
+    at = _on_attributes(app_env)
     idx = slider_of(at, "rounder")
     ref = {"direction": 40, "name": "rounder", "vector": "AAAA", "sigma": 1.0}   # a bad vector: matched by name
     state = LatentState("tiny", app_env["sha"][:12], 0, method="attr",
@@ -331,9 +334,7 @@ def test_a_recipes_taught_index_is_matched_by_name_and_a_bad_index_names_the_met
 
 
 def test_an_attribute_edit_says_what_it_measurably_did_to_the_image(app_env):
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update({"m": "tiny", "ck": app_env["sha"][:12], "d": "attr"})
-    run_app(at)
+    at = _on_attributes(app_env)
     assert not any("Measured on this image" in c.value for c in at.caption)      # no edit: nothing to say
     idx = slider_of(at, "brightness")
     at.slider(key=f"amt{idx}").set_value(2.0)
