@@ -123,11 +123,32 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def thumb_size(xy: np.ndarray) -> float:
+    """The side of a thumbnail's square box on the map, in the map's units: a share of the wider extent
+    of the points (N, 2), smaller as there are more of them."""
+    n = xy.shape[0]
+    span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-6)) if n else 1.0
+    return span * (0.07 if n <= 150 else 0.05 if n <= 300 else 0.04)
+
+
+def uncluttered(xy: np.ndarray, size: float) -> list[int]:
+    """Indices of the points (N, 2) whose thumbnails (squares of side `size` centred on them) are drawn:
+    greedily in sample order, each one only where its square overlaps none drawn before, so no
+    thumbnail hides another; the others stay dots (every point keeps its marker)."""
+    kept: list[int] = []
+    pts = np.asarray(xy, dtype=np.float64)
+    for i in range(pts.shape[0]):
+        if not kept or float(np.abs(pts[kept] - pts[i]).max(1).min()) >= size:
+            kept.append(i)
+    return kept
+
+
 def map_figure(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Sequence[int] | np.ndarray | None,
                class_names: Sequence[str], thumbs: Sequence[bytes] | None = None, selected: int | None = None,
                height: int = 620):
     """A scatter of the projected samples, one trace per class (legend), each point's sample index in
-    customdata[0]; PNG `thumbs` drawn on the map; the `selected` sample ringed."""
+    customdata[0]; PNG `thumbs` (one per sample) drawn on the map where they do not overlap
+    (`uncluttered`); the `selected` sample ringed."""
     import plotly.graph_objects as go
     xy = np.asarray(xy, dtype=np.float64)
     n = xy.shape[0]
@@ -144,10 +165,11 @@ def map_figure(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Seque
             hovertemplate="seed %{customdata[1]}" + ("" if k is None else f"<br>{name}") + "<extra></extra>"))
     span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-6))
     if thumbs is not None:
-        size = span * (0.07 if n <= 150 else 0.05 if n <= 300 else 0.04)
+        size = thumb_size(xy)
         fig.update_layout(images=[{"source": data_uri(thumbs[i]), "x": float(xy[i, 0]), "y": float(xy[i, 1]),
                                    "xref": "x", "yref": "y", "sizex": size, "sizey": size, "xanchor": "center",
-                                   "yanchor": "middle", "layer": "below", "sizing": "contain"} for i in range(n)])
+                                   "yanchor": "middle", "layer": "below", "sizing": "contain"}
+                                  for i in uncluttered(xy, size)])
     if selected is not None and 0 <= selected < n:
         fig.add_trace(go.Scatter(x=[xy[selected, 0]], y=[xy[selected, 1]], mode="markers", name="selected",
                                  hoverinfo="skip", showlegend=False,

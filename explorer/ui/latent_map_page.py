@@ -77,7 +77,8 @@ def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
                   help="A font model maps fewer faces at first: each is a whole alphabet to render.")
     first = int(c3.number_input("First seed", 0, FIRST_MAX, 0, step=1, key="lm_seed"))
     psi = float(c4.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="lm_psi"))
-    thumbs = c5.toggle("Images", value=True, key="lm_thumbs", help="Draw each image on the map (thumbnails).")
+    thumbs = c5.toggle("Images", value=True, key="lm_thumbs", help="Draw images on the map (thumbnails), each only "
+                       "where it hides no other; the other points stay dots: click one to see it.")
     return MapSettings(str(method), int(n), first, psi, bool(thumbs))
 
 

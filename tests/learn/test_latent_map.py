@@ -49,7 +49,9 @@ def test_figure_and_selection(G):
     thumbs = [b"\x89PNG fake"] * 30
     fig = LM.map_figure(xy, seeds, classes, ["cat", "dog", "owl"], thumbs, selected=4)
     assert [t.name for t in fig.data] == ["cat", "dog", "owl", "selected"]
-    assert len(fig.layout.images) == 30 and fig.layout.images[0].source.startswith("data:image/png;base64,")
+    drawn = LM.uncluttered(xy, LM.thumb_size(xy))
+    assert 0 < len(fig.layout.images) == len(drawn) <= 30
+    assert fig.layout.images[0].source.startswith("data:image/png;base64,")
     dog = fig.data[1]
     assert list(dog.customdata[0]) == [1, 1] and float(dog.x[0]) == pytest.approx(float(xy[1, 0]))
     plain = LM.map_figure(xy, seeds, None, [], None)
@@ -59,6 +61,20 @@ def test_figure_and_selection(G):
     assert LM.selected_index({"selection": {"points": [{"customdata": {"0": 9, "1": 9}}]}}) == 9   # typed array
     assert LM.selected_index({"selection": {"points": [], "point_indices": []}}) is None
     assert LM.selected_index(None) is None
+
+
+def test_thumbnails_never_overlap_and_every_point_keeps_its_dot():
+    xy = np.array([[0.0, 0.0], [0.5, 0.2], [3.0, 0.0], [3.0, 0.9], [3.0, 1.0], [10.0, 10.0]])
+    assert LM.uncluttered(xy, 1.0) == [0, 2, 4, 5]       # 1 overlaps 0; 3 overlaps 2; 4 touches 2's edge only
+    assert LM.uncluttered(xy, 0.05) == list(range(6))    # small enough: all drawn
+    rng = np.random.default_rng(0)
+    cloud = rng.normal(size=(300, 2))
+    size = LM.thumb_size(cloud)
+    kept = cloud[LM.uncluttered(cloud, size)]
+    gaps = np.abs(kept[:, None] - kept[None]).max(-1) + np.eye(len(kept)) * 1e9
+    assert gaps.min() >= size and 10 < len(kept) < 300
+    fig = LM.map_figure(cloud, np.arange(300), None, [], [b"\x89PNG fake"] * 300)
+    assert len(fig.layout.images) == len(kept) and len(fig.data[0].x) == 300
 
 
 def test_quiz_round_and_tally():
