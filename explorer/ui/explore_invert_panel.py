@@ -113,21 +113,27 @@ def _new_upload(model_key: str) -> None:
     before = kept_upload("_inv_files", model_key, None)
     now = kept_upload("_inv_files", model_key, st.session_state.get("inv_upload"))
     if now is not None and (before is None or before[0] != now[0]):
-        old = _runs().pop(model_key, None)
-        if old is not None:
-            old.stop()
+        _drop_unshown(model_key)
+
+
+def _drop_unshown(model_key: str) -> None:
+    """Another target was chosen: a projection still running (or ended unseen) belongs to the old one, so
+    it is stopped and forgotten; a finished one already shown stays, with its figures and recipe, until
+    the next Start (invert_panel says when it is of an earlier choice)."""
+    run = _runs().get(model_key)
+    if run is not None and not (run.done and run.applied):
+        run.stop()
+        _runs().pop(model_key, None)
 
 
 def _new_font(model_key: str) -> None:
-    """Another font chosen (installed or uploaded, usable or not) stops and forgets the previous font's
-    projection, as a new image file does (`_new_upload`); the same font again changes nothing."""
+    """Another font chosen (installed or uploaded, usable or not) stops a projection still running from the
+    previous font, as a new image file does (`_drop_unshown`); the same font again changes nothing."""
     ss = st.session_state
     now = (ss.get("_inv_font_target") or (None,))[0]
     seen = ss.setdefault("_inv_font_keys", {})
     if seen.get(model_key) is not None and seen[model_key] != now:
-        old = _runs().pop(model_key, None)
-        if old is not None:
-            old.stop()
+        _drop_unshown(model_key)
     seen[model_key] = now
 
 
@@ -349,7 +355,8 @@ def invert_panel(view: View) -> None:
     elif run is not None and run.error:
         st.error(f"The projection failed: {md_escape(run.error)}")
     elif run is not None and run.result is not None:
-        if why:                                             # the error above is about the new choice
-            st.info(f"The projection below is of your previous {'font' if glyphs else 'image'}, not of this one.")
+        if why or (target is not None and not np.array_equal(target, run.target)):   # another choice since
+            st.info(f"The projection below is of your previous {'font' if glyphs else 'image'}, not of the one "
+                    "chosen now" + ("." if why else ": Start projection to project that one."))
         _describe(eng, run.result)
         _link_note(view, run.result)

@@ -130,7 +130,12 @@ def test_a_font_model_starts_from_an_installed_font(font_env):
     at.file_uploader(key="inv_font_upload").set_value(("broken.ttf", b"\x00\x01junk" * 50, "font/ttf"))
     run_app(at)
     assert any("That font cannot be used" in e.value for e in at.error)
-    assert not at.metric                                           # and nothing of the other font's projection
+    assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}        # the shown projection keeps its figures,
+    assert any("previous font, not of the one chosen now." in i.value for i in at.info)   # said to be of the last
+    at.radio(key="inv_font_src").set_value("installed")            # back to the projected font: no such note
+    run_app(at)
+    assert {"PSNR", "SSIM"} <= {m.label for m in at.metric} and not at.error
+    assert not [i for i in at.info if "previous font" in i.value]
 
 
 def _project_an_upload(at: AppTest, steps: int) -> AppTest:
@@ -146,14 +151,23 @@ def _project_an_upload(at: AppTest, steps: int) -> AppTest:
     return at
 
 
-def test_a_new_file_clears_the_previous_projection(app_env):
+def test_a_new_file_keeps_the_shown_projection_and_says_whose_it_is(app_env):
     at = _project_an_upload(run_app(AppTest.from_file(APP, default_timeout=120)), steps=10)
     run_app(at)
     assert {"PSNR", "SSIM"} <= {m.label for m in at.metric}               # the first file's projection
+    w = at.query_params["w"]
     at.file_uploader(key="inv_upload").set_value(("evil.png", b"<script>alert(1)</script>", "image/png"))
     run_app(at)
     assert any("cannot be used" in e.value for e in at.error)
-    assert not at.metric and not at.warning, [w.value for w in at.warning]  # nothing of the old projection
+    assert {"PSNR", "SSIM"} <= {m.label for m in at.metric} and at.query_params["w"] == w   # nothing lost,
+    assert any("previous image, not of the one chosen now." in i.value for i in at.info)   # and it says whose
+    other = Image.new("RGB", (32, 32), (200, 30, 30))
+    buf = io.BytesIO()
+    other.save(buf, format="PNG")
+    at.file_uploader(key="inv_upload").set_value(("other.png", buf.getvalue(), "image/png"))
+    run_app(at)
+    assert not at.error and any("Start projection to project that one" in i.value for i in at.info)
+    assert [b for b in at.button if b.key == "inv_start"]                 # the new image can be projected
 
 
 def test_the_seed_box_says_when_the_image_is_a_projection_and_a_seed_leaves_it(app_env):
