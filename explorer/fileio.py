@@ -150,6 +150,18 @@ def read_json_object(path: str | os.PathLike, what: str, error: type[Exception] 
     return obj
 
 
+def human_size(n: int) -> str:
+    """A file's size for a label, in the unit that reads best (1024-based, as `megabytes`): '812 bytes',
+    '14 KB', '3.2 MB', '1.1 GB'."""
+    if n < 1024:
+        return f"{n} byte{'s' if n != 1 else ''}"
+    for unit, k in (("KB", 1), ("MB", 2), ("GB", 3)):
+        v = n / 1024 ** k
+        if v < 1024 or unit == "GB":
+            return f"{v:.0f} {unit}" if v >= 10 else f"{v:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
 def megabytes(n: int) -> str:
     """A byte count as the upload boxes state their limits: MB of 1024 x 1024 bytes, e.g. '20 MB', '16.9 MB'."""
     mb = n / 1024 ** 2

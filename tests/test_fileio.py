@@ -137,3 +137,9 @@ def test_loads_json_turns_every_parse_failure_into_one_error(tmp_path):
     else:
         raise AssertionError("parsed")
     assert fileio.locked_update(p, lambda v: v, default={"ok": 1}) == {"ok": 1}
+
+
+def test_human_size_picks_the_unit_that_reads_best():
+    from explorer.fileio import human_size
+    assert [human_size(n) for n in (0, 1, 812, 1024, 14_500, 20 * 1024 ** 2, int(3.25 * 1024 ** 2), 5 * 1024 ** 4)] \
+        == ["0 bytes", "1 byte", "812 bytes", "1.0 KB", "14 KB", "20 MB", "3.2 MB", "5120 GB"]

@@ -98,6 +98,20 @@ class Job:
 
 # ----------------------------------------------------------------------------- registry
 
+SLUG_MAX = 40
+
+
+def run_slug(name: str) -> str:
+    """A job name as the start of its run folder's name: letters and digits of any script, lower-cased,
+    every other run of characters one "-"; at most SLUG_MAX characters, cut between words (a word longer
+    than that is cut), "job" when nothing is left."""
+    full = re.sub(r"[\W_]+", "-", name.lower()).strip("-")
+    slug = full[:SLUG_MAX]
+    if len(full) > SLUG_MAX and full[SLUG_MAX] != "-" and "-" in slug:      # the cut fell inside a word
+        slug = slug[:slug.rfind("-")]
+    return slug.strip("-") or "job"
+
+
 class JobRegistry:
     """Jobs in one SQLite file (WAL). Safe to use from many threads and processes: one connection per call."""
 
@@ -149,7 +163,7 @@ class JobRegistry:
             raise JobError("a job needs an owner (the session token)")
         spec = validate_spec(spec)
         job_id = secrets.token_urlsafe(16)
-        slug = re.sub(r"[\W_]+", "-", spec["name"].lower()).strip("-")[:40].strip("-") or "job"   # any script
+        slug = run_slug(spec["name"])
         run = self.runs_dir / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         now = time.time()
         with self._tx() as c:
@@ -281,6 +295,11 @@ class JobRegistry:
             cols["finished"] = time.time()
         mine = f" AND (pid = {int(pid)} OR pid IS NULL)" if pid else ""
         with self._tx() as c:
+            r = c.execute("SELECT requested, messages FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if status == "done" and r is not None and r["requested"] == "cancel":   # it ended before it saw the cancel
+                cols["messages"] = (json.loads(r["messages"]) + [{
+                    "t": time.time(), "kind": "note", "message": "it finished before the cancel reached it: "
+                    "its model was kept and is in the model picker"}])[-100:]
             return self._set(c, job_id, "AND status = 'running'" + mine, **cols)
 
     # -- for the scheduler

@@ -18,6 +18,7 @@ from explorer.explore.engine import Engine
 from explorer.explore.latents import SEED_MAX, LatentState
 from explorer.explore.specimen import PANGRAM
 from explorer.explore.synthetic import MAX_IMAGES, synthetic_zip
+from explorer.fileio import human_size
 from explorer.imaging.media import data_url
 from explorer.imaging.render import png_bytes, to_pil
 from explorer.ui import font_link, handoff, pages, sticky
@@ -130,7 +131,7 @@ def dataset_panel(eng: Engine) -> None:
         ss["syn_zip_key"] = zip_key
         bar.progress(1.0, text="Done")
     if ss.get("syn_zip") and ss.get("syn_zip_key") == zip_key:      # never a zip of another model or settings
-        st.download_button(f"Download the dataset ({len(ss['syn_zip']) / 1e6:.1f} MB)", ss["syn_zip"],
+        st.download_button(f"Download the dataset ({human_size(len(ss['syn_zip']))})", ss["syn_zip"],
                            file_name=f"{eng.name}-synthetic.zip", mime="application/zip", key="syn_download",
                            on_click="ignore")
     elif ss.get("syn_zip"):

@@ -6,7 +6,9 @@ value across pages. A link's `?m=` query parameter preselects the model on a ses
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -97,9 +99,10 @@ def link_hit(ms: list[ModelInfo], labels: list[str], name: str | None, ck: str |
 def sidebar() -> None:
     _process_setup()
     ms = models()
+    labels = [label(m) for m in ms]
+    st.session_state["_picker_labels"] = labels          # what the picker offers (see picker_is_stale)
     if not ms:
         return
-    labels = [label(m) for m in ms]
     # a run interrupted before the picker was drawn (a quick click after opening a link) loses a widget's
     # value: the choice is kept as a sticky value too, and put back when the widget's is gone
     sticky.restore(["model"])
@@ -130,6 +133,15 @@ def sidebar() -> None:
     if info is not None:
         with st.sidebar.expander("Model card"):
             st.markdown(info.meta.get("model_card") or "_No model card._")
+
+
+def picker_is_stale(ss: Mapping[str, Any] | None = None) -> bool:
+    """True when the models on disk differ from those the sidebar's picker offered on this session's
+    last full run (`ss`: the session state, st.session_state by default): a fragment (e.g. the Train
+    page's jobs, where a finished or kept run appears) redraws only itself, so it reruns the whole app
+    to bring the picker up to date."""
+    shown = (st.session_state if ss is None else ss).get("_picker_labels")
+    return shown is not None and shown != [label(m) for m in models()]
 
 
 def current_model() -> ModelInfo | None:

@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 from explorer.jobs.registry import Job, JobError, JobRegistry
 from explorer.jobs.runlog import read_metrics, sample_steps, thin
 from explorer.jobs.scheduler import Scheduler
+from explorer.ui import pages
 from explorer.ui.text import md_escape
 
 ss = st.session_state
@@ -95,6 +96,7 @@ def _curves(run: Path) -> None:
     if quality:
         fig.add_trace(go.Scatter(x=[q["step"] for q in quality], y=[q["swd"] for q in quality], name="SWD",
                                  mode="lines+markers"), row=1, col=4)
+    fig.update_yaxes(range=[-0.02, 1.02], row=1, col=3)      # a probability: a fixed axis, so noise near 1 stays flat
     fig.update_layout(height=290, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
     fig.update_annotations(font_size=12)
@@ -210,6 +212,8 @@ def jobs_section(reg: JobRegistry, sched: Scheduler) -> None:
         sched.tick()
     except Exception as e:                              # e.g. the disk is full: say so, keep the page alive
         st.warning(f"The job scheduler could not run: {md_escape(e)}")
+    if pages.picker_is_stale():                         # a run finished or was kept: the sidebar lists it now
+        st.rerun(scope="app")
     if ss.get("job_warning"):
         st.warning(md_escape(ss.pop("job_warning")))
     shown = reg.list_for(ss["owner"])

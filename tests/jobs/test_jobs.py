@@ -194,6 +194,21 @@ def test_pause_resume_cancel(env):
         reg.pause(x)
 
 
+def test_a_cancel_that_comes_too_late_is_said(env):
+    reg, sched, ds = env
+    x = reg.submit("alice", spec(ds, steps=4))
+    assert reg.claim_next(reg.require(x).device).id == x       # running, as a worker would find it (none started)
+    with reg._tx() as c:                                  # the cancel lands after the worker's last look
+        reg._set(c, x, requested="cancel")
+    assert reg.finish(x, "done")
+    job = reg.require(x)
+    assert job.status == "done" and job.requested is None
+    assert "finished before the cancel reached it" in job.messages[-1]["message"]
+    y = reg.submit("alice", spec(ds, steps=4))
+    wait(reg, sched, y, lambda j: j.status == "done", "a plain finish")
+    assert not [m for m in reg.require(y).messages if "cancel" in m["message"]]
+
+
 def test_disk_full_fails_only_that_job(env, monkeypatch):
     reg, sched, ds = env
     a = reg.submit("alice", spec(ds, steps=8, checkpoint_every=2, name="doomed"))
@@ -373,3 +388,12 @@ def test_a_cancelled_run_can_be_kept_as_a_model(env):
     assert meta["name"] == run.name and meta["training"]["steps"] == 4
     assert meta["model_card"].startswith("# half done") and (run / "model_card.md").exists()
     assert [m.name for m in ckpt.list_models(run / "none", run.parent)] == [run.name]
+
+
+def test_run_folder_names_are_cut_between_words():
+    from explorer.jobs.registry import SLUG_MAX, run_slug
+    hostile = "<b>x</b> **bold** <img src=x onerror=alert(1)> 🎉 שלום"
+    assert run_slug(hostile) == "b-x-b-bold-img-src-x-onerror-alert-1"       # not "...-alert-1-שלו"
+    assert run_slug("שלום עולם") == "שלום-עולם" and run_slug("🎉 !!") == "job"
+    assert run_slug("a" * 50) == "a" * SLUG_MAX                              # one long word is cut
+    assert run_slug("my gan") == "my-gan"

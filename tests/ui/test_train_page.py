@@ -7,6 +7,7 @@ measures a real one)."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -146,6 +147,7 @@ def test_upload_check_train_watch_then_finetune(app_env):
     assert bar.proto.text.startswith("step 6 / 6") and "SWD" in bar.proto.text
     fig = at.get("plotly_chart")[0].proto.spec
     assert all(name in fig for name in ('"G loss"', '"D(real)"', '"aug. p"', '"SWD"'))
+    assert json.loads(fig)["layout"]["yaxis3"]["range"] == [-0.02, 1.02]              # p on its whole scale
     hist = at.select_slider(key=f"hist-{job_id}")
     assert hist.options == ["step 2", "step 4", "step 6"] and hist.value == 6          # follows the newest
     assert at.get("image")[-1].proto.imgs[0].caption == "samples at step 6"
@@ -231,3 +233,17 @@ def test_a_partial_read_is_a_warning_that_names_every_unread_file(app_env, monke
     assert unread == ["set/img3.png", "set/img4.png"]                   # each one named, no "(rest)" row
     groups = next(d.value for d in at.dataframe if "examples" in d.value.columns)
     assert groups["files"].tolist() == [3, 2]                           # identical reasons, counted
+
+
+def test_the_jobs_fragment_reruns_the_app_when_the_picker_is_out_of_date(monkeypatch):
+    """A finished or kept run appears while only the jobs fragment reruns: it asks for a full rerun."""
+    from types import SimpleNamespace
+
+    from explorer.ui import pages
+    on_disk = [SimpleNamespace(name="fonts", source="pretrained")]
+    monkeypatch.setattr(pages, "models", lambda: list(on_disk))
+    ss = {"_picker_labels": ["fonts (pretrained)"]}
+    assert not pages.picker_is_stale(ss)
+    on_disk.append(SimpleNamespace(name="my-gan-20261202-1", source="trained"))
+    assert pages.picker_is_stale(ss)
+    assert not pages.picker_is_stale({})                        # no picker drawn yet: nothing to refresh
