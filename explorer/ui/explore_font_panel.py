@@ -108,9 +108,9 @@ def text_box() -> tuple[str, int]:
     ss.setdefault("font_size", DEFAULT_SIZE)
     text = st.text_area("Specimen text", key="font_text", max_chars=MAX_TEXT, height=68,
                         help="Set in the current typeface. Characters it has no glyph for are drawn as dotted boxes.")
-    c1, c2 = st.columns([3, 2], vertical_alignment="center")   # beside a 4:1 text box the slider was a stub
-    size = c2.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
-    c1.toggle("As the downloaded font", key="font_traced",
+    # each on its own row: beside the text box the slider was a stub, beside the toggle its label was cut
+    size = st.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
+    st.toggle("As the downloaded font", key="font_traced",
               help="Set the text from the outlines the .otf download is traced to (potrace), drawn back at the "
                    "model's 64 px, instead of the model's own glyph bitmaps: small specks are dropped and edges "
                    "become curves, but a ragged glyph stays ragged. At large sizes the installed font shows its "
