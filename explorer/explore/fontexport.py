@@ -13,7 +13,10 @@ of a face in one run, as one tiled bitmap), then built with fontTools' FontBuild
 - names: a unique family "Latent <8 hex of the recipe's hash>", and the recipe (JSON) in the name
   table at RECIPE_NAME_ID (a font-specific name ID, >= 256), summarised in the description (ID 10);
 - style: weight class and italic measured from the glyphs (explorer/explore/font_style.py), in OS/2,
-  head.macStyle, post.italicAngle and the style names.
+  head.macStyle, post.italicAngle and the style names; underline and strikeout as thick as a stem
+  (`stroke_units`), OS/2 code page Latin 1;
+- the glyphs are cleaned before tracing (glyph_ink.clean_glyphs): specks and pinholes no typeface has,
+  a dot above an o or a hole in an S's stroke, are not traced.
 
     from explorer.explore.fontexport import build_font, text_svg, font_family
     otf = build_font(stack, recipe_json)             # bytes of an .otf; raises FontExportError
@@ -45,7 +48,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer.explore.font_style import font_style
-from explorer.explore.glyph_ink import SPECK_PX, significant_ink
+from explorer.explore.glyph_ink import SPECK_PX, clean_glyphs, significant_ink
 from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, Metrics, as_stack, glyph_metrics
 
 UPM = 1000                   # font units per em
@@ -57,6 +60,9 @@ RECIPE_NAME_ID = 256         # name ID of the recipe (JSON)
 ALPHAMAX = 0.6               # potrace's corner threshold (default 1): a little sharper, closer to the bitmaps
 TURDSIZE = SPECK_PX * UPSAMPLE ** 2   # potrace drops blobs smaller than this (upsampled px): the specimen's specks
 POTRACE_TIMEOUT_S = 30.0
+UNDERLINE_GAP = 100          # post.underlinePosition: the underline's top this far below the baseline (font units)
+RULE_RANGE = (30, 150)       # underline and strikeout thickness, font units (a stem's thickness, within these)
+LOWEST_PPEM = 9              # head.lowestRecPPEM: the smallest readable size, px per em
 _TRANSLATE = re.compile(r'translate\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)\s*scale\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)')
 _PATH = re.compile(r'<path\b[^>]*\bd="([^"]*)"', re.S)
 
@@ -190,7 +196,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     u, base = geo.unit, m.baseline
     chars = glyphs[:a.shape[0]]
     names = [glyph_name(c) for c in chars]
-    outlines = trace(a)
+    outlines = trace(clean_glyphs(a, chars))          # without specks and pinholes no typeface has
     origins = cell_origins(m)
     order = [".notdef", "space"] + names
     fb = FontBuilder(UPM, isTTF=False)
@@ -231,12 +237,16 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
                        "uniqueFontIdentifier": f"{ps};latent-explorer", "fullName": full, "psName": ps,
                        "version": "Version 1.000", "description": note, RECIPE_NAME_ID: recipe_json}, mac=False)
     bold, italic = style.weight_class == 700, style.italic
+    x_height = _x_height(strokes, chars, m, u)
+    rule = stroke_units(strokes, u)                      # underline and strikeout as thick as a stem
     fb.setupOS2(sTypoAscender=geo.ascent, sTypoDescender=geo.descent, sTypoLineGap=0,
                 usWinAscent=geo.ascent, usWinDescent=-geo.descent, sCapHeight=CAP_UNITS,
-                sxHeight=_x_height(strokes, chars, m, u), fsType=0, achVendID="LTNT", usWeightClass=style.weight_class,
-                fsSelection=(1 if italic else 0) | (32 if bold else 0) | (64 if not (bold or italic) else 0))
-    fb.updateHead(macStyle=(1 if bold else 0) | (2 if italic else 0))
-    fb.setupPost(italicAngle=style.italic_angle)
+                sxHeight=x_height, fsType=0, achVendID="LTNT", usWeightClass=style.weight_class,
+                fsSelection=(1 if italic else 0) | (32 if bold else 0) | (64 if not (bold or italic) else 0),
+                ulCodePageRange1=1,                      # bit 0: Latin 1 (A-Z a-z 0-9 are in it); font menus use it
+                yStrikeoutSize=rule, yStrikeoutPosition=int(round((x_height or CAP_UNITS * 0.7) / 2 + rule / 2)))
+    fb.updateHead(macStyle=(1 if bold else 0) | (2 if italic else 0), lowestRecPPEM=LOWEST_PPEM)
+    fb.setupPost(italicAngle=style.italic_angle, underlinePosition=-UNDERLINE_GAP, underlineThickness=rule)
     out = io.BytesIO()
     fb.save(out)
     return out.getvalue()
@@ -261,6 +271,18 @@ def drawn_cells(font_data: bytes, stack: np.ndarray, glyphs: str = CHARS) -> np.
         ImageDraw.Draw(im).text((float(origins[i]), float(m.baseline)), ch, font=font, fill=255, anchor="ls")
         cells[i] = np.asarray(im)
     return cells
+
+
+def stroke_units(stack: np.ndarray, u: float) -> int:
+    """A typical stem's thickness in font units: the median over the glyphs with ink of 2 x ink area /
+    perimeter (px, the stroke-width measure of explorer/data/glyphmetrics.py) times `u` font units per px,
+    within RULE_RANGE (the thickness of the underline and strikeout)."""
+    ink = np.asarray(stack, np.float32) / 255.0
+    per = (np.abs(np.diff(ink, axis=1)).sum((1, 2)) + np.abs(np.diff(ink, axis=2)).sum((1, 2)))
+    area = ink.sum((1, 2))
+    widths = 2 * area[per > 0] / per[per > 0]
+    px = float(np.median(widths)) if len(widths) else 0.0
+    return int(np.clip(round(px * u), *RULE_RANGE))
 
 
 def _x_height(stack: np.ndarray, chars: str, m: Metrics, u: float) -> int:

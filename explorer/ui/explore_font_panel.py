@@ -112,8 +112,9 @@ def text_box() -> tuple[str, int]:
     size = st.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
     st.toggle("As the downloaded font", key="font_traced",
               help="Set the text from the outlines the .otf download is traced to (potrace), drawn back at the "
-                   "model's 64 px, instead of the model's own glyph bitmaps: small specks are dropped and edges "
-                   "become curves, but a ragged glyph stays ragged. At large sizes the installed font shows its "
+                   "model's 64 px, instead of the model's own glyph bitmaps: specks and pinholes no typeface has "
+                   "(a dot above an o, a hole in an S's stroke) are dropped and edges become curves, but a "
+                   "ragged glyph stays ragged. At large sizes the installed font shows its "
                    "outlines' detail the 64 px cells hide.")
     sticky.remember(STICKY)
     return str(text), int(size)

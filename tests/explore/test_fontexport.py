@@ -58,6 +58,12 @@ def test_cmap_metrics_names_and_recipe():
     assert font["hhea"].ascent == round(46 * unit) and font["hhea"].descent == -round(18 * unit)
     assert font["OS/2"].sTypoAscender == font["hhea"].ascent and font["OS/2"].usWinDescent == -font["hhea"].descent
     assert font["OS/2"].sCapHeight == FE.CAP_UNITS
+    post, os2 = font["post"], font["OS/2"]
+    assert post.underlinePosition < 0 and FE.RULE_RANGE[0] <= post.underlineThickness <= FE.RULE_RANGE[1]
+    assert os2.yStrikeoutSize == post.underlineThickness and 0 < os2.yStrikeoutPosition < FE.CAP_UNITS
+    assert os2.ulCodePageRange1 & 1 and font["head"].lowestRecPPEM == FE.LOWEST_PPEM     # Latin 1
+    thin = FE.read_font(FE.build_font(render_stacks(n=2, res=64)[0].numpy(), RECIPE))
+    assert thin["post"].underlineThickness < post.underlineThickness                     # as thick as a stem
     name = font["name"]
     family = name.getDebugName(1)
     assert family == FE.font_family(RECIPE) and family.startswith("Latent ")
