@@ -70,7 +70,8 @@ def controls() -> tuple[int, int, float]:
     b.button("🎲", key="cl_random", on_click=_random_seed, help="random seed")
     rows = int(c.slider("Seeds (rows)", 1, 8, 3, key="cl_rows"))
     psi = float(d.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="cl_psi",
-                         help="Lower ψ pulls every image toward its class's average look."))
+                         help="Lower ψ pulls every image toward the centre of its class's latent space (the "
+                              "class's average w where the model has a mapping network; z toward 0 otherwise)."))
     return seed, rows, psi
 
 

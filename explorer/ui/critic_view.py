@@ -66,6 +66,9 @@ def score_image(eng: Engine, image_uint8: np.ndarray, class_index: int | None = 
 def describe(eng: Engine, score: float) -> str:
     """One line for a caption: the score, D's verdict and (for log-odds losses) its probability."""
     c = get_critic(eng)
+    if c is not None and c.loss == "wgan-gp":               # a Wasserstein critic: defined up to a constant
+        return (f"Critic score {score:+.2f} (a Wasserstein critic: higher means more real, but only differences "
+                "between images mean anything, so it gives no verdict)")
     verdict = "real" if score > 0 else "fake"
     prob = f", p(real) = {critic.probability_real(score):.2f}" if c is not None and c.calibrated else ""
     return f"Discriminator score {score:+.2f}: it would call this image {verdict}{prob}"

@@ -156,8 +156,9 @@ def controls(eng: Engine) -> None:
         st.selectbox("Class", list(range(nc)), format_func=lambda i: eng.class_names[i], key="cls")
     st.radio("Edit directions", dirs.METHODS, horizontal=True, key="method", format_func=method_name,
              on_change=S.switch_method, args=(ss, eng.key, eng.G.num_ws),
-             help="PCA finds the main axes of variation of w over many samples; SeFa factorises the "
-                  "generator's first style weights, with no sampling at all; Attributes are named directions "
+             help="PCA (GANSpace) finds the main axes of variation of w over many samples; SeFa takes the "
+                  "top eigenvectors of AᵀA, A the generator's style-layer weights (all layers), with no "
+                  "sampling at all; Attributes are named directions "
                   "fitted to measured image attributes (and the ones you taught). Each keeps its own edits.")
     st.number_input("Direction sliders", 1, MAX_DIRECTIONS, step=1, key="k")
     st.button("Reset edits and ψ", key="reset_all", on_click=_reset_all, args=(eng.key,),

@@ -18,7 +18,7 @@ from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
 PANEL_KEYS = ("layer_preset", "per_layer", "zgroup")     # panel widgets kept while their panel is hidden
-NARROW_RANGE = 3.0      # default slider range, in std: where images stay valid; "Wider range" goes to S.AMT_RANGE
+NARROW_RANGE = 3.0      # default slider range, in std: where most images stay plausible; "Wider range": S.AMT_RANGE
 
 
 def slider_label(view: View, i: int) -> str:
@@ -70,7 +70,8 @@ def directions_panel(view: View) -> None:
     amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
     sticky.restore(["wide_range"])
     wide = st.toggle(f"Wider range (±{S.AMT_RANGE:g} σ)", key="wide_range",
-                     help=f"Sliders go to ±{NARROW_RANGE:g} σ, where images stay valid; further out they break down.")
+                     help=f"Sliders go to ±{NARROW_RANGE:g} σ, where most images stay plausible; further out they "
+                          "often break down.")
     sticky.remember(["wide_range"])
     beyond = any(abs(float(a)) > NARROW_RANGE for a in amts.values())
     if beyond and not wide:

@@ -76,7 +76,9 @@ def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
     n = c2.slider("Samples", 100, N_MAX, default_n, step=50, key="lm_n",
                   help="A font model maps fewer faces at first: each is a whole alphabet to render.")
     first = int(c3.number_input("First seed", 0, FIRST_MAX, 0, step=1, key="lm_seed"))
-    psi = float(c4.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="lm_psi"))
+    psi = float(c4.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="lm_psi",
+                          help="Pulls every sample's w toward the average w: below 1 the cloud shrinks toward "
+                               "typical images, above 1 it spreads out."))
     thumbs = c5.toggle("Images", value=True, key="lm_thumbs", help="Draw images on the map (thumbnails), each only "
                        "where it hides no other; the other points stay dots: click one to see it.")
     return MapSettings(str(method), int(n), first, psi, bool(thumbs))
@@ -112,8 +114,9 @@ def main() -> None:
     handoff.follow()
     sticky.restore(STICKY)      # back from another page: the same map
     st.title("Latent map")
-    st.caption("Every dot is one generated image, placed by its latent vector w. Images the generator "
-               "considers alike sit close together. Click a dot to see it.")
+    st.caption("Every dot is one generated image, placed by its latent vector w. Points close in w tend to "
+               "look alike; the 2D map keeps only part of those distances, so neighbours here may be far "
+               "apart in w. Click a dot to see it.")
     settings = controls(LM.default_n(eng.G))
     ws, seeds, classes = _sample_ws(eng.key, settings.n, settings.first, settings.psi, eng)
     try:

@@ -30,22 +30,27 @@ EXPLAIN = {
     "discriminator": "**Discriminator.** A second MLP that gives every spot of the plane a score: blue where it "
     "believes points are real, red where it expects fakes. The background is that score on a grid; for the "
     "minimax and non-saturating losses it is shown as a probability, for hinge and Wasserstein it is an "
-    "unbounded critic score.",
-    "arrows": "**Green arrows** are minus the gradient of the generator's loss at each fake point: where the "
-    "next generator update tries to move it, always uphill on the discriminator's score. Length grows with "
+    "unbounded critic score, its colours spanning the scores where the points are (far off, they saturate).",
+    "arrows": "**Green arrows** are minus the gradient of the generator's loss at each fake point: the push "
+    "the generator's loss asks for there, always uphill on the discriminator's score (the points themselves "
+    "move only as far as the generator's weights can carry them, so not always exactly along it). Length grows with "
     "the gradient (squashed so huge ones stay readable), so when the gradient vanishes the arrows do too.",
     "game": "**The adversarial game.** Training alternates: the discriminator takes a few updates to separate "
-    "real from fake better, then the generator takes one to fool the new discriminator. Neither minimises a "
-    "fixed objective, each chases a target the other keeps moving, so the losses oscillate instead of "
-    "falling, and learning rates and the D:G step ratio decide whether the chase settles.",
+    "real from fake better, then the generator takes one to fool the new discriminator. Each player's loss "
+    "depends on the other's weights, so training looks for an equilibrium (for minimax, a saddle point of "
+    "one value function that D maximises and G minimises), not the minimum of one loss: each chases a target "
+    "the other keeps moving, the losses oscillate instead of falling, and learning rates and the D:G step "
+    "ratio decide whether the chase settles.",
     "losses": "**Loss functions** (D(x) is a raw score, σ the logistic function).  \n"
     "• *minimax*: G minimises log(1 − σ(D(G(z)))), the original game. Once D rejects the fakes with "
     "confidence this curve is flat and G gets almost no gradient.  \n"
-    "• *non-saturating*: G maximises log σ(D(G(z))) instead: the same goal, but the push is strongest "
-    "exactly when G is losing.  \n"
+    "• *non-saturating*: G maximises log σ(D(G(z))) instead: the same fixed point (fakes that D cannot "
+    "tell from real), but the push is strongest exactly when G is losing.  \n"
     "• *hinge*: D is only penalised for real scores below +1 and fake scores above −1; G raises its scores.  \n"
     "• *WGAN-GP*: D is a critic whose score gap between real and fake estimates a transport distance; a "
-    "penalty keeps its slope near 1 between the two sets.",
+    f"penalty λ·(|∇D| − 1)² on points between the two sets pulls its slope toward 1 (here λ = "
+    f"{P.Settings().gp_weight:g}, lighter than the paper's 10, which this small 2D game does not need), and a "
+    "small drift term 0.001·D(real)² keeps the scores near 0. The D loss curve includes both.",
     "collapse": "**Mode collapse.** The generator maps most latents onto one or a few modes. It is a greedy move: "
     "piling every point onto the spot the discriminator likes best lowers the generator's loss right now. "
     "The discriminator then learns to distrust that spot and the generator jumps to the next one, so it "
@@ -55,8 +60,9 @@ EXPLAIN = {
     "perfectly flattens out: its score is saturated almost everywhere, so its gradient says little about "
     "where the data lies. A Wasserstein critic held to slope ≈ 1 keeps a steady tilt from every fake point "
     "towards the data, including modes nobody covers yet. The hinge loss stops rewarding the discriminator "
-    "once a point is on the right side with a margin, which keeps it from becoming over-confident and keeps "
-    "its surface smooth. Either way, dumping all the mass on one spot pays off less.",
+    "once a point is on the right side with a margin, which keeps it from becoming over-confident (smoothness "
+    "itself comes from elsewhere, e.g. spectral normalisation in Miyato et al. 2018). Either way, dumping all "
+    "the mass on one spot pays off less.",
 }
 
 

@@ -145,9 +145,12 @@ def question(eng: Engine, ds: ImageDataset, critic: Critic | None, q: dict, name
             st.button("Next image" if i + 1 < len(q["items"]) else "See the results", key="qz_next", on_click=_next,
                       type="primary")
         st.button("New round", key="qz_new", on_click=_new_round, args=(eng, ds, critic, names))
-        st.caption("The discriminator says *real* when its score is above 0. It was trained to tell real from "
-                   "generated while the generator was trained to fool it, so near the end of training it is "
-                   "often unsure.")
+        st.caption("The discriminator says *real* when its score is above 0 (for a Wasserstein critic, whose "
+                   "scores mean something only compared with each other, that line is a convention). It was "
+                   "trained to tell real from generated while the generator was trained to fool it. In theory, "
+                   "at the game's equilibrium, it would be unsure (50 %) everywhere (Goodfellow et al. 2014); in "
+                   "practice a trained discriminator usually keeps telling them apart, and can be wrong about "
+                   "real images it never saw.")
 
 
 def main() -> None:

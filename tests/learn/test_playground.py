@@ -248,6 +248,21 @@ def test_view_shapes_and_figures_are_valid_plotly(latent, lines):
     assert ((v.heat >= 0) & (v.heat <= 1)).all()     # P(real) for the non-saturating loss
 
 
+def test_a_critics_colours_span_its_scores_at_the_points_not_far_off():
+    from explorer.learn.playground.live import critic_range
+    pg = P.Playground(P.Settings(loss="hinge", target="ring"))
+    pg.step(40)
+    v = pg.view()
+    assert v.heat_label == "critic score"
+    r = critic_range(v)
+    heat = P.figures(v)[0].to_dict()["data"][0]
+    assert heat["zmin"] == -r and heat["zmax"] == r
+    assert r <= np.abs(v.heat).max()                          # never wider than the plane's own extremes
+    far = dataclasses.replace(v, heat=v.heat.copy())
+    far.heat[0, 0] = 1e3                                      # a far-off corner's extrapolation: no change
+    assert critic_range(far) == r
+
+
 @pytest.mark.parametrize("optimizer", P.OPTIMIZERS)
 def test_every_optimizer_and_loss_trains(optimizer):
     for loss in P.LOSSES:

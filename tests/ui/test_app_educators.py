@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import unittest.mock
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +194,11 @@ def test_critic_view_scores_for_the_explore_and_interpolate_pages(app_env):
     assert scores.shape == (3,) and np.allclose(scores, s)
     fig = CV.path_scores_figure(scores, current=1)
     assert len(fig.data) == 2 and list(fig.data[1].x) == [2] and fig.layout.shapes[0].y0 == 0
+    wgan = dataclasses.replace(critic.load_critic(app_env / "pre" / "tiny.json"), loss="wgan-gp")
+    # a Wasserstein critic (defined up to a constant) gives no verdict
+    with unittest.mock.patch.object(CV, "get_critic", lambda _eng: wgan):
+        line = CV.describe(eng, s)
+    assert "Wasserstein critic" in line and "would call" not in line and "p(real)" not in line
     plain = get_engine(str(app_env / "pre" / "plain.json"), _sha(app_env / "pre" / "plain.json"))
     img0, _ = plain.render_state(LatentState("plain", "", seed=0), None)
     assert CV.score_image(plain, img0) is None and "no discriminator" in CV.why_none(plain)

@@ -38,10 +38,26 @@ def _fig(traces: list[dict], **layout):
     return go.Figure({"data": traces, "layout": {**base, **layout}}, _validate=False)
 
 
+def critic_range(v: View, q: float = 0.95) -> float:
+    """The colour scale's half-width for a critic's (unbounded) score: the q-quantile of |score| at the grid
+    cells under the real and fake points, so the colours show the critic where the data is (scores beyond
+    it, far from every point, saturate). At least 1e-3."""
+    pts = np.concatenate([v.real, v.fake])
+    if not len(pts) or not len(v.xs):
+        return 1.0
+    ix = np.clip(np.searchsorted(v.xs, pts[:, 0]), 0, len(v.xs) - 1)
+    iy = np.clip(np.searchsorted(v.xs, pts[:, 1]), 0, len(v.xs) - 1)
+    return max(float(np.quantile(np.abs(v.heat[iy, ix]), q)), 1e-3)
+
+
 def figures(v: View) -> list:
     """Plotly figures for a View: [plane (D heatmap, points, manifold, arrows), losses, modes covered]."""
     red_white_blue = [[0, "#b2182b"], [0.5, "#f7f7f7"], [1, "#2166ac"]]      # low: "fake", high: "real"
-    scale: dict[str, float] = {"zmin": 0, "zmax": 1} if v.heat_label == "P(real)" else {"zmid": 0}
+    if v.heat_label == "P(real)":
+        scale = {"zmin": 0.0, "zmax": 1.0}
+    else:                        # a critic score is unbounded: far-off extrapolation would wash out the data's part
+        r = critic_range(v)
+        scale = {"zmin": -r, "zmax": r}
     heat: dict[str, Any] = {
             "type": "heatmap", "x": v.xs, "y": v.xs, "z": v.heat, "colorscale": red_white_blue, "opacity": 0.75,
             "name": "D", "colorbar": {"title": {"text": v.heat_label}}, **scale}
