@@ -62,6 +62,12 @@ def test_cmap_metrics_names_and_recipe():
     assert post.underlinePosition < 0 and FE.RULE_RANGE[0] <= post.underlineThickness <= FE.RULE_RANGE[1]
     assert os2.yStrikeoutSize == post.underlineThickness and 0 < os2.yStrikeoutPosition < FE.CAP_UNITS
     assert os2.ulCodePageRange1 & 1 and font["head"].lowestRecPPEM == FE.LOWEST_PPEM     # Latin 1
+    private = font["CFF "].cff.topDictIndex[0].Private                                  # hints: zones, stems
+    blues = list(private.BlueValues)
+    assert blues[:2] == [-FE.OVERSHOOT, 0] and blues[-2:] == [FE.CAP_UNITS, FE.CAP_UNITS + FE.OVERSHOOT]
+    assert blues == sorted(blues) and len(blues) % 2 == 0 and os2.sxHeight in blues
+    assert private.StdVW == private.StdHW == post.underlineThickness
+    assert FE.private_dict(0, 50)["BlueValues"] == [-FE.OVERSHOOT, 0, FE.CAP_UNITS, FE.CAP_UNITS + FE.OVERSHOOT]
     thin = FE.read_font(FE.build_font(render_stacks(n=2, res=64)[0].numpy(), RECIPE))
     assert thin["post"].underlineThickness < post.underlineThickness                     # as thick as a stem
     name = font["name"]
