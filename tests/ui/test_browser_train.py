@@ -5,6 +5,7 @@ the job again after a reload with no job in the URL."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -85,6 +86,10 @@ def test_upload_folder_train_and_watch(served):
 
     page.get_by_text("my-gan — done").wait_for(timeout=180_000)                      # refreshed by the fragment
     page.get_by_text("samples at step 6").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()   # the picker has it,
+    page.get_by_role("option", name=re.compile(r"^my-gan-.*\(trained\)$")).wait_for(timeout=30_000)   # no reload
+    page.keyboard.press("Escape")
     wait_idle(page)
     assert page.locator('[data-testid="stProgress"]').first.inner_text().startswith("step 6 / 6")
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)   # curves drawn
