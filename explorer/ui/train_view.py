@@ -168,13 +168,20 @@ def _finished(job: Job, run: Path) -> None:
             st.markdown(card.read_text(encoding="utf-8"))
 
 
+def trained_checkpoints(run: Path) -> list[Path]:
+    """The run's checkpoints after at least one training step (step 0 is the untrained start)."""
+    return [p for p in (run / "checkpoints").glob("step-*.json") if p.stem != "step-00000000"]
+
+
 def _controls(job: Job, reg: JobRegistry) -> None:
     b1, b2, b3 = st.columns([1, 1, 3])
-    if job.status in ("queued", "running", "interrupted"):
+    if job.status == "running" and job.requested == "cancel":
+        b1.caption("Stopping: the worker ends at its next step.")
+    elif job.status in ("queued", "running", "interrupted"):
         b1.button("Pause", key=f"Pause-{job.id}", on_click=_act, args=(reg.pause, job.id))
     if job.status in ("paused", "failed"):
         b1.button("Resume", key=f"Resume-{job.id}", on_click=_act, args=(reg.resume, job.id))
-    if job.status not in ("done", "cancelled"):
+    if job.status not in ("done", "cancelled") and job.requested != "cancel":
         b2.button("Cancel", key=f"Cancel-{job.id}", on_click=_act, args=(reg.cancel, job.id))
     b3.text_input("Link to this job", _link(job.id), key=f"link-{job.id}", label_visibility="collapsed")
 
@@ -196,7 +203,9 @@ def job_panel(job: Job, reg: JobRegistry, full: bool) -> None:
         _samples(job, run)
         if job.status == "done" or (job.status in STOPPED and (run / "model.json").exists()):
             _finished(job, run)
-        elif job.status in STOPPED and any((run / "checkpoints").glob("step-*.json")):
+        elif job.status in STOPPED and not trained_checkpoints(run):
+            st.caption("It stopped before its first checkpoint after training began: there is nothing to keep.")
+        elif job.status in STOPPED:
             st.button("Keep it as a model (its last checkpoint)", key=f"keep-{job.id}", on_click=_keep,
                       args=(job, run), help="Export what it has learnt so far; it joins the model picker")
         for m in job.messages[-3:]:

@@ -247,3 +247,13 @@ def test_the_jobs_fragment_reruns_the_app_when_the_picker_is_out_of_date(monkeyp
     on_disk.append(SimpleNamespace(name="my-gan-20261202-1", source="trained"))
     assert pages.picker_is_stale(ss)
     assert not pages.picker_is_stale({})                        # no picker drawn yet: nothing to refresh
+
+
+def test_a_run_stopped_before_training_has_nothing_to_keep(tmp_path):
+    from explorer.ui.train_view import trained_checkpoints
+    ck = tmp_path / "checkpoints"
+    ck.mkdir()
+    (ck / "step-00000000.json").write_text("{}")
+    assert trained_checkpoints(tmp_path) == []                  # only the untrained start: no "Keep" offer
+    (ck / "step-00000004.json").write_text("{}")
+    assert [p.name for p in trained_checkpoints(tmp_path)] == ["step-00000004.json"]
