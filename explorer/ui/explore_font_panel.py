@@ -2,7 +2,7 @@
 
 * `specimen_panel(view)` (middle column, above the image): text the user types (default a pangram),
   set in the current typeface (explorer/explore/specimen.py) at a chosen size, from the model's glyph
-  bitmaps or (toggle "As the downloaded font") from the outlines the .otf is traced to; characters outside
+  bitmaps or (toggle "As downloaded") from the outlines the .otf is traced to; characters outside
   the model's glyphs are dotted boxes and listed; empty text says so. Draws nothing for image models.
 * `font_panel(view)` (a right-hand panel, offered for font models only): the three nearest real fonts
   of the training set (explorer/explore/nearest.py: name, package, licence, a specimen set with the
@@ -46,7 +46,7 @@ from explorer.ui.font_link import DEFAULT_SIZE, MAX_TEXT, SIZES
 from explorer.ui.text import md_escape
 
 STICKY = ("font_text", "font_size", "font_traced")
-MAX_LABEL = 9                          # characters a download button's label may have (a third of the Font panel)
+MAX_LABEL = 9                          # characters a download button's label may have (half the Font panel)
 LINE_PX = 280                          # specimen lines wrap at about this width on screen: the middle column
                                        # is 305 px wide at a 1400 px window (263 at 1280), and the page shrinks
                                        # a wider image, so at 640 the pangram at "32 px" showed at 15 px
@@ -110,7 +110,7 @@ def text_box() -> tuple[str, int]:
                         help="Set in the current typeface. Characters it has no glyph for are drawn as dotted boxes.")
     # each on its own row: beside the text box the slider was a stub, beside the toggle its label was cut
     size = st.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
-    st.toggle("As the downloaded font", key="font_traced",
+    st.toggle("As downloaded", key="font_traced",
               help="Set the text from the outlines the .otf download is traced to (potrace), drawn back at the "
                    "model's 64 px, instead of the model's own glyph bitmaps: specks and pinholes no typeface has "
                    "(a dot above an o, a hole in an S's stroke) are dropped and edges become curves, but a "
@@ -263,16 +263,18 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     except FX.FontExportError as e:
         why = str(e)
     blank = not text.strip()                  # nothing typed: no specimen to download (not the pangram instead)
-    c1, c2, c3 = st.columns(3)
-    # short labels: each button gets a third of the narrow Font panel (MAX_LABEL characters fit); help says more
+    # the font first, across the panel; PNG and SVG share a row below (three in a row were cut to "P…" at
+    # 1000 px wide); short labels, MAX_LABEL characters, and help says more
+    otf_box = st.container()
+    c1, c2 = st.columns(2)
     c1.download_button("PNG", data=png, file_name=f"{stem}-specimen.png", mime="image/png", key="font_png",
                        on_click="ignore", width="stretch", disabled=blank,
                        help="Type some text first" if blank else "The specimen of your text, as a PNG image" + (
-                           ", set from the traced outlines (As the downloaded font, on Explore)" if traced else ""))
+                           ", set from the traced outlines (As downloaded, on Explore)" if traced else ""))
     c2.download_button("SVG", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml", key="font_svg",
                        on_click="ignore", width="stretch", disabled=bool(why) or blank,
                        help="Type some text first" if blank else "Your text as vector outlines (SVG)")
-    c3.download_button("Font .otf", data=otf, file_name=f"{stem}.otf", mime="font/otf", key="font_otf",
+    otf_box.download_button("Font .otf", data=otf, file_name=f"{stem}.otf", mime="font/otf", key="font_otf",
                        on_click="ignore", type="primary", width="stretch", disabled=bool(why),
                        help="The typeface as an installable OpenType font")
     if why:
