@@ -229,7 +229,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     full = f"{family} {style.style_name}"
     ps = f"{family}-{style.style_name}".replace(" ", "")
     x_height = _x_height(strokes, chars, m, u)
-    rule = stroke_units(strokes, u)                      # a stem's thickness: underline, strikeout, StdVW/StdHW
+    rule = stroke_units(strokes)                      # a stem's thickness: underline, strikeout, StdVW/StdHW
     fb.setupCFF(ps, {"FullName": full, "FamilyName": family, "Weight": style.style_name}, charstrings,
                 private_dict(x_height, rule))
     fb.setupHorizontalMetrics(hmtx)
@@ -289,16 +289,13 @@ def private_dict(x_height: int, stem: int) -> dict:
     return {"BlueValues": blues, "StdVW": stem, "StdHW": stem}
 
 
-def stroke_units(stack: np.ndarray, u: float) -> int:
-    """A typical stem's thickness in font units: the median over the glyphs with ink of 2 x ink area /
-    perimeter (px, the stroke-width measure of explorer/data/glyphmetrics.py) times `u` font units per px,
-    within RULE_RANGE (the thickness of the underline and strikeout)."""
-    ink = np.asarray(stack, np.float32) / 255.0
-    per = (np.abs(np.diff(ink, axis=1)).sum((1, 2)) + np.abs(np.diff(ink, axis=2)).sum((1, 2)))
-    area = ink.sum((1, 2))
-    widths = 2 * area[per > 0] / per[per > 0]
-    px = float(np.median(widths)) if len(widths) else 0.0
-    return int(np.clip(round(px * u), *RULE_RANGE))
+def stroke_units(stack: np.ndarray) -> int:
+    """A typical stem's thickness in font units: the face's stroke width as the dataset measures it
+    (explorer/data/glyphmetrics.py, in cap heights) times CAP_UNITS, within RULE_RANGE (the thickness
+    of the underline and strikeout)."""
+    from explorer.data.glyphmetrics import face_attributes
+    sw = float(np.asarray(face_attributes(stack)["stroke_width"]).ravel()[0])
+    return int(np.clip(round(sw * CAP_UNITS), *RULE_RANGE)) if np.isfinite(sw) else RULE_RANGE[0]
 
 
 def _x_height(stack: np.ndarray, chars: str, m: Metrics, u: float) -> int:

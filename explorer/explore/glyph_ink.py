@@ -103,8 +103,8 @@ def clean_glyphs(stack: np.ndarray, chars: str) -> np.ndarray:
                       and max(sl.stop - sl.start for sl in boxes[i]) <= side]
             min_px = max(1, round(SPECK_PX * scale ** 2))            # smaller ones the tracer drops anyway
             if specks and sum(size[i] >= min_px for i in specks) <= MAX_SPECKS:   # with their antialiased rims
-                gone = ndimage.binary_dilation(np.isin(lab, np.asarray(specks) + 1), structure=eight)
-                a[g][gone & (a[g] < CORE) | np.isin(lab, np.asarray(specks) + 1)] = 0
+                speck = np.isin(lab, np.asarray(specks) + 1)
+                a[g][speck | (ndimage.binary_dilation(speck, structure=eight) & (a[g] < CORE))] = 0
         core = a[g] >= CORE
         holes, m = ndimage.label(~core, structure=four)
         if m <= 1:

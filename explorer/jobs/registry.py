@@ -101,6 +101,11 @@ class Job:
 SLUG_MAX = 40
 
 
+def _appended(messages_json: str, kind: str, message: str, keep: int = 100) -> list[dict]:
+    """A job's messages (its JSON column) with one more, the newest `keep`."""
+    return (json.loads(messages_json) + [{"t": time.time(), "kind": kind, "message": message}])[-keep:]
+
+
 def run_slug(name: str) -> str:
     """A job name as the start of its run folder's name: letters and digits of any script, lower-cased,
     every other run of characters one "-"; at most SLUG_MAX characters, cut between words (a word longer
@@ -279,9 +284,7 @@ class JobRegistry:
 
     def add_message(self, job_id: str, kind: str, message: str, keep: int = 100) -> None:
         with self._tx() as c:
-            r = self._require(c, job_id)
-            msgs = (json.loads(r["messages"]) + [{"t": time.time(), "kind": kind, "message": message}])[-keep:]
-            self._set(c, job_id, messages=msgs)
+            self._set(c, job_id, messages=_appended(self._require(c, job_id)["messages"], kind, message, keep))
 
     def finish(self, job_id: str, status: str, error: str | None = None, result: dict | None = None,
                pid: int | None = None) -> bool:
@@ -297,9 +300,8 @@ class JobRegistry:
         with self._tx() as c:
             r = c.execute("SELECT requested, messages FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if status == "done" and r is not None and r["requested"] == "cancel":   # it ended before it saw the cancel
-                cols["messages"] = (json.loads(r["messages"]) + [{
-                    "t": time.time(), "kind": "note", "message": "it finished before the cancel reached it: "
-                    "its model was kept and is in the model picker"}])[-100:]
+                cols["messages"] = _appended(r["messages"], "note", "it finished before the cancel reached it: "
+                                             "its model was kept and is in the model picker")
             return self._set(c, job_id, "AND status = 'running'" + mine, **cols)
 
     # -- for the scheduler
