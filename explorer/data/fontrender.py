@@ -39,6 +39,8 @@ CAP_GLYPHS = "HEIT"
 BLANK_INK = 4.0          # a glyph with less total ink than 4 full pixels is blank
 SAME_RMS = 0.01          # two renders closer than this (RMS, ink in [0, 1]) are the same glyph
 REPEAT_LIMIT = 4         # this many characters drawn with one identical glyph: a placeholder box
+PANOSE_FIELDS = ("bFamilyType", "bSerifStyle", "bWeight", "bProportion", "bContrast", "bStrokeVariation",
+                 "bArmStyle", "bLetterForm", "bMidline", "bXHeight")      # OS/2 panose, in the table's order
 REASONS = ("missing glyphs", "not scalable", "blank glyphs", "notdef boxes", "repeated glyphs")
 _LOAD = ft.FT_LOAD_NO_HINTING | ft.FT_LOAD_NO_BITMAP
 _WEIGHTS = {"thin": 100, "hairline": 100, "extralight": 200, "ultralight": 200, "light": 300,
@@ -241,8 +243,6 @@ def _sfnt_metadata(path: str | Path, index: int, face: ft.Face, meta: dict[str, 
             meta["us_width_class"] = int(os2.usWidthClass)
             meta["fs_selection"] = int(os2.fsSelection)
             p = os2.panose
-            meta["panose"] = [int(getattr(p, a)) for a in (
-                "bFamilyType", "bSerifStyle", "bWeight", "bProportion", "bContrast", "bStrokeVariation",
-                "bArmStyle", "bLetterForm", "bMidline", "bXHeight")]
+            meta["panose"] = [int(getattr(p, a)) for a in PANOSE_FIELDS]
         if "post" in tt:
             meta["italic_angle"] = float(tt["post"].italicAngle)

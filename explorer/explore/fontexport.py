@@ -13,9 +13,9 @@ of a face in one run, as one tiled bitmap), then built with fontTools' FontBuild
 - names: a unique family "Latent <8 hex of the recipe's hash>", and the recipe (JSON) in the name
   table at RECIPE_NAME_ID (a font-specific name ID, >= 256), summarised in the description (ID 10);
 - style: weight class and italic measured from the glyphs (explorer/explore/font_style.py), in OS/2,
-  head.macStyle, post.italicAngle and the style names; underline and strikeout as thick as a stem
-  (`stroke_units`), OS/2 code page Latin 1; CFF alignment zones (baseline, x-height, cap height) and
-  standard stems (`private_dict`);
+  head.macStyle, post.italicAngle, the style names and the PANOSE family kind and weight; underline and
+  strikeout as thick as a stem (`stroke_units`), OS/2 code page Latin 1; CFF alignment zones (baseline,
+  x-height, cap height) and standard stems (`private_dict`);
 - the glyphs are cleaned before tracing (glyph_ink.clean_glyphs): specks and pinholes no typeface has,
   a dot above an o or a hole in an S's stroke, are not traced.
 
@@ -46,8 +46,10 @@ from fontTools.pens.t2CharStringPen import T2CharStringPen
 from fontTools.pens.transformPen import TransformPen
 from fontTools.svgLib.path import parse_path
 from fontTools.ttLib import TTFont
+from fontTools.ttLib.tables.O_S_2f_2 import Panose
 from PIL import Image, ImageDraw, ImageFont
 
+from explorer.data.fontrender import PANOSE_FIELDS
 from explorer.explore.font_style import font_style
 from explorer.explore.glyph_ink import SPECK_PX, clean_glyphs, significant_ink
 from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, Metrics, as_stack, glyph_metrics
@@ -246,6 +248,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
                 usWinAscent=geo.ascent, usWinDescent=-geo.descent, sCapHeight=CAP_UNITS,
                 sxHeight=x_height, fsType=0, achVendID="LTNT", usWeightClass=style.weight_class,
                 fsSelection=(1 if italic else 0) | (32 if bold else 0) | (64 if not (bold or italic) else 0),
+                panose=_panose(style.panose),
                 ulCodePageRange1=1,                      # bit 0: Latin 1 (A-Z a-z 0-9 are in it); font menus use it
                 yStrikeoutSize=rule, yStrikeoutPosition=int(round((x_height or CAP_UNITS * 0.7) / 2 + rule / 2)))
     fb.updateHead(macStyle=(1 if bold else 0) | (2 if italic else 0), lowestRecPPEM=LOWEST_PPEM)
@@ -253,6 +256,13 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     out = io.BytesIO()
     fb.save(out)
     return out.getvalue()
+
+
+def _panose(digits: tuple[int, ...]) -> Panose:
+    p = Panose()
+    for name, d in zip(PANOSE_FIELDS, digits, strict=True):
+        setattr(p, name, d)
+    return p
 
 
 def drawn_cells(font_data: bytes, stack: np.ndarray, glyphs: str = CHARS) -> np.ndarray:

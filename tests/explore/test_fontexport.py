@@ -130,6 +130,8 @@ def test_the_exported_font_declares_the_weight_and_slant_it_has():
         n = font["name"]
         got[name] = (font["OS/2"].usWeightClass, font["OS/2"].fsSelection & 0b1100001, font["head"].macStyle,
                      font["post"].italicAngle < -4, n.getDebugName(2), n.getDebugName(17))
+        p = font["OS/2"].panose                       # Latin Text, the weight digit of the weight class
+        assert (p.bFamilyType, p.bWeight) == (2, font["OS/2"].usWeightClass // 100 + 1), name
         assert n.getDebugName(16) == FE.font_family(RECIPE) and n.getDebugName(4).endswith(n.getDebugName(17))
     assert got["DejaVuSans"] == (400, 64, 0, False, "Regular", "Regular")
     assert got["DejaVuSans-ExtraLight"][0] < 400 and got["DejaVuSans-ExtraLight"][4] == "Regular"
