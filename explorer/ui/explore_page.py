@@ -146,10 +146,10 @@ def controls(eng: Engine) -> None:
     """Seed, psi, class, method, number of sliders, reset, critic: changes here rerun the whole page."""
     ss, nc = session(), eng.G.cfg.num_classes
     _seed_box()
-    b1, b2, b3 = st.columns(3)
-    b1.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed", width="stretch")
-    b2.button("🎲", key="random", on_click=_random_seed, help="random seed", width="stretch")
-    b3.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed", width="stretch")
+    with st.container(horizontal=True, gap="xsmall", horizontal_alignment="distribute"):   # wraps, never clips
+        st.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed")
+        st.button("🎲", key="random", on_click=_random_seed, help="random seed")
+        st.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed")
     st.slider("Truncation ψ", 0.0, 2.0, step=0.05, key="psi",
               help="Pulls w toward the average (of the class): lower is more typical, higher more varied.")
     if nc:
