@@ -30,7 +30,7 @@ LABEL_W = 120
 EDIT_AMOUNT = 1.5
 
 
-def _cell(img: np.ndarray) -> np.ndarray:
+def face_cell(img: np.ndarray) -> np.ndarray:
     """(h, w, 1|3) uint8 -> (CELL, CELL, 3), nearest-upscaled; a glyph stack (h, w, 62) -> "Ag" set in the
     face (as the app's tiles show a typeface), fitted into the cell on white."""
     if img.shape[-1] > 3:
@@ -62,7 +62,7 @@ def model_block(model: str, per_model: int = 4, steps: int = 200) -> tuple[np.nd
             edited = G.synthesis(state_to_ws(G, state, d))
         e = ((edited[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
         for row, im in zip(rows, (img, r.image, e)):
-            row.append(_cell(im))
+            row.append(face_cell(im))
         captions.append(f"{r.figures.psnr:.1f} dB")
     return np.stack([np.stack(r) for r in rows]), captions
 

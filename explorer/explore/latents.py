@@ -49,7 +49,7 @@ AMOUNT_LIMIT = 10.0       # |edit amount| and |z offset| cap, in std units
 MAX_ITEMS = 256           # edits / z offsets accepted from untrusted input
 MAX_PROJECTED_CHARS = 200_000   # base64 characters of a projected latent accepted from untrusted input
 PROJECTED_LIMIT = 1e4     # |value| of a projected latent
-_HEX12 = re.compile(r"^[0-9a-f]{12}$")
+HEX12 = re.compile(r"^[0-9a-f]{12}$")       # a checkpoint id: 12 lowercase hex digits
 
 
 @dataclass(frozen=True)

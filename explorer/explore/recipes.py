@@ -16,8 +16,8 @@ from typing import Any
 
 from explorer import fileio
 from explorer.explore.latents import (
-    _HEX12,
     AMOUNT_LIMIT,
+    HEX12,
     MAX_ITEMS,
     MAX_PROJECTED_CHARS,
     METHODS,
@@ -54,13 +54,13 @@ class _Parser:
                 raise ValueError
             x = int(v.strip()) if isinstance(v, str) else int(v)
         except (TypeError, ValueError, OverflowError):
-            self.warn(f"{what} {_short(v)} is not a whole number; {self._fallback(default)}")
+            self.warn(f"{what} {short_repr(v)} is not a whole number; {self._fallback(default)}")
             return default
         y = max(x, lo) if lo is not None else x
         y = min(y, hi) if hi is not None else y
         if y != x:
             where = f"below {lo}" if hi is None else f"outside {lo}..{hi}"
-            self.warn(f"{what} {_short(x)} is {where}; using {y}")
+            self.warn(f"{what} {short_repr(x)} is {where}; using {y}")
         return y
 
     def float_(self, v: Any, what: str, default: Any, lo: float, hi: float) -> Any:
@@ -69,18 +69,18 @@ class _Parser:
                 raise ValueError
             x = float(v.strip()) if isinstance(v, str) else float(v)
         except (TypeError, ValueError, OverflowError):
-            self.warn(f"{what} {_short(v)} is not a number; {self._fallback(default)}")
+            self.warn(f"{what} {short_repr(v)} is not a number; {self._fallback(default)}")
             return default
         if not math.isfinite(x):
-            self.warn(f"{what} {_short(v)} is not finite; {self._fallback(default)}")
+            self.warn(f"{what} {short_repr(v)} is not finite; {self._fallback(default)}")
             return default
         y = min(max(x, lo), hi)
         if y != x:
-            self.warn(f"{what} {_short(x)} is outside [{lo}, {hi}]; using {y}")
+            self.warn(f"{what} {short_repr(x)} is outside [{lo}, {hi}]; using {y}")
         return y
 
 
-def _short(v: Any) -> str:
+def short_repr(v: Any) -> str:
     """repr(v) cut to 40 characters (a huge integer shown by its first digits and its length)."""
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10 ** 36:
         digits = str(abs(v))[:12]
@@ -161,8 +161,8 @@ def _retarget(state: LatentState, warnings: list[str], expected_model: str | Non
 
 def _checkpoint(p: _Parser, v: Any) -> str:
     s = str(v).strip().lower()
-    if not _HEX12.match(s):
-        p.warn(f"checkpoint id {_short(v)} is not 12 hex digits; ignored")
+    if not HEX12.match(s):
+        p.warn(f"checkpoint id {short_repr(v)} is not 12 hex digits; ignored")
         return ""
     return s
 
@@ -170,14 +170,14 @@ def _checkpoint(p: _Parser, v: Any) -> str:
 def _method(p: _Parser, v: Any) -> str:
     if v in METHODS:
         return v
-    p.warn(f"direction method {_short(v)} is unknown (use {' or '.join(METHODS)}); using pca")
+    p.warn(f"direction method {short_repr(v)} is unknown (use {' or '.join(METHODS)}); using pca")
     return "pca"
 
 
 def _edit(p: _Parser, parts: list[Any], where: str) -> Edit | None:
     """[direction, amount, layer_start?, layer_end?, ortho?, follow?] -> Edit, or None (warned) if unusable."""
     if not 2 <= len(parts) <= 6:
-        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be "
+        p.warn(f"{where} {short_repr(':'.join(map(str, parts)))} should be "
                f"direction:amount[:start:end[:orthogonal to[:f]]]; ignored")
         return None
     d = p.int_(parts[0], f"{where}: direction", None)
@@ -189,7 +189,7 @@ def _edit(p: _Parser, parts: list[Any], where: str) -> Edit | None:
     if len(parts) > 5 and parts[5] not in ("", None, False):
         f = parts[5] is True or parts[5] == "f"
         if not f:
-            p.warn(f"{where}: {_short(parts[5])} should be 'f' (follow the image) or nothing; ignored")
+            p.warn(f"{where}: {short_repr(parts[5])} should be 'f' (follow the image) or nothing; ignored")
     return None if d is None or a is None else Edit(d, a, s, e, o, f)
 
 
@@ -220,7 +220,7 @@ def _ortho_parse(p: _Parser, v: Any, where: str) -> tuple[int, ...]:
 
 def _offset(p: _Parser, parts: list[Any], where: str) -> tuple[int, float] | None:
     if len(parts) != 2:
-        p.warn(f"{where} {_short(':'.join(map(str, parts)))} should be dimension:delta; ignored")
+        p.warn(f"{where} {short_repr(':'.join(map(str, parts)))} should be dimension:delta; ignored")
         return None
     d = p.int_(parts[0], f"{where}: dimension", None)
     v = p.float_(parts[1], f"{where}: delta", None, -AMOUNT_LIMIT, AMOUNT_LIMIT)
@@ -233,7 +233,7 @@ def _decode(p: _Parser, raw: Mapping[str, Any], edits: list[list], offsets: list
     """Shared by both decoders: raw field values (None or missing = default) -> checked state."""
     model = raw.get("model") or ""
     if not isinstance(model, str):
-        p.warn(f"model name {_short(model)} is not text; ignored")
+        p.warn(f"model name {short_repr(model)} is not text; ignored")
         model = ""
     ck = _checkpoint(p, raw["checkpoint"]) if raw.get("checkpoint") else ""
     seed = p.int_(raw["seed"], "seed", 0, 0, SEED_MAX) if raw.get("seed") is not None else 0
@@ -312,7 +312,7 @@ def from_recipe(d: Any, expected_model: str | None = None, expected_checkpoint: 
     if not isinstance(d, Mapping):
         raise ValueError(f"a recipe must be a JSON object, not {type(d).__name__}")
     if d.get("format") != RECIPE_FORMAT:
-        raise ValueError(f"not a Latent Explorer recipe: 'format' is {_short(d.get('format'))}, "
+        raise ValueError(f"not a Latent Explorer recipe: 'format' is {short_repr(d.get('format'))}, "
                          f"expected {RECIPE_FORMAT!r}")
     p = _Parser()
     version = p.int_(d.get("version", RECIPE_VERSION), "recipe version", RECIPE_VERSION)
@@ -402,7 +402,7 @@ def from_query_params(qp: Mapping[str, str | list[str]], expected_model: str | N
 
     unknown = sorted(str(k) for k in qp if k not in (*_KEYS, "e", "z", *VIEW_KEYS, LINK_KEY, *_STREAMLIT_KEYS))
     ours = ", ".join((*_KEYS, "e", "z", *VIEW_KEYS, LINK_KEY))
-    note = [f"ignored unknown link parameter(s) {', '.join(_short(k) for k in unknown[:5])}"
+    note = [f"ignored unknown link parameter(s) {', '.join(short_repr(k) for k in unknown[:5])}"
             f"{' …' if len(unknown) > 5 else ''} (this app's are {ours})"] if unknown else []
     if all(get(k) is None for k in (*_KEYS, "e", "z")):
         return None, note

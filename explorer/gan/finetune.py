@@ -47,7 +47,7 @@ from explorer.gan.classes import (
     remap_generator,
 )
 from explorer.gan.discriminators import Discriminator, build_discriminator
-from explorer.gan.generators import DCGANGenerator, MappedGenerator, _pixel_norm, build_generator
+from explorer.gan.generators import DCGANGenerator, MappedGenerator, build_generator, pixel_norm
 from explorer.gan.nets import compute_w_avg
 from explorer.gan.protocol import Generator
 
@@ -191,7 +191,7 @@ def adapt_generator(G: Generator, target: GeneratorConfig, plan: ClassPlan | Non
     b: torch.Tensor = first.bias
     z = src.z_dim
     if src.num_classes:
-        cls_in = W[:, z:] @ _pixel_norm(cast(nn.Embedding, G.embed).weight).T         # (w_dim, K)
+        cls_in = W[:, z:] @ pixel_norm(cast(nn.Embedding, G.embed).weight).T         # (w_dim, K)
         W, b = W[:, :z], b + cls_in.mean(dim=1)
     if target.num_classes:
         W = torch.cat([W, torch.zeros(W.shape[0], target.w_dim)], dim=1)

@@ -102,11 +102,11 @@ class MappedGenerator(nn.Module):
 
     def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
         """z (B, z_dim), c (B,) class indices -> w (B, w_dim), truncated toward the class mean by psi."""
-        x = _pixel_norm(z)
+        x = pixel_norm(z)
         if self.embed is not None:
             if c is None:
                 raise ValueError("this generator is conditional: pass class indices c")
-            x = torch.cat([x, _pixel_norm(self.embed(c))], dim=1)
+            x = torch.cat([x, pixel_norm(self.embed(c))], dim=1)
         w = self.mapping_net(x)
         if psi != 1.0:
             avg = self.w_avg[c] if (self.embed is not None) else self.w_avg[0].expand_as(w)
@@ -273,7 +273,9 @@ class DCGANGenerator(nn.Module):
         return [cast(nn.ConvTranspose2d, self.net[0])]
 
 
-def _pixel_norm(x: torch.Tensor) -> torch.Tensor:
+def pixel_norm(x: torch.Tensor) -> torch.Tensor:
+    """Each vector of (N, C, ...) scaled to unit RMS over dim 1 (Karras et al. 2018, "Progressive Growing of
+    GANs", pixelwise feature normalisation; StyleGAN's mapping input): same shape."""
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
 
 

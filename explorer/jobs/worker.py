@@ -45,7 +45,7 @@ PROGRESS_FIELDS = ("step", "steps", "images_seen", "img_per_s", "eta_s", "elapse
                    "d_fake", "augment_p", "rollbacks")         # of a Progress event, shown on the Train page
 
 
-class _Reporter:
+class JobReporter:
     """train_loop callbacks -> the job row (throttled), and should_stop <- the job row and signals."""
 
     def __init__(self, reg: JobRegistry, job_id: str):
@@ -133,7 +133,7 @@ def load_job_dataset(spec: dict, resolution: int, channels: int) -> Any:
     return ds
 
 
-def _install_fault(job_id: str, rep: _Reporter) -> None:
+def _install_fault(job_id: str, rep: JobReporter) -> None:
     """Test-only: simulate a disk that fills up at a given step (see the module docstring)."""
     want = os.environ.get(FAULT_ENV, "")
     if not want.startswith(job_id + ":"):
@@ -246,7 +246,7 @@ def _card_directions(reg: JobRegistry, job: Job, run: Path) -> None:
 
 def run_job(reg: JobRegistry, job: Job) -> int:
     """Train one claimed job to its end state; returns the process exit code."""
-    rep = _Reporter(reg, job.id)
+    rep = JobReporter(reg, job.id)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, rep.on_signal)
     _install_fault(job.id, rep)

@@ -210,12 +210,12 @@ def _apply(view: View, res: Projection) -> None:
     S.request(session(), projected_state(view.state, res))
 
 
-def _realness(p: float | None, raw: float) -> str:
+def realness_text(p: float | None, raw: float) -> str:
     """The discriminator's opinion as shown: a probability when its loss makes one, else its raw score."""
     return f"{p:.2f}" if p is not None else f"{raw:+.2f}"
 
 
-def _realness_help(p: float | None, target_raw: float | None) -> str:
+def realness_help(p: float | None, target_raw: float | None) -> str:
     """What "D: real?" means, with the same figure for the user's own image beside it."""
     if target_raw is None:
         return "the model's discriminator on the reconstruction"
@@ -251,7 +251,7 @@ def _describe(eng: Engine, res: Projection) -> None:
                 "closer to the mean than the found one: low = an ordinary w for this model, 99 or more = further "
                 "out than nearly all its samples (the model is stretching to fit your image)")
     if f.realness is not None:
-        m[5].metric("D: real?", _realness(f.p_real, f.realness), help=_realness_help(f.p_real, f.target_realness))
+        m[5].metric("D: real?", realness_text(f.p_real, f.realness), help=realness_help(f.p_real, f.target_realness))
     else:
         m[5].caption("no discriminator: its opinion is not available")
     who = f" · class {md_escape(eng.class_names[res.class_index])}" if res.class_index is not None else ""

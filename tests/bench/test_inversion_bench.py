@@ -74,11 +74,11 @@ def test_a_missing_fonts_dataset_skips_fonts_with_the_reason(tmp_path, monkeypat
 
 
 def test_the_figure_draws_a_typeface_as_ag_set_in_it() -> None:
-    from explorer.bench.inversion_figure import CELL, _cell
+    from explorer.bench.inversion_figure import CELL, face_cell
     from tests.glyph_stacks import render_stacks
     stack = render_stacks(1, res=64)[0].numpy().transpose(1, 2, 0)          # (64, 64, 62), ink = 255
-    cell = _cell(stack)
+    cell = face_cell(stack)
     assert cell.shape == (CELL, CELL, 3) and cell.dtype == np.uint8
     dark = cell.min(-1) < 128
     assert 0.02 < dark.mean() < 0.5                                          # "Ag" in ink on white paper
-    assert (_cell(np.zeros_like(stack)) == 255).all()                         # a blank face: white
+    assert (face_cell(np.zeros_like(stack)) == 255).all()                         # a blank face: white

@@ -360,6 +360,6 @@ def test_a_wrong_length_latent_names_the_sizes_this_model_takes() -> None:
 
 
 def test_a_cut_value_in_a_recipe_warning_keeps_its_closing_quote() -> None:
-    from explorer.explore.recipes import _short
-    s = _short("x" * 100)
+    from explorer.explore.recipes import short_repr
+    s = short_repr("x" * 100)
     assert s.startswith("'xxx") and s.endswith("...'") and len(s) == 40

@@ -26,7 +26,7 @@ from explorer.gan.train import TrainingDiverged
 from explorer.jobs import scheduler
 from explorer.jobs.registry import MAX_RESTARTS, JobError, JobRegistry, make_spec
 from explorer.jobs.scheduler import Scheduler
-from explorer.jobs.worker import FAULT_ENV, _Reporter, describe_failure
+from explorer.jobs.worker import FAULT_ENV, JobReporter, describe_failure
 from tests.factories import make_dataset, tiny_generator
 
 TIMEOUT = 180.0   # generous: the test machine may be busy with other training runs
@@ -319,7 +319,7 @@ def test_reporter_records_rollbacks_and_reads_flags(env):
     reg, _, ds = env
     j = reg.submit("alice", spec(ds))
     reg.claim_next("auto")
-    rep = _Reporter(reg, j)
+    rep = JobReporter(reg, j)
     rep.event(Rollback(3, 4, (float("nan"), 1.0), "loss became non-finite at step 4: rolled back"))
     rep.event(Progress(step=5, steps=6, images_seen=40, img_per_s=9.0, elapsed_s=1.0, eta_s=0.1, loss_g=float("nan"),
                        loss_d=1.0, d_real=0.0, d_fake=0.0, augment_p=0.0, rt=0.0, rollbacks=1))

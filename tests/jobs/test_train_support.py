@@ -18,7 +18,7 @@ from explorer.gan import critic
 from explorer.gan.events import Quality
 from explorer.gan.export import export_model
 from explorer.gan.finetune import adapt_generator, prepare_init, sources
-from explorer.gan.generators import _pixel_norm
+from explorer.gan.generators import pixel_norm
 from explorer.gan.nets import build_nets, init_from_checkpoint
 from explorer.gan.train import train_loop
 from explorer.jobs import speed
@@ -43,8 +43,8 @@ def test_adapt_generator_keeps_what_it_draws():
     unc = adapt_generator(src, dataclasses.replace(src.cfg, num_classes=0))
     lin = src.mapping_net[0]
     zz = src.cfg.z_dim
-    cls_mean = (lin.weight[:, zz:] @ _pixel_norm(src.embed.weight).T).mean(1)
-    pre = _pixel_norm(z) @ lin.weight[:, :zz].T + lin.bias + cls_mean
+    cls_mean = (lin.weight[:, zz:] @ pixel_norm(src.embed.weight).T).mean(1)
+    pre = pixel_norm(z) @ lin.weight[:, :zz].T + lin.bias + cls_mean
     w = src.mapping_net[1:](pre)
     assert torch.allclose(unc.mapping(z), w, atol=1e-5)
     assert torch.allclose(unc(z), src.synthesis(w), atol=1e-5)

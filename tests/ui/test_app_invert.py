@@ -291,8 +291,8 @@ def test_the_font_picker_starts_on_a_plain_text_face():
 
 
 def test_the_discriminators_opinion_names_the_same_figure_for_your_image():
-    from explorer.ui.explore_invert_panel import _realness, _realness_help
-    assert _realness(0.25, -1.1) == "0.25" and _realness(None, -1.1) == "-1.10"
-    assert "your image itself gets 0.50" in _realness_help(0.3, 0.0)          # sigmoid(0): the same scale
-    assert "your image itself gets -2.32" in _realness_help(None, -2.32)      # a raw score, said so
-    assert "your image itself gets 0.00" in _realness_help(0.1, -1e9)         # no overflow
+    from explorer.ui.explore_invert_panel import realness_help, realness_text
+    assert realness_text(0.25, -1.1) == "0.25" and realness_text(None, -1.1) == "-1.10"
+    assert "your image itself gets 0.50" in realness_help(0.3, 0.0)          # sigmoid(0): the same scale
+    assert "your image itself gets -2.32" in realness_help(None, -2.32)      # a raw score, said so
+    assert "your image itself gets 0.00" in realness_help(0.1, -1e9)         # no overflow
