@@ -139,6 +139,13 @@ def page_text(at: Any) -> str:
                     for x in at.get(kind))
 
 
+def map_rows(at: Any) -> list[dict]:
+    """The latent map's data rows as the page sent them to the browser: Streamlit moves a Vega-Lite spec's
+    inline data into an Arrow stream beside the spec."""
+    import pyarrow as pa
+    return pa.ipc.open_stream(at.get("vega_lite_chart")[0].proto.data.data).read_all().to_pylist()
+
+
 def upload_recipe(at: Any, text: str | bytes) -> Any:
     """On the Export page of AppTest `at`: upload a recipe file (shown with its warnings, not opened yet)."""
     at.switch_page("explorer/ui/export_page.py")

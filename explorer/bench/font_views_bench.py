@@ -4,9 +4,10 @@ Measured with one torch thread (as the app serves), on the model `fonts_bench.fo
 (pretrained/fonts first), through the functions the pages call:
 
 * the latent map's first view (explorer/ui/latent_map_page.py) at its default size for the model
-  (`learn.latent_map.default_n`): sampling w, the PCA projection, the "Ag" thumbnails, the figure as the
-  JSON Streamlit sends, and the specimen of the picked point; each step's seconds and the total, cold
-  (the first view of a fresh server: every import and cache miss included) and warm (a new seed range);
+  (`learn.latent_map.default_n`): sampling w, the PCA projection, the "Ag" thumbnails and "Handgloves"
+  hover specimens, the chart's spec as the JSON Streamlit sends, and the specimen of the picked point;
+  each step's seconds and the total, cold (the first view of a fresh server: every import and cache miss
+  included) and warm (a new seed range);
 * a word morph's export (explorer/ui/interpolate_page.py): a 48-frame closed path between two seeds
   (slerp in z), "Hamburgefonstiv" set in every frame's face, and its GIF and MP4 at 256 px high.
 
@@ -17,6 +18,7 @@ Measured with one torch thread (as the app serves), on the model `fonts_bench.fo
 from __future__ import annotations
 
 import functools
+import json
 import resource
 import tempfile
 import time
@@ -68,8 +70,8 @@ def latent_map_first_view(eng: Engine, n: int, first_seed: int = 0) -> dict[str,
     steps: dict[str, float] = {}
     ws, seeds, _ = _timed(steps, "sample_s", lambda: LM.sample_ws(eng.G, n, first_seed))
     xy = _timed(steps, "project_s", lambda: LM.project(ws, "pca"))
-    thumbs = _timed(steps, "thumbnails_s", lambda: LM.thumbnails(eng, ws))
-    _timed(steps, "figure_s", lambda: LM.map_figure(xy, seeds, None, [], thumbs).to_json())
+    pics = _timed(steps, "images_s", lambda: LM.map_images(eng, ws))
+    _timed(steps, "chart_s", lambda: json.dumps(LM.map_spec(xy, seeds, None, [], pics.hovers, pics.thumbs)))
 
     def picked() -> bytes:
         sheet = eng.render_ws(torch.as_tensor(ws[:1]))[0]

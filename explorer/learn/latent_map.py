@@ -1,4 +1,4 @@
-"""A map of the latent space: many samples' w vectors projected to 2D, as a plotly scatter.
+"""A map of the latent space: many samples' w vectors projected to 2D, as a Vega-Lite scatter.
 
 Sample i is seed `first_seed + i` (class i mod num_classes for a conditional model), exactly the
 image the explorer shows for that seed and class, so a point can be opened there. Projections are
@@ -8,25 +8,28 @@ keeps neighbours together, distances between clusters mean little).
     n = default_n(G)                                                    # 300; 150 for a glyph-stack (font) model
     ws, seeds, classes = sample_ws(G, n, first_seed=0, psi=1.0)        # (n, w_dim), (n,), (n,) | None
     xy = project(ws, "tsne")                                            # (n, 2)
-    thumbs = thumbnails(eng, ws)                                        # n PNGs; a font model's: "Ag" in each face
-    fig = map_figure(xy, seeds, classes, class_names, thumbs=thumbs)
-    i = selected_index(event)                                           # from st.plotly_chart(on_select=...)
+    pics = map_images(eng, ws)                                          # n thumbnails and n hover pictures (PNG)
+    spec = map_spec(xy, seeds, classes, class_names, pics.hovers, pics.thumbs)
+    i = selected_index(event)                                           # from st.vega_lite_chart(on_select=...)
 
-Plotly's hover box shows text only (no <img>), so thumbnails are drawn as layout images on the
-map itself, and the page previews the selected point beside the plot (rendered only for that point).
+Hovering a point shows its picture: a font model's face as a specimen ("Handgloves" set in it), other
+models' images as they are (Vega-Lite's tooltip draws an image field; plotly's hover box, used before,
+cannot). Thumbnails are drawn on the map where they hide no other, and the page previews the clicked
+point beside the plot (for a font model a specimen above the glyph sheet, rendered for that point only).
 
 Speed of the first view (the shipped fonts model, one CPU thread; `latent-explorer bench --parts
 font-views`): the thumbnails are rendered straight from the sampled w in batches (no second pass
 through the mapping), a font face's "Ag" is set from its A and g alone (explorer/explore/preview.py),
 PCA is torch's SVD (importing scikit-learn took ~3 s of a cold first view, and NumPy's OpenBLAS threads
 ~3 s more on a busy machine), and a glyph-stack model maps 150 faces by default: each face is 62
-glyphs, ~14 ms to render.
+glyphs, ~14 ms to render; its thumbnail and hover specimen are set from the one render.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,11 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 DEFAULT_N = 300          # samples on the first view of an image model's map
 DEFAULT_N_GLYPHS = 150   # ... of a glyph-stack (font) model's: each sample is a whole 62-glyph face
 THUMB_PX = 64            # a thumbnail's height is at least this (nearest-neighbour upscaling)
+HOVER_PX = 64            # ... and a hover picture's
+HOVER_WORD = "Handgloves"   # a font model's hover specimen: the type trade's classic specimen word
+MAP_PX = 560             # the map's height, px (its width: the column's)
+PICK = "pick"            # the click selection's name in the spec
+SAME_AS_HOVER = "="      # a datum's thumb when it is its hover picture (other models' images): not sent twice
 
 
 def default_n(G: Generator) -> int:
@@ -89,20 +97,37 @@ def project(ws: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     return xy.astype(np.float32)
 
 
-def thumbnails(eng: Engine, ws: np.ndarray | torch.Tensor, batch: int = 64) -> list[bytes]:
-    """PNG thumbnails of samples w (N, w_dim) or ws (N, num_ws, w_dim), as `sample_ws` returns them (the
-    images the explorer shows for those seeds): rendered `batch` at a time on the engine; a font model's
-    face as "Ag" set in it (explorer/explore/preview.py), all on paper of one size, other models' images
-    as they are; upscaled (nearest) to at least THUMB_PX px high. Returns N PNG byte strings."""
+@dataclass(frozen=True)
+class MapImages:
+    """The pictures of a map's samples, PNG bytes, one per sample in sample order."""
+    thumbs: list[bytes]      # drawn on the map: a font model's "Ag" (TILE_WORD), other models' images
+    hovers: list[bytes]      # in the hover box: a font model's HOVER_WORD specimen, other models' images
+
+
+def map_images(eng: Engine, ws: np.ndarray | torch.Tensor, batch: int = 64) -> MapImages:
+    """Thumbnails and hover pictures of samples w (N, w_dim) or ws (N, num_ws, w_dim), as `sample_ws`
+    returns them (the images the explorer shows for those seeds), each sample rendered once, `batch` at a
+    time on the engine. A font model's face: TILE_WORD as the thumbnail and HOVER_WORD as its hover
+    specimen, each set in it (explorer/explore/preview.py) on paper of one size; other models' images as
+    they are, for both. Thumbnails are upscaled (nearest) to at least THUMB_PX px high, hover pictures
+    to at least HOVER_PX."""
     w = torch.as_tensor(np.asarray(ws, dtype=np.float32))
-    tiles = [preview(eng.render_ws(w[i:i + batch], batch=batch), eng, TILE_WORD)   # glyph sheets never pile up
-             for i in range(0, w.shape[0], batch)]
+    thumbs, hovers = [], []
+    for i in range(0, w.shape[0], batch):                  # glyph sheets never pile up: a batch at a time
+        images = eng.render_ws(w[i:i + batch], batch=batch)
+        thumbs.append(preview(images, eng, TILE_WORD))
+        hovers.append(preview(images, eng, HOVER_WORD))
+    return MapImages(_pngs(thumbs, THUMB_PX), _pngs(hovers, HOVER_PX))
+
+
+def _pngs(tiles: list[np.ndarray], min_px: int) -> list[bytes]:
+    """Batches of tiles (n, h, w, C) -> one PNG per tile, all padded with paper (white) to one size."""
     if not tiles:
         return []
-    h, wd = max(t.shape[1] for t in tiles), max(t.shape[2] for t in tiles)      # one paper size for every tile
+    h, wd = max(t.shape[1] for t in tiles), max(t.shape[2] for t in tiles)
     imgs = np.concatenate([np.pad(t, ((0, 0), (0, h - t.shape[1]), (0, wd - t.shape[2]), (0, 0)),
                                   constant_values=255) for t in tiles])
-    return [png_bytes(im, scale=max(1, THUMB_PX // im.shape[0])) for im in imgs]
+    return [png_bytes(im, scale=max(1, -(-min_px // im.shape[0]))) for im in imgs]
 
 
 def class_note(G: Generator) -> str:
@@ -143,61 +168,77 @@ def uncluttered(xy: np.ndarray, size: float) -> list[int]:
     return kept
 
 
-def map_figure(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Sequence[int] | np.ndarray | None,
-               class_names: Sequence[str], thumbs: Sequence[bytes] | None = None, selected: int | None = None,
-               height: int = 620):
-    """A scatter of the projected samples, one trace per class (legend), each point's sample index in
-    customdata[0]; PNG `thumbs` (one per sample) drawn on the map where they do not overlap
-    (`uncluttered`); the `selected` sample ringed."""
-    import plotly.graph_objects as go
+def map_spec(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Sequence[int] | np.ndarray | None,
+             class_names: Sequence[str], hovers: Sequence[bytes] | None = None, thumbs: Sequence[bytes] | None = None,
+             size: int = MAP_PX) -> dict[str, Any]:
+    """A Vega-Lite spec (a JSON-able dict, for st.vega_lite_chart) of the projected samples xy (N, 2): a
+    plot `size` px high (as wide as the page's column) whose axes span the same distance (in a square
+    column, distances read the same either way; the page's column is about square), a dot per
+    sample coloured by class (legend below), sample index `i` in each datum; hovering a dot shows "seed N"
+    (and its class) above its picture from `hovers` (vega-tooltip draws a datum's `image` field as an
+    image; every other value as escaped text); clicking one selects it (the point selection PICK, on
+    field `i`: see `selected_index`); dragging pans and the wheel zooms. PNG `thumbs` are drawn on the
+    map where they do not overlap (`uncluttered`), above the dots; a thumbnail that is its sample's hover
+    picture is sent once (SAME_AS_HOVER). Raises ValueError when xy is not (N, 2)."""
     xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"xy must be (N, 2), got {xy.shape}")
     n = xy.shape[0]
-    groups = [(None, np.arange(n))] if classes is None else \
-        [(k, np.flatnonzero(np.asarray(classes) == k)) for k in sorted(set(int(c) for c in classes))]
-    fig = go.Figure()
-    for k, idx in groups:
-        name = "samples" if k is None else (class_names[k] if k < len(class_names) else f"class {k}")
-        fig.add_trace(go.Scatter(
-            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
-            customdata=np.stack([idx, np.asarray(seeds)[idx]], 1).tolist(),   # lists: typed arrays come back as dicts
-            marker={"size": 7 if thumbs is None else 5, "color": PALETTE[(k or 0) % len(PALETTE)],
-                    "line": {"width": 0.5, "color": "white"}},
-            hovertemplate="seed %{customdata[1]}" + ("" if k is None else f"<br>{name}") + "<extra></extra>"))
-    span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-6))
-    if thumbs is not None:
-        size = thumb_size(xy)
-        fig.update_layout(images=[{"source": data_uri(thumbs[i]), "x": float(xy[i, 0]), "y": float(xy[i, 1]),
-                                   "xref": "x", "yref": "y", "sizex": size, "sizey": size, "xanchor": "center",
-                                   "yanchor": "middle", "layer": "below", "sizing": "contain"}
-                                  for i in uncluttered(xy, size)])
-    if selected is not None and 0 <= selected < n:
-        fig.add_trace(go.Scatter(x=[xy[selected, 0]], y=[xy[selected, 1]], mode="markers", name="selected",
-                                 hoverinfo="skip", showlegend=False,
-                                 marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}))
-    pad = span * 0.06
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="pan",
-                      clickmode="event+select", plot_bgcolor="white",
-                      # below the plot, in rows: at the top right the legend sat under plotly's toolbar
-                      legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": -0.01,
-                              "yanchor": "top"},
-                      xaxis={"showticklabels": False, "showgrid": False, "zeroline": False,
-                             "range": [float(xy[:, 0].min() - pad), float(xy[:, 0].max() + pad)]},
-                      yaxis={"showticklabels": False, "showgrid": False, "zeroline": False, "scaleanchor": "x",
-                             "range": [float(xy[:, 1].min() - pad), float(xy[:, 1].max() + pad)]})
-    return fig
+    names = [class_names[k] if k < len(class_names) else f"class {k}" for k in range(max(
+        [int(c) for c in classes] + [-1]) + 1)] if classes is not None else []
+    drawn = set(uncluttered(xy, thumb_size(xy))) if thumbs is not None else set()
+    rows = []
+    for i in range(n):
+        row: dict[str, Any] = {"i": i, "x": float(xy[i, 0]), "y": float(xy[i, 1]), "seed": int(seeds[i]),
+                               "title": f"seed {int(seeds[i])}"}
+        if classes is not None:
+            row["class"] = names[int(classes[i])]
+            row["title"] += f" · {row['class']}"
+        if hovers is not None:
+            row["image"] = data_uri(hovers[i])
+        row["thumb"] = "" if thumbs is None or i not in drawn else \
+            SAME_AS_HOVER if hovers is not None and thumbs[i] == hovers[i] else data_uri(thumbs[i])   # sent once
+        rows.append(row)
+    span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-6)) * 1.12 if n else 1.0
+    centre = (xy.min(0) + xy.max(0)) / 2 if n else np.zeros(2)
+
+    def axis(k: int, field: str) -> dict[str, Any]:
+        lo = float(centre[k] - span / 2)
+        return {"field": field, "type": "quantitative", "axis": None,
+                "scale": {"domain": [lo, lo + span], "zero": False, "nice": False}}
+    colour: dict[str, Any] = {"value": PALETTE[0]}
+    if classes is not None:
+        used = sorted({int(c) for c in classes})
+        colour = {"field": "class", "type": "nominal", "sort": None,
+                  "scale": {"domain": [names[k] for k in used], "range": [PALETTE[k % len(PALETTE)] for k in used]},
+                  "legend": {"orient": "bottom", "title": None, "columns": 4, "labelLimit": 140}}
+    tooltip = [{"field": "title", "title": "title"}] + ([{"field": "image", "title": "image"}] if hovers else [])
+    dots = {"mark": {"type": "circle", "size": 30 if thumbs is not None else 60, "opacity": 0.9,
+                     "stroke": "white", "strokeWidth": 0.5, "cursor": "pointer"},
+            # the dots' layer first: Streamlit 1.67 fails on a layered chart whose first layer has no params
+            "params": [{"name": PICK, "select": {"type": "point", "fields": ["i"], "on": "click"}},
+                       {"name": "view", "select": "interval", "bind": "scales"}],
+            "encoding": {"x": axis(0, "x"), "y": axis(1, "y"), "color": colour, "tooltip": tooltip}}
+    px = max(12, round(thumb_size(xy) / span * size)) if n else 12
+    pic = f"datum.thumb == '{SAME_AS_HOVER}' ? datum.image : datum.thumb"
+    pictures = {"mark": {"type": "image", "width": px, "height": px, "aspect": True},
+                "transform": [{"filter": "datum.thumb != ''"}, {"calculate": pic, "as": "pic"}],
+                "encoding": {"x": axis(0, "x"), "y": axis(1, "y"), "url": {"field": "pic"}, "tooltip": tooltip}}
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "height": size,
+            "data": {"values": rows}, "layer": [dots] + ([pictures] if drawn else []),
+            "config": {"view": {"stroke": "#ddd"}}}
 
 
 def selected_index(event: Mapping[str, Any] | None) -> int | None:
-    """The sample index of the first selected point of an st.plotly_chart selection event, else None."""
+    """The sample index `i` of the first point selected by PICK in an st.vega_lite_chart selection event
+    ({"selection": {PICK: [{"i": 7}, ...]}}), else None."""
     if not event:
         return None
-    sel = event.get("selection") or {}
-    for point in sel.get("points") or []:
-        cd = point.get("customdata")
-        if isinstance(cd, Mapping) and cd:            # a typed array comes back as {"0": i, "1": seed}
-            cd = cd.get("0", next(iter(cd.values())))
-        if isinstance(cd, (list, tuple)) and cd:
-            cd = cd[0]
-        if isinstance(cd, (int, float)) and not isinstance(cd, bool):
-            return int(cd)
+    picked = (event.get("selection") or {}).get(PICK) or []
+    if isinstance(picked, Mapping):                 # nothing picked: {} rather than []
+        picked = [picked] if "i" in picked else []
+    for point in picked:
+        i = point.get("i") if isinstance(point, Mapping) else None
+        if isinstance(i, (int, float)) and not isinstance(i, bool):
+            return int(i)
     return None

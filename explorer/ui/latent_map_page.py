@@ -1,11 +1,11 @@
 """Latent map: a few hundred samples' w vectors projected to 2D (PCA or t-SNE), coloured by class.
 
-Thumbnails can be drawn on the map (plotly's hover box cannot show images); clicking a point
-previews it beside the map, and "Open in the explorer" loads it on the Explore page. What the
-class colours can show is said per model (learn.latent_map.class_note). For font models every point
-is a typeface: its thumbnail is "Ag" set in it, its preview a specimen above its glyph sheet (rendered for the
-picked point only); a font model maps 150 faces at first, other models 300 samples (learn.latent_map.default_n),
-and thumbnails are rendered only while they are shown. Widget keys: lm_method,
+Hovering a point shows its picture (a font model's face: a specimen word set in it); thumbnails can be
+drawn on the map; clicking a point previews it beside the map, and "Open in the explorer" loads it on
+the Explore page. What the class colours can show is said per model (learn.latent_map.class_note).
+For font models every point is a typeface: its thumbnail is "Ag" set in it, its hover picture
+"Handgloves", its preview a specimen above its glyph sheet (rendered for the picked point only); a font
+model maps 150 faces at first, other models 300 samples (learn.latent_map.default_n). Widget keys: lm_method,
 lm_n, lm_seed, lm_psi, lm_thumbs, lm_plot (the chart), lm_pick (sample number), lm_open.
 """
 
@@ -62,9 +62,9 @@ def _project(model_key: str, n: int, first_seed: int, psi: float, method: str, _
     return LM.project(_ws, method)
 
 
-@st.cache_data(max_entries=16, show_spinner="Rendering thumbnails…")
-def _thumbs(model_key: str, n: int, first_seed: int, psi: float, _ws: np.ndarray, _eng: Engine) -> list[bytes]:
-    return LM.thumbnails(_eng, _ws)          # font models: "Ag" in each face
+@st.cache_data(max_entries=16, show_spinner="Rendering the samples…")
+def _images(model_key: str, n: int, first_seed: int, psi: float, _ws: np.ndarray, _eng: Engine) -> LM.MapImages:
+    return LM.map_images(_eng, _ws)          # font models: "Ag" and "Handgloves" in each face
 
 
 def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
@@ -80,7 +80,8 @@ def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
                           help="Pulls every sample's w toward the average w: below 1 the cloud shrinks toward "
                                "typical images, above 1 it spreads out."))
     thumbs = c5.toggle("Images", value=True, key="lm_thumbs", help="Draw images on the map (thumbnails), each only "
-                       "where it hides no other; the other points stay dots: click one to see it.")
+                       "where it hides no other; the other points stay dots: hover one to see it, click it to "
+                       "preview it beside the map.")
     return MapSettings(str(method), int(n), first, psi, bool(thumbs))
 
 
@@ -116,7 +117,8 @@ def main() -> None:
     st.title("Latent map")
     st.caption("Every dot is one generated image, placed by its latent vector w. Points close in w tend to "
                "look alike; the 2D map keeps only part of those distances, so neighbours here may be far "
-               "apart in w. Click a dot to see it.")
+               "apart in w. Hover a dot to see it, click it to preview it beside the map; drag to pan, "
+               "scroll to zoom.")
     settings = controls(LM.default_n(eng.G))
     ws, seeds, classes = _sample_ws(eng.key, settings.n, settings.first, settings.psi, eng)
     try:
@@ -124,11 +126,13 @@ def main() -> None:
     except ValueError as e:
         st.error(f"The map cannot be computed: {md_escape(e)}")
         return
-    thumbs = _thumbs(eng.key, settings.n, settings.first, settings.psi, ws, eng) if settings.thumbs else None
+    pics = _images(eng.key, settings.n, settings.first, settings.psi, ws, eng)
     left, right = st.columns([3, 1], gap="medium")
-    with left:     # the figure does not depend on the pick: a changed figure would reset the chart's zoom
-        fig = LM.map_figure(xy, seeds, classes if eng.G.cfg.num_classes else None, eng.class_names, thumbs)
-        event = st.plotly_chart(fig, key="lm_plot", on_select="rerun", selection_mode="points", theme=None)
+    with left:     # the chart does not depend on the pick: a changed chart would reset its zoom
+        spec = LM.map_spec(xy, seeds, classes if eng.G.cfg.num_classes else None, eng.class_names, pics.hovers,
+                           pics.thumbs if settings.thumbs else None)
+        event = st.vega_lite_chart(spec, key="lm_plot", on_select="rerun", selection_mode=[LM.PICK], theme=None,
+                                   width="stretch")
     with right:
         preview(eng, settings, event, seeds, classes)
     sticky.remember(STICKY)

@@ -18,7 +18,7 @@ def test_font_views_bench_reports_the_latent_map_and_the_word_morph_export(tmp_p
     lm = out["latent_map"]
     assert lm["n"] == 150
     for view in ("cold", "warm"):
-        names = {"sample_s", "project_s", "thumbnails_s", "figure_s", "picked_point_s"}
+        names = {"sample_s", "project_s", "images_s", "chart_s", "picked_point_s"}
         assert set(lm[view]) == names | {"cpu_" + k for k in names} | {"total_s", "cpu_total_s"}
         assert lm[view]["total_s"] >= max(lm[view][k] for k in names) > 0 and lm[view]["cpu_total_s"] > 0
     wm = out["word_morph"]

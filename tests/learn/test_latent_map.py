@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -43,24 +44,36 @@ def test_projection_errors():
         LM.project(np.zeros((2, 4)), "pca")
 
 
-def test_figure_and_selection(G):
+def test_map_spec_hover_pictures_thumbnails_and_selection(G):
     ws, seeds, classes = LM.sample_ws(G, 30)
     xy = LM.project(ws, "pca")
-    thumbs = [b"\x89PNG fake"] * 30
-    fig = LM.map_figure(xy, seeds, classes, ["cat", "dog", "owl"], thumbs, selected=4)
-    assert [t.name for t in fig.data] == ["cat", "dog", "owl", "selected"]
+    hovers, thumbs = [b"\x89PNG hover"] * 30, [b"\x89PNG thumb"] * 30
+    spec = LM.map_spec(xy, seeds, classes, ["cat", "dog", "<b>owl</b>"], hovers, thumbs)
+    json.dumps(spec)                                                          # JSON-able, as Streamlit sends it
+    rows = spec["data"]["values"]
+    assert [r["i"] for r in rows] == list(range(30)) and rows[1]["title"] == "seed 1 · dog"
+    assert rows[1]["x"] == pytest.approx(float(xy[1, 0])) and rows[2]["class"] == "<b>owl</b>"   # a value: escaped
+    assert all(r["image"] == LM.data_uri(b"\x89PNG hover") for r in rows)   # every dot shows its picture on hover
+    dots, pictures = spec["layer"]
+    assert {"field": "image", "title": "image"} in dots["encoding"]["tooltip"]   # vega-tooltip draws `image`
+    assert dots["params"][0] == {"name": LM.PICK, "select": {"type": "point", "fields": ["i"], "on": "click"}}
+    assert dots["encoding"]["color"]["scale"]["domain"] == ["cat", "dog", "<b>owl</b>"]
     drawn = LM.uncluttered(xy, LM.thumb_size(xy))
-    assert 0 < len(fig.layout.images) == len(drawn) <= 30
-    assert fig.layout.images[0].source.startswith("data:image/png;base64,")
-    dog = fig.data[1]
-    assert list(dog.customdata[0]) == [1, 1] and float(dog.x[0]) == pytest.approx(float(xy[1, 0]))
-    plain = LM.map_figure(xy, seeds, None, [], None)
-    assert len(plain.data) == 1 and not plain.layout.images
-    assert LM.selected_index({"selection": {"points": [{"customdata": [7, 107], "point_index": 2}]}}) == 7
-    assert LM.selected_index({"selection": {"points": [{"customdata": 3}]}}) == 3
-    assert LM.selected_index({"selection": {"points": [{"customdata": {"0": 9, "1": 9}}]}}) == 9   # typed array
-    assert LM.selected_index({"selection": {"points": [], "point_indices": []}}) is None
-    assert LM.selected_index(None) is None
+    assert [r["i"] for r in rows if r["thumb"]] == drawn and 0 < len(drawn) < 30
+    x, y = dots["encoding"]["x"]["scale"]["domain"], dots["encoding"]["y"]["scale"]["domain"]
+    assert x[1] - x[0] == pytest.approx(y[1] - y[0]) and spec["height"] == LM.MAP_PX      # equal spans
+    assert x[0] < xy[:, 0].min() and x[1] > xy[:, 0].max() and y[0] < xy[:, 1].min() and y[1] > xy[:, 1].max()
+    same = LM.map_spec(xy, seeds, None, [], hovers, hovers)["data"]["values"]   # a thumbnail that is the hover
+    assert {r["thumb"] for r in same} == {"", LM.SAME_AS_HOVER}                     # picture: sent once
+    plain = LM.map_spec(xy, seeds, None, [], None, None)                     # no classes, pictures or thumbnails
+    assert len(plain["layer"]) == 1 and "image" not in plain["data"]["values"][0]
+    assert plain["layer"][0]["encoding"]["color"] == {"value": LM.PALETTE[0]}
+    with pytest.raises(ValueError, match="must be"):
+        LM.map_spec(np.zeros((4, 3)), range(4), None, [])
+    assert LM.selected_index({"selection": {LM.PICK: [{"i": 7}]}}) == 7
+    assert LM.selected_index({"selection": {LM.PICK: {}}}) is None          # nothing picked
+    assert LM.selected_index({"selection": {LM.PICK: [{"i": True}]}}) is None
+    assert LM.selected_index({"selection": {}}) is None and LM.selected_index(None) is None
 
 
 def test_thumbnails_never_overlap_and_every_point_keeps_its_dot():
@@ -73,8 +86,8 @@ def test_thumbnails_never_overlap_and_every_point_keeps_its_dot():
     kept = cloud[LM.uncluttered(cloud, size)]
     gaps = np.abs(kept[:, None] - kept[None]).max(-1) + np.eye(len(kept)) * 1e9
     assert gaps.min() >= size and 10 < len(kept) < 300
-    fig = LM.map_figure(cloud, np.arange(300), None, [], [b"\x89PNG fake"] * 300)
-    assert len(fig.layout.images) == len(kept) and len(fig.data[0].x) == 300
+    rows = LM.map_spec(cloud, np.arange(300), None, [], None, [b"\x89PNG fake"] * 300)["data"]["values"]
+    assert sum(bool(r["thumb"]) for r in rows) == len(kept) and len(rows) == 300
 
 
 def test_quiz_round_and_tally():
@@ -148,7 +161,7 @@ def test_font_models_map_fewer_faces_first(G, font_engine):
     assert LM.default_n(font_engine.G) == LM.DEFAULT_N_GLYPHS < LM.DEFAULT_N
 
 
-def test_thumbnails_are_ag_in_the_explorers_face_of_each_seed(font_engine):
+def test_map_images_are_ag_and_handgloves_in_the_explorers_face_of_each_seed(font_engine):
     import io
 
     from PIL import Image
@@ -156,14 +169,16 @@ def test_thumbnails_are_ag_in_the_explorers_face_of_each_seed(font_engine):
     from explorer.explore.preview import preview
     eng = font_engine
     ws, seeds, _ = LM.sample_ws(eng.G, 5, first_seed=20, psi=0.8)
-    thumbs = LM.thumbnails(eng, ws, batch=2)                              # batches of 2: batching changes nothing
+    pics = LM.map_images(eng, ws, batch=2)                                 # batches of 2: batching changes nothing
     states = [LatentState(eng.name, "", seed=int(s), psi=0.8) for s in seeds]
-    want = preview(eng.render_states(states), eng, "Ag")                  # what the explorer shows, as "Ag"
-    got = [np.asarray(Image.open(io.BytesIO(t))) for t in thumbs]
-    scale = max(1, LM.THUMB_PX // want.shape[1])
-    assert len(got) == 5 and got[0].shape[:2] == (want.shape[1] * scale, want.shape[2] * scale)
-    for g, w in zip(got, want):
-        assert np.abs(g.astype(int) - w[..., 0].repeat(scale, 0).repeat(scale, 1)).max() <= 1
+    rendered = eng.render_states(states)
+    for pngs, word, px in ((pics.thumbs, "Ag", LM.THUMB_PX), (pics.hovers, LM.HOVER_WORD, LM.HOVER_PX)):
+        want = preview(rendered, eng, word)                               # what the explorer shows, as the word
+        got = [np.asarray(Image.open(io.BytesIO(t))) for t in pngs]
+        scale = -(-px // want.shape[1])                                    # upscaled to at least px high
+        assert len(got) == 5 and got[0].shape[:2] == (want.shape[1] * scale, want.shape[2] * scale)
+        for g, w in zip(got, want):
+            assert np.abs(g.astype(int) - w[..., 0].repeat(scale, 0).repeat(scale, 1)).max() <= 1
 
 
 # ----------------------------------------------------------------------------- the quiz names real typefaces

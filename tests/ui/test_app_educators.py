@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.gan import critic
 from explorer.gan.export import export_model
-from tests.factories import make_run, page_text, run_app, use_dirs
+from tests.factories import make_run, map_rows, page_text, run_app, use_dirs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -55,16 +55,18 @@ def test_latent_map_page(app_env):
     at = _open("explorer/ui/latent_map_page.py")
     at.slider(key="lm_n").set_value(100)
     run_app(at)
-    chart = at.get("plotly_chart")[0].proto
-    assert '"cat"' in chart.spec and 0 < chart.spec.count(";base64,") <= 100    # thumbnails drawn where
-    assert sum(len(t["customdata"]) for t in json.loads(chart.spec)["data"]) == 100       # they fit; every point a dot
+    rows = map_rows(at)
+    assert len(rows) == 100 and {r["class"] for r in rows} == {"cat", "dog", "owl"}     # every sample a dot,
+    assert all(r["image"].startswith("data:image/png;base64,") for r in rows)          # its picture on hover,
+    assert 0 < sum(bool(r["thumb"]) for r in rows) < 100                               # thumbnails where they fit
     at.number_input(key="lm_pick").set_value(5)
     run_app(at)
     assert "seed 5 · owl" in str(at.get("image")[0].proto)                                  # 5 % 3 = class 2
     at.radio(key="lm_method").set_value("tsne")
     at.toggle(key="lm_thumbs").set_value(False)
     run_app(at)
-    assert ";base64," not in at.get("plotly_chart")[0].proto.spec
+    rows = map_rows(at)
+    assert not any(r["thumb"] for r in rows) and all(r["image"] for r in rows)   # no thumbnails; hover still
     at.button(key="lm_open").click()
     run_app(at)
     assert at.title[0].value == "Explore"                                    # it opened in the explorer
@@ -205,7 +207,6 @@ def test_critic_view_scores_for_the_explore_and_interpolate_pages(app_env):
 
 
 def _sha(side: Path) -> str:
-    import json
     return json.loads(side.read_text())["sha256"]
 
 

@@ -25,7 +25,7 @@ from explorer.gan.protocol import Generator
 from explorer.ui.font_link import DEFAULT_SIZE
 from explorer.ui.text import md_escape
 from tests.explore.test_nearest import write_fonts_dataset
-from tests.factories import export_generator, open_recipe, page_text, run_app, use_dirs
+from tests.factories import export_generator, map_rows, open_recipe, page_text, run_app, use_dirs
 from tests.glyph_stacks import GLYPHS
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -187,17 +187,18 @@ def test_interpolate_morphs_a_word_between_typefaces(fonts_env):
     assert "Type a word" in page_text(at)
 
 
-def test_latent_map_of_a_font_model_maps_fewer_faces_first_and_shows_ag_thumbnails(fonts_env):
+def test_latent_map_of_a_font_model_maps_fewer_faces_first_with_specimens_and_ag_thumbnails(fonts_env):
     at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.switch_page("explorer/ui/latent_map_page.py")
     run_app(at)
     assert at.slider(key="lm_n").value == 150                               # 62-glyph faces: half of 300
-    spec = at.get("plotly_chart")[0].proto.spec
-    assert len(json.loads(spec)["data"][0]["customdata"]) == 150                    # every face a point,
-    assert 0 < spec.count(";base64,") < 150                                 # "Ag" where it hides no other
-    at.toggle(key="lm_thumbs").set_value(False)                              # hidden: none rendered or sent
+    rows = map_rows(at)
+    assert len(rows) == 150 and all(r["image"] for r in rows)             # every face a point, a specimen on hover,
+    assert 0 < sum(bool(r["thumb"]) for r in rows) < 150                    # "Ag" where it hides no other
+    at.toggle(key="lm_thumbs").set_value(False)                              # hidden: none sent
     run_app(at)
-    assert ";base64," not in at.get("plotly_chart")[0].proto.spec
+    rows = map_rows(at)
+    assert not any(r["thumb"] for r in rows) and len(rows) == 150
 
 
 def test_quiz_uses_held_out_faces_of_the_fonts_dataset_and_names_them_as_text(fonts_env):

@@ -1,5 +1,5 @@
-"""The latent map in Chromium: clicking a point previews that sample, and opens it in the explorer with the
-sidebar's model kept."""
+"""The latent map in Chromium: hovering a point shows its picture, clicking it previews that sample, and
+"Open in the explorer" opens it there with the sidebar's model kept."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from explorer.bench.browser import chromium_available, wait_idle
 from tests.factories import export_generator, served_app, server_env
 
 pytestmark = pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available()))
-POINTS = ".st-key-lm_plot .js-plotly-plot .scatterlayer .trace"
+PLOT = ".st-key-lm_plot .vega-embed"
+TOOLTIP = "#vg-tooltip-element.visible"
 
 
 @pytest.fixture
@@ -22,28 +23,39 @@ def served(tmp_path):
         yield url, page
 
 
-def test_click_a_point_and_open_it(served):
+def _hover_a_point(page) -> tuple[float, float]:
+    """Move the mouse over the map (centre outwards, where PCA puts most points) until a point's hover box
+    shows; its position."""
+    box = page.locator(f"{PLOT} canvas, {PLOT} svg.marks").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for r in range(0, int(box["width"] / 2), 6):
+        for dx, dy in ((r, 0), (0, r), (-r, 0), (0, -r), (r, r), (-r, -r), (r, -r), (-r, r)):
+            page.mouse.move(cx + dx, cy + dy)
+            page.wait_for_timeout(15)
+            if page.locator(TOOLTIP).count():
+                return cx + dx, cy + dy
+    raise AssertionError("no point of the map shows a hover box")
+
+
+def test_hover_shows_a_point_click_previews_it_and_opens_it(served):
     url, page = served
     page.goto(url + "/?m=tiny")
     page.get_by_role("link", name="Latent map").click(timeout=90_000)
-    page.wait_for_selector(f"{POINTS} .point", timeout=90_000)
+    page.wait_for_selector(f"{PLOT} canvas, {PLOT} svg.marks", timeout=90_000)
     wait_idle(page)
     seed = None
-    for attempt in range(4):                   # a busy machine may still be laying the chart out: click again
-        point = page.locator(f"{POINTS} .point").nth(3)
-        box = point.bounding_box()
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(x, y)
-        # plotly picks the clicked point from its hover state, computed on a later animation frame; and the
-        # chart may be re-laid out after a click. So: click the point the hover label names, check that one.
+    for attempt in range(4):                   # a busy machine may still be laying the chart out: try again
         try:
-            page.wait_for_selector(".st-key-lm_plot .hoverlayer .hovertext", timeout=10_000)
-            hover = page.locator(".st-key-lm_plot .hoverlayer .hovertext").first.text_content() or ""
-            seed = int(re.search(r"seed (\d+)", hover).group(1))
+            x, y = _hover_a_point(page)
+            tip = page.locator(TOOLTIP)
+            title = tip.locator("h2").text_content() or ""
+            seed = int(re.search(r"seed (\d+)", title).group(1))
+            assert f"seed {seed} · {['cat', 'dog', 'owl'][seed % 3]}" in title        # sample i: seed i, class i mod 3
+            src = tip.locator("img").get_attribute("src") or ""
+            assert src.startswith("data:image/png;base64,")                          # the sample's picture on hover
             page.mouse.click(x, y)
             want = f"sample {seed}: seed {seed} · {['cat', 'dog', 'owl'][seed % 3]}"    # still the tiny model
-            page.wait_for_function(f"() => document.body.innerText.includes('{want}')",
-                                   timeout=20_000)
+            page.wait_for_function(f"() => document.body.innerText.includes('{want}')", timeout=20_000)
             break
         except Exception:
             if attempt == 3:
