@@ -34,16 +34,25 @@ from explorer.imaging.decode import FITS, Background, Limits, decode_with_notes,
 
 MAX_UPLOAD_BYTES = Limits.max_file_bytes          # one file, as on the Train page (20 MB)
 LINK_MAX_CHARS = 2000                             # query string length a link may reach (browsers, chat apps)
+TONES = {"auto": "auto", "keep": "as uploaded", "invert": "inverted"}   # a greyscale model's choice: label
+FLIP_CONTRAST = 128                               # grey levels between an image's border and the model's paper
 
 
 def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str = "crop",
-              background: Background = (255, 255, 255)) -> tuple[np.ndarray | None, str | None, list[str]]:
+              background: Background = (255, 255, 255), tones: str = "auto"
+              ) -> tuple[np.ndarray | None, str | None, list[str]]:
     """Untrusted upload bytes -> ((H, W, C) uint8 at the model's size, None, notes) or (None, a reason, []).
     Transparency is composited onto `background` (the model's own: `model_background`); `notes` say what
-    the decoder converted (alpha, EXIF orientation, the first frame of an animation, 16-bit, CMYK, palette).
-    Never raises for bad input (ValueError only for a `fit` other than "crop" / "pad")."""
+    the decoder converted (alpha, EXIF orientation, the first frame of an animation, 16-bit, CMYK, palette)
+    and whether the tones were inverted. `tones` (one of TONES) for a greyscale model: "auto" inverts an
+    image whose border is light where the model's paper is dark, or the other way round (`paper_flipped`:
+    a product photo of a dark shirt on white, for Fashion-MNIST's light garments on black); "invert"
+    always, "keep" never. A colour model's image is never inverted (its colours would change).
+    Never raises for bad input (ValueError only for a `fit` other than "crop" / "pad" or unknown `tones`)."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
+    if tones not in TONES:
+        raise ValueError(f"tones must be one of {tuple(TONES)}, not {tones!r}")
     if not data:
         return None, "the file is empty", []
     if len(data) > MAX_UPLOAD_BYTES:
@@ -54,8 +63,25 @@ def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str =
     img, why, notes = decode_with_notes(data, name, background=background)
     if img is None:
         return None, f"not a usable image ({why})", []
-    a = preprocess(img, resolution, channels, fit)                       # (C, H, W)
-    return np.ascontiguousarray(a.transpose(1, 2, 0)), None, notes
+    a = np.ascontiguousarray(preprocess(img, resolution, channels, fit).transpose(1, 2, 0))   # (H, W, C)
+    if channels == 1 and (tones == "invert" or tones == "auto" and paper_flipped(a, background)):
+        a = 255 - a
+        dark = float(np.mean(background)) < 127.5
+        notes = [*notes, "tones inverted: " + ("as asked" if tones == "invert" else
+                 f"its background is {'light' if dark else 'dark'} where this model draws on "
+                 f"{'black' if dark else 'white'}")]
+    return a, None, notes
+
+
+def paper_flipped(image: np.ndarray, background: Background) -> bool:
+    """Whether an (H, W, C) uint8 image's border (the median of its outermost ring of pixels, as
+    `model_background` takes the model's) is on the other side of mid-grey from the model's paper
+    colour `background` and at least FLIP_CONTRAST grey levels from it: a dark-on-light image for a
+    light-on-dark model, or the reverse."""
+    a = np.asarray(image, dtype=np.float32).mean(-1)
+    ring = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    border, paper = float(np.median(ring)), float(np.mean(background))
+    return abs(border - paper) >= FLIP_CONTRAST and (border < 127.5) != (paper < 127.5)
 
 
 def model_background(G: Generator, n: int = 16, seed: int = 0) -> tuple[int, int, int]:

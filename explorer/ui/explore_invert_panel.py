@@ -23,6 +23,7 @@ from explorer.explore.engine import Engine
 from explorer.explore.inversion import ProjectConfig, Projection, Projector
 from explorer.explore.projection_io import (
     MAX_UPLOAD_BYTES,
+    TONES,
     ProjectionRun,
     enlarged_note,
     fit_image,
@@ -46,7 +47,7 @@ from explorer.ui.kept_uploads import kept_upload
 from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
-KEYS = ["inv_fit", "inv_space", "inv_steps", "inv_class", "inv_optimizer"]
+KEYS = ["inv_fit", "inv_tones", "inv_space", "inv_steps", "inv_class", "inv_optimizer"]
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 SHOW_PX = 160
 ENCODER_MINUTES = 5.0
@@ -148,11 +149,12 @@ def _target(eng: Engine) -> tuple[np.ndarray | None, str | None]:
     if ss.get("inv_upload") is None:
         st.caption(f"Your last image: {md_escape(kept[1])} (upload another to replace it)")
     cfg = eng.G.cfg
-    key = (eng.key, kept[0], str(ss.get("inv_fit", "crop")))
+    tones = str(ss.get("inv_tones", "auto")) if cfg.channels == 1 else "keep"
+    key = (eng.key, kept[0], str(ss.get("inv_fit", "crop")), tones if tones in TONES else "auto")
     cached = ss.get("_inv_target")
     if cached is None or cached[0] != key:
         cached = (key, *fit_image(kept[2], kept[1], cfg.resolution, cfg.channels, key[2],
-                                  background=background_of(eng)))
+                                  background=background_of(eng), tones=key[3]))
         ss["_inv_target"] = cached
     if cached[1] is not None:
         note = enlarged_note(kept[2], cfg.resolution, key[2])
@@ -300,6 +302,10 @@ def _settings(eng: Engine, glyphs: bool) -> None:
     if a is not None:
         a.radio("Fit", ["crop", "pad"], key="inv_fit", horizontal=True,
                 help="crop: the centre square; pad: the whole image on its border colour")
+    if a is not None and eng.G.cfg.channels == 1:
+        a.radio("Tones", list(TONES), key="inv_tones", horizontal=True, format_func=TONES.__getitem__,
+                help="auto: inverted when your image's background is light and the model draws on black (or "
+                     "the other way round), as a product photo is for Fashion-MNIST; the target shows the result")
     if eng.G.num_ws > 1:
         b.radio("Latent", ["w", "w+"], key="inv_space", horizontal=True, help=SPACE_HELP)
     else:

@@ -249,6 +249,27 @@ def test_an_rgba_upload_is_fitted_by_crop_or_pad() -> None:
     assert tuple(dark[0, 0]) == (0, 0, 0) and notes == ["alpha: transparency composited onto black"]
 
 
+def test_a_dark_garment_on_white_is_inverted_for_a_model_that_draws_on_black() -> None:
+    im = Image.new("L", (40, 40), 250)                            # a product photo: a dark shirt on white
+    im.paste(30, (10, 8, 30, 34))
+    shirt = _png(im)
+    auto, why, notes = fit_image(shirt, "shirt.png", 32, 1, background=(0, 0, 0))
+    assert why is None and auto[0, 0, 0] < 10 and auto[16, 16, 0] > 200      # light garment on black now
+    assert notes == ["tones inverted: its background is light where this model draws on black"]
+    kept, _, notes = fit_image(shirt, "shirt.png", 32, 1, background=(0, 0, 0), tones="keep")
+    assert kept[0, 0, 0] > 240 and notes == []
+    same, _, notes = fit_image(shirt, "shirt.png", 32, 1, background=(255, 255, 255))   # a model on white
+    assert same[0, 0, 0] > 240 and notes == []
+    forced, _, notes = fit_image(shirt, "shirt.png", 32, 1, background=(255, 255, 255), tones="invert")
+    assert forced[0, 0, 0] < 10 and notes == ["tones inverted: as asked"]
+    grey = Image.new("L", (40, 40), 100)                          # a mid-grey border is not the other side
+    assert fit_image(_png(grey), "g.png", 32, 1, background=(0, 0, 0))[0][0, 0, 0] == 100
+    colour, _, notes = fit_image(_png(im.convert("RGB")), "shirt.png", 32, 3, background=(0, 0, 0))
+    assert colour[0, 0, 0] > 240 and notes == []                  # a colour model's image keeps its colours
+    with pytest.raises(ValueError, match="tones"):
+        fit_image(shirt, "shirt.png", 32, 1, tones="negative")
+
+
 def test_the_models_background_is_the_median_of_its_samples_borders() -> None:
     from explorer.explore.projection_io import model_background
 

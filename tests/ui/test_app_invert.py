@@ -296,3 +296,29 @@ def test_the_discriminators_opinion_names_the_same_figure_for_your_image():
     assert "your image itself gets 0.50" in realness_help(0.3, 0.0)          # sigmoid(0): the same scale
     assert "your image itself gets -2.32" in realness_help(None, -2.32)      # a raw score, said so
     assert "your image itself gets 0.00" in realness_help(0.1, -1e9)         # no overflow
+
+
+def test_a_greyscale_model_offers_inverted_tones_and_says_when_it_inverts(app_env, tmp_path):
+    export_generator(tmp_path / "pre" / "colour", ch=3)
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.sidebar.selectbox(key="model").set_value("tiny (pretrained)")
+    run_app(at)
+    at.radio(key="panel").set_value("Your image")
+    run_app(at)
+    assert at.radio(key="inv_tones").value == "auto"
+    im = Image.new("L", (40, 40), 250)                                  # a dark shirt on white
+    im.paste(30, (10, 8, 30, 34))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    at.file_uploader(key="inv_upload").set_value(("shirt.png", buf.getvalue(), "image/png"))
+    at.radio(key="inv_tones").set_value("invert")
+    run_app(at)
+    assert "Converted: tones inverted: as asked." in page_text(at)
+    at.radio(key="inv_tones").set_value("keep")
+    run_app(at)
+    assert "tones inverted" not in page_text(at)
+    at.sidebar.selectbox(key="model").set_value("colour (pretrained)")   # a colour model: no such choice
+    run_app(at)
+    at.radio(key="panel").set_value("Your image")
+    run_app(at)
+    assert not [r for r in at.radio if r.key == "inv_tones"]
