@@ -9,7 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
+
+
+def _nearest_index(folder: str) -> float | None:
+    """Build the "nearest real fonts" index of a new fonts dataset now (explore/nearest.py caches it beside
+    the dataset), so no designer waits for it on the Font panel's first view: its seconds, or None (a set
+    with no train faces)."""
+    from explorer.explore.nearest import load_index
+    t0 = time.perf_counter()
+    try:
+        load_index(folder)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"nearest-fonts index not built: {e}", file=sys.stderr)
+        return None
+    return round(time.perf_counter() - t0, 1)
 
 
 def cmd_datasets(a: argparse.Namespace) -> int:
@@ -17,11 +32,13 @@ def cmd_datasets(a: argparse.Namespace) -> int:
     if a.name == "fonts":
         from explorer.data.fonts import build_fonts
         info = build_fonts(out=a.out, no_tex=a.no_tex, limit_packages=a.limit_packages, workers=a.workers)
+        info["nearest_index_s"] = _nearest_index(info["out"])
         if a.json:
             print(json.dumps(info))
         else:
             print(f"{info['kept']} faces, {info['families']} families (train {info['splits']['train']}, test "
-                  f"{info['splits']['test']}); dropped {info['dropped']} -> {info['out']} in {info['seconds']} s")
+                  f"{info['splits']['test']}); dropped {info['dropped']} -> {info['out']} in {info['seconds']} s"
+                  + ("" if info["nearest_index_s"] is None else f"; nearest-fonts index {info['nearest_index_s']} s"))
         return 0
     from explorer.data.emoji import build_emoji
 

@@ -420,3 +420,21 @@ def test_specks_are_left_out_of_the_extents_but_close_or_long_runs_count():
     assert mask[1].tolist() == [i in range(32, 36) for i in range(40)]
     assert mask[3].tolist() == [i in (0, 1, 38, 39) for i in range(40)]
     assert not glyphmetrics.profile_specks(np.zeros((2, 3, 8), np.float32)).any()   # blank: no specks
+
+
+def test_cli_datasets_fonts_builds_the_nearest_fonts_index_with_the_set(tmp_path, monkeypatch, capsys):
+    """The Font panel's "nearest real fonts" needs an index of the train split (7.5 s for the full set):
+    built with the dataset, so no designer waits for it on a first view."""
+    from explorer.cli import main
+    from explorer.explore import nearest
+    from tests.explore.test_nearest import write_fonts_dataset
+
+    def fake_build(out, **_):                                           # the packages: a tiny set of Pillow faces
+        write_fonts_dataset(Path(out))
+        return {"kept": 8, "families": 4, "splits": {"train": 6, "test": 2}, "dropped": {}, "out": str(out),
+                "seconds": 0.1}
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path))
+    monkeypatch.setattr(fonts, "build_fonts", fake_build)
+    assert main(["datasets", "fonts", "--out", str(tmp_path / "ds")]) == 0
+    assert "nearest-fonts index" in capsys.readouterr().out
+    assert (tmp_path / "ds" / f"nearest-{nearest.POOL}.safetensors").is_file()
