@@ -4,7 +4,8 @@ The glyph bitmaps (a glyph stack (G, R, R) uint8, see explorer/explore/specimen.
 UPSAMPLE x (bicubic), thresholded at half ink and traced to cubic Bezier outlines with potrace (Peter
 Selinger, "Potrace: a polygon-based tracing algorithm", 2003; Debian's `potrace` command: all glyphs
 of a face in one run, as one tiled bitmap), then built with fontTools' FontBuilder:
-- cmap: each of the G characters to its glyph (AGL names: A, a, zero, ...), space, and .notdef;
+- cmap: each of the G characters to its glyph (AGL names: A, a, zero, ...), the punctuation the face
+  lacks built from its own glyphs (. , : ; - ', explorer/explore/punctuation.py), space, and .notdef;
 - units per em UPM with the cap height at CAP_UNITS; the dataset's baseline, so the ascender is the
   cell's top and the descender its bottom (hhea, OS/2 typo and win metrics agree);
 - advance widths and sidebearings from `specimen.glyph_metrics` (the ink plus sidebearings), so text
@@ -52,7 +53,16 @@ from PIL import Image, ImageDraw, ImageFont
 from explorer.data.fontrender import PANOSE_FIELDS
 from explorer.explore.font_style import font_style
 from explorer.explore.glyph_ink import SPECK_PX, clean_glyphs, significant_ink
-from explorer.explore.specimen import CHARS, PLACEHOLDER, SIDEBEARING, Metrics, as_stack, glyph_metrics
+from explorer.explore.punctuation import PUNCTUATION
+from explorer.explore.specimen import (
+    CHARS,
+    PLACEHOLDER,
+    SIDEBEARING,
+    Metrics,
+    as_stack,
+    glyph_metrics,
+    with_punctuation,
+)
 
 UPM = 1000                   # font units per em
 CAP_UNITS = 700              # the cap height in font units (the dataset's CAP_PX of its cell)
@@ -194,7 +204,8 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
 
     `recipe_json` goes into the name table (RECIPE_NAME_ID) and names the family; `model` into the
     description. Raises FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
-    a = as_stack(stack)
+    base_stack, base_glyphs = as_stack(stack), glyphs[:len(stack)]
+    a, glyphs, metrics = with_punctuation(base_stack, base_glyphs, PUNCTUATION, metrics)   # . , : ; - ' from its i
     m = metrics or glyph_metrics(a, glyphs)
     geo = geometry(m)
     u, base = geo.unit, m.baseline
@@ -226,12 +237,13 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
         charstrings[name] = pen.getCharString()
         hmtx[name] = (adv, int(round(bounds.bounds[0])) if bounds.bounds else 0)
     family = font_family(recipe_json)
+    n = len(base_glyphs)                             # the face's own glyphs: what its style is measured on
     strokes = np.where(significant_ink(a), a, 0).astype(np.uint8)   # what the outlines keep: no haze, specks
-    style = font_style(strokes, glyphs)
+    style = font_style(strokes[:n], base_glyphs)
     full = f"{family} {style.style_name}"
     ps = f"{family}-{style.style_name}".replace(" ", "")
     x_height = _x_height(strokes, chars, m, u)
-    rule = stroke_units(strokes)                      # a stem's thickness: underline, strikeout, StdVW/StdHW
+    rule = stroke_units(strokes[:n])                  # a stem's thickness: underline, strikeout, StdVW/StdHW
     fb.setupCFF(ps, {"FullName": full, "FamilyName": family, "Weight": style.style_name}, charstrings,
                 private_dict(x_height, rule))
     fb.setupHorizontalMetrics(hmtx)

@@ -67,7 +67,7 @@ def _drop_strays(keep: np.ndarray, size: np.ndarray, boxes: list, near: int) -> 
 # Typographic topology of the 62 glyphs A-Z a-z 0-9 in ordinary faces: pieces (8-connected ink components)
 # and counters (holes) at most. i and j have a dot; B, 8 and a double-storey g two counters; a slashed
 # or dotted zero two parts or counters. Used to clean a generated glyph before it is traced into a font.
-PARTS = {"i": 2, "j": 2, "0": 2}
+PARTS = {"i": 2, "j": 2, "0": 2, ":": 2, ";": 2}
 COUNTERS = {**dict.fromkeys("ADOPQRabdeopq469", 1), **dict.fromkeys("B8g0", 2)}
 SPECK_SHARE = 0.1        # a piece under this share of the glyph's largest is a speck (a broken stroke's are larger)
 SPECK_SIDE_PX = 6        # ... and fits in a square this size (at 64 px cells): a broken stroke's pieces are long

@@ -12,8 +12,9 @@ faces rendered by the dataset builder: the letters' sidebearings come out within
 the real ones on average (the best single bearing per face: 0.037). A space is half the advance of "n".
 
 `typeset` lays text out line by line (newlines, optional word wrap) and returns the image (ink dark
-on white) and every glyph's position. Characters the face has no glyph for are drawn as a dotted
-box (never an error); empty text gives a blank image and `empty=True`.
+on white) and every glyph's position. Punctuation the face lacks (. , : ; - ') is built from its own
+glyphs (explorer/explore/punctuation.py, `with_punctuation`); other characters the face has no glyph
+for are drawn as a dotted box (never an error); empty text gives a blank image and `empty=True`.
 
     from explorer.explore.specimen import typeset, specimen_sheet
     s = typeset(stack, PANGRAM)                                    # Specimen
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 
 from explorer.explore.glyph_ink import CELL_REF, significant_ink
+from explorer.explore.punctuation import PUNCTUATION, complete
 from explorer.imaging.render import glyph_sheet
 
 CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -150,6 +152,8 @@ def glyph_metrics(stack: np.ndarray | torch.Tensor, glyphs: str = CHARS) -> Metr
         if sel.any():
             depth_l[sel] = _white_depth(on[sel], zone, True, cap)
             depth_r[sel] = _white_depth(on[sel], zone, False, cap)
+    marks = np.array([not c.isalnum() for c in glyphs[:g]] + [False] * max(0, g - len(glyphs)))
+    depth_l[marks] = depth_r[marks] = 0.0                          # punctuation: the white is its own, not a letter's
     sb = SIDEBEARING * cap
     lsb = np.maximum(sb - DEPTH_WEIGHT * depth_l, MIN_BEARING * cap).astype(np.float32)
     rsb = np.maximum(sb - DEPTH_WEIGHT * depth_r, MIN_BEARING * cap).astype(np.float32)
@@ -257,7 +261,7 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     `margin`: paper around the text, fraction of the cap height. Lines are one cell (R px) apart.
     Characters not in `glyphs` become dotted boxes; tabs are four spaces; other control characters are
     dropped. Never raises on any text; raises ValueError only for a malformed stack."""
-    a = as_stack(stack)
+    a, glyphs, metrics = with_punctuation(as_stack(stack), glyphs, text, metrics)
     m = metrics or glyph_metrics(a, glyphs)
     r, cap, base = m.cell, m.cap, m.baseline
     truncated = len(text) > MAX_CHARS
@@ -309,6 +313,26 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
         out.append(Placed(p.char, p.glyph, p.x + shift, p.baseline, x0, p.advance, p.line))
     baselines = [pad + k * r + base for k in range(len(lines))]
     return Specimen(255 - ink, out, baselines, m, False, truncated, unknown)
+
+
+def with_punctuation(a: np.ndarray, glyphs: str, text: str, metrics: Metrics | None = None
+                     ) -> tuple[np.ndarray, str, Metrics | None]:
+    """The stack (G, R, R), its characters and metrics with the punctuation `text` uses and the face lacks,
+    built from the face's own glyphs (explorer/explore/punctuation.py), appended: (G + k, R, R), glyphs + k
+    characters, `metrics` (None stays None) with the new glyphs' measured metrics appended."""
+    chars = glyphs[:a.shape[0]]
+    if not any(c in PUNCTUATION and c not in chars for c in text):
+        return a, glyphs, metrics
+    full, more = complete(a, chars)
+    if metrics is None or len(more) == len(chars):
+        return full, more, metrics
+    new = glyph_metrics(full, more)
+    g = a.shape[0]
+    def join(old: np.ndarray, added: np.ndarray) -> np.ndarray:
+        return np.concatenate([old[:g], added[g:]]).astype(np.float32)
+    return full, more, dataclasses.replace(
+        metrics, ink_left=join(metrics.ink_left, new.ink_left), ink_right=join(metrics.ink_right, new.ink_right),
+        lsb=join(metrics.lsb, new.lsb), rsb=join(metrics.rsb, new.rsb), advance=join(metrics.advance, new.advance))
 
 
 def specimen_sheet(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS,

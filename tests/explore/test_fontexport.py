@@ -13,6 +13,7 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from explorer.explore import fontexport as FE
+from explorer.explore.punctuation import PUNCTUATION, complete
 from explorer.explore.specimen import CHARS, glyph_metrics
 from tests.glyph_stacks import render_stacks
 
@@ -35,11 +36,12 @@ def test_exported_font_renders_like_the_bitmaps(name):
     otf = FE.build_font(stack, RECIPE, model="fonts")
     font = FE.read_font(otf)                                                     # fontTools opens it
     assert font.sfntVersion == "OTTO" and "CFF " in font
-    drawn = FE.drawn_cells(otf, stack) >= 128
-    real = stack >= 128
+    full, glyphs = complete(stack, CHARS)                                        # its punctuation too
+    drawn = FE.drawn_cells(otf, full, glyphs) >= 128
+    real = full >= 128
     iou = (drawn & real).sum((1, 2)) / np.maximum((drawn | real).sum((1, 2)), 1)
     assert iou.mean() >= 0.9, f"mean IoU {iou.mean():.3f}"
-    assert iou.min() >= 0.7, f"worst glyph {CHARS[int(iou.argmin())]}: IoU {iou.min():.3f}"
+    assert iou.min() >= 0.7, f"worst glyph {glyphs[int(iou.argmin())]}: IoU {iou.min():.3f}"
 
 
 def test_cmap_metrics_names_and_recipe():
@@ -47,8 +49,8 @@ def test_cmap_metrics_names_and_recipe():
     otf = FE.build_font(stack, RECIPE, model="fonts")
     font = FE.read_font(otf)
     cmap = font.getBestCmap()
-    assert {chr(c) for c in cmap} == set(CHARS) | {" "}
-    assert cmap[ord("A")] == "A" and cmap[ord("0")] == "zero" and cmap[32] == "space"
+    assert {chr(c) for c in cmap} == set(CHARS) | set(PUNCTUATION) | {" "}         # punctuation from its parts
+    assert cmap[ord("A")] == "A" and cmap[ord("0")] == "zero" and cmap[32] == "space" and cmap[ord(".")] == "period"
     m = glyph_metrics(stack)
     unit = FE.CAP_UNITS / m.cap
     hmtx = font["hmtx"]

@@ -1,0 +1,76 @@
+"""Punctuation built from a face's own glyphs: where each mark sits, where its dot comes from, and that text
+set in a generated face has no dotted boxes for . , : ; - ' any more."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.explore.punctuation import PUNCTUATION, complete, punctuation_cells
+from explorer.explore.specimen import CHARS, typeset
+from tests.glyph_stacks import render_stacks
+
+BASE, CAP = 46, 32                                   # the dataset's baseline row and cap height at 64 px
+
+
+def _rows(cell: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((cell >= 128).any(1))
+
+
+def _face() -> np.ndarray:
+    return render_stacks(n=2, res=64).numpy()[1]
+
+
+def test_marks_sit_where_type_puts_them():
+    stack = _face()
+    cells = punctuation_cells(stack, CHARS)
+    assert set(cells) == set(PUNCTUATION) and all(c.shape == (64, 64) and c.dtype == np.uint8 for c in cells.values())
+    x_top = _rows(stack[CHARS.index("x")])[0]
+    stop = _rows(cells["."])
+    assert stop[-1] == BASE - 1                                                 # the full stop on the baseline
+    colon = _rows(cells[":"])
+    assert colon[-1] == BASE - 1 and abs(colon[0] - x_top) <= 1 and len(colon) < colon[-1] - colon[0] + 1   # 2 dots
+    comma = _rows(cells[","])
+    assert comma[0] == stop[0] and comma[-1] > BASE                             # a tail below the baseline
+    assert _rows(cells[";"])[0] == colon[0] and _rows(cells[";"])[-1] == comma[-1]
+    assert abs(_rows(cells["'"])[0] - (BASE - CAP)) <= 1                 # an apostrophe hangs from the cap height
+    hyphen = _rows(cells["-"])
+    assert x_top < hyphen[0] <= hyphen[-1] < BASE and (cells["-"] >= 128).any(0).sum() > 2 * len(hyphen)
+
+
+def test_the_dot_is_the_faces_own_tittle():
+    stack = _face()
+    i = stack[CHARS.index("i")]
+    rows = _rows(i)
+    gap = np.flatnonzero(np.diff(rows) > 1)[0]                                   # the rows above the stem: the dot
+    dot_ink = int((i[:rows[gap] + 1] >= 128).sum())
+    assert int((punctuation_cells(stack, CHARS)["."] >= 128).sum()) == dot_ink
+    fat = stack.copy()
+    cols = np.flatnonzero((i[:rows[gap] + 1] >= 128).any(0))
+    fat[CHARS.index("i"), rows[0] - 3:rows[0], cols[0]:cols[-1] + 1] = 255        # a taller dot: a taller full stop
+    assert int((punctuation_cells(fat, CHARS)["."] >= 128).sum()) > dot_ink
+
+
+def test_complete_appends_only_what_is_missing_and_keeps_a_face_without_sources():
+    stack = _face()
+    full, glyphs = complete(stack, CHARS)
+    assert glyphs == CHARS + PUNCTUATION and full.shape == (62 + len(PUNCTUATION), 64, 64)
+    assert np.array_equal(full[:62], stack)
+    again, same = complete(full, glyphs)                                        # already there: unchanged
+    assert same == glyphs and again.shape == full.shape
+    blank, g = complete(np.zeros((62, 64, 64), np.uint8), CHARS)                # nothing to build a dot from
+    assert g == CHARS and blank.shape == (62, 64, 64)
+    caps, g = complete(stack[:26], CHARS[:26])                                  # no i or j
+    assert g == CHARS[:26]
+    with pytest.raises(ValueError, match="glyph stack"):
+        complete(np.zeros((62, 64, 32), np.uint8), CHARS)
+
+
+def test_text_with_punctuation_has_no_placeholder_boxes():
+    stack = _face()
+    spec = typeset(stack, "Hello, world. It's a test: one-two; done.")
+    assert spec.unknown == "" and all(p.glyph >= 0 for p in spec.placed)
+    assert {p.char for p in spec.placed if p.glyph >= 62} == set(PUNCTUATION)
+    assert typeset(stack, "Hi!").unknown == "!"                                 # what it cannot build: a box still
+    stop = next(p for p in typeset(stack, "a.b").placed if p.char == ".")
+    assert 0.15 * CAP < stop.advance < 0.6 * CAP                                # spaced as a mark, not a letter
