@@ -92,11 +92,11 @@ def keyframes_panel(eng: Engine, kfs: list[LatentState]) -> None:
     cols = st.columns(6)
     for i, k in enumerate(kfs):
         with cols[i % len(cols)]:
+            if len(kfs) > 2:      # above its image: a caption that wraps would push a button below out of line
+                st.button("Remove", key=f"kf_rm{i}", on_click=_remove, args=(eng, kfs, i))
             st.image(data_url(thumb_png(thumbs[i])), width=THUMB_PX,
                      caption=f"{i + 1}: " + ("your image" if k.projected else f"seed {k.seed}")
                      + (f", {len(k.edits)} edit{'s' if len(k.edits) > 1 else ''}" if k.edits else ""))
-            if len(kfs) > 2:
-                st.button("Remove", key=f"kf_rm{i}", on_click=_remove, args=(eng, kfs, i))
     cur = ss.get("current")
     a1, a2, a3 = st.columns(3)
     a1.button("Add the explorer's current image", key="kf_add_current", on_click=_add_current, args=(eng, kfs),
@@ -224,8 +224,9 @@ def export_panel(eng: Engine, frames_arr: np.ndarray) -> None:
                             help="the output's height; its width follows the word" if font
                             else "the output's longer side"))
     smooth = e4.checkbox("Smooth upscaling", value=False, key="ip_smooth")
-    repeat = e5.checkbox("GIF repeats forever", value=True, key="ip_repeat", disabled=fmt != "gif",
-                         help="off: the GIF plays once and stops on its last frame (MP4s repeat as the player decides)")
+    repeat = e5.checkbox("Loop GIF", value=True, key="ip_repeat", disabled=fmt != "gif",
+                         help="on: the GIF repeats forever; off: it plays once and stops on its last frame (MP4s "
+                              "repeat as the player decides)")
 
     def _export() -> bytes:
         return export_bytes(frames_arr, size, font, fmt, fps, smooth, bool(repeat))
