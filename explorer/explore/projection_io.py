@@ -35,7 +35,8 @@ from explorer.imaging.decode import FITS, Background, Limits, decode_with_notes,
 MAX_UPLOAD_BYTES = Limits.max_file_bytes          # one file, as on the Train page (20 MB)
 LINK_MAX_CHARS = 2000                             # query string length a link may reach (browsers, chat apps)
 TONES = {"auto": "auto", "keep": "as uploaded", "invert": "inverted"}   # a greyscale model's choice: label
-FLIP_CONTRAST = 128                               # grey levels between an image's border and the model's paper
+FLIP_CONTRAST = 160                               # grey levels between an image's border and the model's paper
+CLEAR_PAPER = 64                                  # a cut-out is judged only on paper this far from mid-grey
 
 
 def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str = "crop",
@@ -46,9 +47,12 @@ def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str =
     the decoder converted (alpha, EXIF orientation, the first frame of an animation, 16-bit, CMYK, palette)
     and whether the tones were inverted. `tones` (one of TONES) for a greyscale model: "auto" inverts an
     image whose border is light where the model's paper is dark, or the other way round (`paper_flipped`:
-    a product photo of a dark shirt on white, for Fashion-MNIST's light garments on black); "invert"
-    always, "keep" never. A colour model's image is never inverted (its colours would change).
-    Never raises for bad input (ValueError only for a `fit` other than "crop" / "pad" or unknown `tones`)."""
+    a product photo of a dark shirt on white, for Fashion-MNIST's light garments on black), and, on paper
+    clearly dark or light (CLEAR_PAPER), a cut-out (transparency) whose opaque content is on the paper's
+    side of mid-grey: set on the other paper and inverted (a dark shirt cut out would vanish on black).
+    "invert" always inverts, "keep" never. A colour model's image is never inverted (its colours would
+    change). Never raises for bad input (ValueError only for a `fit` other than "crop" / "pad" or unknown
+    `tones`)."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
     if tones not in TONES:
@@ -64,13 +68,31 @@ def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str =
     if img is None:
         return None, f"not a usable image ({why})", []
     a = np.ascontiguousarray(preprocess(img, resolution, channels, fit).transpose(1, 2, 0))   # (H, W, C)
-    if channels == 1 and (tones == "invert" or tones == "auto" and paper_flipped(a, background)):
-        a = 255 - a
-        dark = float(np.mean(background)) < 127.5
-        notes = [*notes, "tones inverted: " + ("as asked" if tones == "invert" else
-                 f"its background is {'light' if dark else 'dark'} where this model draws on "
-                 f"{'black' if dark else 'white'}")]
-    return a, None, notes
+    if channels != 1 or tones == "keep":
+        return a, None, notes
+    paper = float(np.mean(background))
+    dark, why = paper < 127.5, "as asked"
+    if tones == "auto" and paper_flipped(a, background):
+        why = (f"its background is {'light' if dark else 'dark'} where this model draws on "
+               f"{'black' if dark else 'white'}")
+    elif tones == "auto" and abs(paper - 127.5) >= CLEAR_PAPER and any(n.startswith("alpha") for n in notes):
+        # a cut-out: on the model's paper a dark shirt vanishes on black. Its opaque pixels (the same on
+        # either paper) decide: content on the paper's side of mid-grey goes onto the other paper, inverted
+        opposite = int(round(255 - paper))
+        img2, _, notes2 = decode_with_notes(data, name, background=(opposite,) * 3)
+        if img2 is None:
+            return a, None, notes
+        a2 = np.ascontiguousarray(preprocess(img2, resolution, channels, fit).transpose(1, 2, 0))
+        opaque = a == a2
+        content = float(np.median(a[opaque])) if opaque.any() else paper
+        if (content < 127.5) != dark:                     # light on black already: as it is
+            return a, None, notes
+        a, notes = a2, notes2
+        why = f"a {'dark' if dark else 'light'} cut-out, set on {'white' if dark else 'black'} and inverted, " \
+              f"as this model draws on {'black' if dark else 'white'}"
+    elif tones == "auto":
+        return a, None, notes
+    return 255 - a, None, [*notes, f"tones inverted: {why}"]
 
 
 def paper_flipped(image: np.ndarray, background: Background) -> bool:

@@ -177,7 +177,7 @@ def map_spec(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Sequenc
     sample coloured by class (legend below), sample index `i` in each datum; hovering a dot shows "seed N"
     (and its class) above its picture from `hovers` (vega-tooltip draws a datum's `image` field as an
     image; every other value as escaped text); clicking one selects it (the point selection PICK, on
-    field `i`: see `selected_index`); dragging pans and the wheel zooms. PNG `thumbs` are drawn on the
+    field `i`: see `selected_index`) and rings it; dragging pans and the wheel zooms. PNG `thumbs` are drawn on the
     map where they do not overlap (`uncluttered`), above the dots; a thumbnail that is its sample's hover
     picture is sent once (SAME_AS_HOVER). Raises ValueError when xy is not (N, 2)."""
     xy = np.asarray(xy, dtype=np.float64)
@@ -213,19 +213,24 @@ def map_spec(xy: np.ndarray, seeds: Sequence[int] | np.ndarray, classes: Sequenc
                   "scale": {"domain": [names[k] for k in used], "range": [PALETTE[k % len(PALETTE)] for k in used]},
                   "legend": {"orient": "bottom", "title": None, "columns": 4, "labelLimit": 140}}
     tooltip = [{"field": "title", "title": "title"}] + ([{"field": "image", "title": "image"}] if hovers else [])
-    dots = {"mark": {"type": "circle", "size": 30 if thumbs is not None else 60, "opacity": 0.9,
-                     "stroke": "white", "strokeWidth": 0.5, "cursor": "pointer"},
+    picked: dict[str, Any] = {"param": PICK, "empty": False}       # the clicked dot, ringed in the browser
+    dots = {"mark": {"type": "circle", "opacity": 0.9, "cursor": "pointer"},
             # the dots' layer first: Streamlit 1.67 fails on a layered chart whose first layer has no params
             "params": [{"name": PICK, "select": {"type": "point", "fields": ["i"], "on": "click"}},
                        {"name": "view", "select": "interval", "bind": "scales"}],
-            "encoding": {"x": axis(0, "x"), "y": axis(1, "y"), "color": colour, "tooltip": tooltip}}
+            "encoding": {"x": axis(0, "x"), "y": axis(1, "y"), "color": colour, "tooltip": tooltip,
+                         "size": {"value": 30 if thumbs is not None else 60}, "stroke": {"value": "white"},
+                         "strokeWidth": {"value": 0.5}}}
+    ring = {"mark": {"type": "circle", "filled": False, "size": 500, "stroke": "black", "strokeWidth": 3},
+            "transform": [{"filter": picked}],                       # above the thumbnails, which hide dots
+            "encoding": {"x": axis(0, "x"), "y": axis(1, "y")}}
     px = max(12, round(thumb_size(xy) / span * size)) if n else 12
     pic = f"datum.thumb == '{SAME_AS_HOVER}' ? datum.image : datum.thumb"
     pictures = {"mark": {"type": "image", "width": px, "height": px, "aspect": True},
                 "transform": [{"filter": "datum.thumb != ''"}, {"calculate": pic, "as": "pic"}],
                 "encoding": {"x": axis(0, "x"), "y": axis(1, "y"), "url": {"field": "pic"}, "tooltip": tooltip}}
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "height": size,
-            "data": {"values": rows}, "layer": [dots] + ([pictures] if drawn else []),
+    return {"height": size,       # no $schema: Streamlit's Vega-Lite (v6) warned about a v5 one in the console
+            "data": {"values": rows}, "layer": [dots] + ([pictures] if drawn else []) + [ring],
             "config": {"view": {"stroke": "#ddd"}}}
 
 

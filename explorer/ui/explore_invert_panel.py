@@ -362,7 +362,15 @@ def invert_panel(view: View) -> None:
         st.error(f"The projection failed: {md_escape(run.error)}")
     elif run is not None and run.result is not None:
         if why or (target is not None and not np.array_equal(target, run.target)):   # another choice since
-            st.info(f"The projection below is of your previous {'font' if glyphs else 'image'}, not of the one "
-                    "chosen now" + ("." if why else ": Start projection to project that one."))
+            what = "font" if glyphs else "image"
+            if why:
+                note = f"The projection below is of your previous {what}, not of the one chosen now."
+            elif glyphs:
+                note = ("The projection below is of your previous font, not of the one chosen now: Start "
+                        "projection to project that one.")
+            else:                                         # another file, or the same one fitted otherwise
+                note = ("The projection below was made from another target than the one shown above (another "
+                        "image, Fit or Tones): Start projection to project this one.")
+            st.info(note)
         _describe(eng, run.result)
         _link_note(view, run.result)

@@ -148,8 +148,8 @@ def controls(eng: Engine) -> None:
     _seed_box()
     with st.container(horizontal=True, gap="xsmall", horizontal_alignment="distribute"):   # wraps, never clips
         st.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed")
-        st.button("🎲", key="random", on_click=_random_seed, help="random seed")
         st.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed")
+        st.button("🎲", key="random", on_click=_random_seed, help="random seed")   # the one to wrap, if any
     st.slider("Truncation ψ", 0.0, 2.0, step=0.05, key="psi",
               help="Pulls w toward the average (of the class): lower is more typical, higher more varied.")
     if nc:

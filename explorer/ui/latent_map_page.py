@@ -114,6 +114,11 @@ def main() -> None:
     eng = pages.engine_or_stop()
     handoff.follow()
     sticky.restore(STICKY)      # back from another page: the same map
+    ss = st.session_state
+    if ss.get("_lm_model") not in (None, eng.key):  # another model: its own first sample count (fonts: fewer)
+        ss["lm_n"] = LM.default_n(eng.G)
+        ss.pop("lm_pick", None)
+    ss["_lm_model"] = eng.key
     st.title("Latent map")
     st.caption("Every dot is one generated image, placed by its latent vector w. Points close in w tend to "
                "look alike; the 2D map keeps only part of those distances, so neighbours here may be far "

@@ -262,8 +262,18 @@ def test_a_dark_garment_on_white_is_inverted_for_a_model_that_draws_on_black() -
     assert same[0, 0, 0] > 240 and notes == []
     forced, _, notes = fit_image(shirt, "shirt.png", 32, 1, background=(255, 255, 255), tones="invert")
     assert forced[0, 0, 0] < 10 and notes == ["tones inverted: as asked"]
-    grey = Image.new("L", (40, 40), 100)                          # a mid-grey border is not the other side
-    assert fit_image(_png(grey), "g.png", 32, 1, background=(0, 0, 0))[0][0, 0, 0] == 100
+    for level in (100, 128, 150):                                 # a mid-grey border is not the other side
+        grey = Image.new("L", (40, 40), level)
+        assert fit_image(_png(grey), "g.png", 32, 1, background=(0, 0, 0))[0][0, 0, 0] == level
+    cut = Image.new("RGBA", (40, 40), (0, 0, 0, 0))               # a dark shirt cut out (transparent around)
+    cut.paste((40, 40, 40, 255), (10, 8, 30, 34))
+    a, _, notes = fit_image(_png(cut), "cut.png", 32, 1, background=(0, 0, 0))
+    assert a[0, 0, 0] < 10 and a[16, 16, 0] > 200                 # light on black, not dark on black
+    assert notes == ["alpha: transparency composited onto white",
+                     "tones inverted: a dark cut-out, set on white and inverted, as this model draws on black"]
+    cut.paste((230, 230, 230, 255), (10, 8, 30, 34))              # a light one is already right
+    a, _, notes = fit_image(_png(cut), "cut.png", 32, 1, background=(0, 0, 0))
+    assert a[0, 0, 0] < 10 and a[16, 16, 0] > 200 and notes == ["alpha: transparency composited onto black"]
     colour, _, notes = fit_image(_png(im.convert("RGB")), "shirt.png", 32, 3, background=(0, 0, 0))
     assert colour[0, 0, 0] > 240 and notes == []                  # a colour model's image keeps its colours
     with pytest.raises(ValueError, match="tones"):

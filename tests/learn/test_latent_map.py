@@ -54,7 +54,8 @@ def test_map_spec_hover_pictures_thumbnails_and_selection(G):
     assert [r["i"] for r in rows] == list(range(30)) and rows[1]["title"] == "seed 1 · dog"
     assert rows[1]["x"] == pytest.approx(float(xy[1, 0])) and rows[2]["class"] == "<b>owl</b>"   # a value: escaped
     assert all(r["image"] == LM.data_uri(b"\x89PNG hover") for r in rows)   # every dot shows its picture on hover
-    dots, pictures = spec["layer"]
+    dots, pictures, ring = spec["layer"]
+    assert ring["transform"] == [{"filter": {"param": LM.PICK, "empty": False}}]    # the clicked dot, ringed
     assert {"field": "image", "title": "image"} in dots["encoding"]["tooltip"]   # vega-tooltip draws `image`
     assert dots["params"][0] == {"name": LM.PICK, "select": {"type": "point", "fields": ["i"], "on": "click"}}
     assert dots["encoding"]["color"]["scale"]["domain"] == ["cat", "dog", "<b>owl</b>"]
@@ -66,7 +67,7 @@ def test_map_spec_hover_pictures_thumbnails_and_selection(G):
     same = LM.map_spec(xy, seeds, None, [], hovers, hovers)["data"]["values"]   # a thumbnail that is the hover
     assert {r["thumb"] for r in same} == {"", LM.SAME_AS_HOVER}                     # picture: sent once
     plain = LM.map_spec(xy, seeds, None, [], None, None)                     # no classes, pictures or thumbnails
-    assert len(plain["layer"]) == 1 and "image" not in plain["data"]["values"][0]
+    assert len(plain["layer"]) == 2 and "image" not in plain["data"]["values"][0]          # dots and the ring
     assert plain["layer"][0]["encoding"]["color"] == {"value": LM.PALETTE[0]}
     with pytest.raises(ValueError, match="must be"):
         LM.map_spec(np.zeros((4, 3)), range(4), None, [])

@@ -199,6 +199,10 @@ def test_latent_map_of_a_font_model_maps_fewer_faces_first_with_specimens_and_ag
     run_app(at)
     rows = map_rows(at)
     assert not any(r["thumb"] for r in rows) and len(rows) == 150
+    at.sidebar.selectbox(key="model").set_value("emoji (pretrained)")      # another model: its own first count
+    run_app(at)
+    assert at.slider(key="lm_n").value == 300 and len(map_rows(at)) == 300
+    assert not [w for w in at.get("warning") if "Session State" in str(w.value)]
 
 
 def test_quiz_uses_held_out_faces_of_the_fonts_dataset_and_names_them_as_text(fonts_env):

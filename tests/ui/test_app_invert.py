@@ -166,7 +166,7 @@ def test_a_new_file_keeps_the_shown_projection_and_says_whose_it_is(app_env):
     other.save(buf, format="PNG")
     at.file_uploader(key="inv_upload").set_value(("other.png", buf.getvalue(), "image/png"))
     run_app(at)
-    assert not at.error and any("Start projection to project that one" in i.value for i in at.info)
+    assert not at.error and any("another target than the one shown above" in i.value for i in at.info)
     assert [b for b in at.button if b.key == "inv_start"]                 # the new image can be projected
 
 
