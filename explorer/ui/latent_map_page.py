@@ -28,6 +28,7 @@ from explorer.ui.text import md_escape
 
 STICKY = ("lm_method", "lm_n", "lm_seed", "lm_psi", "lm_thumbs", "lm_pick")
 N_MAX = 600
+SHORT = {"pca": "PCA", "tsne": "t-SNE"}          # the radio's labels (LM.METHODS, longer, in its help and captions)
 FIRST_MAX = S.clamp_seed(2**31, N_MAX)          # the last sample's seed stays a valid seed
 
 
@@ -68,20 +69,22 @@ def _images(model_key: str, n: int, first_seed: int, psi: float, _ws: np.ndarray
 
 
 def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
-    c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 1.3])     # the last holds a toggle and its label, uncut
-    method = c1.radio("Projection", list(LM.METHODS), format_func=lambda m: LM.METHODS[m], horizontal=True,
-                      key="lm_method", help="PCA: the two directions along which w varies most (a flat shadow of "
-                      "the cloud). t-SNE: keeps each point's neighbours close; cluster sizes and the gaps between "
-                      "them mean little.")
-    n = c2.slider("Samples", 100, N_MAX, default_n, step=50, key="lm_n",
-                  help="A font model maps fewer faces at first: each is a whole alphabet to render.")
-    first = int(c3.number_input("First seed", 0, FIRST_MAX, 0, step=1, key="lm_seed"))
-    psi = float(c4.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="lm_psi",
-                          help="Pulls every sample's w toward the average w: below 1 the cloud shrinks toward "
-                               "typical images, above 1 it spreads out."))
-    thumbs = c5.toggle("Images", value=True, key="lm_thumbs", help="Draw images on the map (thumbnails), each only "
-                       "where it hides no other; the other points stay dots: hover one to see it, click it to "
-                       "preview it beside the map.")
+    row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")   # wraps in a narrow window,
+    with row:                                                                        # never squeezes a label
+        method = st.radio("Projection", list(LM.METHODS), format_func=SHORT.__getitem__, horizontal=True,
+                          key="lm_method", width="content",
+                          help="PCA (linear): the two directions along which w varies most (a flat shadow of the "
+                               "cloud). t-SNE (neighbourhoods): keeps each point's neighbours close; cluster sizes "
+                               "and the gaps between them mean little.")
+        n = st.slider("Samples", 100, N_MAX, default_n, step=50, key="lm_n", width=170,
+                      help="A font model maps fewer faces at first: each is a whole alphabet to render.")
+        first = int(st.number_input("First seed", 0, FIRST_MAX, 0, step=1, key="lm_seed", width=120))
+        psi = float(st.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="lm_psi", width=140,
+                              help="Pulls every sample's w toward the average w: below 1 the cloud shrinks toward "
+                                   "typical images, above 1 it spreads out."))
+        thumbs = st.toggle("Images", value=True, key="lm_thumbs", width="content",
+                           help="Draw images on the map (thumbnails), each only where it hides no other; the other "
+                                "points stay dots: hover one to see it, click it to preview it beside the map.")
     return MapSettings(str(method), int(n), first, psi, bool(thumbs))
 
 
