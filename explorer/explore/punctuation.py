@@ -4,8 +4,10 @@ The fonts model draws the 62 glyphs A-Z a-z 0-9, so text set in a generated face
 designer downloads, had a dotted box for every full stop and comma. A type designer builds the
 punctuation of a face from its parts, and so does this module, in the stack's own geometry (the fonts
 dataset's cells: baseline at row 46 and cap height 32 px of a 64 px cell, explorer/data/fontrender.py):
-- the dot is the face's own tittle: the piece of "i" (else "j") above its stem, cut out with its
-  anti-aliased edge; a face whose i has no separate dot gets a square as thick as its stem;
+- the dot is the face's own tittle: the piece of "i" (else "j") above its stem, its size and its kind
+  (square, round or diamond, by how much of its box it fills) drawn clean (`clean_dot`: a generated
+  tittle's ragged edge read as a comma or a dash at text sizes); a face whose i has no separate dot gets
+  a square STEM of the cap height wide;
 - full stop: the dot on the baseline; colon: a second dot with its top at the x-height (the top of
   the "x"'s ink);
 - comma: the full stop with a tail (a tapering stroke from the dot's lower right down to the left, as
@@ -35,6 +37,8 @@ X_HEIGHT = 0.7            # x-height, fraction of the cap height, for a face who
 STEM = 0.12               # a square dot's side, fraction of the cap height, for a face without a tittle
 HYPHEN_WIDTH = 0.4        # the hyphen's length, fraction of the cap height
 HYPHEN_THICKNESS = 0.6    # its thickness, fraction of the dot's height
+SQUARE_FILL = 0.88        # a tittle filling this much of its box is square ...
+ROUND_FILL = 0.62         # ... less than this, a diamond; in between, round (an ellipse fills pi/4 = 0.785)
 
 
 def complete(stack: np.ndarray, glyphs: str) -> tuple[np.ndarray, str]:
@@ -108,11 +112,22 @@ def _dot(a: np.ndarray, glyphs: str, side: int) -> np.ndarray:
             continue
         k = max(above, key=lambda j: sizes[j])
         ys, xs = boxes[k]
-        y0, y1 = max(0, ys.start - 1), min(g.shape[0], ys.stop + 1)        # the anti-aliased rim too
-        x0, x1 = max(0, xs.start - 1), min(g.shape[1], xs.stop + 1)
-        near = ndimage.binary_dilation(labels == k + 1, np.ones((3, 3)))[y0:y1, x0:x1]
-        return np.where(near, g[y0:y1, x0:x1], 0).astype(np.uint8)
-    return np.full((side, side), 255, np.uint8)
+        fill = float(sizes[k]) / ((ys.stop - ys.start) * (xs.stop - xs.start))
+        return clean_dot(ys.stop - ys.start, xs.stop - xs.start, fill)
+    return clean_dot(side, side, 1.0)
+
+
+def clean_dot(h: int, w: int, fill: float) -> np.ndarray:
+    """A dot of the tittle's size (h, w px of solid ink) and shape, drawn clean with an anti-aliased rim:
+    (h + 2, w + 2) uint8. A generated tittle is ragged (specks, a bite out of one side), and the marks
+    are set at text sizes where that reads as a comma or a dash, so its shape is kept by kind only, from
+    how much of its box it fills: a square (>= SQUARE_FILL), a diamond (< ROUND_FILL), else an ellipse."""
+    box: list[tuple[float, float]] = [(1, 1), (1 + w, 1), (1 + w, 1 + h), (1, 1 + h)]
+    if fill >= SQUARE_FILL:
+        return _drawn((h + 2, w + 2), box)
+    if fill < ROUND_FILL:
+        return _drawn((h + 2, w + 2), [(1 + w / 2, 1), (1 + w, 1 + h / 2), (1 + w / 2, 1 + h), (1, 1 + h / 2)])
+    return _drawn((h + 2, w + 2), box, ellipse=True)
 
 
 def _paste(out: np.ndarray, src: np.ndarray, top: int, left: int) -> None:
@@ -123,12 +138,19 @@ def _paste(out: np.ndarray, src: np.ndarray, top: int, left: int) -> None:
         np.maximum(out[y0:y1, x0:x1], src[y0 - top:y1 - top, x0 - left:x1 - left], out=out[y0:y1, x0:x1])
 
 
-def _drawn(r: int, polygon: list[tuple[float, float]]) -> np.ndarray:
-    """A filled polygon (cell px) anti-aliased into an (r, r) uint8 cell."""
+def _drawn(shape: int | tuple[int, int], polygon: list[tuple[float, float]], ellipse: bool = False) -> np.ndarray:
+    """A filled polygon (px), or the ellipse inscribed in the box of its first and third points,
+    anti-aliased into an (h, w) uint8 array (`shape`: (h, w), or r for an (r, r) cell)."""
+    h, w = (shape, shape) if isinstance(shape, int) else shape
     s = SUPERSAMPLE
-    im = Image.new("L", (r * s, r * s), 0)
-    ImageDraw.Draw(im).polygon([(x * s, y * s) for x, y in polygon], fill=255)
-    return np.asarray(im.resize((r, r), Image.Resampling.BOX))
+    im = Image.new("L", (w * s, h * s), 0)
+    pts = [(x * s, y * s) for x, y in polygon]
+    draw = ImageDraw.Draw(im)
+    if ellipse:
+        draw.ellipse([pts[0], (pts[2][0] - 1, pts[2][1] - 1)], fill=255)
+    else:
+        draw.polygon(pts, fill=255)
+    return np.asarray(im.resize((w, h), Image.Resampling.BOX))
 
 
 def _tail(r: int, left: float, top: float, w: int, h: int) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.explore.punctuation import PUNCTUATION, complete, punctuation_cells
+from explorer.explore.punctuation import PUNCTUATION, clean_dot, complete, punctuation_cells
 from explorer.explore.specimen import CHARS, typeset
 from tests.glyph_stacks import render_stacks
 
@@ -38,17 +38,28 @@ def test_marks_sit_where_type_puts_them():
     assert x_top < hyphen[0] <= hyphen[-1] < BASE and (cells["-"] >= 128).any(0).sum() > 2 * len(hyphen)
 
 
-def test_the_dot_is_the_faces_own_tittle():
+def _box(mask: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def test_the_dot_is_the_faces_own_tittle_drawn_clean():
     stack = _face()
     i = stack[CHARS.index("i")]
     rows = _rows(i)
     gap = np.flatnonzero(np.diff(rows) > 1)[0]                                   # the rows above the stem: the dot
-    dot_ink = int((i[:rows[gap] + 1] >= 128).sum())
-    assert int((punctuation_cells(stack, CHARS)["."] >= 128).sum()) == dot_ink
+    tittle = i[:rows[gap] + 1] >= 128
+    stop = punctuation_cells(stack, CHARS)["."] >= 128
+    assert abs(_box(stop)[0] - _box(tittle)[0]) <= 1 and abs(_box(stop)[1] - _box(tittle)[1]) <= 1   # its size
+    cols = np.flatnonzero(tittle.any(0))
     fat = stack.copy()
-    cols = np.flatnonzero((i[:rows[gap] + 1] >= 128).any(0))
     fat[CHARS.index("i"), rows[0] - 3:rows[0], cols[0]:cols[-1] + 1] = 255        # a taller dot: a taller full stop
-    assert int((punctuation_cells(fat, CHARS)["."] >= 128).sum()) > dot_ink
+    assert _box(punctuation_cells(fat, CHARS)["."] >= 128)[0] >= _box(stop)[0] + 2
+    ragged = stack.copy()
+    ragged[CHARS.index("i"), rows[0] + 1, cols[0]] = 0                           # a bite out of the tittle
+    assert np.array_equal(punctuation_cells(ragged, CHARS)["."] >= 128, stop)     # the same clean dot
+    square, ellipse, diamond = clean_dot(6, 6, 1.0), clean_dot(6, 6, 0.78), clean_dot(6, 6, 0.5)
+    assert square.shape == (8, 8) and (square >= 128).sum() > (ellipse >= 128).sum() > (diamond >= 128).sum()
 
 
 def test_complete_appends_only_what_is_missing_and_keeps_a_face_without_sources():
