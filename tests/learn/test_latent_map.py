@@ -210,3 +210,22 @@ def test_quiz_names_real_faces_by_family_style_and_package(tmp_path):
     assert all(" image #" in it.origin for it in plain if it.real)       # other datasets: numbered as before
     with pytest.raises(ValueError, match="names"):
         Q.make_round(test, lambda s, c: np.zeros((len(s), 8, 8, 1), np.uint8), n=4, names=names[:2])
+
+
+def test_a_colour_models_pictures_are_webp_and_greyscale_ones_png(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from explorer.explore.engine import load_engine
+    from tests.factories import export_generator
+    for ch, mime in ((3, "image/webp"), (1, "image/png")):
+        _, side = export_generator(tmp_path / f"c{ch}", ch=ch)
+        eng = load_engine(side)
+        ws, _, _ = LM.sample_ws(eng.G, 3)
+        pics = LM.map_images(eng, ws)
+        assert len(pics.hovers) == len(pics.thumbs) == 3
+        for b in pics.hovers:
+            assert LM.data_uri(b).startswith(f"data:{mime};base64,")
+            im = Image.open(io.BytesIO(b))
+            assert im.size[1] >= LM.HOVER_PX and len(im.getbands()) == ch
