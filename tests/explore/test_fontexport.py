@@ -157,3 +157,24 @@ def test_specks_do_not_change_the_declared_x_height_or_style():
     a, b = (TTFont(io.BytesIO(FE.build_font(s, RECIPE))) for s in (clean, specky))
     assert a["OS/2"].sxHeight == b["OS/2"].sxHeight < a["OS/2"].sCapHeight
     assert (a["OS/2"].usWeightClass, a["post"].italicAngle) == (b["OS/2"].usWeightClass, b["post"].italicAngle)
+
+
+def test_exported_fonts_pass_the_opentype_sanitizer_browsers_use(tmp_path):
+    """OTS (the OpenType Sanitizer that Chrome and Firefox run on every web font) accepts the exported
+    fonts: generated-like faces, a real face and a blank one; it refuses a broken file (so it is checking)."""
+    import os
+
+    import ots
+    stacks = {**{f"pillow{i}": s for i, s in enumerate(render_stacks(n=2, res=64).numpy())},
+              "blank": np.zeros((62, 64, 64), np.uint8)}
+    if DEJAVU.exists():
+        from explorer.data.fontrender import render_face
+        stacks["dejavu-sans"] = render_face(DEJAVU).glyphs
+    for name, stack in stacks.items():
+        path = tmp_path / f"{name}.otf"
+        path.write_bytes(FE.build_font(stack, RECIPE))
+        res = ots.sanitize(str(path), os.devnull, capture_output=True)
+        assert res.returncode == 0, f"{name}: {res.stderr.decode(errors='replace')[:400]}"
+    broken = tmp_path / "broken.otf"
+    broken.write_bytes(FE.build_font(stacks["pillow0"], RECIPE)[:2000])
+    assert ots.sanitize(str(broken), os.devnull, capture_output=True).returncode != 0
