@@ -1,4 +1,4 @@
-"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - '
+"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - ' ’
 
 The fonts model draws the 62 glyphs A-Z a-z 0-9, so text set in a generated face, and the font a
 designer downloads, had a dotted box for every full stop and comma. A type designer builds the
@@ -12,7 +12,8 @@ dataset's cells: baseline at row 46 and cap height 32 px of a 64 px cell, explor
   the "x"'s ink);
 - comma: the full stop with a tail (a tapering stroke from the dot's lower right down to the left, as
   deep below the baseline as the dot is tall); semicolon: the colon with that tail;
-- apostrophe: the comma raised so its top meets the cap height;
+- apostrophe: the comma raised so its top meets the cap height, for ' and for ’ (U+2019, which
+  autocorrect types; one shape for both, as many text faces draw them);
 - hyphen: a bar 0.4 of the cap height wide, as thick as 0.6 of the dot, centred at half the x-height.
 Curves are drawn at SUPERSAMPLE x and averaged down, so edges are anti-aliased like the model's.
 These are drawn, not generated: every face's punctuation is its dot in the same few shapes.
@@ -28,7 +29,7 @@ from scipy import ndimage
 
 from explorer.explore.glyph_ink import CORE, significant_ink
 
-PUNCTUATION = ".,:;-'"
+PUNCTUATION = ".,:;-'\u2019"       # the last: ’, the typographic apostrophe (what autocorrect types)
 SUPERSAMPLE = 4
 BASELINE_REF = 46         # the dataset's baseline row at 64 px cells (explorer/data/fontrender.BASELINE)
 CAP_REF = 32.0            # its cap height, px
@@ -83,6 +84,7 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     upper, quote = x_top - top_rim, base - cap - top_rim     # ink from the x-height / from the cap height
     return {".": cell(full_stop), ":": cell(full_stop, upper), ",": cell(full_stop, tail_at=full_stop),
             ";": cell(full_stop, upper, tail_at=full_stop), "'": cell(quote, tail_at=quote),
+            "\u2019": cell(quote, tail_at=quote),
             "-": _bar(r, HYPHEN_WIDTH * cap, max(1.0, HYPHEN_THICKNESS * h), (base + x_top) / 2)}
 
 
