@@ -50,6 +50,7 @@ MAX_LABEL = 9                          # characters a download button's label ma
 LINE_PX = 280                          # specimen lines wrap at about this width on screen: the middle column
                                        # is 305 px wide at a 1400 px window (263 at 1280), and the page shrinks
                                        # a wider image, so at 640 the pangram at "32 px" showed at 15 px
+NEAREST_PX = 24                        # the nearest real fonts' cap height on screen
 EXPORT_LINE_PX = 640                   # the downloaded PNG's lines (not bound by a column)
 MIN_LINE_CAPS = 4.0                    # ... but hold at least this many cap heights
 MAX_WORD_CAPS = 16.0                   # a line widens to keep a word up to this wide whole (the page then shrinks it):
@@ -222,8 +223,9 @@ def nearest_panel(view: View, stack: np.ndarray, text: str) -> None:
     for h in hits:
         g, adv, org = NN.real_face(idx, h.face_index)
         g = NN.resized(g, stack.shape[1])
-        spec = typeset(g, sample[:40], CHARS, metrics=real_metrics(g, adv, org, CHARS))
-        st.image(data_url(png_bytes(scaled(spec.image, g.shape[1] / 2, 24))))
+        line = LINE_PX / NEAREST_PX * g.shape[1] / 2      # wrapped as the specimen is, not cut at the panel's edge
+        spec = typeset(g, sample[:40], CHARS, metrics=real_metrics(g, adv, org, CHARS), wrap=line, word_max=line)
+        st.image(data_url(png_bytes(scaled(spec.image, g.shape[1] / 2, NEAREST_PX))))
         f = h.face
         st.caption(md_escape(f"{f.get('family', '?')} {f.get('style', '')} · {f.get('package', '?')} · "
                              f"{f.get('licence') or 'licence unknown'} · distance {h.distance:.3f}"))
