@@ -6,7 +6,8 @@ the Explore page. What the class colours can show is said per model (learn.laten
 For font models every point is a typeface: its thumbnail is "Ag" set in it, its hover picture
 "Handgloves", its preview a specimen above its glyph sheet (rendered for the picked point only); a font
 model maps 150 faces at first, other models 300 samples (learn.latent_map.default_n). Widget keys: lm_method,
-lm_n, lm_seed, lm_psi, lm_thumbs, lm_plot (the chart), lm_pick (sample number), lm_open.
+lm_n, lm_seed, lm_psi, lm_thumbs, lm_plot (the chart; lm_plot-N once a Sample was typed), lm_pick (sample
+number), lm_open.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def _sample(eng: Engine, settings: MapSettings, i: int):
     nc = eng.G.cfg.num_classes
     return dataclasses.replace(S.default_state(eng, settings.first + i), psi=settings.psi,
                                class_index=(i % nc) if nc else None)
+
+
+def _typed() -> None:
+    """on_change of the Sample box: a new chart (its ring and selection cleared, its zoom too), so a click on
+    the point picked before the typing is a new selection again; the same chart would send no event."""
+    ss = st.session_state
+    ss["_lm_chart"] = int(ss.get("_lm_chart", 0)) + 1
+    ss["_lm_last_sel"] = None
 
 
 def _open(eng: Engine, settings: MapSettings) -> None:
@@ -98,7 +107,7 @@ def preview(eng: Engine, settings: MapSettings, event, seeds: np.ndarray, classe
     ss.setdefault("lm_pick", 0)
     if not 0 <= int(ss["lm_pick"]) < len(seeds):
         ss["lm_pick"] = 0
-    i = int(st.number_input("Sample", 0, len(seeds) - 1, step=1, key="lm_pick",
+    i = int(st.number_input("Sample", 0, len(seeds) - 1, step=1, key="lm_pick", on_change=_typed,
                             help="The point to preview: click one on the map, or type its number."))
     img = shown_image(eng, eng.render_state(_sample(eng, settings, i), None)[0])   # fonts: specimen + sheet
     cls = int(classes[i]) if nc else None
@@ -139,8 +148,9 @@ def main() -> None:
     with left:     # the chart does not depend on the pick: a changed chart would reset its zoom
         spec = LM.map_spec(xy, seeds, classes if eng.G.cfg.num_classes else None, eng.class_names, pics.hovers,
                            pics.thumbs if settings.thumbs else None)
-        event = st.vega_lite_chart(spec, key="lm_plot", on_select="rerun", selection_mode=[LM.PICK], theme=None,
-                                   width="stretch")
+        gen = int(st.session_state.get("_lm_chart", 0))
+        event = st.vega_lite_chart(spec, key="lm_plot" if gen == 0 else f"lm_plot-{gen}", on_select="rerun",
+                                   selection_mode=[LM.PICK], theme=None, width="stretch")
     with right:
         preview(eng, settings, event, seeds, classes)
     sticky.remember(STICKY)

@@ -11,7 +11,7 @@ from explorer.bench.browser import chromium_available, wait_idle
 from tests.factories import export_generator, served_app, server_env
 
 pytestmark = pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available()))
-PLOT = ".st-key-lm_plot .vega-embed"
+PLOT = "[class*='st-key-lm_plot'] .vega-embed"          # lm_plot, then lm_plot-N once a Sample was typed
 TOOLTIP = "#vg-tooltip-element.visible"
 
 
@@ -62,6 +62,18 @@ def test_hover_shows_a_point_click_previews_it_and_opens_it(served):
                 raise
             page.mouse.move(0, 0)
             wait_idle(page)
+    wait_idle(page)
+    other = (seed + 1) % 300
+    box = page.locator(".st-key-lm_pick input")                          # another sample typed in, then a click
+    box.fill(str(other))                                                # on the point picked before: it is a new
+    box.press("Enter")                                                  # pick again (the same chart sent no event)
+    page.wait_for_function(f"() => document.body.innerText.includes('sample {other}: seed {other}')", timeout=20_000)
+    wait_idle(page)
+    page.wait_for_selector(f"{PLOT} canvas, {PLOT} svg.marks", timeout=60_000)
+    x, y = _hover_a_point(page)
+    assert f"seed {seed} " in (page.locator(TOOLTIP).locator("h2").text_content() or "") + " "
+    page.mouse.click(x, y)
+    page.wait_for_function(f"() => document.body.innerText.includes('sample {seed}: seed {seed}')", timeout=20_000)
     wait_idle(page)
     page.locator(".st-key-lm_open button").click()
     page.wait_for_selector(".st-key-seed input", timeout=60_000)
