@@ -67,7 +67,9 @@ def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str =
     img, why, notes = decode_with_notes(data, name, background=background)
     if img is None:
         return None, f"not a usable image ({why})", []
-    a = np.ascontiguousarray(preprocess(img, resolution, channels, fit).transpose(1, 2, 0))   # (H, W, C)
+    def fitted(im) -> np.ndarray:                                       # (H, W, C) uint8 at the model's size
+        return np.ascontiguousarray(preprocess(im, resolution, channels, fit).transpose(1, 2, 0))
+    a = fitted(img)
     if channels != 1 or tones == "keep":
         return a, None, notes
     paper = float(np.mean(background))
@@ -82,7 +84,7 @@ def fit_image(data: bytes, name: str, resolution: int, channels: int, fit: str =
         img2, _, notes2 = decode_with_notes(data, name, background=(opposite,) * 3)
         if img2 is None:
             return a, None, notes
-        a2 = np.ascontiguousarray(preprocess(img2, resolution, channels, fit).transpose(1, 2, 0))
+        a2 = fitted(img2)
         opaque = a == a2
         content = float(np.median(a[opaque])) if opaque.any() else paper
         if (content < 127.5) != dark:                     # light on black already: as it is

@@ -27,13 +27,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from explorer.explore.glyph_ink import CORE, significant_ink
+from explorer.data.fontrender import BASELINE, CAP_PX
+from explorer.explore.glyph_ink import CELL_REF, CORE, significant_ink
 
 PUNCTUATION = ".,:;-'\u2019"       # the last: ’, the typographic apostrophe (what autocorrect types)
 SUPERSAMPLE = 4
-BASELINE_REF = 46         # the dataset's baseline row at 64 px cells (explorer/data/fontrender.BASELINE)
-CAP_REF = 32.0            # its cap height, px
-CELL_REF = 64
 X_HEIGHT = 0.7            # x-height, fraction of the cap height, for a face whose "x" is blank
 STEM = 0.12               # a square dot's side, fraction of the cap height, for a face without a tittle
 HYPHEN_WIDTH = 0.4        # the hyphen's length, fraction of the cap height
@@ -65,7 +63,7 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     a = np.asarray(stack)
     r = a.shape[1]
     f = r / CELL_REF
-    base, cap = BASELINE_REF * f, CAP_REF * f
+    base, cap = BASELINE * f, CAP_PX * f
     x_top = _x_top(a, glyphs, base - X_HEIGHT * cap)
     dot = _dot(a, glyphs, max(1, round(STEM * cap)))
     h, w = dot.shape

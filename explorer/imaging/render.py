@@ -128,12 +128,18 @@ def to_pil(image: np.ndarray) -> Image.Image:
 def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     """PNG-encode an (H, W, C) uint8 image, optionally upscaled `scale` times with nearest neighbour;
     the scale is lowered (to 1 at least) so that the PNG holds at most MAX_PNG_PIXELS pixels."""
+    return image_bytes(image, scale)
+
+
+def image_bytes(image: np.ndarray, scale: int = 1, fmt: str = "PNG", quality: int = 80) -> bytes:
+    """`png_bytes` in another of Pillow's formats ("WEBP": lossy at `quality`, for colour pictures a page
+    sends many of); the same upscaling and pixel cap."""
     im = to_pil(image)
     scale = max(1, min(int(scale), math.isqrt(MAX_PNG_PIXELS // max(im.width * im.height, 1))))
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
-    im.save(buf, format="PNG")
+    im.save(buf, format=fmt, **({"quality": quality} if fmt == "WEBP" else {}))
     return buf.getvalue()
 
 

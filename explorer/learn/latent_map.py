@@ -28,20 +28,18 @@ glyphs, ~14 ms to render; its thumbnail and hover specimen are set from the one 
 from __future__ import annotations
 
 import base64
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from explorer.explore.engine import Engine
 from explorer.explore.latents import seed_to_z, w_is_z
 from explorer.explore.preview import TILE_WORD, preview
 from explorer.gan.protocol import Generator
-from explorer.imaging.render import is_glyph_stack, png_bytes
+from explorer.imaging.render import image_bytes, is_glyph_stack
 
 METHODS = {"pca": "PCA (linear)", "tsne": "t-SNE (neighbourhoods)"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -137,14 +135,8 @@ def _picture(image: np.ndarray, scale: int) -> bytes:
     """An (h, w, C) uint8 picture for the chart: colour as WebP (quality COLOUR_QUALITY: an emoji's 64 px
     picture 6.6 KB as PNG, 1.2 KB as WebP, so 600 of them are ~1 MB of chart instead of ~5), greyscale and
     glyphs as PNG (small already, and sharp)."""
-    if image.shape[-1] != 3:
-        return png_bytes(image, scale=scale)
-    im = Image.fromarray(image)
-    if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="WEBP", quality=COLOUR_QUALITY)
-    return buf.getvalue()
+    colour = image.shape[-1] == 3
+    return image_bytes(image, scale, "WEBP" if colour else "PNG", COLOUR_QUALITY)
 
 
 def class_note(G: Generator) -> str:
