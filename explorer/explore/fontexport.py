@@ -4,8 +4,9 @@ The glyph bitmaps (a glyph stack (G, R, R) uint8, see explorer/explore/specimen.
 UPSAMPLE x (bicubic), thresholded at half ink and traced to cubic Bezier outlines with potrace (Peter
 Selinger, "Potrace: a polygon-based tracing algorithm", 2003; Debian's `potrace` command: all glyphs
 of a face in one run, as one tiled bitmap), then built with fontTools' FontBuilder:
-- cmap: each of the G characters to its glyph (AGL names: A, a, zero, ...), the punctuation the face
-  lacks built from its own glyphs (. , : ; - ', explorer/explore/punctuation.py), space, and .notdef;
+- cmap: each of the G characters to its glyph (AGL names: A, a, zero, eacute, ...), the punctuation and
+  accented letters the face lacks built from its own glyphs (. , : ; - ' ’ " ! and 157 letters of Latin-1
+  and Latin Extended-A, explorer/explore/built_glyphs.py), space, and .notdef;
 - units per em UPM with the cap height at CAP_UNITS; the dataset's baseline, so the ascender is the
   cell's top and the descender its bottom (hhea, OS/2 typo and win metrics agree);
 - advance widths and sidebearings from `specimen.glyph_metrics` (the ink plus sidebearings), so text
@@ -51,9 +52,9 @@ from fontTools.ttLib.tables.O_S_2f_2 import Panose
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer.data.fontrender import PANOSE_FIELDS
+from explorer.explore.built_glyphs import BUILT
 from explorer.explore.font_style import font_style
 from explorer.explore.glyph_ink import SPECK_PX, clean_glyphs, significant_ink
-from explorer.explore.punctuation import PUNCTUATION
 from explorer.explore.specimen import (
     CHARS,
     PLACEHOLDER,
@@ -61,7 +62,7 @@ from explorer.explore.specimen import (
     Metrics,
     as_stack,
     glyph_metrics,
-    with_punctuation,
+    with_built,
 )
 
 UPM = 1000                   # font units per em
@@ -205,7 +206,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     `recipe_json` goes into the name table (RECIPE_NAME_ID) and names the family; `model` into the
     description. Raises FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
     base_stack, base_glyphs = as_stack(stack), glyphs[:len(stack)]
-    a, glyphs, metrics = with_punctuation(base_stack, base_glyphs, PUNCTUATION, metrics)   # . , : ; - ' from its i
+    a, glyphs, metrics = with_built(base_stack, base_glyphs, BUILT, metrics)   # punctuation, accented letters
     m = metrics or glyph_metrics(a, glyphs)
     geo = geometry(m)
     u, base = geo.unit, m.baseline
@@ -263,6 +264,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
                 panose=_panose(style.panose),
                 ulCodePageRange1=1,                      # bit 0: Latin 1 (A-Z a-z 0-9 are in it); font menus use it
                 yStrikeoutSize=rule, yStrikeoutPosition=int(round((x_height or CAP_UNITS * 0.7) / 2 + rule / 2)))
+    fb.font["OS/2"].recalcUnicodeRanges(fb.font)       # Basic Latin, Latin-1 Supplement, Latin Extended-A
     fb.updateHead(macStyle=(1 if bold else 0) | (2 if italic else 0), lowestRecPPEM=LOWEST_PPEM)
     fb.setupPost(italicAngle=style.italic_angle, underlinePosition=-UNDERLINE_GAP, underlineThickness=rule)
     out = io.BytesIO()

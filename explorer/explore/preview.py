@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from explorer.explore.built_glyphs import sources
 from explorer.explore.engine import Engine
-from explorer.explore.punctuation import PUNCTUATION
 from explorer.explore.specimen import CHARS, typeset
 from explorer.imaging.render import is_glyph_stack, stack_from_sheet
 
@@ -44,7 +44,7 @@ def word_frames(stacks: np.ndarray | torch.Tensor, text: str, glyphs: str = CHAR
     depend on its own ink alone, so the result is the same as setting it from the whole stack, ~4x faster."""
     g = int(stacks.shape[1]) if len(stacks) else len(glyphs)
     chars = glyphs[:g]
-    needs = "n" + ("ijx" if any(c in PUNCTUATION for c in text) else "")    # a space; punctuation's dot, x-height
+    needs = "n" + sources(text)                  # a space; what punctuation and accented letters are built from
     used = sorted({chars.index(c) for c in text + needs if c in chars})
     used = used or list(range(len(chars)))
     sub = "".join(chars[i] for i in used)

@@ -1,4 +1,4 @@
-"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - ' ’
+"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - ' ’ " !
 
 The fonts model draws the 62 glyphs A-Z a-z 0-9, so text set in a generated face, and the font a
 designer downloads, had a dotted box for every full stop and comma. A type designer builds the
@@ -14,11 +14,14 @@ dataset's cells: baseline at row 46 and cap height 32 px of a 64 px cell, explor
   deep below the baseline as the dot is tall); semicolon: the colon with that tail;
 - apostrophe: the comma raised so its top meets the cap height, for ' and for ’ (U+2019, which
   autocorrect types; one shape for both, as many text faces draw them);
-- hyphen: a bar 0.4 of the cap height wide, as thick as 0.6 of the dot, centred at half the x-height.
+- hyphen: a bar 0.4 of the cap height wide, as thick as 0.6 of the dot, centred at half the x-height;
+- double quote: two apostrophes side by side, QUOTE_GAP of the dot's width apart;
+- exclamation mark: the face's "l" (else "I") from the cap height down to EXCLAMATION_GAP dots above the
+  full stop, over it (`_exclamation`).
 Curves are drawn at SUPERSAMPLE x and averaged down, so edges are anti-aliased like the model's.
 These are drawn, not generated: every face's punctuation is its dot in the same few shapes.
 
-    stack2, glyphs2 = complete(stack, CHARS)      # (62 + 6, R, R) uint8 and CHARS + ".,:;-'"
+    cells = punctuation_cells(stack, CHARS)       # {".": (R, R) uint8, ...}; built_glyphs.complete appends them
 """
 
 from __future__ import annotations
@@ -30,31 +33,17 @@ from scipy import ndimage
 from explorer.data.fontrender import BASELINE, CAP_PX
 from explorer.explore.glyph_ink import CELL_REF, CORE, significant_ink
 
-PUNCTUATION = ".,:;-'\u2019"       # the last: ’, the typographic apostrophe (what autocorrect types)
+PUNCTUATION = ".,:;-'\u2019\"!"    # ’: the typographic apostrophe (what autocorrect types)
 SUPERSAMPLE = 4
 X_HEIGHT = 0.7            # x-height, fraction of the cap height, for a face whose "x" is blank
 STEM = 0.12               # a square dot's side, fraction of the cap height, for a face without a tittle
 HYPHEN_WIDTH = 0.4        # the hyphen's length, fraction of the cap height
 HYPHEN_THICKNESS = 0.6    # its thickness, fraction of the dot's height
+QUOTE_GAP = 0.8          # the gap between the two marks of ", fraction of the dot's width
+EXCLAMATION_GAP = 0.7    # the gap between the stem of ! and its dot, fraction of the dot's height
+EXCLAMATION_REACH = 0.1  # a letter whose top is this far below the cap height (of the cap height) is too short
 SQUARE_FILL = 0.88        # a tittle filling this much of its box is square ...
 ROUND_FILL = 0.62         # ... less than this, a diamond; in between, round (an ellipse fills pi/4 = 0.785)
-
-
-def complete(stack: np.ndarray, glyphs: str) -> tuple[np.ndarray, str]:
-    """A glyph stack (G, R, R) uint8 and the characters of its channels, with the PUNCTUATION it lacks
-    appended (drawn from its "i" or "j"; none when it has neither, or both are blank): ((G + k, R, R) uint8, glyphs + k
-    characters). A stack that already has them comes back as it is. Raises ValueError for a stack that
-    is not (G, R, R)."""
-    a = np.asarray(stack)
-    if a.ndim != 3 or a.shape[1] != a.shape[2]:
-        raise ValueError(f"a glyph stack is (G, R, R), got {a.shape}")
-    chars = glyphs[:a.shape[0]]
-    need = [c for c in PUNCTUATION if c not in chars]
-    sources = [chars.index(c) for c in "ij" if c in chars]
-    if not need or not sources or not significant_ink(a[sources]).any():      # no i or j to build from, or blank
-        return a, chars
-    cells = punctuation_cells(a, chars)
-    return np.concatenate([a, np.stack([cells[c] for c in need])]).astype(np.uint8), chars + "".join(need)
 
 
 def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
@@ -65,14 +54,14 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     f = r / CELL_REF
     base, cap = BASELINE * f, CAP_PX * f
     x_top = _x_top(a, glyphs, base - X_HEIGHT * cap)
-    dot = _dot(a, glyphs, max(1, round(STEM * cap)))
+    dot = face_dot(a, glyphs)
     h, w = dot.shape
     left = (r - w) // 2
 
     def cell(*dots_at: float, tail_at: float | None = None) -> np.ndarray:
         out = np.zeros((r, r), np.uint8)
         for top in dots_at:
-            _paste(out, dot, int(round(top)), left)
+            paste(out, dot, int(round(top)), left)
         if tail_at is not None:
             np.maximum(out, _tail(r, left, tail_at, w, h), out=out)
         return out
@@ -80,10 +69,45 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     top_rim, bottom_rim = (int(solid[0]), h - 1 - int(solid[-1])) if len(solid) else (0, 0)
     full_stop = base - h + bottom_rim                        # its ink's last row the one above the baseline
     upper, quote = x_top - top_rim, base - cap - top_rim     # ink from the x-height / from the cap height
-    return {".": cell(full_stop), ":": cell(full_stop, upper), ",": cell(full_stop, tail_at=full_stop),
-            ";": cell(full_stop, upper, tail_at=full_stop), "'": cell(quote, tail_at=quote),
-            "\u2019": cell(quote, tail_at=quote),
-            "-": _bar(r, HYPHEN_WIDTH * cap, max(1.0, HYPHEN_THICKNESS * h), (base + x_top) / 2)}
+    apostrophe = cell(quote, tail_at=quote)
+    shift = int(round((w + max(1.0, QUOTE_GAP * w)) / 2))
+    cells = {".": cell(full_stop), ":": cell(full_stop, upper), ",": cell(full_stop, tail_at=full_stop),
+             ";": cell(full_stop, upper, tail_at=full_stop), "'": apostrophe, "\u2019": apostrophe,
+             '"': np.maximum(np.roll(apostrophe, -shift, 1), np.roll(apostrophe, shift, 1)),
+             "-": _bar(r, HYPHEN_WIDTH * cap, max(1.0, HYPHEN_THICKNESS * h), (base + x_top) / 2)}
+    bang = _exclamation(a, glyphs, dot, int(round(full_stop)), top_rim, base - cap)
+    if bang is not None:
+        cells["!"] = bang
+    return cells
+
+
+def _exclamation(a: np.ndarray, glyphs: str, dot: np.ndarray, dot_at: int, top_rim: int, cap_top: float
+                 ) -> np.ndarray | None:
+    """"!" from the face's "l", else its "I" (the first that reaches the cap height): its strokes from the
+    cap height down to a dot's height above the full stop (which cuts off a foot serif and an ascender's
+    flag above the cap height), over the dot centred under the stem's lowest rows (`dot_at`: the full
+    stop's row, `top_rim`: the dot's grey rows above its ink); None when neither letter will do."""
+    h, w = dot.shape
+    tall = []                                             # an "l" lower than the capitals (small caps): the I
+    for ch in "lI":
+        if ch in glyphs:
+            on = np.flatnonzero((significant_ink(a[glyphs.index(ch)][None])[0] & (a[glyphs.index(ch)] >= CORE)).any(1))
+            if len(on) and on[0] <= cap_top + EXCLAMATION_REACH * (dot_at + h - cap_top):   # ~ the cap height
+                tall.append(ch)
+    for ch in tall:
+        stem = np.where(significant_ink(a[glyphs.index(ch)][None])[0], a[glyphs.index(ch)], 0).astype(np.uint8)
+        stop = dot_at + top_rim - max(1, int(round(EXCLAMATION_GAP * h)))
+        stem[:max(0, int(round(cap_top)))] = 0
+        stem[max(0, stop):] = 0
+        rows = np.flatnonzero((stem >= CORE).any(1))
+        if len(rows) < 2:
+            continue
+        low = stem[rows[-1] - min(2, len(rows) - 1):rows[-1] + 1] >= CORE
+        cols = np.flatnonzero(low.any(0))
+        out = stem.copy()
+        paste(out, dot, dot_at, int(round((cols[0] + cols[-1] + 1) / 2 - w / 2)))
+        return out
+    return None
 
 
 def _x_top(a: np.ndarray, glyphs: str, default: float) -> float:
@@ -94,26 +118,43 @@ def _x_top(a: np.ndarray, glyphs: str, default: float) -> float:
     return float(rows[0]) if len(rows) else default
 
 
-def _dot(a: np.ndarray, glyphs: str, side: int) -> np.ndarray:
-    """The face's tittle (h, w) uint8: the piece of "i" (else "j") whose ink lies wholly above the stem's
-    top, with the grey edge around it; a `side` px square when neither has one."""
+def tittle(g: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The tittle of an "i" or "j" cell (R, R) uint8: (a (R, R) bool mask of its pieces of ink wholly above
+    the stem's top with their grey rim, the share of its box the largest piece fills), or None when no
+    piece lies above the stem (a dotless or blank glyph)."""
+    labels, n = ndimage.label(g >= CORE, structure=np.ones((3, 3)))
+    if n < 2:
+        return None
+    boxes = ndimage.find_objects(labels)
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, range(1, n + 1))
+    stem = int(np.argmax(sizes))
+    above = [k for k in range(n) if k != stem and boxes[k][0].stop <= boxes[stem][0].start]
+    if not above:
+        return None
+    k = max(above, key=lambda j: sizes[j])
+    ys, xs = boxes[k]
+    fill = float(sizes[k]) / ((ys.stop - ys.start) * (xs.stop - xs.start))
+    near_stem = ndimage.binary_dilation(labels == stem + 1, np.ones((3, 3)))
+    mask = ndimage.binary_dilation(np.isin(labels, [j + 1 for j in above]), np.ones((3, 3))) & ~near_stem
+    return mask, fill
+
+
+def face_dot(a: np.ndarray, glyphs: str) -> np.ndarray:
+    """The dot of a face (G, R, R) whose channel i draws glyphs[i]: its tittle (`tittle`: the piece of "i",
+    else "j", wholly above the stem) drawn clean by `clean_dot`, (h + 2, w + 2) uint8; a square of STEM cap
+    heights when neither has one."""
+    r = a.shape[-1]
     for ch in "ij":
         if ch not in glyphs:
             continue
-        g = a[glyphs.index(ch)]
-        labels, n = ndimage.label(g >= CORE, structure=np.ones((3, 3)))
-        if n < 2:
+        found = tittle(a[glyphs.index(ch)])
+        if found is None:
             continue
-        boxes = ndimage.find_objects(labels)
+        labels, n = ndimage.label(found[0] & (a[glyphs.index(ch)] >= CORE), structure=np.ones((3, 3)))
         sizes = ndimage.sum_labels(np.ones_like(labels), labels, range(1, n + 1))
-        stem = int(np.argmax(sizes))
-        above = [k for k in range(n) if k != stem and boxes[k][0].stop <= boxes[stem][0].start]
-        if not above:
-            continue
-        k = max(above, key=lambda j: sizes[j])
-        ys, xs = boxes[k]
-        fill = float(sizes[k]) / ((ys.stop - ys.start) * (xs.stop - xs.start))
-        return clean_dot(ys.stop - ys.start, xs.stop - xs.start, fill)
+        ys, xs = ndimage.find_objects(labels)[int(np.argmax(sizes))]
+        return clean_dot(ys.stop - ys.start, xs.stop - xs.start, found[1])
+    side = max(1, round(STEM * CAP_PX * r / CELL_REF))
     return clean_dot(side, side, 1.0)
 
 
@@ -130,7 +171,8 @@ def clean_dot(h: int, w: int, fill: float) -> np.ndarray:
     return _drawn((h + 2, w + 2), box, ellipse=True)
 
 
-def _paste(out: np.ndarray, src: np.ndarray, top: int, left: int) -> None:
+def paste(out: np.ndarray, src: np.ndarray, top: int, left: int) -> None:
+    """Draw src (h, w) uint8 into out (R, R) uint8 at (top, left), keeping the darker ink (max); clipped."""
     h, w = src.shape
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + h, out.shape[0]), min(left + w, out.shape[1])

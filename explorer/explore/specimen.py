@@ -12,15 +12,16 @@ faces rendered by the dataset builder: the letters' sidebearings come out within
 the real ones on average (the best single bearing per face: 0.037). A space is half the advance of "n".
 
 `typeset` lays text out line by line (newlines, optional word wrap) and returns the image (ink dark
-on white) and every glyph's position. Punctuation the face lacks (. , : ; - ') is built from its own
-glyphs (explorer/explore/punctuation.py, `with_punctuation`); other characters the face has no glyph
-for are drawn as a dotted box (never an error); empty text gives a blank image and `empty=True`.
+on white) and every glyph's position. Punctuation the face lacks (. , : ; - ' ’ " !) is built from its
+own glyphs and accented letters (é ü ñ ç ...) are composed from its letters (explorer/explore/built_glyphs.py,
+`with_built`); other characters the face has no glyph for are drawn as a dotted box (never an error);
+empty text gives a blank image and `empty=True`.
 
     from explorer.explore.specimen import typeset, specimen_sheet
     s = typeset(stack, PANGRAM)                                    # Specimen
     s.image.shape       # (H, W) uint8, 255 = paper; s.placed: [Placed(char, glyph, x, baseline, ...)]
     img = specimen_sheet(stack, text)                            # specimen above the glyph sheet, (H, W, 1)
-    missing_note(s.unknown, s.truncated)                         # "Not in this typeface, ...: É €." or ""
+    missing_note(s.unknown, s.truncated)                         # "Not in this typeface, ...: ? €." or ""
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from explorer.explore.accents import ACCENTED, base_of
+from explorer.explore.built_glyphs import BUILT, complete
 from explorer.explore.glyph_ink import CELL_REF, significant_ink
-from explorer.explore.punctuation import PUNCTUATION, complete
 from explorer.imaging.render import glyph_sheet
 
 CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -162,7 +164,7 @@ def glyph_metrics(stack: np.ndarray | torch.Tensor, glyphs: str = CHARS) -> Metr
     advance = np.maximum(lsb + width + rsb, 0.1 * cap).astype(np.float32)
     n = glyphs.find("n")
     space = float(advance[n] / 2) if 0 <= n < g and has[n] else 0.35 * cap
-    return Metrics(left, right, lsb, rsb, advance, space, cap, base, r)
+    return accented_like_base(Metrics(left, right, lsb, rsb, advance, space, cap, base, r), glyphs)
 
 
 def real_metrics(stack: np.ndarray | torch.Tensor, advance: np.ndarray, origin_x: np.ndarray,
@@ -187,8 +189,8 @@ def unknown_chars(text: str, glyphs: str = CHARS) -> str:
 
 def missing_note(unknown: str, truncated: bool = False) -> str:
     """The note under a specimen: which characters the face lacks (exactly as typed, never re-cased) and
-    whether the text was cut; "" when neither. E.g. missing_note("É€") ->
-    "Not in this typeface, shown as dotted boxes: É €." """
+    whether the text was cut; "" when neither. E.g. missing_note("ß€") ->
+    "Not in this typeface, shown as dotted boxes: ß €." """
     notes = []
     if unknown:
         notes.append("not in this typeface, shown as dotted boxes: " + " ".join(unknown))
@@ -261,7 +263,7 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     `margin`: paper around the text, fraction of the cap height. Lines are one cell (R px) apart.
     Characters not in `glyphs` become dotted boxes; tabs are four spaces; other control characters are
     dropped. Never raises on any text; raises ValueError only for a malformed stack."""
-    a, glyphs, metrics = with_punctuation(as_stack(stack), glyphs, text, metrics)
+    a, glyphs, metrics = with_built(as_stack(stack), glyphs, text, metrics)
     m = metrics or glyph_metrics(a, glyphs)
     r, cap, base = m.cell, m.cap, m.baseline
     truncated = len(text) > MAX_CHARS
@@ -315,24 +317,43 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     return Specimen(255 - ink, out, baselines, m, False, truncated, unknown)
 
 
-def with_punctuation(a: np.ndarray, glyphs: str, text: str, metrics: Metrics | None = None
-                     ) -> tuple[np.ndarray, str, Metrics | None]:
-    """The stack (G, R, R), its characters and metrics with the punctuation `text` uses and the face lacks,
-    built from the face's own glyphs (explorer/explore/punctuation.py), appended: (G + k, R, R), glyphs + k
-    characters, `metrics` (None stays None) with the new glyphs' measured metrics appended."""
+def with_built(a: np.ndarray, glyphs: str, text: str, metrics: Metrics | None = None
+               ) -> tuple[np.ndarray, str, Metrics | None]:
+    """The stack (G, R, R), its characters and metrics with the BUILT characters `text` uses and the face
+    lacks appended (explorer/explore/built_glyphs.py): (G + k, R, R), glyphs + k characters, and metrics
+    (measured now when `metrics` is None and something was added) with the new glyphs' appended. Punctuation
+    is measured from its own ink; an accented letter keeps its base letter's origin and advance (the mark
+    may overhang, as in type), so "é" sets exactly as "e"."""
     chars = glyphs[:a.shape[0]]
-    if not any(c in PUNCTUATION and c not in chars for c in text):
+    if not any(c in BUILT and c not in chars for c in text):
         return a, glyphs, metrics
-    full, more = complete(a, chars)
-    if metrics is None or len(more) == len(chars):
-        return full, more, metrics
-    new = glyph_metrics(full, more)
+    full, more = complete(a, chars, text)
     g = a.shape[0]
-    def join(old: np.ndarray, added: np.ndarray) -> np.ndarray:
-        return np.concatenate([old[:g], added[g:]]).astype(np.float32)
-    return full, more, dataclasses.replace(
-        metrics, ink_left=join(metrics.ink_left, new.ink_left), ink_right=join(metrics.ink_right, new.ink_right),
-        lsb=join(metrics.lsb, new.lsb), rsb=join(metrics.rsb, new.rsb), advance=join(metrics.advance, new.advance))
+    if len(more) == len(chars):
+        return full, more, metrics
+    old = metrics or glyph_metrics(a, chars)
+    new = glyph_metrics(full, more)
+    def join(mine: np.ndarray, added: np.ndarray) -> np.ndarray:
+        return np.concatenate([mine[:g], added[g:]]).astype(np.float32)
+    joined = dataclasses.replace(old, ink_left=join(old.ink_left, new.ink_left), ink_right=join(
+        old.ink_right, new.ink_right), lsb=join(old.lsb, new.lsb), rsb=join(old.rsb, new.rsb),
+        advance=join(old.advance, new.advance))
+    return full, more, accented_like_base(joined, more)
+
+
+def accented_like_base(m: Metrics, glyphs: str) -> Metrics:
+    """`m` with each accented letter of `glyphs` (explorer/explore/accents.py) whose base letter is there set
+    like its base: the same pen origin and advance, its own ink (so its sidebearings differ when the mark
+    overhangs)."""
+    origin, advance = m.origin_x.astype(np.float32), m.advance.astype(np.float32)
+    pairs = [(k, glyphs.index(base_of(c))) for k, c in enumerate(glyphs[:len(advance)])
+             if c in ACCENTED and base_of(c) in glyphs]
+    if not pairs:
+        return m
+    for k, b in pairs:
+        origin[k], advance[k] = origin[b], advance[b]
+    return dataclasses.replace(m, lsb=(m.ink_left - origin).astype(np.float32),
+                               rsb=(origin + advance - m.ink_right).astype(np.float32), advance=advance)
 
 
 def specimen_sheet(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS,

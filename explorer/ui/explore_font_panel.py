@@ -24,6 +24,7 @@ from explorer.explore import fontexport as FX
 from explorer.explore import glyph_reading as GR
 from explorer.explore import nearest as NN
 from explorer.explore import recipes
+from explorer.explore.built_glyphs import available
 from explorer.explore.engine import Engine
 from explorer.explore.latents import LatentState
 from explorer.explore.preview import TILE_WORD, font_glyphs, is_font, preview
@@ -108,9 +109,10 @@ def text_box() -> tuple[str, int]:
     ss.setdefault("font_text", PANGRAM)
     ss.setdefault("font_size", DEFAULT_SIZE)
     text = st.text_area("Specimen text", key="font_text", max_chars=MAX_TEXT, height=68,
-                        help="Set in the current typeface. The model draws A-Z a-z 0-9; . , : ; - and ' are built "
-                             "from its own i (its dot) as a type designer would; other characters are drawn as "
-                             "dotted boxes.")
+                        help="Set in the current typeface. The model draws A-Z a-z 0-9; . , : ; - ' \" and ! are "
+                             "built from its own i (its dot) and l, and accented letters (é ü ñ ç å ő ž ...) from "
+                             "its letters and drawn marks, as a type designer would; other characters are drawn "
+                             "as dotted boxes.")
     # each on its own row: beside the text box the slider was a stub, beside the toggle its label was cut
     size = st.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
     st.toggle("As downloaded", key="font_traced",
@@ -349,7 +351,7 @@ def morph_frames(eng: Engine, frames: np.ndarray) -> np.ndarray:
     if not word.strip():
         st.info("Type a word to see it morph; the glyph sheets are shown meanwhile.")
         return frames
-    note = missing_note(unknown_chars(word, glyphs_of(eng)))
+    note = missing_note(unknown_chars(word, available(glyphs_of(eng))))
     if note:
         st.caption(md_escape(note))                # as under the Explore specimen
     return _morph(eng.key, frames, word, eng)

@@ -13,7 +13,8 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from explorer.explore import fontexport as FE
-from explorer.explore.punctuation import PUNCTUATION, complete
+from explorer.explore.accents import ACCENTED, base_of
+from explorer.explore.built_glyphs import BUILT, complete
 from explorer.explore.specimen import CHARS, glyph_metrics
 from tests.glyph_stacks import render_stacks
 
@@ -36,7 +37,7 @@ def test_exported_font_renders_like_the_bitmaps(name):
     otf = FE.build_font(stack, RECIPE, model="fonts")
     font = FE.read_font(otf)                                                     # fontTools opens it
     assert font.sfntVersion == "OTTO" and "CFF " in font
-    full, glyphs = complete(stack, CHARS)                                        # its punctuation too
+    full, glyphs = complete(stack, CHARS)                                 # its punctuation, accented letters too
     drawn = FE.drawn_cells(otf, full, glyphs) >= 128
     real = full >= 128
     iou = (drawn & real).sum((1, 2)) / np.maximum((drawn | real).sum((1, 2)), 1)
@@ -49,13 +50,18 @@ def test_cmap_metrics_names_and_recipe():
     otf = FE.build_font(stack, RECIPE, model="fonts")
     font = FE.read_font(otf)
     cmap = font.getBestCmap()
-    assert {chr(c) for c in cmap} == set(CHARS) | set(PUNCTUATION) | {" "}         # punctuation from its parts
+    assert {chr(c) for c in cmap} == set(CHARS) | set(BUILT) | {" "}         # punctuation, accents from its parts
     assert cmap[ord("A")] == "A" and cmap[ord("0")] == "zero" and cmap[32] == "space" and cmap[ord(".")] == "period"
+    assert cmap[0xE9] == "eacute" and cmap[0x131] == "dotlessi" and cmap[0x2019] == "quoteright"
     m = glyph_metrics(stack)
     unit = FE.CAP_UNITS / m.cap
     hmtx = font["hmtx"]
     for i, ch in enumerate(CHARS):
         assert hmtx[cmap[ord(ch)]][0] == round(float(m.advance[i]) * unit)
+    for ch in ACCENTED:                                                        # set exactly as its base letter
+        assert hmtx[cmap[ord(ch)]][0] == hmtx[cmap[ord(base_of(ch))]][0]
+    os2 = font["OS/2"]
+    assert all(os2.ulUnicodeRange1 & 1 << bit for bit in (0, 1, 2))         # Basic Latin, Latin-1, Extended-A
     assert hmtx["space"][0] == round(m.space * unit)
     assert font["hhea"].ascent == round(46 * unit) and font["hhea"].descent == -round(18 * unit)
     assert font["OS/2"].sTypoAscender == font["hhea"].ascent and font["OS/2"].usWinDescent == -font["hhea"].descent

@@ -1,12 +1,13 @@
 """Punctuation built from a face's own glyphs: where each mark sits, where its dot comes from, and that text
-set in a generated face has no dotted boxes for . , : ; - ' any more."""
+set in a generated face has no dotted boxes for . , : ; - ' ’ " ! any more."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from explorer.explore.punctuation import PUNCTUATION, clean_dot, complete, punctuation_cells
+from explorer.explore.built_glyphs import complete
+from explorer.explore.punctuation import PUNCTUATION, clean_dot, punctuation_cells
 from explorer.explore.specimen import CHARS, typeset
 from tests.glyph_stacks import render_stacks
 
@@ -36,6 +37,14 @@ def test_marks_sit_where_type_puts_them():
     assert abs(_rows(cells["'"])[0] - (BASE - CAP)) <= 1                 # an apostrophe hangs from the cap height
     hyphen = _rows(cells["-"])
     assert x_top < hyphen[0] <= hyphen[-1] < BASE and (cells["-"] >= 128).any(0).sum() > 2 * len(hyphen)
+    quote, apostrophe = (cells['"'] >= 128).any(0), (cells["'"] >= 128).any(0)
+    assert np.array_equal(_rows(cells['"']), _rows(cells["'"]))                  # two apostrophes side by side
+    assert quote.sum() == 2 * apostrophe.sum() and len(np.flatnonzero(np.diff(np.flatnonzero(quote)) > 1)) == 1
+    bang = _rows(cells["!"])
+    assert abs(bang[0] - (BASE - CAP)) <= 0.1 * CAP and bang[-1] == BASE - 1    # about the cap height to the baseline,
+    assert len(np.flatnonzero(np.diff(bang) > 1)) == 1                          # a stem over a dot
+    assert np.array_equal(cells["!"][bang[-1] - len(stop) + 1:] >= 128, cells["."][stop[0]:] >= 128) or \
+        (cells["!"][stop[0]:] >= 128).sum() == (cells["."] >= 128).sum()        # the dot is the full stop's
 
 
 def _box(mask: np.ndarray) -> tuple[int, int]:
@@ -64,11 +73,13 @@ def test_the_dot_is_the_faces_own_tittle_drawn_clean():
 
 def test_complete_appends_only_what_is_missing_and_keeps_a_face_without_sources():
     stack = _face()
-    full, glyphs = complete(stack, CHARS)
+    full, glyphs = complete(stack, CHARS, "Hi. " + PUNCTUATION + "?")           # what it can build, once each
     assert glyphs == CHARS + PUNCTUATION and full.shape == (62 + len(PUNCTUATION), 64, 64)
     assert np.array_equal(full[:62], stack)
-    again, same = complete(full, glyphs)                                        # already there: unchanged
+    again, same = complete(full, glyphs, PUNCTUATION)                           # already there: unchanged
     assert same == glyphs and again.shape == full.shape
+    everything, g = complete(stack, CHARS)                                      # by default all BUILT
+    assert g.startswith(CHARS + PUNCTUATION) and "\u00e9" in g and len(g) == everything.shape[0] > 200
     blank, g = complete(np.zeros((62, 64, 64), np.uint8), CHARS)                # nothing to build a dot from
     assert g == CHARS and blank.shape == (62, 64, 64)
     caps, g = complete(stack[:26], CHARS[:26])                                  # no i or j
@@ -79,9 +90,9 @@ def test_complete_appends_only_what_is_missing_and_keeps_a_face_without_sources(
 
 def test_text_with_punctuation_has_no_placeholder_boxes():
     stack = _face()
-    spec = typeset(stack, "Hello, world. It's a test: one-two; done. Don\u2019t.")        # ’ as autocorrect types it
+    spec = typeset(stack, "Hello, world! It's a \"test\": one-two; done. Don\u2019t.")    # ’ as autocorrect types it
     assert spec.unknown == "" and all(p.glyph >= 0 for p in spec.placed)
     assert {p.char for p in spec.placed if p.glyph >= 62} == set(PUNCTUATION)
-    assert typeset(stack, "Hi!").unknown == "!"                                 # what it cannot build: a box still
+    assert typeset(stack, "Hi?").unknown == "?"                                 # what it cannot build: a box still
     stop = next(p for p in typeset(stack, "a.b").placed if p.char == ".")
     assert 0.15 * CAP < stop.advance < 0.6 * CAP                                # spaced as a mark, not a letter

@@ -1,0 +1,230 @@
+"""Accented letters for a generated typeface, composed from its own letters and drawn marks: é ü ñ ç å ...
+
+The fonts model draws A-Z a-z 0-9, so "Café", "Größe" or "señor" had dotted boxes in every specimen and
+the downloaded font could not set them. A type designer composes accented letters from the base letter
+and a mark (the OpenType mark-to-base idea; Unicode's canonical decomposition names the two: "é" is "e" +
+U+0301), and so does this module, in the stack's own geometry (baseline at row 46, cap height 32 px of a
+64 px cell, explorer/data/fontrender.py):
+- the base is the face's own letter as generated; "i" and "j" lose their tittle first (a dotless ı, drawn
+  as its own character too) when the mark goes above;
+- the marks are drawn (like the punctuation, explorer/explore/punctuation.py), sized by the face's own dot
+  (its tittle, `punctuation.face_dot`), so a bold face gets heavy accents and a light one thin accents:
+  acute, grave, circumflex, caron, tilde, macron, breve, ring, dot above, diaeresis, double acute above;
+  cedilla and ogonek below;
+- a mark above sits MARK_GAP dots above the base's own ink, centred on the ink of the base's top rows
+  (so it leans with an italic); a capital's mark is flattened to fit the cell above the cap height, and a
+  letter is left out (a dotted box still) when its mark would have to shrink below MIN_SQUASH;
+- a mark below hangs from the base's lowest ink, its baseline (cedilla: under its middle; ogonek: from
+  its right end).
+Each drawn mark is anti-aliased (SUPERSAMPLE, as the punctuation) and every face's marks are the same
+shapes at its own weight: drawn, not generated.
+
+    cells = accented_cells(stack, CHARS, "éñ")      # {"é": (R, R) uint8, "ñ": ...}
+    ACCENTED                                       # the 157 letters composed (Latin-1 and Latin Extended-A)
+"""
+
+from __future__ import annotations
+
+import math
+import string
+import unicodedata
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from explorer.data.fontrender import BASELINE, CAP_PX
+from explorer.explore.glyph_ink import CELL_REF, CORE, significant_ink
+from explorer.explore.punctuation import SUPERSAMPLE, face_dot, paste, tittle
+
+GRAVE, ACUTE, CIRCUMFLEX, TILDE, MACRON, BREVE, DOT, DIAERESIS, RING, DOUBLE_ACUTE, CARON, CEDILLA, OGONEK = (
+    "\u0300", "\u0301", "\u0302", "\u0303", "\u0304", "\u0306", "\u0307", "\u0308", "\u030a", "\u030b",
+    "\u030c", "\u0327", "\u0328")
+BELOW = (CEDILLA, OGONEK)
+DOTLESS_I = "\u0131"
+# d l L t with a caron and g with a cedilla take other shapes in type (an apostrophe beside the stem, a
+# turned comma above): left out rather than drawn wrong
+_OTHER_SHAPES = {"\u010f", "\u013e", "\u013d", "\u0165", "\u0123"}
+
+
+def _composed() -> dict[str, tuple[str, str]]:
+    """Each letter of Latin-1 Supplement and Latin Extended-A whose canonical decomposition is an ASCII
+    letter and one mark drawn here: {letter: (base, mark)}."""
+    marks = {GRAVE, ACUTE, CIRCUMFLEX, TILDE, MACRON, BREVE, DOT, DIAERESIS, RING, DOUBLE_ACUTE, CARON,
+             CEDILLA, OGONEK}
+    out = {}
+    for cp in range(0xC0, 0x180):
+        c = chr(cp)
+        d = unicodedata.normalize("NFD", c)
+        if len(d) == 2 and d[0] in string.ascii_letters and d[1] in marks and c not in _OTHER_SHAPES:
+            out[c] = (d[0], d[1])
+    return out
+
+
+COMPOSED = _composed()
+ACCENTED = "".join(COMPOSED) + DOTLESS_I
+MARK_GAP = 0.6           # white between a base's ink and the mark above it, fraction of the dot's height
+MARK_SIZE = 1.5          # a mark's height above the base, in dot heights (a capital's may be flattened)
+MIN_MARK = 0.14          # ... at least this fraction of the cap height, for faces with a tiny dot
+MIN_SQUASH = 0.45        # a mark flattened below this share of its height is not drawn: the letter is left out
+
+
+def base_of(c: str) -> str:
+    """The base letter an accented letter is composed on ("é" -> "e", "ı" -> "i"); c itself otherwise."""
+    return "i" if c == DOTLESS_I else COMPOSED.get(c, (c, ""))[0]
+
+
+def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> dict[str, np.ndarray]:
+    """The accented letters of `wanted` (those in ACCENTED) composed in the face `stack` (G, R, R) uint8 whose
+    channel i draws glyphs[i]: {letter: (R, R) uint8}. A letter whose base the face lacks or leaves blank,
+    or whose mark does not fit the cell, is left out."""
+    a = np.asarray(stack)
+    r = a.shape[-1]
+    f = r / CELL_REF
+    base, cap = BASELINE * f, CAP_PX * f
+    dot = face_dot(a, glyphs)
+    solid = dot >= CORE
+    rows, cols = np.flatnonzero(solid.any(1)), np.flatnonzero(solid.any(0))
+    dh = float(rows[-1] - rows[0] + 1) if len(rows) else 1.0
+    dw = float(cols[-1] - cols[0] + 1) if len(cols) else 1.0
+    unit = max(dh, MIN_MARK * cap / MARK_SIZE)            # the marks' size unit: the dot's height, px
+    thick = max(1.0, 0.8 * min(dh, dw))                   # a mark's stroke
+    out = {}
+    for c in dict.fromkeys(wanted):
+        if c not in ACCENTED or base_of(c) not in glyphs:
+            continue
+        letter, mark = (("i", "") if c == DOTLESS_I else COMPOSED[c])
+        g = np.where(significant_ink(a[glyphs.index(letter)][None])[0], a[glyphs.index(letter)], 0).astype(np.uint8)
+        if letter in "ij" and mark not in BELOW:
+            found = tittle(g)
+            if found is not None:
+                g[found[0]] = 0
+        if not (g >= CORE).any():
+            continue
+        drawn = _mark(g, mark, r, base, unit, thick, dot) if mark else np.zeros_like(g)
+        if drawn is None:
+            continue
+        out[c] = np.maximum(g, drawn)
+    return out
+
+
+def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: float, dot: np.ndarray
+          ) -> np.ndarray | None:
+    """The mark's (R, R) uint8 cell for base glyph g (ink >= CORE), or None when it cannot fit."""
+    on = g >= CORE
+    rows = np.flatnonzero(on.any(1))
+    top, bottom = int(rows[0]), int(rows[-1])
+    if mark in BELOW:
+        band = on[max(top, bottom - max(1, int(round(unit)))):bottom + 1]
+        cols = np.flatnonzero(band.any(0))
+        x = (cols[0] + cols[-1] + 1) / 2 if mark == CEDILLA else cols[-1] + 0.5 - 0.6 * thick
+        return _below(r, mark, x, bottom + 1.0, unit, thick)
+    band = on[top:top + max(1, int(round(unit)))]
+    cols = np.flatnonzero(band.any(0))
+    cx = (cols[0] + cols[-1] + 1) / 2
+    low = top - MARK_GAP * unit                          # the mark's lowest edge
+    height = MARK_SIZE * unit
+    squash = min(1.0, (low - 0.5) / height)
+    if squash < MIN_SQUASH:
+        return None
+    return _above(r, mark, cx, low, unit, height * squash, thick, dot)
+
+
+def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: float, dot: np.ndarray
+           ) -> np.ndarray:
+    """A mark above, between rows low - h and low, centred on cx; `unit` sizes its width, t its strokes."""
+    top = low - h
+    w = 1.1 * unit + t                                   # a single mark's width
+    im, draw = _canvas(r)
+    if mark in (ACUTE, GRAVE, DOUBLE_ACUTE):
+        offsets = (-0.45 * w, 0.45 * w) if mark == DOUBLE_ACUTE else (0.0,)
+        lean = 1 if mark != GRAVE else -1
+        for dx in offsets:
+            x = cx + dx
+            _wedge(draw, (x - lean * 0.35 * w, low), (x + lean * 0.35 * w, top), 0.55 * t, 1.1 * t)
+    elif mark in (CIRCUMFLEX, CARON):
+        apex, feet = (top, low) if mark == CIRCUMFLEX else (low, top)
+        for side in (-1, 1):
+            _wedge(draw, (cx, apex), (cx + side * 0.75 * w, feet), 0.95 * t, 0.8 * t)
+    elif mark == MACRON:
+        _polygon(draw, [(cx - 0.8 * w, low - t), (cx + 0.8 * w, low - t), (cx + 0.8 * w, low), (cx - 0.8 * w, low)])
+    elif mark in (TILDE, BREVE):
+        n = 24
+        pts = []
+        for k in range(n + 1):
+            s = k / n
+            x = cx + (s - 0.5) * 1.7 * w
+            if mark == TILDE:
+                y = (top + low) / 2 - 0.5 * (h - t) * math.sin(2 * math.pi * s)
+            else:
+                y = top + t / 2 + (h - t) * math.sin(math.pi * s)
+            pts.append((x, y))
+        _line(draw, pts, 0.9 * t)
+    elif mark == RING:
+        across = min(h, 1.6 * unit)
+        _ring(draw, cx, low - across / 2, across, 0.7 * t)
+    else:                                                 # DOT, DIAERESIS: the face's own dot
+        out = np.zeros((r, r), np.uint8)
+        dh, dw = dot.shape
+        scale = min(1.0, (h + 2) / dh)
+        d = dot if scale >= 1 else np.asarray(Image.fromarray(dot).resize((dw, max(3, round(dh * scale))),
+                                                                     Image.Resampling.BOX))
+        dh = d.shape[0]
+        y = int(round(low - dh + 1))
+        gap = max(1.0, 0.9 * (dw - 2))
+        centres = (cx - (dw - 2 + gap) / 2, cx + (dw - 2 + gap) / 2) if mark == DIAERESIS else (cx,)
+        for x in centres:
+            paste(out, d, y, int(round(x - dw / 2)))
+        return out
+    return _down(im, r)
+
+
+def _below(r: int, mark: str, x: float, base: float, unit: float, t: float) -> np.ndarray:
+    """A cedilla under x (its middle) or an ogonek from x (the base's right end), from the base's baseline
+    `base` (the row below its ink) down."""
+    im, draw = _canvas(r)
+    d = 1.3 * unit                                        # how far it reaches below the baseline
+    if mark == CEDILLA:
+        pts = [(x, base - 0.5 * t), (x, base + 0.35 * d), (x + 0.5 * d, base + 0.5 * d),
+               (x + 0.45 * d, base + 0.9 * d), (x - 0.45 * d, base + d)]
+    else:
+        pts = [(x, base - 0.5 * t), (x - 0.45 * d, base + 0.45 * d), (x - 0.3 * d, base + 0.9 * d),
+               (x + 0.3 * d, base + d)]
+    _line(draw, pts, 0.85 * t)
+    return _down(im, r)
+
+
+def _canvas(r: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    im = Image.new("L", (r * SUPERSAMPLE, r * SUPERSAMPLE), 0)
+    return im, ImageDraw.Draw(im)
+
+
+def _down(im: Image.Image, r: int) -> np.ndarray:
+    return np.asarray(im.resize((r, r), Image.Resampling.BOX))
+
+
+def _polygon(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]]) -> None:
+    draw.polygon([(x * SUPERSAMPLE, y * SUPERSAMPLE) for x, y in pts], fill=255)
+
+
+def _wedge(draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], t0: float, t1: float) -> None:
+    """A straight stroke from p0 (t0 px thick) to p1 (t1 px thick)."""
+    (x0, y0), (x1, y1) = p0, p1
+    length = math.hypot(x1 - x0, y1 - y0) or 1.0
+    nx, ny = -(y1 - y0) / length, (x1 - x0) / length     # unit normal
+    _polygon(draw, [(x0 + nx * t0 / 2, y0 + ny * t0 / 2), (x1 + nx * t1 / 2, y1 + ny * t1 / 2),
+                    (x1 - nx * t1 / 2, y1 - ny * t1 / 2), (x0 - nx * t0 / 2, y0 - ny * t0 / 2)])
+
+
+def _line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], t: float) -> None:
+    """A polyline t px thick with round joins and ends."""
+    s = SUPERSAMPLE
+    width = max(1, int(round(t * s)))
+    draw.line([(x * s, y * s) for x, y in pts], fill=255, width=width, joint="curve")
+    for x, y in (pts[0], pts[-1]):
+        draw.ellipse([x * s - width / 2, y * s - width / 2, x * s + width / 2, y * s + width / 2], fill=255)
+
+
+def _ring(draw: ImageDraw.ImageDraw, cx: float, cy: float, d: float, t: float) -> None:
+    s = SUPERSAMPLE
+    draw.ellipse([(cx - d / 2) * s, (cy - d / 2) * s, (cx + d / 2) * s, (cy + d / 2) * s], outline=255,
+                 width=max(1, int(round(t * s))))

@@ -1,0 +1,62 @@
+"""The characters a generated typeface gets beyond the glyphs its model draws: punctuation built from its
+parts (explorer/explore/punctuation.py) and accented letters composed from its letters
+(explorer/explore/accents.py). Specimens add the ones their text uses; a downloaded font gets them all.
+
+    BUILT                                          # . , : ; - ' ’ " ! and 157 accented letters
+    stack2, glyphs2 = complete(stack, CHARS, "Café!")   # (62 + 2, R, R) uint8, CHARS + "é!"
+    sources("Café!")                               # "IIejlx..." : the glyphs building them needs
+    available(CHARS)                               # CHARS + every character BUILT can make from them
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.explore.accents import ACCENTED, accented_cells, base_of
+from explorer.explore.glyph_ink import significant_ink
+from explorer.explore.punctuation import PUNCTUATION, punctuation_cells
+
+BUILT = PUNCTUATION + ACCENTED
+DOT_SOURCES = "ij"           # the dot of the punctuation and of ï İ ...
+PUNCTUATION_SOURCES = "ijxlI"   # ... the x-height of the colon and the stem of !
+
+
+def sources(text: str) -> str:
+    """The glyphs building `text`'s BUILT characters reads (their base letters, the dot's i and j, the
+    x-height's x, the stem of "!"): a subset of a stack with these measures them as the whole face does."""
+    need = {base_of(c) for c in text if c in ACCENTED}
+    if need or any(c in PUNCTUATION for c in text):
+        need |= set(PUNCTUATION_SOURCES)
+    return "".join(sorted(need))
+
+
+def available(glyphs: str) -> str:
+    """`glyphs` and the BUILT characters a face with these glyphs gets (when their sources are not blank)."""
+    if not any(c in glyphs for c in DOT_SOURCES):
+        return glyphs
+    return glyphs + "".join(c for c in BUILT if c not in glyphs and (c in PUNCTUATION or base_of(c) in glyphs))
+
+
+def complete(stack: np.ndarray, glyphs: str, wanted: str = BUILT) -> tuple[np.ndarray, str]:
+    """A glyph stack (G, R, R) uint8 and the characters of its channels, with the characters of `wanted`
+    that are BUILT and that it lacks appended: ((G + k, R, R) uint8, glyphs + k characters), in BUILT's
+    order. Nothing is built for a face with no "i" or "j", or with both blank (its dot is their tittle);
+    a character whose parts the face lacks or whose mark does not fit its cell is left out. A stack that
+    already has them comes back as it is. Raises ValueError for a stack that is not (G, R, R)."""
+    a = np.asarray(stack)
+    if a.ndim != 3 or a.shape[1] != a.shape[2]:
+        raise ValueError(f"a glyph stack is (G, R, R), got {a.shape}")
+    chars = glyphs[:a.shape[0]]
+    need = [c for c in BUILT if c in wanted and c not in chars]
+    dots = [chars.index(c) for c in DOT_SOURCES if c in chars]
+    if not need or not dots or not significant_ink(a[dots]).any():      # no i or j to build from, or blank
+        return a, chars
+    cells: dict[str, np.ndarray] = {}
+    if any(c in PUNCTUATION for c in need):
+        cells.update(punctuation_cells(a, chars))
+    if any(c in ACCENTED for c in need):
+        cells.update(accented_cells(a, chars, "".join(need)))
+    made = [c for c in need if c in cells]
+    if not made:
+        return a, chars
+    return np.concatenate([a, np.stack([cells[c] for c in made])]).astype(np.uint8), chars + "".join(made)
