@@ -200,13 +200,16 @@ def _placeholder_box(pen: T2CharStringPen | BoundsPen, cap_units: float, width: 
 
 
 def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: str = "",
-               metrics: Metrics | None = None) -> bytes:
+               metrics: Metrics | None = None, extra: str = BUILT) -> bytes:
     """An installable OpenType (CFF) font of a glyph stack (G, R, R) uint8 (see the module docstring).
 
     `recipe_json` goes into the name table (RECIPE_NAME_ID) and names the family; `model` into the
-    description. Raises FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
+    description; `extra`: which BUILT characters (punctuation, accented letters) it gets besides the
+    stack's own, all by default (a font made only to draw one text back needs only that text's: with all
+    166 the export takes about four times as long as with the stack's own and the punctuation). Raises
+    FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
     base_stack, base_glyphs = as_stack(stack), glyphs[:len(stack)]
-    a, glyphs, metrics = with_built(base_stack, base_glyphs, BUILT, metrics)   # punctuation, accented letters
+    a, glyphs, metrics = with_built(base_stack, base_glyphs, extra, metrics)   # punctuation, accented letters
     m = metrics or glyph_metrics(a, glyphs)
     geo = geometry(m)
     u, base = geo.unit, m.baseline

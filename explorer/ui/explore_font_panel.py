@@ -128,7 +128,7 @@ def text_box() -> tuple[str, int]:
 @st.cache_data(max_entries=8, show_spinner="Tracing the outlines…")
 def _traced(raw: bytes, shape: tuple[int, int, int], glyphs: str) -> np.ndarray:
     stack = np.frombuffer(raw, np.uint8).reshape(shape)
-    return FX.drawn_cells(FX.build_font(stack, "{}", glyphs), stack, glyphs)
+    return FX.drawn_cells(FX.build_font(stack, "{}", glyphs, extra=""), stack, glyphs)   # the model's own glyphs
 
 
 def specimen_stack(eng: Engine, stack: np.ndarray, traced: bool) -> tuple[np.ndarray, Metrics | None, str]:
@@ -252,8 +252,9 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     def otf() -> bytes:
         return FX.build_font(stack, recipe, glyphs, model=eng.name)
 
-    def svg() -> bytes:
-        return FX.text_svg(otf(), sample, size_px=2 * size).encode()
+    def svg() -> bytes:                       # a font of the text's characters only: the full one takes ~4x longer
+        return FX.text_svg(FX.build_font(stack, recipe, glyphs, model=eng.name, extra=sample), sample,
+                           size_px=2 * size).encode()
 
     # as the specimen shows it: bitmaps, or the traced outlines. Read now: the download runs png() later,
     # outside this run, where the session's widgets cannot be read (the toggle would read as off)
