@@ -11,16 +11,19 @@ U+0301), and so does this module, in the stack's own geometry (baseline at row 4
   (its tittle, `punctuation.face_dot`), so a bold face gets heavy accents and a light one thin accents:
   acute, grave, circumflex, caron, tilde, macron, breve, ring, dot above, diaeresis, double acute above;
   cedilla and ogonek below;
-- a mark above sits MARK_GAP dots above the base's own ink, centred on the ink of the base's top rows
-  (so it leans with an italic); a capital's mark is flattened to fit the cell above the cap height, and a
-  letter is left out (a dotted box still) when its mark would have to shrink below MIN_SQUASH;
+- a mark above sits MARK_GAP dots above the base's own ink, centred over the letter's ink above the
+  baseline and moved right as far as the face leans (`_slant`, measured on its l) up to the mark; a
+  capital's mark is flattened to fit the cell above the cap height, and a letter is left out (a dotted
+  box still) when its mark would have to shrink below MIN_SQUASH;
+- ď ľ Ľ ť take the caron as type does, the face's apostrophe beside the stem's top (CARON_BESIDE), and
+  are set wider by as much as it reaches past the letter (specimen.accented_like_base);
 - a mark below hangs from the base's lowest ink, its baseline (cedilla: under its middle; ogonek: from
   its right end).
 Each drawn mark is anti-aliased (SUPERSAMPLE, as the punctuation) and every face's marks are the same
 shapes at its own weight: drawn, not generated.
 
     cells = accented_cells(stack, CHARS, "éñ")      # {"é": (R, R) uint8, "ñ": ...}
-    ACCENTED                                       # the 157 letters composed (Latin-1 and Latin Extended-A)
+    ACCENTED                                       # the 161 letters composed (Latin-1 and Latin Extended-A)
 """
 
 from __future__ import annotations
@@ -34,16 +37,17 @@ from PIL import Image, ImageDraw
 
 from explorer.data.fontrender import BASELINE, CAP_PX
 from explorer.explore.glyph_ink import CELL_REF, CORE, significant_ink
-from explorer.explore.punctuation import SUPERSAMPLE, face_dot, paste, tittle
+from explorer.explore.punctuation import SUPERSAMPLE, face_dot, paste, punctuation_cells, tittle
 
 GRAVE, ACUTE, CIRCUMFLEX, TILDE, MACRON, BREVE, DOT, DIAERESIS, RING, DOUBLE_ACUTE, CARON, CEDILLA, OGONEK = (
     "\u0300", "\u0301", "\u0302", "\u0303", "\u0304", "\u0306", "\u0307", "\u0308", "\u030a", "\u030b",
     "\u030c", "\u0327", "\u0328")
 BELOW = (CEDILLA, OGONEK)
 DOTLESS_I = "\u0131"
-# d l L t with a caron and g with a cedilla take other shapes in type (an apostrophe beside the stem, a
-# turned comma above): left out rather than drawn wrong
-_OTHER_SHAPES = {"\u010f", "\u013e", "\u013d", "\u0165", "\u0123"}
+# d l L t take their caron as an apostrophe beside the stem's top (ď ľ Ľ ť), and widen by it
+CARON_BESIDE = "\u010f\u013e\u013d\u0165"
+# g with a cedilla takes it above, as a turned comma (ģ): left out rather than drawn wrong
+_OTHER_SHAPES = {"\u0123"}
 
 
 def _composed() -> dict[str, tuple[str, str]]:
@@ -82,6 +86,7 @@ def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> di
     f = r / CELL_REF
     base, cap = BASELINE * f, CAP_PX * f
     dot = face_dot(a, glyphs)
+    lean = _slant(a, glyphs, base, cap)
     solid = dot >= CORE
     rows, cols = np.flatnonzero(solid.any(1)), np.flatnonzero(solid.any(0))
     dh = float(rows[-1] - rows[0] + 1) if len(rows) else 1.0
@@ -100,16 +105,60 @@ def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> di
                 g[found[0]] = 0
         if not (g >= CORE).any():
             continue
-        drawn = _mark(g, mark, r, base, unit, thick, dot) if mark else np.zeros_like(g)
+        drawn: np.ndarray | None = np.zeros_like(g)                   # ı: the i without its dot
+        if c in CARON_BESIDE:
+            drawn = _beside(g, punctuation_cells(a, glyphs)["'"], dw)
+        elif mark:
+            drawn = _mark(g, mark, r, base, unit, thick, dot, lean)
         if drawn is None:
             continue
         out[c] = np.maximum(g, drawn)
     return out
 
 
-def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: float, dot: np.ndarray
-          ) -> np.ndarray | None:
-    """The mark's (R, R) uint8 cell for base glyph g (ink >= CORE), or None when it cannot fit."""
+def _slant(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
+    """The face's lean, px right per px up (0 upright): how far the middle of the "l" (else "I") moves
+    from its lowest quarter to its highest between the baseline and the cap height; within [-0.1, 0.6]."""
+    for ch in "lI":
+        if ch not in glyphs:
+            continue
+        on = significant_ink(a[glyphs.index(ch)][None])[0] & (a[glyphs.index(ch)] >= CORE)
+        on[:max(0, int(round(base - cap)))] = False
+        on[int(round(base)):] = False
+        rows = np.flatnonzero(on.any(1))
+        if len(rows) < 8:
+            continue
+        q = max(1, len(rows) // 4)
+        top, low = _centroid_x(on[rows[:q]]), _centroid_x(on[rows[-q:]])
+        rise = float(rows[-q:].mean() - rows[:q].mean())
+        return float(np.clip((top - low) / rise, -0.1, 0.6)) if rise > 0 else 0.0
+    return 0.0
+
+
+def _centroid_x(band: np.ndarray) -> float:
+    """The mean column of a band's ink (k, R) bool."""
+    return float((band * np.arange(band.shape[1])).sum() / max(1, band.sum()))
+
+
+def _beside(g: np.ndarray, apostrophe: np.ndarray, dot_w: float) -> np.ndarray:
+    """ď ľ Ľ ť's caron: the face's apostrophe (its cell, (R, R) uint8) with its top at the base's top, half a
+    dot's width right of the ink of the base's highest rows."""
+    on = g >= CORE
+    rows = np.flatnonzero(on.any(1))
+    band = on[rows[0]:rows[0] + max(2, len(rows) // 6)]
+    right = int(np.flatnonzero(band.any(0))[-1]) + 1
+    ink = apostrophe >= CORE
+    ar, ac = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    out = np.zeros_like(g)
+    piece = apostrophe[ar[0]:, ac[0] - 1 if ac[0] else 0:]
+    paste(out, piece, int(rows[0]), right + int(round(max(1.0, 0.5 * dot_w))) - (1 if ac[0] else 0))
+    return out
+
+
+def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: float, dot: np.ndarray,
+          lean: float = 0.0) -> np.ndarray | None:
+    """The mark's (R, R) uint8 cell for base glyph g (ink >= CORE), or None when it cannot fit; `lean` is the
+    face's slant (`_slant`), which moves a mark above to the right as far as the letter leans up to it."""
     on = g >= CORE
     rows = np.flatnonzero(on.any(1))
     top, bottom = int(rows[0]), int(rows[-1])
@@ -118,14 +167,15 @@ def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: flo
         cols = np.flatnonzero(band.any(0))
         x = (cols[0] + cols[-1] + 1) / 2 if mark == CEDILLA else cols[-1] + 0.5 - 0.6 * thick
         return _below(r, mark, x, bottom + 1.0, unit, thick)
-    band = on[top:top + max(1, int(round(unit)))]
-    cols = np.flatnonzero(band.any(0))
-    cx = (cols[0] + cols[-1] + 1) / 2
+    body = on[top:max(top + 1, min(bottom + 1, int(round(base))))]     # above the baseline: no descender
+    cols = np.flatnonzero(body.any(0))
     low = top - MARK_GAP * unit                          # the mark's lowest edge
     height = MARK_SIZE * unit
     squash = min(1.0, (low - 0.5) / height)
     if squash < MIN_SQUASH:
         return None
+    middle = (top + top + body.shape[0]) / 2             # the letter's middle row; the mark's, half its height up
+    cx = (cols[0] + cols[-1] + 1) / 2 + lean * (middle - (low - height * squash / 2))
     return _above(r, mark, cx, low, unit, height * squash, thick, dot)
 
 
@@ -152,7 +202,7 @@ def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: f
         pts = []
         for k in range(n + 1):
             s = k / n
-            x = cx + (s - 0.5) * 1.7 * w
+            x = cx + (s - 0.5) * 1.4 * w
             if mark == TILDE:
                 y = (top + low) / 2 - 0.5 * (h - t) * math.sin(2 * math.pi * s)
             else:

@@ -2,7 +2,7 @@
 parts (explorer/explore/punctuation.py) and accented letters composed from its letters
 (explorer/explore/accents.py). Specimens add the ones their text uses; a downloaded font gets them all.
 
-    BUILT                                          # . , : ; - ' ’ " ! and 157 accented letters
+    BUILT                                          # . , : ; - ' ’ " ! and 161 accented letters
     stack2, glyphs2 = complete(stack, CHARS, "Café!")   # (62 + 2, R, R) uint8, CHARS + "é!"
     sources("Café!")                               # "IIejlx..." : the glyphs building them needs
     available(CHARS)                               # CHARS + every character BUILT can make from them

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from explorer.explore.accents import ACCENTED, base_of
+from explorer.explore.accents import ACCENTED, CARON_BESIDE, base_of
 from explorer.explore.built_glyphs import BUILT, complete
 from explorer.explore.glyph_ink import CELL_REF, significant_ink
 from explorer.imaging.render import glyph_sheet
@@ -344,14 +344,17 @@ def with_built(a: np.ndarray, glyphs: str, text: str, metrics: Metrics | None = 
 def accented_like_base(m: Metrics, glyphs: str) -> Metrics:
     """`m` with each accented letter of `glyphs` (explorer/explore/accents.py) whose base letter is there set
     like its base: the same pen origin and advance, its own ink (so its sidebearings differ when the mark
-    overhangs)."""
+    overhangs); ď ľ Ľ ť, whose caron is an apostrophe beside the stem, advance further by as much as it
+    reaches past the base's ink."""
     origin, advance = m.origin_x.astype(np.float32), m.advance.astype(np.float32)
     pairs = [(k, glyphs.index(base_of(c))) for k, c in enumerate(glyphs[:len(advance)])
              if c in ACCENTED and base_of(c) in glyphs]
     if not pairs:
         return m
-    for k, b in pairs:
-        origin[k], advance[k] = origin[b], advance[b]
+    for k, b in pairs:                      # ď ľ Ľ ť: wider by the apostrophe beside the stem
+        origin[k] = origin[b]
+        advance[k] = advance[b] + (max(0.0, float(m.ink_right[k] - m.ink_right[b])) if glyphs[k] in CARON_BESIDE
+                                   else 0.0)
     return dataclasses.replace(m, lsb=(m.ink_left - origin).astype(np.float32),
                                rsb=(origin + advance - m.ink_right).astype(np.float32), advance=advance)
 

@@ -10,6 +10,7 @@ import unicodedata
 import numpy as np
 
 from explorer.explore.accents import ACCENTED, COMPOSED, DOTLESS_I, accented_cells, base_of
+from explorer.explore.punctuation import punctuation_cells
 from explorer.explore.specimen import CHARS, typeset
 from tests.glyph_stacks import render_stacks
 
@@ -25,12 +26,12 @@ def _faces() -> np.ndarray:
 
 
 def test_the_composed_set_is_latin_1_and_extended_a_by_canonical_decomposition():
-    assert len(ACCENTED) == 157 and ACCENTED.endswith(DOTLESS_I)
+    assert len(ACCENTED) == 161 and ACCENTED.endswith(DOTLESS_I)
     for c, (base, mark) in COMPOSED.items():
         assert unicodedata.normalize("NFC", base + mark) == c and base in string.ascii_letters
         assert base_of(c) == base
-    assert {"é", "Å", "ç", "ñ", "ő", "ž", "ą", "İ"} <= set(ACCENTED)
-    assert not {"ď", "ľ", "ß", "Ł", "ø"} & set(ACCENTED)        # other shapes in type, or not base + mark
+    assert {"é", "Å", "ç", "ñ", "ő", "ž", "ą", "İ", "ď"} <= set(ACCENTED)
+    assert not {"ģ", "ß", "Ł", "ø"} & set(ACCENTED)             # another shape in type, or not base + mark
 
 
 def test_a_mark_above_sits_clear_of_its_base_which_is_kept():
@@ -101,3 +102,19 @@ def test_text_with_accents_sets_without_boxes_and_spaces_like_its_base():
     acute = next(p for p in spec.placed if p.char == "é")
     assert acute.advance == e.advance and acute.glyph >= 62
     assert typeset(stack, "Cafe").image.shape == typeset(stack, "Café").image.shape
+
+
+def test_d_l_t_take_their_caron_as_an_apostrophe_beside_the_stem_and_widen():
+    stack = _faces()[1]
+    apostrophe = punctuation_cells(stack, CHARS)["'"] >= 128
+    for c, base in (("ď", "d"), ("ť", "t"), ("Ľ", "L")):
+        b = stack[CHARS.index(base)] >= 128
+        cell = accented_cells(stack, CHARS, c)[c] >= 128
+        extra = cell & ~b
+        top = int(np.flatnonzero(b.any(1))[0])
+        assert apostrophe.sum() > 20 and abs(int(extra.sum()) - int(apostrophe.sum())) <= 2            # that mark,
+        assert np.flatnonzero(extra.any(0))[0] > np.flatnonzero(b[:top + 3].any(0))[-1]                # beside it
+        assert abs(int(np.flatnonzero(extra.any(1))[0]) - top) <= 1                                    # at its top
+        wide = next(p for p in typeset(stack, c).placed if p.char == c)
+        plain = next(p for p in typeset(stack, base).placed if p.char == base)
+        assert wide.advance > plain.advance or (c == "Ľ" and wide.advance == plain.advance)   # L's foot reaches past it
