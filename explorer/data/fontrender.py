@@ -152,6 +152,20 @@ def render_face(path: str | Path, index: int = 0) -> FaceRender:
     return FaceRender(glyphs, advance, origin, round(ppem, 3), round(fit_scale, 4), meta)
 
 
+def render_chars(path: str | Path, index: int, chars: str, ppem: float) -> dict[str, tuple[np.ndarray, float, float]]:
+    """Any characters of face `index` of a font file drawn as the dataset draws its 62 (`ppem`: the face's
+    size from its metadata, so they share its scale and baseline): {char: (cell (64, 64) uint8, advance px,
+    origin_x px)} for those the font maps; FreeType errors propagate."""
+    face = ft.Face(str(path), index)
+    face.set_char_size(0, int(round(ppem * 64)), 72, 72)
+    out = {}
+    for c in chars:
+        gi = face.get_char_index(ord(c))
+        if gi:
+            out[c] = _render_glyph(face, gi)
+    return out
+
+
 def check_glyphs(glyphs: np.ndarray, notdef: np.ndarray | None = None) -> None:
     """Raise FaceRejected for blank glyphs, glyphs drawn as the .notdef box, or one glyph repeated
     for REPEAT_LIMIT or more characters (a placeholder the cmap points many letters to)."""
