@@ -21,6 +21,7 @@ from explorer.explore import recipes
 from explorer.explore.attributes import measurer_for
 from explorer.explore.engine import Engine
 from explorer.explore.latents import LatentState
+from explorer.imaging.render import is_glyph_stack
 from explorer.ui.explore_view import View
 
 ALSO_MOVED = 0.25          # another attribute's change (its spread over the model's faces) worth naming
@@ -44,8 +45,8 @@ def _change(model_key: str, recipe: str, _eng: Engine, _state: LatentState, _img
 def measured_change(view: View) -> str | None:
     """Attribute directions with edits: what the edits did to this image, measured, as text: each edited
     attribute's change (the image against the same state without its edits), and any other attribute that
-    moved by ALSO_MOVED or more, in units of the attribute's spread over the model's faces (the
-    directions' "scale"). None when there is nothing to say. A followed edit that holds other attributes
+    moved by ALSO_MOVED or more, in units of the attribute's spread over the model's images (faces, for a
+    font model: the directions' "scale"). None when there is nothing to say. A followed edit that holds other attributes
     can move its own little on an entangled model (fonts: slant, held weight and width); this says so."""
     D, state = view.directions, view.state
     edited = sorted({e.direction for e in state.edits if e.amount})
@@ -65,5 +66,6 @@ def measured_change(view: View) -> str | None:
             if j not in edited and j < len(scale) and np.isfinite(change[j]) and abs(change[j]) >= ALSO_MOVED]
     if not parts:
         return None
-    return ("Measured on this image, against it without the edits (σ: the spread over the model's faces): "
+    what = "faces" if is_glyph_stack(view.eng.G.cfg.channels) else "images"
+    return (f"Measured on this image, against it without the edits (σ: the spread over the model's {what}): "
             + " · ".join(parts) + (f"; also moved: {' · '.join(also[:3])}" if also else "") + ".")

@@ -50,6 +50,7 @@ def load_state(eng: Engine) -> list[str]:
     ss = session()
     notes: list[str] = ss.pop("_notes", [])
     pending = ss.pop("_pending", None)
+    exact = bool(ss.pop("_pending_exact", False)) and pending is not None
     ss.pop("_full_rerun", None)
     qp = st.query_params.to_dict()
     # Back/Forward (or an edited URL) brings a query this session did not write last
@@ -58,6 +59,7 @@ def load_state(eng: Engine) -> list[str]:
     if pending is None and (not ss.get("_qp_done") or navigated):
         ss["_qp_done"] = True
         pending, warns = recipes.from_query_params(qp, eng.name, eng.meta.get("sha256", ""), _link_limits(eng, qp))
+        exact = pending is not None                    # a link shows its state and nothing kept from before
         if pending is not None:                        # taught directions by name, not by index
             pending, more = handoff.link_taught(qp, pending, eng)
             warns = [*warns, *more]
@@ -75,6 +77,8 @@ def load_state(eng: Engine) -> list[str]:
         pending = cur                                  # back from another page: widgets were dropped
     problems: list[str] = ss.pop("_problems", [])    # plain text (a recipe's), unlike the Markdown notes
     if pending is not None:
+        if exact:
+            S.load_exactly(ss, eng.key)
         problems += S.write_state(ss, pending, eng)      # plain text too: they may quote taught names
     if link_warns is not None:
         link_warns += problems

@@ -113,12 +113,15 @@ def follow_all_toggle(view: View) -> None:
     indices = [i for i, k in enumerate(keys) if k in can]
     if not indices:
         return
-    on = S.follows(view.snap, view.eng.key, "attr")
-    session()["follow_all"] = set(indices) <= on
-    st.toggle("Follow the image (↝)", key="follow_all", on_change=_follow_all, args=(view.eng.key, indices),
+    on = S.follows(view.snap, view.eng.key, "attr") & set(indices)
+    session()["follow_all"] = bool(on)          # on while any follows: a slider marked ↝ under an "off" switch
+    mixed = 0 < len(on) < len(indices)          # read as a contradiction (a recipe, or the Attributes panel)
+    st.toggle("Follow the image (↝)" + (f": {len(on)} of {len(indices)}" if mixed else ""), key="follow_all",
+              on_change=_follow_all, args=(view.eng.key, indices),
               help="The sliders of " + ", ".join(md_escape(D.names[i]) for i in indices) + " re-aim their edit "
                    "along the model's own gradient every quarter σ, holding what the Attributes panel says, "
-                   "instead of one fitted direction for every image: truer edits, a few model passes per step.")
+                   "instead of one fitted direction for every image: truer edits, a few model passes per step. "
+                   "Off turns every one off; on, every one on (the Attributes panel sets them one by one).")
 
 
 def _reset_z(group: list[int] | None = None) -> None:

@@ -33,7 +33,7 @@ def _open(state: LatentState, model_label: str | None, view: dict[str, str] | No
     ss["_problems"] = ss.pop("_recipe_notes", [])         # plain text: the Explore page escapes it
     if view:                                              # a font recipe's specimen text and size
         ss["_problems"] += font_link.apply_view_params(view)
-    handoff.open_in_explorer(state, model_label)
+    handoff.open_in_explorer(state, model_label, exact=True)
 
 
 def _open_upload(data: bytes, eng: Engine) -> None:

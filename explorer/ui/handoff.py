@@ -31,11 +31,12 @@ EXPLORE = "explorer/ui/explore_page.py"
 _FLAG = "_handoff_explore"
 
 
-def open_in_explorer(state: LatentState, model_label: str | None = None) -> None:
+def open_in_explorer(state: LatentState, model_label: str | None = None, exact: bool = False) -> None:
     """on_click callback: ask the Explore page to load `state`, and go there on this rerun (see follow).
-    `model_label` (the sidebar's label of another model) switches the model too."""
+    `model_label` (the sidebar's label of another model) switches the model too; `exact` (a recipe): the
+    page shows only the state's edits (state.load_exactly), none kept aside from before."""
     ss = session()
-    S.request(ss, state)
+    S.request(ss, state, exact)
     if model_label is not None:
         sticky.put("model", model_label)
     elif "model" in ss:

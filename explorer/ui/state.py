@@ -291,11 +291,22 @@ def sync_z_slider(ss: MutableMapping[str, Any], dim: int, z_dim: int) -> None:
     ss["zoff"] = zoff
 
 
-def request(ss: MutableMapping[str, Any], state: LatentState) -> None:
-    """Ask the explore page to load this state on its next run (a full run, even from a fragment's widget)."""
+def request(ss: MutableMapping[str, Any], state: LatentState, exact: bool = False) -> None:
+    """Ask the explore page to load this state on its next run (a full run, even from a fragment's widget).
+    `exact` (a recipe opened): the edits other methods keep aside for its model are dropped, so switching
+    method afterwards shows none the recipe did not have (`load_exactly`)."""
     ss["_pending"] = state
+    ss["_pending_exact"] = exact
     ss["current"] = state
     ss["_full_rerun"] = True
+
+
+def load_exactly(ss: MutableMapping[str, Any], model_key: str) -> None:
+    """Before `write_state` of a recipe or a link: drop this model's edits kept for other methods and the
+    shown method's own, so the page shows the state and nothing else (their holds and follows go back to
+    the model's defaults for the sliders the state leaves at 0)."""
+    reset_all_edits(ss, model_key)
+    ss.pop("_edits_of", None)
 
 
 def with_seed(state: LatentState, seed: int) -> LatentState:

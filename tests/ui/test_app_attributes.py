@@ -170,6 +170,8 @@ def test_an_attribute_edit_that_follows_the_image_travels_in_the_link(app_env):
     at.radio(key="panel").set_value("Edit directions")
     run_app(at)
     assert "↝" in at.slider(key=f"amt{i}").label
+    switch = at.toggle(key="follow_all")                         # one of several follows: on, and says how many
+    assert switch.value is True and ": 1 of " in switch.label
     at.slider(key=f"amt{i}").set_value(1.0)
     run_app(at)
     assert not at.exception and at.query_params["e"] == f"{i}:1:0:::f"

@@ -402,6 +402,28 @@ def test_seeds_derived_near_the_maximum_stay_inside_their_boxes(app_env):
     assert at.slider(key="ip_scrub").value == 10
 
 
+def test_an_opened_recipe_is_the_whole_state_no_edits_kept_from_before(app_env):
+    """A tester's: a SeFa recipe opened over an attribute edit showed "1 edit is kept but not applied", and
+    switching method brought back an edit the recipe did not have."""
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.slider(key="amt3").set_value(2.0)                           # a PCA edit, then the recipe's SeFa one
+    run_app(at)
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    sefa = LatentState("tiny", app_env["sha"][:12], seed=5, method="sefa", edits=(Edit(1, 1.5, 0, None),))
+    at.file_uploader(key="recipe_upload").set_value(("s.json", recipes.recipe_json(sefa).encode(), "application/json"))
+    run_app(at)
+    at.button(key="recipe_open").click()
+    run_app(at)
+    at.switch_page("explorer/ui/explore_page.py")
+    run_app(at)
+    assert at.radio(key="method").value == "sefa" and at.slider(key="amt1").value == 1.5
+    assert not any("kept but not applied" in i.value for i in at.info)
+    at.radio(key="method").set_value("pca")
+    run_app(at)
+    assert at.slider(key="amt3").value == 0.0 and "e" not in at.query_params        # not the edit from before
+
+
 def test_each_method_keeps_its_own_edits_and_layer_ranges(app_env):
     at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.selectbox(key="layer_preset").set_value("fine")
