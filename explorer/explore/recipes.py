@@ -204,7 +204,9 @@ def _ortho(method: str, e: Edit, limits: Limits, warnings: list[str]) -> tuple[i
             count = " (they start at 0)" if i < 0 else f" (there are {n})" if known else ""
             warnings.append(f"edit of direction {e.direction}: attribute direction {i} to stay orthogonal to "
                             f"does not exist{count}; ignored")
-        elif not (method == "attr" and i == e.direction):
+        elif method == "attr" and i == e.direction:
+            warnings.append(f"edit of direction {e.direction}: it cannot stay orthogonal to itself; ignored that")
+        else:
             keep.append(i)
     return tuple(sorted(keep))
 
@@ -280,9 +282,22 @@ def to_recipe(state: LatentState, view: Mapping[str, str] | None = None,
 
 def recipe_view(d: Any) -> dict[str, str]:
     """The "view" of a recipe dict (`to_recipe`): {key: text} for the VIEW_KEYS it holds as strings; anything
-    else, or no view, gives {} (the page checks the values themselves, as it does a link's)."""
+    else, or no view, gives {} (the page checks the values themselves, as it does a link's; `view_problems`
+    names what was not read)."""
     v = d.get("view") if isinstance(d, Mapping) else None
     return {k: v[k] for k in VIEW_KEYS if isinstance(v, Mapping) and isinstance(v.get(k), str)}
+
+
+def view_problems(d: Any) -> list[str]:
+    """What `recipe_view` could not read from a recipe dict's "view", as sentences: a view that is not an
+    object, or a value of it that is not text ([] when there is no view)."""
+    v = d.get("view") if isinstance(d, Mapping) else None
+    if v is None:
+        return []
+    if not isinstance(v, Mapping):
+        return [f"view should be an object like {{\"t\": \"text\", \"sz\": \"24\"}}, not {short_repr(v)}; ignored"]
+    return [f"view {k} should be text, not {short_repr(v[k])}; ignored" for k in VIEW_KEYS
+            if k in v and not isinstance(v[k], str)]
 
 
 def _edit_dict(e: Edit) -> dict:

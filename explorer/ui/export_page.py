@@ -32,7 +32,7 @@ def _open(state: LatentState, model_label: str | None, view: dict[str, str] | No
     ss = st.session_state
     ss["_problems"] = ss.pop("_recipe_notes", [])         # plain text: the Explore page escapes it
     if view:                                              # a font recipe's specimen text and size
-        ss["_problems"] += font_link.apply_view_params(view)
+        ss["_problems"] += [f"Recipe: {w}" for w in font_link.apply_view_params(view)]
     handoff.open_in_explorer(state, model_label, exact=True)
 
 

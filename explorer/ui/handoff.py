@@ -23,9 +23,11 @@ import streamlit as st
 from explorer.explore import recipes
 from explorer.explore import taught_refs as TR
 from explorer.explore.latents import LatentState
-from explorer.ui import pages, sticky
+from explorer.imaging.render import is_glyph_stack
+from explorer.ui import font_link, pages, sticky
 from explorer.ui import state as S
 from explorer.ui.session import session
+from explorer.ui.state_checks import checked
 
 EXPLORE = "explorer/ui/explore_page.py"
 _FLAG = "_handoff_explore"
@@ -93,7 +95,13 @@ def recipe_for_upload(data: bytes | str, eng: Any, install: bool = True) -> Uplo
     limits = dataclasses.replace(eng.limits(), num_directions=None)
     state, warns = recipes.from_recipe(d, eng.name, eng.meta.get("sha256", ""), limits)
     state, more = recipe_taught(d, state, eng, install)
-    return Upload(state, warns + more, switch, recipes.recipe_view(d))
+    warns = warns + more + recipes.view_problems(d)
+    view = recipes.recipe_view(d)
+    if not install:                          # the look says now what the explorer will say on opening
+        warns += checked(state, eng)[1]
+        if view and is_glyph_stack(eng.G.cfg.channels):
+            warns += font_link.apply_view_params(view, {})          # read into a throwaway session
+    return Upload(state, warns, switch, view)
 
 
 def recipe_taught(d: Any, state: LatentState, eng: Any, install: bool = True) -> tuple[LatentState, list[str]]:

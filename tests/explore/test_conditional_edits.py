@@ -73,5 +73,6 @@ def test_bad_orthogonality_is_warned_and_dropped():
     assert st is not None and st.edits[0].ortho == (2,)
     assert any("99" in w for w in warns) and any("'x'" in w for w in warns)
     # an attribute edit cannot be made orthogonal to itself
-    st, _ = recipes.from_query_params({"s": "1", "d": "attr", "e": "4:1:0::4.6"}, limits=lim)
+    st, warns = recipes.from_query_params({"s": "1", "d": "attr", "e": "4:1:0::4.6"}, limits=lim)
     assert st is not None and st.method == "attr" and st.edits[0].ortho == (6,)
+    assert any("orthogonal to itself" in w for w in warns)                    # said, not dropped silently

@@ -424,6 +424,22 @@ def test_an_opened_recipe_is_the_whole_state_no_edits_kept_from_before(app_env):
     assert at.slider(key="amt3").value == 0.0 and "e" not in at.query_params        # not the edit from before
 
 
+def test_a_recipe_upload_names_every_problem_before_it_is_opened(app_env):
+    """A tester's: a direction out of range and a view that was not an object were said only after
+    Open (or never), unlike the upload's other problems."""
+    at = run_app(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page("explorer/ui/export_page.py")
+    run_app(at)
+    state = LatentState("tiny", app_env["sha"][:12], seed=3, edits=(Edit(0, 1.0, 0, None),))
+    d = json.loads(recipes.recipe_json(state))
+    d["edits"].append({"direction": 10 ** 6, "amount": 1.0, "layer_start": 0, "layer_end": None})
+    d["view"] = []
+    at.file_uploader(key="recipe_upload").set_value(("p.json", json.dumps(d).encode(), "application/json"))
+    run_app(at)
+    said = " ".join(w.value for w in at.warning)
+    assert "1000000" in said and "view should be an object" in said and not at.exception
+
+
 def test_each_method_keeps_its_own_edits_and_layer_ranges(app_env):
     at = run_app(AppTest.from_file(APP, default_timeout=120))
     at.selectbox(key="layer_preset").set_value("fine")
