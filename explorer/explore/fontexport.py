@@ -35,6 +35,7 @@ import io
 import re
 import shutil
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -61,6 +62,7 @@ from explorer.explore.specimen import (
     SIDEBEARING,
     Metrics,
     as_stack,
+    clusters,
     glyph_metrics,
     with_built,
 )
@@ -351,7 +353,8 @@ def read_font(data: bytes) -> TTFont:
 def text_svg(font_data: bytes, text: str, size_px: float = 64.0, margin: float = 0.25) -> str:
     """SVG (a document, str) of `text` drawn with the outlines of an OpenType font's bytes: one <path> per
     glyph, advances from its hmtx, lines one ascent - descent apart, `size_px` px per em. Characters the
-    font does not map are dashed boxes (like the specimen); empty text gives an empty drawing."""
+    font does not map are dashed boxes, one per character as a reader sees it (like the specimen:
+    `specimen.clusters`); empty text gives an empty drawing."""
     font = read_font(font_data)
     gs, cmap = font.getGlyphSet(), font.getBestCmap() or {}
     hmtx, hhea = font["hmtx"], font["hhea"]
@@ -361,11 +364,11 @@ def text_svg(font_data: bytes, text: str, size_px: float = 64.0, margin: float =
     s = size_px / upm
     paths, widths = [], [0.0]
     box_w, box_h = hmtx[".notdef"][0] * 0.8, font["OS/2"].sCapHeight or hhea.ascent * 0.7
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = unicodedata.normalize("NFC", text).replace("\r\n", "\n").split("\n")
     for k, line in enumerate(lines):
         pen, y = pad, pad + hhea.ascent + k * line_h
-        for ch in line:
-            name = cmap.get(ord(ch))
+        for ch in clusters(line):                          # "👍🏽" is one box, as in the specimen
+            name = cmap.get(ord(ch)) if len(ch) == 1 else None
             if ch.isspace():
                 pen += hmtx[cmap.get(32, ".notdef")][0]
                 continue

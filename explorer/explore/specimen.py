@@ -32,6 +32,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
+import regex
 import torch
 
 from explorer.explore.accents import ACCENTED, CARON_BESIDE, base_of
@@ -49,6 +50,7 @@ MIN_BEARING = -0.04      # sidebearings stay above this, fraction of the cap hei
 DEPTH_CAP = 0.3          # white depth of a row counted at most this, fraction of the cap height
 BLANK_ADVANCE = 0.3      # advance of a glyph with no ink, fraction of the cap height
 PLACEHOLDER = 0.55       # width of the dotted box for unknown characters, fraction of the cap height
+GRAPHEMES = regex.compile(r"\X")
 MAX_CHARS = 2000         # longer text is cut (Specimen.truncated says so)
 TAB_SPACES = 4
 
@@ -181,10 +183,17 @@ def real_metrics(stack: np.ndarray | torch.Tensor, advance: np.ndarray, origin_x
     return dataclasses.replace(m, lsb=m.ink_left - org, rsb=org + adv - m.ink_right, advance=adv, space=space)
 
 
+def clusters(text: str) -> list[str]:
+    """The characters of `text` as a reader sees them: Unicode extended grapheme clusters (UAX #29, by the
+    `regex` module's \\X), so "👍🏽" (a thumb and a skin tone) or "e" + U+0301 is one character, not two."""
+    return GRAPHEMES.findall(text)
+
+
 def unknown_chars(text: str, glyphs: str = CHARS) -> str:
-    """The distinct characters of `text` (sorted, case kept) that `typeset` draws as dotted boxes:
-    not in `glyphs` and not whitespace."""
-    return "".join(sorted({c for c in text if c not in glyphs and not c.isspace() and c.isprintable()}))
+    """The distinct characters of `text` (grapheme clusters of its NFC form, sorted, case kept) that
+    `typeset` draws as dotted boxes: not in `glyphs` and not whitespace, concatenated."""
+    units = clusters(unicodedata.normalize("NFC", text))
+    return "".join(sorted({u for u in units if u not in glyphs and not u.isspace() and u[0].isprintable()}))
 
 
 def missing_note(unknown: str, truncated: bool = False) -> str:
@@ -193,7 +202,7 @@ def missing_note(unknown: str, truncated: bool = False) -> str:
     "Not in this typeface, shown as dotted boxes: ß €." """
     notes = []
     if unknown:
-        notes.append("not in this typeface, shown as dotted boxes: " + " ".join(unknown))
+        notes.append("not in this typeface, shown as dotted boxes: " + " ".join(clusters(unknown)))
     if truncated:
         notes.append(f"the text was cut to its first {MAX_CHARS:,} characters")
     if not notes:
@@ -226,29 +235,42 @@ def _paste_max(canvas: np.ndarray, src: np.ndarray, y0: int, x0: int) -> None:
         np.maximum(region, src[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], out=region)
 
 
-def _lines(text: str, wrap: float | None, width_of: dict[str, float], space: float) -> list[str]:
+def _split(units: list[str], sep: str) -> list[list[str]]:
+    """`units` cut at each `sep` (like str.split): [[...], ...], one list more than there are separators."""
+    out: list[list[str]] = [[]]
+    for u in units:
+        if u == sep:
+            out.append([])
+        else:
+            out[-1].append(u)
+    return out
+
+
+def _lines(units: list[str], wrap: float | None, width_of: dict[str, float], space: float) -> list[list[str]]:
     """Split on newlines, then greedily at spaces so no line is wider than `wrap` px; a word wider than a
-    whole line is broken between characters (at least one character a line), so no line runs off."""
-    out: list[str] = []
-    for para in text.split("\n"):
+    whole line is broken between characters (at least one character a line), so no line runs off.
+    `units` are the text's characters as a reader sees them (`clusters`); each line is a list of them."""
+    out: list[list[str]] = []
+    for para in _split(units, "\n"):
         if wrap is None:
             out.append(para)
             continue
-        line, w = "", 0.0
-        for word in para.split(" "):
+        line: list[str] = []
+        w = 0.0
+        for word in _split(para, " "):
             ww = sum(width_of.get(c, 0.0) for c in word)
             if line and w + space + ww > wrap:
                 out.append(line)
-                line, w = "", 0.0
+                line, w = [], 0.0
             if not line and ww > wrap:                    # too wide for any line: break it at characters
                 for c in word:
                     cw = width_of.get(c, 0.0)
                     if line and w + cw > wrap:
                         out.append(line)
-                        line, w = "", 0.0
-                    line, w = line + c, w + cw
+                        line, w = [], 0.0
+                    line, w = [*line, c], w + cw
                 continue
-            line, w = (line + " " + word, w + space + ww) if line else (word, ww)
+            line, w = ([*line, " ", *word], w + space + ww) if line else (list(word), ww)
         out.append(line)
     return out
 
@@ -263,23 +285,24 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     `margin`: paper around the text, fraction of the cap height. Lines are one cell (R px) apart.
     Characters not in `glyphs` become dotted boxes; tabs are four spaces; other control characters are
     dropped. Never raises on any text; raises ValueError only for a malformed stack."""
+    truncated = len(text) > MAX_CHARS
+    text = unicodedata.normalize("NFC", text[:MAX_CHARS].replace("\r\n", "\n").replace("\t", " " * TAB_SPACES))
+    units = [" " if u.isspace() and u != "\n" else u for u in clusters(text) if u == "\n" or u[0].isprintable()]
     a, glyphs, metrics = with_built(as_stack(stack), glyphs, text, metrics)
     m = metrics or glyph_metrics(a, glyphs)
     r, cap, base = m.cell, m.cap, m.baseline
-    truncated = len(text) > MAX_CHARS
-    text = text[:MAX_CHARS].replace("\r\n", "\n").replace("\t", " " * TAB_SPACES)
-    text = "".join(c if c == "\n" or c.isprintable() else "" for c in text)
-    text = "".join(" " if c.isspace() and c != "\n" else c for c in text)
+    text = "".join(units)
     index = {c: i for i, c in enumerate(glyphs[:a.shape[0]])}
     box = _placeholder(cap, r, base)
     box_adv = box.shape[1] + 2 * SIDEBEARING * cap
     width_of = {c: float(m.advance[i]) for c, i in index.items()}
     unknown = unknown_chars(text, glyphs[:a.shape[0]])
-    width_of.update({c: box_adv for c in unknown})
+    width_of.update({c: box_adv for c in units if c not in index})
     if wrap is not None and word_max is not None:
-        widest = max(sum(width_of.get(c, 0.0) for c in w) for w in text.replace("\n", " ").split(" "))
+        words = _split([" " if u == "\n" else u for u in units], " ")
+        widest = max(sum(width_of.get(c, 0.0) for c in w) for w in words)
         wrap = max(wrap, min(widest, word_max))
-    lines = _lines(text, wrap, width_of, m.space)
+    lines = _lines(units, wrap, width_of, m.space)
     pad = int(round(margin * cap))
     if not text.strip():
         blank = np.full((r + 2 * pad, r + 2 * pad), 255, np.uint8)

@@ -91,11 +91,11 @@ def test_cmap_metrics_names_and_recipe():
 def test_text_svg_draws_known_glyphs_and_boxes_unknown_ones():
     stack = render_stacks(n=1, res=64)[0].numpy()
     otf = FE.build_font(stack, RECIPE)
-    svg = FE.text_svg(otf, "Hi there\nok €")
+    svg = FE.text_svg(otf, "Hi there\nok € 👍🏽")
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert len(root.findall(f".//{ns}path")) == len("Hithereok")
-    assert len(root.findall(f".//{ns}g/{ns}rect")) == 1                          # the €
+    assert len(root.findall(f".//{ns}g/{ns}rect")) == 2                          # the € and the thumb: one box
     assert ET.fromstring(FE.text_svg(otf, "")).tag == f"{ns}svg"
 
 

@@ -7,13 +7,17 @@ import numpy as np
 import pytest
 import torch
 
+from explorer.explore.built_glyphs import available
 from explorer.explore.specimen import (
     CHARS,
     PANGRAM,
     SIDEBEARING,
+    clusters,
     glyph_metrics,
+    missing_note,
     specimen_sheet,
     typeset,
+    unknown_chars,
 )
 from explorer.imaging.render import glyph_sheet, stack_from_sheet
 from tests.glyph_stacks import render_stacks
@@ -96,6 +100,19 @@ def test_unknown_characters_are_dotted_boxes_not_errors():
     region = s.image[box.baseline - CAP:box.baseline, box.cell_x:box.cell_x + 12]
     assert (region < 128).any() and (region >= 128).mean() > 0.5                # a visible, dotted outline
     assert s.placed[2].x > box.x + box.advance - 1e-3                           # the text goes on after it
+
+
+def test_a_character_as_a_reader_sees_it_is_one_box_and_decomposed_accents_compose():
+    """A tester's: 👍🏽 (a thumb and a skin tone) drew two boxes and listed the tone on its own; "e" + U+0301
+    (as some keyboards type é) is é."""
+    stack = _blocks()
+    s = typeset(stack, "H👍🏽H e\u0301 🇫🇷")
+    boxes = [p for p in s.placed if p.glyph < 0]
+    assert [p.char for p in boxes] == ["👍🏽", "🇫🇷"]
+    assert s.unknown == unknown_chars("H👍🏽H e\u0301 🇫🇷", available(CHARS)) == "🇫🇷👍🏽"
+    assert next(p for p in s.placed if p.char == "é").glyph >= 62                  # composed from the face's e
+    assert missing_note(s.unknown) == "Not in this typeface, shown as dotted boxes: 🇫🇷 👍🏽."
+    assert clusters("a👨\u200d👩\u200d👧b") == ["a", "👨\u200d👩\u200d👧", "b"]
 
 
 def test_empty_and_blank_text_give_a_blank_image():
