@@ -211,13 +211,16 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     170 the export takes about four times as long as with the stack's own and the punctuation). Raises
     FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
     base_stack, base_glyphs = as_stack(stack), glyphs[:len(stack)]
-    a, glyphs, metrics = with_built(base_stack, base_glyphs, extra, metrics)   # punctuation, accented letters
-    m = metrics or glyph_metrics(a, glyphs)
+    own = metrics or glyph_metrics(base_stack, base_glyphs)     # the face's as the specimen sets it
+    # without specks and pinholes no typeface has; the punctuation and accented letters are built from the
+    # cleaned letters and not cleaned again: a ring's hole and a diaeresis' dots are not pinholes and specks
+    a, glyphs, built = with_built(clean_glyphs(base_stack, base_glyphs), base_glyphs, extra, own)
+    m = built or own
     geo = geometry(m)
     u, base = geo.unit, m.baseline
     chars = glyphs[:a.shape[0]]
     names = [glyph_name(c) for c in chars]
-    outlines = trace(clean_glyphs(a, chars))          # without specks and pinholes no typeface has
+    outlines = trace(a)
     origins = cell_origins(m)
     order = [".notdef", "space"] + names
     fb = FontBuilder(UPM, isTTF=False)
@@ -243,13 +246,12 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
         charstrings[name] = pen.getCharString()
         hmtx[name] = (adv, int(round(bounds.bounds[0])) if bounds.bounds else 0)
     family = font_family(recipe_json)
-    n = len(base_glyphs)                             # the face's own glyphs: what its style is measured on
-    strokes = np.where(significant_ink(a), a, 0).astype(np.uint8)   # what the outlines keep: no haze, specks
-    style = font_style(strokes[:n], base_glyphs)
+    strokes = np.where(significant_ink(base_stack), base_stack, 0).astype(np.uint8)   # its own glyphs, no haze
+    style = font_style(strokes, base_glyphs)
     full = f"{family} {style.style_name}"
     ps = f"{family}-{style.style_name}".replace(" ", "")
-    x_height = _x_height(strokes, chars, m, u)
-    rule = stroke_units(strokes[:n])                  # a stem's thickness: underline, strikeout, StdVW/StdHW
+    x_height = _x_height(strokes, base_glyphs, m, u)
+    rule = stroke_units(strokes)                      # a stem's thickness: underline, strikeout, StdVW/StdHW
     fb.setupCFF(ps, {"FullName": full, "FamilyName": family, "Weight": style.style_name}, charstrings,
                 private_dict(x_height, rule))
     fb.setupHorizontalMetrics(hmtx)

@@ -45,6 +45,23 @@ def test_exported_font_renders_like_the_bitmaps(name):
     assert iou.min() >= 0.7, f"worst glyph {glyphs[int(iou.argmin())]}: IoU {iou.min():.3f}"
 
 
+def _contours(font: TTFont, ch: str) -> int:
+    from fontTools.pens.recordingPen import RecordingPen
+    pen = RecordingPen()
+    font.getGlyphSet()[font.getBestCmap()[ord(ch)]].draw(pen)
+    return sum(op == "closePath" for op, _ in pen.value)
+
+
+def test_the_marks_of_built_glyphs_survive_the_export():
+    """A tester's: the downloaded font's Å had a solid dot, its ring's hole filled as a pinhole (and a
+    diaeresis' dots were small enough to go as specks): built glyphs are not cleaned again."""
+    font = FE.read_font(FE.build_font(render_stacks(n=2, res=64)[1].numpy(), RECIPE))
+    assert _contours(font, "Å") == _contours(font, "A") + 2                      # a ring: outside and hole
+    assert _contours(font, "å") == _contours(font, "a") + 2
+    assert _contours(font, "ü") == _contours(font, "u") + 2 and _contours(font, "é") == _contours(font, "e") + 1
+    assert _contours(font, ":") == 2 and _contours(font, '"') == 2
+
+
 def test_cmap_metrics_names_and_recipe():
     stack = render_stacks(n=2, res=64)[1].numpy()
     otf = FE.build_font(stack, RECIPE, model="fonts")
