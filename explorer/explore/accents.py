@@ -71,6 +71,10 @@ MARK_SIZE = 1.0          # a mark's height above the base, in dot heights (a cap
 # both fitted to real fonts' own accented letters (scripts/accents-vs-real.py, 80 training faces; the
 # held-out figures are in docs/fonts-design.md)
 RING_SIZE = 1.6          # a ring's height: drawn at MARK_SIZE its hole filled in and it read as a dot
+CURVE_SIZE = 1.6         # a tilde's and a breve's: at MARK_SIZE they flattened into a macron (a tester's)
+CURVE_STROKES = 3.0      # ... and at least this many of its strokes tall, its stroke at most 1 / this of it
+STEM_SHARE = 0.6         # a mark's stroke is at least this share of the face's stem: a tester found a bold
+#                          face's tilde, breve and acute too light beside its stems
 MIN_MARK = 0.14          # ... at least this fraction of the cap height, for faces with a tiny dot
 MIN_SQUASH = 0.45        # a mark flattened below this share of its height is not drawn: the letter is left out
 
@@ -95,7 +99,7 @@ def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> di
     dh = float(rows[-1] - rows[0] + 1) if len(rows) else 1.0
     dw = float(cols[-1] - cols[0] + 1) if len(cols) else 1.0
     unit = max(dh, MIN_MARK * cap / MARK_SIZE)            # the marks' size unit: the dot's height, px
-    thick = max(1.0, 0.8 * min(dh, dw))                   # a mark's stroke
+    thick = max(1.0, 0.8 * min(dh, dw), STEM_SHARE * _stem(a, glyphs, base, cap))   # a mark's stroke
     out = {}
     for c in dict.fromkeys(wanted):
         if c not in ACCENTED or base_of(c) not in glyphs:
@@ -110,13 +114,27 @@ def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> di
             continue
         drawn: np.ndarray | None = np.zeros_like(g)                   # ı: the i without its dot
         if c in CARON_BESIDE:
-            drawn = _beside(g, punctuation_cells(a, glyphs)["'"], dw)
+            drawn = _beside(g, punctuation_cells(a, glyphs)["\u2019"], dw)
         elif mark:
             drawn = _mark(g, mark, r, base, unit, thick, dot, lean)
         if drawn is None:
             continue
         out[c] = np.maximum(g, drawn)
     return out
+
+
+def _stem(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
+    """A stem's thickness, px: the median run of ink across the "l" (else "I") over the middle half of
+    the cap height; 0 when the face has neither or they are blank."""
+    for ch in "lI":
+        if ch not in glyphs:
+            continue
+        on = a[glyphs.index(ch)] >= CORE
+        rows = on[int(round(base - 0.75 * cap)):int(round(base - 0.25 * cap))]
+        widths = rows.sum(1)
+        if (widths > 0).sum() >= 3:
+            return float(np.median(widths[widths > 0]))
+    return 0.0
 
 
 def _slant(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
@@ -144,8 +162,8 @@ def _centroid_x(band: np.ndarray) -> float:
 
 
 def _beside(g: np.ndarray, apostrophe: np.ndarray, dot_w: float) -> np.ndarray:
-    """ď ľ Ľ ť's caron: the face's apostrophe (its cell, (R, R) uint8) with its top at the base's top, half a
-    dot's width right of the ink of the base's highest rows."""
+    """ď ľ Ľ ť's caron: the face's apostrophe (its cell, (R, R) uint8) with its top at the base's top, a
+    quarter of a dot's width right of the ink of the base's highest rows."""
     on = g >= CORE
     rows = np.flatnonzero(on.any(1))
     band = on[rows[0]:rows[0] + max(2, len(rows) // 6)]
@@ -154,7 +172,7 @@ def _beside(g: np.ndarray, apostrophe: np.ndarray, dot_w: float) -> np.ndarray:
     ar, ac = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     out = np.zeros_like(g)
     piece = apostrophe[ar[0]:, ac[0] - 1 if ac[0] else 0:]
-    paste(out, piece, int(rows[0]), right + int(round(max(1.0, 0.5 * dot_w))) - (1 if ac[0] else 0))
+    paste(out, piece, int(rows[0]), right + int(round(max(1.0, 0.25 * dot_w))) - (1 if ac[0] else 0))
     return out
 
 
@@ -173,10 +191,11 @@ def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: flo
     body = on[top:max(top + 1, min(bottom + 1, int(round(base))))]     # above the baseline: no descender
     cols = np.flatnonzero(body.any(0))
     low = top - MARK_GAP * unit                          # the mark's lowest edge
-    height = (RING_SIZE if mark == RING else MARK_SIZE) * unit
-    squash = min(1.0, (low - 0.5) / height)
-    if squash < MIN_SQUASH:
+    size = (RING_SIZE if mark == RING else CURVE_SIZE if mark in (TILDE, BREVE) else MARK_SIZE) * unit
+    if low - 0.5 < MIN_SQUASH * size:                    # no room above even for a flattened mark
         return None
+    height = max(size, CURVE_STROKES * thick) if mark in (RING, TILDE, BREVE) else size   # a hole, a wave, a
+    squash = min(1.0, (low - 0.5) / height)              # cup at any weight (their strokes thin when squashed)
     middle = (top + top + body.shape[0]) / 2             # the letter's middle row; the mark's, half its height up
     cx = (cols[0] + cols[-1] + 1) / 2 + lean * (middle - (low - height * squash / 2))
     return _above(r, mark, cx, low, unit, height * squash, thick, dot)
@@ -201,19 +220,19 @@ def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: f
     elif mark == MACRON:
         _polygon(draw, [(cx - 0.8 * w, low - t), (cx + 0.8 * w, low - t), (cx + 0.8 * w, low), (cx - 0.8 * w, low)])
     elif mark in (TILDE, BREVE):
-        n = 24
+        n, st = 24, min(0.8 * t, h / CURVE_STROKES)     # its stroke: thinner when flattened, so it still waves
         pts = []
         for k in range(n + 1):
             s = k / n
             x = cx + (s - 0.5) * 1.4 * w
             if mark == TILDE:
-                y = (top + low) / 2 - 0.5 * (h - t) * math.sin(2 * math.pi * s)
+                y = (top + low) / 2 - 0.5 * (h - st) * math.sin(2 * math.pi * s)
             else:
-                y = top + t / 2 + (h - t) * math.sin(math.pi * s)
+                y = top + st / 2 + (h - st) * math.sin(math.pi * s)
             pts.append((x, y))
-        _line(draw, pts, 0.9 * t)
+        _line(draw, pts, st)
     elif mark == RING:
-        _ring(draw, cx, low - h / 2, h, 0.7 * t)
+        _ring(draw, cx, low - h / 2, h, min(0.7 * t, h / CURVE_STROKES))
     else:                                                 # DOT, DIAERESIS: the face's own dot
         out = np.zeros((r, r), np.uint8)
         dh, dw = dot.shape

@@ -12,10 +12,11 @@ dataset's cells: baseline at row 46 and cap height 32 px of a 64 px cell, explor
   the "x"'s ink);
 - comma: the full stop with a tail (a tapering stroke from the dot's lower right down to the left, as
   deep below the baseline as the dot is tall); semicolon: the colon with that tail;
-- apostrophe: the comma raised so its top meets the cap height, for ' and for ’ (U+2019, which
-  autocorrect types; one shape for both, as many text faces draw them);
+- apostrophe ’ (U+2019, what autocorrect types): the comma raised so its top meets the cap height;
+  the typewriter apostrophe ' a straight tick hung from the cap height, tapering down, the dot's width
+  at its top (a tester read the comma-shaped " as two closing quotes on both sides of a word);
 - hyphen: a bar 0.4 of the cap height wide, as thick as 0.6 of the dot, centred at half the x-height;
-- double quote: two apostrophes side by side, QUOTE_GAP of the dot's width apart;
+- double quote: two ticks side by side, QUOTE_GAP of the dot's width apart;
 - exclamation mark: the face's "l" (else "I") from the cap height down to EXCLAMATION_GAP dots above the
   full stop, over it (`_exclamation`).
 Curves are drawn at SUPERSAMPLE x and averaged down, so edges are anti-aliased like the model's.
@@ -40,6 +41,8 @@ STEM = 0.12               # a square dot's side, fraction of the cap height, for
 HYPHEN_WIDTH = 0.4        # the hyphen's length, fraction of the cap height
 HYPHEN_THICKNESS = 0.6    # its thickness, fraction of the dot's height
 QUOTE_GAP = 0.8          # the gap between the two marks of ", fraction of the dot's width
+TICK_LENGTH = 0.3        # the straight ' and the marks of ": this long (fraction of the cap height, at least
+TICK_TAPER = 0.45        # two dots' height), the dot's width at the top, this share of it at the bottom
 EXCLAMATION_GAP = 0.7    # the gap between the stem of ! and its dot, fraction of the dot's height
 EXCLAMATION_REACH = 0.1  # a letter whose top is this far below the cap height (of the cap height) is too short
 SQUARE_FILL = 0.88        # a tittle filling this much of its box is square ...
@@ -69,11 +72,14 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     top_rim, bottom_rim = (int(solid[0]), h - 1 - int(solid[-1])) if len(solid) else (0, 0)
     full_stop = base - h + bottom_rim                        # its ink's last row the one above the baseline
     upper, quote = x_top - top_rim, base - cap - top_rim     # ink from the x-height / from the cap height
-    apostrophe = cell(quote, tail_at=quote)
-    shift = int(round((w + max(1.0, QUOTE_GAP * w)) / 2))
+    solid_w = max(1.0, w - 2.0)                              # the dot's width inside its rim
+    tick = _drawn(r, [(r / 2 - solid_w / 2, base - cap), (r / 2 + solid_w / 2, base - cap),
+                      (r / 2 + TICK_TAPER * solid_w / 2, base - cap + max(2.0 * (h - 2), TICK_LENGTH * cap)),
+                      (r / 2 - TICK_TAPER * solid_w / 2, base - cap + max(2.0 * (h - 2), TICK_LENGTH * cap))])
+    shift = int(round((solid_w + max(1.0, QUOTE_GAP * solid_w)) / 2))
     cells = {".": cell(full_stop), ":": cell(full_stop, upper), ",": cell(full_stop, tail_at=full_stop),
-             ";": cell(full_stop, upper, tail_at=full_stop), "'": apostrophe, "\u2019": apostrophe,
-             '"': np.maximum(np.roll(apostrophe, -shift, 1), np.roll(apostrophe, shift, 1)),
+             ";": cell(full_stop, upper, tail_at=full_stop), "'": tick, "\u2019": cell(quote, tail_at=quote),
+             '"': np.maximum(np.roll(tick, -shift, 1), np.roll(tick, shift, 1)),
              "-": _bar(r, HYPHEN_WIDTH * cap, max(1.0, HYPHEN_THICKNESS * h), (base + x_top) / 2)}
     bang = _exclamation(a, glyphs, dot, int(round(full_stop)), top_rim, base - cap)
     if bang is not None:

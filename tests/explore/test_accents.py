@@ -118,3 +118,18 @@ def test_d_l_t_take_their_caron_as_an_apostrophe_beside_the_stem_and_widen():
         wide = next(p for p in typeset(stack, c).placed if p.char == c)
         plain = next(p for p in typeset(stack, base).placed if p.char == base)
         assert wide.advance > plain.advance or (c == "Ľ" and wide.advance == plain.advance)   # L's foot reaches past it
+
+
+def test_a_tilde_and_a_breve_stay_curves_and_a_ring_keeps_its_hole_at_any_weight():
+    """A tester's: on a bold face the breve and the tilde flattened into a macron and the ring filled in."""
+    from scipy import ndimage
+    for stack in _faces():
+        heavy = np.array(stack)
+        heavy = np.maximum(heavy, ndimage.grey_dilation(heavy, size=(1, 1, 3)))      # the same face, bolder
+        for face in (stack, heavy):
+            cells = accented_cells(face, CHARS, "āăñå")
+            rows = {c: len(_rows(cells[c][:_rows(face[CHARS.index(base_of(c))])[0]])) for c in "āăñ"}
+            assert rows["ă"] > rows["ā"] + 1 and rows["ñ"] > rows["ā"] + 1              # a cup, a wave: taller
+            ring = cells["å"][:_rows(face[CHARS.index("a")])[0]] >= 128
+            holes = ndimage.label(~ring)[1]
+            assert holes >= 2                                                           # paper and its hole

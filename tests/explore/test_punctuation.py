@@ -37,6 +37,10 @@ def test_marks_sit_where_type_puts_them():
     assert abs(_rows(cells["'"])[0] - (BASE - CAP)) <= 1                 # an apostrophe hangs from the cap height
     hyphen = _rows(cells["-"])
     assert x_top < hyphen[0] <= hyphen[-1] < BASE and (cells["-"] >= 128).any(0).sum() > 2 * len(hyphen)
+    tick = cells["'"] >= 128                                                    # straight, tapering down
+    rows = _rows(cells["'"])
+    top_w, low_w = tick[rows[0]].sum(), tick[rows[-1]].sum()
+    assert top_w > low_w and not np.array_equal(tick, cells["\u2019"] >= 128)      # ’ keeps the comma shape
     quote, apostrophe = (cells['"'] >= 128).any(0), (cells["'"] >= 128).any(0)
     assert np.array_equal(_rows(cells['"']), _rows(cells["'"]))                  # two apostrophes side by side
     assert quote.sum() == 2 * apostrophe.sum() and len(np.flatnonzero(np.diff(np.flatnonzero(quote)) > 1)) == 1
