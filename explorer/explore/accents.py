@@ -71,8 +71,9 @@ MARK_SIZE = 1.0          # a mark's height above the base, in dot heights (a cap
 # both fitted to real fonts' own accented letters (scripts/accents-vs-real.py, 80 training faces; the
 # held-out figures are in docs/fonts-design.md)
 RING_SIZE = 1.6          # a ring's height: drawn at MARK_SIZE its hole filled in and it read as a dot
-CURVE_SIZE = 1.6         # a tilde's and a breve's: at MARK_SIZE they flattened into a macron (a tester's)
-CURVE_STROKES = 3.0      # ... and at least this many of its strokes tall, its stroke at most 1 / this of it
+CURVE_SIZE = 1.15        # a tilde's and a breve's height (1.6 was 4 px taller than real ones; with strokes at most
+#                          1 / CURVE_STROKES of it they no longer flatten into a macron, as a tester saw)
+CURVE_STROKES = 3.0      # ... their stroke at most 1 / this of their height (bold faces' strokes would fill them)
 STEM_SHARE = 0.6         # a mark's stroke is at least this share of the face's stem: a tester found a bold
 #                          face's tilde, breve and acute too light beside its stems
 MIN_MARK = 0.14          # ... at least this fraction of the cap height, for faces with a tiny dot
@@ -99,7 +100,7 @@ def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> di
     dh = float(rows[-1] - rows[0] + 1) if len(rows) else 1.0
     dw = float(cols[-1] - cols[0] + 1) if len(cols) else 1.0
     unit = max(dh, MIN_MARK * cap / MARK_SIZE)            # the marks' size unit: the dot's height, px
-    thick = max(1.0, 0.8 * min(dh, dw), STEM_SHARE * _stem(a, glyphs, base, cap))   # a mark's stroke
+    thick = max(1.0, 0.8 * min(dh, dw), STEM_SHARE * stem_width(a, glyphs, base, cap))   # a mark's stroke
     out = {}
     for c in dict.fromkeys(wanted):
         if c not in ACCENTED or base_of(c) not in glyphs:
@@ -123,8 +124,9 @@ def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> di
     return out
 
 
-def _stem(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
-    """A stem's thickness, px: the median run of ink across the "l" (else "I") over the middle half of
+def stem_width(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
+    """A stem's thickness, px, of a face (G, R, R) uint8 whose channel i draws glyphs[i] (`base`: the baseline
+    row, `cap`: the cap height, px): the median run of ink across the "l" (else "I") over the middle half of
     the cap height; 0 when the face has neither or they are blank."""
     for ch in "lI":
         if ch not in glyphs:
@@ -194,8 +196,8 @@ def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: flo
     size = (RING_SIZE if mark == RING else CURVE_SIZE if mark in (TILDE, BREVE) else MARK_SIZE) * unit
     if low - 0.5 < MIN_SQUASH * size:                    # no room above even for a flattened mark
         return None
-    height = max(size, CURVE_STROKES * thick) if mark in (RING, TILDE, BREVE) else size   # a hole, a wave, a
-    squash = min(1.0, (low - 0.5) / height)              # cup at any weight (their strokes thin when squashed)
+    height = size                                        # a ring, tilde and breve thin their strokes to fit
+    squash = min(1.0, (low - 0.5) / height)              # (CURVE_STROKES), so a hole, a wave, a cup always show
     middle = (top + top + body.shape[0]) / 2             # the letter's middle row; the mark's, half its height up
     cx = (cols[0] + cols[-1] + 1) / 2 + lean * (middle - (low - height * squash / 2))
     return _above(r, mark, cx, low, unit, height * squash, thick, dot)

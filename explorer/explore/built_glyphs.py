@@ -1,8 +1,9 @@
 """The characters a generated typeface gets beyond the glyphs its model draws: punctuation built from its
 parts (explorer/explore/punctuation.py) and accented letters composed from its letters
-(explorer/explore/accents.py). Specimens add the ones their text uses; a downloaded font gets them all.
+(explorer/explore/accents.py) or with a stroke through them (Ł Đ Ø ..., explorer/explore/stroked.py).
+Specimens add the ones their text uses; a downloaded font gets them all.
 
-    BUILT                                          # . , : ; - ' ’ " ! and 161 accented letters
+    BUILT                                          # . , : ; - ' ’ " !, 161 accented and 12 stroked letters
     stack2, glyphs2 = complete(stack, CHARS, "Café!")   # (62 + 2, R, R) uint8, CHARS + "é!"
     sources("Café!")                               # "IIejlx..." : the glyphs building them needs
     available(CHARS)                               # CHARS + every character BUILT can make from them
@@ -12,19 +13,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.explore.accents import ACCENTED, accented_cells, base_of
+from explorer.explore import accents
+from explorer.explore.accents import ACCENTED, CARON_BESIDE, accented_cells
 from explorer.explore.glyph_ink import significant_ink
 from explorer.explore.punctuation import PUNCTUATION, punctuation_cells
+from explorer.explore.stroked import STROKED, stroked_cells
 
-BUILT = PUNCTUATION + ACCENTED
+COMPOSED_LETTERS = ACCENTED + "".join(STROKED)     # a letter and a mark: set with its base letter's advance
+WIDENED = CARON_BESIDE + "\u013f\u0140"             # ... wider by a mark beside it: ď ľ Ľ ť Ŀ ŀ
+BUILT = PUNCTUATION + COMPOSED_LETTERS
 DOT_SOURCES = "ij"           # the dot of the punctuation and of ï İ ...
 PUNCTUATION_SOURCES = "ijxlI"   # ... the x-height of the colon and the stem of !
+
+
+def base_of(c: str) -> str:
+    """The letter a composed letter is built on ("é" -> "e", "ı" -> "i", "Ł" -> "L"); c itself otherwise."""
+    return STROKED[c][0] if c in STROKED else accents.base_of(c)
 
 
 def sources(text: str) -> str:
     """The glyphs building `text`'s BUILT characters reads (their base letters, the dot's i and j, the
     x-height's x, the stem of "!"): a subset of a stack with these measures them as the whole face does."""
-    need = {base_of(c) for c in text if c in ACCENTED}
+    need = {base_of(c) for c in text if c in COMPOSED_LETTERS}
     if need or any(c in PUNCTUATION for c in text):
         need |= set(PUNCTUATION_SOURCES)
     return "".join(sorted(need))
@@ -56,6 +66,8 @@ def complete(stack: np.ndarray, glyphs: str, wanted: str = BUILT) -> tuple[np.nd
         cells.update(punctuation_cells(a, chars))
     if any(c in ACCENTED for c in need):
         cells.update(accented_cells(a, chars, "".join(need)))
+    if any(c in STROKED for c in need):
+        cells.update(stroked_cells(a, chars, "".join(need)))
     made = [c for c in need if c in cells]
     if not made:
         return a, chars

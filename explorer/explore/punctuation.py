@@ -1,4 +1,4 @@
-"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - ' ’ " !
+"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - ' ’ " ! ·
 
 The fonts model draws the 62 glyphs A-Z a-z 0-9, so text set in a generated face, and the font a
 designer downloads, had a dotted box for every full stop and comma. A type designer builds the
@@ -16,7 +16,8 @@ dataset's cells: baseline at row 46 and cap height 32 px of a 64 px cell, explor
   the typewriter apostrophe ' a straight tick hung from the cap height, tapering down, the dot's width
   at its top (a tester read the comma-shaped " as two closing quotes on both sides of a word);
 - hyphen: a bar 0.4 of the cap height wide, as thick as 0.6 of the dot, centred at half the x-height;
-- double quote: two ticks side by side, QUOTE_GAP of the dot's width apart;
+- double quote: two ticks side by side, QUOTE_GAP of the dot's width apart; middle dot · (Catalan l·l):
+  the dot centred at half the x-height;
 - exclamation mark: the face's "l" (else "I") from the cap height down to EXCLAMATION_GAP dots above the
   full stop, over it (`_exclamation`).
 Curves are drawn at SUPERSAMPLE x and averaged down, so edges are anti-aliased like the model's.
@@ -34,7 +35,7 @@ from scipy import ndimage
 from explorer.data.fontrender import BASELINE, CAP_PX
 from explorer.explore.glyph_ink import CELL_REF, CORE, significant_ink
 
-PUNCTUATION = ".,:;-'\u2019\"!"    # ’: the typographic apostrophe (what autocorrect types)
+PUNCTUATION = ".,:;-'\u2019\"!\u00b7"    # ’: the typographic apostrophe (what autocorrect types); ·: middle dot
 SUPERSAMPLE = 4
 X_HEIGHT = 0.7            # x-height, fraction of the cap height, for a face whose "x" is blank
 STEM = 0.12               # a square dot's side, fraction of the cap height, for a face without a tittle
@@ -56,7 +57,7 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     r = a.shape[1]
     f = r / CELL_REF
     base, cap = BASELINE * f, CAP_PX * f
-    x_top = _x_top(a, glyphs, base - X_HEIGHT * cap)
+    x_row = x_top(a, glyphs, base - X_HEIGHT * cap)
     dot = face_dot(a, glyphs)
     h, w = dot.shape
     left = (r - w) // 2
@@ -71,7 +72,7 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     solid = np.flatnonzero((dot >= CORE).any(1))           # the dot's rows of ink, inside its grey rim
     top_rim, bottom_rim = (int(solid[0]), h - 1 - int(solid[-1])) if len(solid) else (0, 0)
     full_stop = base - h + bottom_rim                        # its ink's last row the one above the baseline
-    upper, quote = x_top - top_rim, base - cap - top_rim     # ink from the x-height / from the cap height
+    upper, quote = x_row - top_rim, base - cap - top_rim     # ink from the x-height / from the cap height
     solid_w = max(1.0, w - 2.0)                              # the dot's width inside its rim
     tick = _drawn(r, [(r / 2 - solid_w / 2, base - cap), (r / 2 + solid_w / 2, base - cap),
                       (r / 2 + TICK_TAPER * solid_w / 2, base - cap + max(2.0 * (h - 2), TICK_LENGTH * cap)),
@@ -80,7 +81,8 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     cells = {".": cell(full_stop), ":": cell(full_stop, upper), ",": cell(full_stop, tail_at=full_stop),
              ";": cell(full_stop, upper, tail_at=full_stop), "'": tick, "\u2019": cell(quote, tail_at=quote),
              '"': np.maximum(np.roll(tick, -shift, 1), np.roll(tick, shift, 1)),
-             "-": _bar(r, HYPHEN_WIDTH * cap, max(1.0, HYPHEN_THICKNESS * h), (base + x_top) / 2)}
+             "-": _bar(r, HYPHEN_WIDTH * cap, max(1.0, HYPHEN_THICKNESS * h), (base + x_row) / 2),
+             "\u00b7": cell((base + x_row) / 2 - (top_rim + h - bottom_rim) / 2)}
     bang = _exclamation(a, glyphs, dot, int(round(full_stop)), top_rim, base - cap)
     if bang is not None:
         cells["!"] = bang
@@ -116,8 +118,9 @@ def _exclamation(a: np.ndarray, glyphs: str, dot: np.ndarray, dot_at: int, top_r
     return None
 
 
-def _x_top(a: np.ndarray, glyphs: str, default: float) -> float:
-    """The top row of the "x"'s significant ink (the x-height), else `default`."""
+def x_top(a: np.ndarray, glyphs: str, default: float) -> float:
+    """The top row of the "x"'s significant ink in a face (G, R, R) whose channel i draws glyphs[i] (the
+    x-height's row), else `default`."""
     if "x" not in glyphs:
         return default
     rows = np.flatnonzero(significant_ink(a[glyphs.index("x")][None])[0].any(1))

@@ -35,8 +35,7 @@ import numpy as np
 import regex
 import torch
 
-from explorer.explore.accents import ACCENTED, CARON_BESIDE, base_of
-from explorer.explore.built_glyphs import BUILT, complete
+from explorer.explore.built_glyphs import BUILT, COMPOSED_LETTERS, WIDENED, base_of, complete
 from explorer.explore.glyph_ink import CELL_REF, significant_ink
 from explorer.imaging.render import glyph_sheet
 
@@ -371,12 +370,12 @@ def accented_like_base(m: Metrics, glyphs: str) -> Metrics:
     reaches past the base's ink."""
     origin, advance = m.origin_x.astype(np.float32), m.advance.astype(np.float32)
     pairs = [(k, glyphs.index(base_of(c))) for k, c in enumerate(glyphs[:len(advance)])
-             if c in ACCENTED and base_of(c) in glyphs]
+             if c in COMPOSED_LETTERS and base_of(c) in glyphs]
     if not pairs:
         return m
-    for k, b in pairs:                      # ď ľ Ľ ť: wider by the apostrophe beside the stem
+    for k, b in pairs:                      # ď ľ Ľ ť Ŀ ŀ: wider by the mark beside the stem
         origin[k] = origin[b]
-        advance[k] = advance[b] + (max(0.0, float(m.ink_right[k] - m.ink_right[b])) if glyphs[k] in CARON_BESIDE
+        advance[k] = advance[b] + (max(0.0, float(m.ink_right[k] - m.ink_right[b])) if glyphs[k] in WIDENED
                                    else 0.0)
     return dataclasses.replace(m, lsb=(m.ink_left - origin).astype(np.float32),
                                rsb=(origin + advance - m.ink_right).astype(np.float32), advance=advance)

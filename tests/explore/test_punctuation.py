@@ -94,7 +94,7 @@ def test_complete_appends_only_what_is_missing_and_keeps_a_face_without_sources(
 
 def test_text_with_punctuation_has_no_placeholder_boxes():
     stack = _face()
-    spec = typeset(stack, "Hello, world! It's a \"test\": one-two; done. Don\u2019t.")    # ’ as autocorrect types it
+    spec = typeset(stack, "Hello, world! It's a \"test\": one-two; col·lecci. Don\u2019t.")   # ’: autocorrect
     assert spec.unknown == "" and all(p.glyph >= 0 for p in spec.placed)
     assert {p.char for p in spec.placed if p.glyph >= 62} == set(PUNCTUATION)
     assert typeset(stack, "Hi?").unknown == "?"                                 # what it cannot build: a box still
