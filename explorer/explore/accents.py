@@ -73,7 +73,7 @@ MARK_SIZE = 1.0          # a mark's height above the base, in dot heights (a cap
 RING_SIZE = 1.6          # a ring's height: drawn at MARK_SIZE its hole filled in and it read as a dot
 CURVE_SIZE = 1.15        # a tilde's and a breve's height (1.6 was 4 px taller than real ones; with strokes at most
 #                          1 / CURVE_STROKES of it they no longer flatten into a macron, as a tester saw)
-CURVE_STROKES = 3.0      # ... their stroke at most 1 / this of their height (bold faces' strokes would fill them)
+CURVE_STROKES = 2.5      # ... their stroke at most 1 / this of their height (bold faces' strokes would fill them)
 STEM_SHARE = 0.6         # a mark's stroke is at least this share of the face's stem: a tester found a bold
 #                          face's tilde, breve and acute too light beside its stems
 MIN_MARK = 0.14          # ... at least this fraction of the cap height, for faces with a tiny dot

@@ -3,7 +3,7 @@ parts (explorer/explore/punctuation.py) and accented letters composed from its l
 (explorer/explore/accents.py) or with a stroke through them (Ł Đ Ø ..., explorer/explore/stroked.py).
 Specimens add the ones their text uses; a downloaded font gets them all.
 
-    BUILT                                          # . , : ; - ' ’ " !, 161 accented and 12 stroked letters
+    BUILT                                          # 19 punctuation marks, 161 accented and 12 stroked letters
     stack2, glyphs2 = complete(stack, CHARS, "Café!")   # (62 + 2, R, R) uint8, CHARS + "é!"
     sources("Café!")                               # "IIejlx..." : the glyphs building them needs
     available(CHARS)                               # CHARS + every character BUILT can make from them

@@ -5,8 +5,8 @@ UPSAMPLE x (bicubic), thresholded at half ink and traced to cubic Bezier outline
 Selinger, "Potrace: a polygon-based tracing algorithm", 2003; Debian's `potrace` command: all glyphs
 of a face in one run, as one tiled bitmap), then built with fontTools' FontBuilder:
 - cmap: each of the G characters to its glyph (AGL names: A, a, zero, eacute, ...), the punctuation and
-  accented letters the face lacks built from its own glyphs (. , : ; - ' ’ " ! · and 173 letters of Latin-1
-  and Latin Extended-A, explorer/explore/built_glyphs.py), space, and .notdef;
+  accented letters the face lacks built from its own glyphs (. , : ; - ' ’ " ! · – — ‘ “ ” ‚ „ … • and 173
+  letters of Latin-1 and Latin Extended-A, explorer/explore/built_glyphs.py), space, and .notdef;
 - units per em UPM with the cap height at CAP_UNITS; the dataset's baseline, so the ascender is the
   cell's top and the descender its bottom (hhea, OS/2 typo and win metrics agree);
 - advance widths and sidebearings from `specimen.glyph_metrics` (the ink plus sidebearings), so text
@@ -208,7 +208,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     `recipe_json` goes into the name table (RECIPE_NAME_ID) and names the family; `model` into the
     description; `extra`: which BUILT characters (punctuation, accented letters) it gets besides the
     stack's own, all by default (a font made only to draw one text back needs only that text's: with all
-    183 the export takes about four times as long as with the stack's own and the punctuation). Raises
+    192 the export takes about four times as long as with the stack's own and the punctuation). Raises
     FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
     base_stack, base_glyphs = as_stack(stack), glyphs[:len(stack)]
     own = metrics or glyph_metrics(base_stack, base_glyphs)     # the face's as the specimen sets it

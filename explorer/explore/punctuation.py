@@ -1,4 +1,4 @@
-"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - ' ’ " ! ·
+"""Punctuation for a generated typeface, built from its own glyphs: . , : ; - ' ’ " ! · – — ‘ “ ” ‚ „ … •
 
 The fonts model draws the 62 glyphs A-Z a-z 0-9, so text set in a generated face, and the font a
 designer downloads, had a dotted box for every full stop and comma. A type designer builds the
@@ -17,7 +17,9 @@ dataset's cells: baseline at row 46 and cap height 32 px of a 64 px cell, explor
   at its top (a tester read the comma-shaped " as two closing quotes on both sides of a word);
 - hyphen: a bar 0.4 of the cap height wide, as thick as 0.6 of the dot, centred at half the x-height;
 - double quote: two ticks side by side, QUOTE_GAP of the dot's width apart; middle dot · (Catalan l·l):
-  the dot centred at half the x-height;
+  the dot centred at half the x-height; ‘ the ’ turned half round, “ ” pairs of them, ‚ „ the comma and a
+  pair of it (German quotes), … three full stops, • a bigger round dot, – — bars like the hyphen's
+  (EN_DASH, EM_DASH cap heights long);
 - exclamation mark: the face's "l" (else "I") from the cap height down to EXCLAMATION_GAP dots above the
   full stop, over it (`_exclamation`).
 Curves are drawn at SUPERSAMPLE x and averaged down, so edges are anti-aliased like the model's.
@@ -35,7 +37,8 @@ from scipy import ndimage
 from explorer.data.fontrender import BASELINE, CAP_PX
 from explorer.explore.glyph_ink import CELL_REF, CORE, significant_ink
 
-PUNCTUATION = ".,:;-'\u2019\"!\u00b7"    # ’: the typographic apostrophe (what autocorrect types); ·: middle dot
+PUNCTUATION = ".,:;-'\u2019\"!\u00b7\u2013\u2014\u2018\u201c\u201d\u201a\u201e\u2026\u2022"   # ’ ‘ “ ”: what
+# autocorrect types; · – — ‚ „ … •
 SUPERSAMPLE = 4
 X_HEIGHT = 0.7            # x-height, fraction of the cap height, for a face whose "x" is blank
 STEM = 0.12               # a square dot's side, fraction of the cap height, for a face without a tittle
@@ -44,6 +47,9 @@ HYPHEN_THICKNESS = 0.6    # its thickness, fraction of the dot's height
 QUOTE_GAP = 0.8          # the gap between the two marks of ", fraction of the dot's width
 TICK_LENGTH = 0.3        # the straight ' and the marks of ": this long (fraction of the cap height, at least
 TICK_TAPER = 0.45        # two dots' height), the dot's width at the top, this share of it at the bottom
+TICK_WIDTH = 0.14        # ... but no wider than this, of the cap height
+EN_DASH, EM_DASH = 0.6, 1.0   # the dashes' lengths, cap heights (at the hyphen's height and thickness)
+BULLET = 1.7             # a bullet is the dot this many times larger, round, at half the x-height
 EXCLAMATION_GAP = 0.7    # the gap between the stem of ! and its dot, fraction of the dot's height
 EXCLAMATION_REACH = 0.1  # a letter whose top is this far below the cap height (of the cap height) is too short
 SQUARE_FILL = 0.88        # a tittle filling this much of its box is square ...
@@ -74,19 +80,51 @@ def punctuation_cells(stack: np.ndarray, glyphs: str) -> dict[str, np.ndarray]:
     full_stop = base - h + bottom_rim                        # its ink's last row the one above the baseline
     upper, quote = x_row - top_rim, base - cap - top_rim     # ink from the x-height / from the cap height
     solid_w = max(1.0, w - 2.0)                              # the dot's width inside its rim
-    tick = _drawn(r, [(r / 2 - solid_w / 2, base - cap), (r / 2 + solid_w / 2, base - cap),
-                      (r / 2 + TICK_TAPER * solid_w / 2, base - cap + max(2.0 * (h - 2), TICK_LENGTH * cap)),
-                      (r / 2 - TICK_TAPER * solid_w / 2, base - cap + max(2.0 * (h - 2), TICK_LENGTH * cap))])
-    shift = int(round((solid_w + max(1.0, QUOTE_GAP * solid_w)) / 2))
-    cells = {".": cell(full_stop), ":": cell(full_stop, upper), ",": cell(full_stop, tail_at=full_stop),
-             ";": cell(full_stop, upper, tail_at=full_stop), "'": tick, "\u2019": cell(quote, tail_at=quote),
-             '"': np.maximum(np.roll(tick, -shift, 1), np.roll(tick, shift, 1)),
-             "-": _bar(r, HYPHEN_WIDTH * cap, max(1.0, HYPHEN_THICKNESS * h), (base + x_row) / 2),
-             "\u00b7": cell((base + x_row) / 2 - (top_rim + h - bottom_rim) / 2)}
+    tick_w = min(solid_w, TICK_WIDTH * cap)                  # a heavy face's dot made " as wide as its H
+    tick_len = max(2.0 * (h - 2), TICK_LENGTH * cap)
+    tick = _drawn(r, [(r / 2 - tick_w / 2, base - cap), (r / 2 + tick_w / 2, base - cap),
+                      (r / 2 + TICK_TAPER * tick_w / 2, base - cap + tick_len),
+                      (r / 2 - TICK_TAPER * tick_w / 2, base - cap + tick_len)])
+    right_quote, comma = cell(quote, tail_at=quote), cell(full_stop, tail_at=full_stop)
+    left_quote = _turned(right_quote)
+    dash_y, dash_t = (base + x_row) / 2, max(1.0, HYPHEN_THICKNESS * h)
+    mid_dot = (base + x_row) / 2 - (top_rim + h - bottom_rim) / 2
+    cells = {".": cell(full_stop), ":": cell(full_stop, upper), ",": comma,
+             ";": cell(full_stop, upper, tail_at=full_stop), "'": tick, "\u2019": right_quote,
+             '"': _pair(tick, tick_w), "-": _bar(r, HYPHEN_WIDTH * cap, dash_t, dash_y), "\u00b7": cell(mid_dot),
+             "\u2013": _bar(r, EN_DASH * cap, dash_t, dash_y), "\u2014": _bar(r, EM_DASH * cap, dash_t, dash_y),
+             "\u2018": left_quote, "\u201c": _pair(left_quote, solid_w), "\u201d": _pair(right_quote, solid_w),
+             "\u201a": comma, "\u201e": _pair(comma, solid_w),
+             "\u2026": np.maximum.reduce([np.roll(cell(full_stop), k * int(round(solid_w * (1 + QUOTE_GAP))), 1)
+                                          for k in (-1, 0, 1)]),
+             "\u2022": _centred(clean_dot(round(BULLET * (h - 2)), round(BULLET * solid_w), 0.7), r, dash_y)}
     bang = _exclamation(a, glyphs, dot, int(round(full_stop)), top_rim, base - cap)
     if bang is not None:
         cells["!"] = bang
     return cells
+
+
+def _pair(mark: np.ndarray, width: float) -> np.ndarray:
+    """Two of a mark's cell (R, R), side by side, QUOTE_GAP of `width` (px) apart: " “ ” „."""
+    shift = int(round((width + max(1.0, QUOTE_GAP * width)) / 2))
+    return np.maximum(np.roll(mark, -shift, 1), np.roll(mark, shift, 1))
+
+
+def _turned(mark: np.ndarray) -> np.ndarray:
+    """A mark's cell (R, R) with its ink turned half round in its own box (’ -> ‘): the box stays put."""
+    rows, cols = np.flatnonzero((mark > 0).any(1)), np.flatnonzero((mark > 0).any(0))
+    out = np.zeros_like(mark)
+    if len(rows):
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        out[box] = mark[box][::-1, ::-1]
+    return out
+
+
+def _centred(piece: np.ndarray, r: int, y: float) -> np.ndarray:
+    """An (R, R) cell with `piece` centred across it and on row y."""
+    out = np.zeros((r, r), np.uint8)
+    paste(out, piece, int(round(y - piece.shape[0] / 2)), (r - piece.shape[1]) // 2)
+    return out
 
 
 def _exclamation(a: np.ndarray, glyphs: str, dot: np.ndarray, dot_at: int, top_rim: int, cap_top: float

@@ -9,7 +9,7 @@ and a stroke at its weight, in the stack's geometry (baseline at row 46, cap hei
   on T's, BAR_SPAN cap heights wide); Ħ: a bar across both of H's stems above its crossbar;
 - đ ħ: a bar across the ascender between the x-height and the letter's top; ŧ: across t's stem below its
   crossbar, at half the x-height;
-- Ø ø: a diagonal from below the letter's lower left to above its upper right;
+- Ø ø: a diagonal through the letter's middle along its ink box's diagonal, SOLIDUS_REACH of it long;
 - Ŀ ŀ: the face's own dot (its tittle) right of the stem, at half the cap height (Ŀ) or of the x-height.
 The stroke is STROKE_SHARE of the face's stem thick (accents.stem_width), never under a pixel. A letter
 whose stem cannot be found (blank, or no vertical run where one should be) is left out.
@@ -35,8 +35,10 @@ SLASH_AT = 0.45          # the slash's middle above the baseline, of the cap hei
 SLASH_LENGTH = 0.45      # its length, cap heights, rising at SLASH_ANGLE degrees
 SLASH_ANGLE = 35.0
 BAR_SPAN = 0.5           # Ŧ's bar and the others' reach beyond their stem, cap heights (see the docstring)
+BAR_LEFT = 0.08          # Đ đ ħ's bar reaches this far left of the stem, cap heights (it overhangs the letter)
 STROKE_SHARE = 0.75      # a stroke's thickness, of the face's stem
-SOLIDUS_REACH = 0.06     # Ø's diagonal reaches this far past the letter's ink box, cap heights
+SOLIDUS_REACH = 0.85     # Ø's diagonal: this share of its ink box's diagonal, centred (past a round bowl by
+#                          about a tenth of the cap height at each end; a tester found the corners lopsided)
 
 
 def stroked_cells(stack: np.ndarray, glyphs: str, wanted: str = "".join(STROKED)) -> dict[str, np.ndarray]:
@@ -91,9 +93,11 @@ def _stroke(on: np.ndarray, c: str, kind: str, r: int, base: float, cap: float, 
     im = Image.new("L", (r * SUPERSAMPLE, r * SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(im)
     upper = c.isupper()
-    if kind == "solidus":
-        m = SOLIDUS_REACH * cap
-        _segment(draw, (cols[0] - m, rows[-1] + 1 + m), (cols[-1] + 1 + m, top - m), 0.8 * t)
+    if kind == "solidus":                                    # through the middle, along the box's diagonal
+        cx, cy = (cols[0] + cols[-1] + 1) / 2, (rows[0] + rows[-1] + 1) / 2
+        w, h = cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0]
+        k = SOLIDUS_REACH / 2                                # half-length over the half-diagonal
+        _segment(draw, (cx - k * w, cy + k * h), (cx + k * w, cy - k * h), 0.8 * t)
         return _down(im, r)
     if c in "\u0111\u0127":                                   # đ ħ: the ascender, above the x-height
         stem = _run(on, top, base - xh, "right" if c == "\u0111" else "left")
@@ -122,13 +126,15 @@ def _stroke(on: np.ndarray, c: str, kind: str, r: int, base: float, cap: float, 
     elif c == "\u0126":                                       # Ħ: across both stems, above the crossbar
         right = _run(on, base - 0.7 * cap, base - 0.3 * cap, "right")
         x_end = right[1] if right is not None else float(cols[-1] + 1)
-        y = base - 0.75 * cap
+        band = on[int(round(base - 0.7 * cap)):int(round(base - 0.3 * cap))].sum(1)
+        bar_top = base - 0.7 * cap + float(np.argmax(band >= 0.8 * band.max())) if band.max() else base - cap / 2
+        y = (bar_top + top) / 2                              # halfway between the crossbar's top and the H's
         _segment(draw, (x0 - 0.08 * cap, y), (x_end + 0.08 * cap, y), t)
     elif c == "\u0166" or c == "\u0167":                      # Ŧ ŧ: centred on the stem
         w = BAR_SPAN * cap / 2 if c == "\u0166" else 0.35 * xh
         _segment(draw, (mid - w, at), (mid + w, at), t)
     else:                                                     # Đ đ ħ: from left of the stem, into the letter
-        _segment(draw, (x0 - 0.3 * BAR_SPAN * cap, at), (x1 + 0.3 * BAR_SPAN * cap, at), t)
+        _segment(draw, (x0 - BAR_LEFT * cap, at), (x1 + 0.3 * BAR_SPAN * cap, at), t)
     return _down(im, r)
 
 

@@ -106,7 +106,7 @@ def test_text_with_accents_sets_without_boxes_and_spaces_like_its_base():
 
 def test_d_l_t_take_their_caron_as_an_apostrophe_beside_the_stem_and_widen():
     stack = _faces()[1]
-    apostrophe = punctuation_cells(stack, CHARS)["'"] >= 128
+    apostrophe = punctuation_cells(stack, CHARS)["\u2019"] >= 128
     for c, base in (("ď", "d"), ("ť", "t"), ("Ľ", "L")):
         b = stack[CHARS.index(base)] >= 128
         cell = accented_cells(stack, CHARS, c)[c] >= 128

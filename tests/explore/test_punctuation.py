@@ -94,9 +94,26 @@ def test_complete_appends_only_what_is_missing_and_keeps_a_face_without_sources(
 
 def test_text_with_punctuation_has_no_placeholder_boxes():
     stack = _face()
-    spec = typeset(stack, "Hello, world! It's a \"test\": one-two; col·lecci. Don\u2019t.")   # ’: autocorrect
+    spec = typeset(stack, "Hello, world! It's a \"test\": one-two; col·lecci. Don\u2019t \u2014 \u2018a\u2019 "
+                          "\u201cb\u201d \u201ac\u2018 \u201ed\u201c e\u2013f \u2026 \u2022")   # ’ ‘ “ ”: autocorrect
     assert spec.unknown == "" and all(p.glyph >= 0 for p in spec.placed)
     assert {p.char for p in spec.placed if p.glyph >= 62} == set(PUNCTUATION)
     assert typeset(stack, "Hi?").unknown == "?"                                 # what it cannot build: a box still
     stop = next(p for p in typeset(stack, "a.b").placed if p.char == ".")
     assert 0.15 * CAP < stop.advance < 0.6 * CAP                                # spaced as a mark, not a letter
+
+
+def test_typographic_quotes_dashes_ellipsis_and_bullet():
+    stack = _face()
+    c = punctuation_cells(stack, CHARS)
+    right, left = c["\u2019"] >= 128, c["\u2018"] >= 128
+    assert left.sum() == right.sum() and np.array_equal(_rows(c["\u2018"]), _rows(c["\u2019"]))   # ’ turned: ‘,
+    assert not np.array_equal(left, right)                                      # in the same place
+    assert (c["\u201c"] >= 128).sum() == 2 * left.sum() and (c["\u201e"] >= 128).sum() == 2 * (c[","] >= 128).sum()
+    assert np.array_equal(_rows(c["\u201a"]), _rows(c[","]))                  # ‚ sits like a comma
+    widths = {d: int((c[d] >= 128).any(0).sum()) for d in "-\u2013\u2014"}
+    assert widths["-"] < widths["\u2013"] < widths["\u2014"] <= CAP + 2        # hyphen < en < em (a cap height)
+    stops = np.flatnonzero((c["\u2026"] >= 128).any(0))
+    assert len(np.flatnonzero(np.diff(stops) > 1)) == 2 and np.array_equal(_rows(c["\u2026"]), _rows(c["."]))
+    assert (c["\u2022"] >= 128).sum() > (c["\u00b7"] >= 128).sum()             # a bullet is a bigger dot
+    assert (c['"'] >= 128).any(0).sum() <= 0.5 * CAP                           # " no wider than half a cap

@@ -43,7 +43,10 @@ def test_strokes_cross_the_stem_where_type_puts_them():
     diag = _extra(cells["Ø"], stack[CHARS.index("O")])
     o_rows, o_cols = np.flatnonzero(oh.any(1)), np.flatnonzero(oh.any(0))
     d_rows, d_cols = np.flatnonzero(diag.any(1)), np.flatnonzero(diag.any(0))
-    assert d_rows[0] < o_rows[0] and d_rows[-1] > o_rows[-1] and d_cols[0] < o_cols[0] and d_cols[-1] > o_cols[-1]
+    assert d_rows[-1] - d_rows[0] >= 0.7 * (o_rows[-1] - o_rows[0])                # across the bowl, both ways
+    assert d_cols[-1] - d_cols[0] >= 0.7 * (o_cols[-1] - o_cols[0])
+    middle = np.array([(o_rows[0] + o_rows[-1]) / 2, (o_cols[0] + o_cols[-1]) / 2])
+    assert np.abs(np.argwhere(diag).mean(0) - middle).max() <= 2                 # centred: not lopsided (a tester's)
     bar = np.flatnonzero(_extra(cells["Đ"], stack[CHARS.index("D")]).any(1))
     assert abs((bar[0] + bar[-1]) / 2 - (46 - 16)) <= 3                          # Đ's bar at half the cap height
 
