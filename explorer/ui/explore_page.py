@@ -165,11 +165,11 @@ def controls(eng: Engine) -> None:
                   "sampling at all; Attributes are named directions "
                   "fitted to measured image attributes (and the ones you taught). Each keeps its own edits.")
     st.number_input("Direction sliders", 1, MAX_DIRECTIONS, step=1, key="k")
-    st.button("Reset edits and ψ", key="reset_all", on_click=_reset_all, args=(eng.key,),
-              help="Clears every direction edit (of every method, the ones kept aside too) and z nudge, and sets "
-                   "ψ back to 1")
-    st.toggle("Discriminator's opinion", key="show_critic",
-              help="How real the model's own discriminator finds this image (models that carry one)")
+    # short labels: at 900 px with the sidebar open "Reset edits and ψ" and "Discriminator's opinion" were cut
+    st.button("Reset", key="reset_all", on_click=_reset_all, args=(eng.key,),
+              help="Reset edits and ψ: clears every direction edit (of every method, the ones kept aside too) and "
+                   "z nudge, and sets ψ back to 1")
+    st.toggle("Realness", key="show_critic")     # no help icon: it left room for "Real…" only; the caption says
 
 
 def publish(view: View) -> None:

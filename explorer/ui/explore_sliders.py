@@ -18,7 +18,7 @@ from explorer.ui.session import session
 from explorer.ui.text import md_escape
 
 PANEL_KEYS = ("layer_preset", "per_layer", "zgroup")     # panel widgets kept while their panel is hidden
-NARROW_RANGE = 3.0      # default slider range, in std: where most images stay plausible; "Wider range": S.AMT_RANGE
+NARROW_RANGE = 3.0      # default slider range, std: where most images stay plausible; the "±10 σ" switch: S.AMT_RANGE
 
 
 def slider_label(view: View, i: int) -> str:
@@ -69,9 +69,9 @@ def directions_panel(view: View) -> None:
             st.caption(md_escape(said))
     amts, ranges = snap.get("amts", {}), snap.get("ranges", {})
     sticky.restore(["wide_range"])
-    wide = st.toggle(f"Wider range (±{S.AMT_RANGE:g} σ)", key="wide_range",
-                     help=f"Sliders go to ±{NARROW_RANGE:g} σ, where most images stay plausible; further out they "
-                          "often break down.")
+    wide = st.toggle(f"±{S.AMT_RANGE:g} σ", key="wide_range",      # short: "Wider range (±10 σ)" was cut at 900 px
+                     help=f"Wider range: sliders go to ±{NARROW_RANGE:g} σ, where most images stay plausible; this "
+                          f"lets them go to ±{S.AMT_RANGE:g} σ, where they often break down.")
     sticky.remember(["wide_range"])
     beyond = any(abs(float(a)) > NARROW_RANGE for a in amts.values())
     if beyond and not wide:

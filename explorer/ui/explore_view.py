@@ -237,8 +237,10 @@ def strip_panel(view: View) -> None:
                        label_visibility="collapsed")          # always drawn: keeps its value
     ss["strip_dir"] = sel
     st.image(data_url(_strip_png(view, sel)))
-    n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
-    n1.text_input("Name this direction", key="dir_name", placeholder=names[sel], max_chars=80)
+    # a wrapping row: as columns [3, 1], the Save button was squashed to an empty box at 900 px (a tester's)
+    row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
+    row.text_input("Name this direction", key="dir_name", placeholder=names[sel], max_chars=80, width=220)
     default_name = dirs.default_names(method, sel + 1)[sel]
-    n2.button("Save", key="save_name", on_click=_save_name, args=(view.eng.meta, view.eng.G, method, sel, default_name),
-              help="Saved with the model's directions; an empty name restores the default", width="stretch")
+    row.button("Save", key="save_name", on_click=_save_name,
+               args=(view.eng.meta, view.eng.G, method, sel, default_name),
+               help="Saved with the model's directions; an empty name restores the default")

@@ -1,7 +1,7 @@
 """Latent map: a few hundred samples' w vectors projected to 2D (PCA or t-SNE), coloured by class.
 
 Hovering a point shows its picture (a font model's face: a specimen word set in it); thumbnails can be
-drawn on the map; clicking a point previews it beside the map, and "Open in the explorer" loads it on
+drawn on the map; clicking a point previews it beside the map, and "Open" loads it on
 the Explore page. What the class colours can show is said per model (learn.latent_map.class_note).
 For font models every point is a typeface: its thumbnail is "Ag" set in it, its hover picture
 "Handgloves", its preview a specimen above its glyph sheet (rendered for the picked point only); a font
@@ -113,7 +113,8 @@ def preview(eng: Engine, settings: MapSettings, event, seeds: np.ndarray, classe
     cls = int(classes[i]) if nc else None
     label = f"sample {i}: seed {int(seeds[i])}" + (f" · {md_escape(eng.class_names[cls])}" if cls is not None else "")
     st.image(data_url(png_bytes(img, scale=max(1, 192 // img.shape[0]))), caption=label)
-    st.button("Open in the explorer", key="lm_open", type="primary", width="stretch", on_click=_open,
+    st.button("Open", key="lm_open", type="primary", width="stretch", on_click=_open,   # "Open in t…" at 900 px
+              help="Open this sample in the explorer",
               args=(eng, settings))
     st.caption(f"{len(seeds)} samples, seeds {int(seeds[0])}–{int(seeds[-1])}"
                + (f", classes in turn ({nc})" if nc else "") + f". {LM.METHODS[settings.method]} of w "

@@ -1,5 +1,5 @@
 """The latent map in Chromium: hovering a point shows its picture, clicking it previews that sample, and
-"Open in the explorer" opens it there with the sidebar's model kept."""
+"Open" opens it in the explorer with the sidebar's model kept."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_hover_shows_a_point_click_previews_it_and_opens_it(served):
     page.mouse.click(x, y)
     page.wait_for_function(f"() => document.body.innerText.includes('sample {seed}: seed {seed}')", timeout=20_000)
     wait_idle(page)
-    page.locator(".st-key-lm_open button").click()
+    page.locator(".st-key-lm_open").get_by_role("button", name="Open").first.click()   # a button with help
     page.wait_for_selector(".st-key-seed input", timeout=60_000)
     wait_idle(page)
     assert page.locator(".st-key-seed input").input_value() == str(seed)
