@@ -234,7 +234,7 @@ def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: f
             pts.append((x, y))
         _line(draw, pts, st)
     elif mark == RING:
-        _ring(draw, cx, low - h / 2, h, min(0.7 * t, h / CURVE_STROKES))
+        _ring(draw, cx, low - h / 2, h, max(0.5, min(0.7 * t, h / CURVE_STROKES, (h - 2.0) / 2)))   # a 2 px hole
     else:                                                 # DOT, DIAERESIS: the face's own dot
         out = np.zeros((r, r), np.uint8)
         dh, dw = dot.shape

@@ -1,9 +1,10 @@
 """Export a generated typeface: an installable OpenType font (CFF outlines), SVG text and a PNG specimen.
 
 The glyph bitmaps (a glyph stack (G, R, R) uint8, see explorer/explore/specimen.py) are upsampled
-UPSAMPLE x (bicubic), thresholded at half ink and traced to cubic Bezier outlines with potrace (Peter
-Selinger, "Potrace: a polygon-based tracing algorithm", 2003; Debian's `potrace` command: all glyphs
-of a face in one run, as one tiled bitmap), then built with fontTools' FontBuilder:
+UPSAMPLE x (bicubic), smoothed by a SMOOTH_PX Gaussian, thresholded at half ink and traced to cubic
+Bezier outlines with potrace (Peter Selinger, "Potrace: a polygon-based tracing algorithm", 2003;
+Debian's `potrace` command: all glyphs of a face in one run, as one tiled bitmap), then built with
+fontTools' FontBuilder:
 - cmap: each of the G characters to its glyph (AGL names: A, a, zero, eacute, ...), the punctuation and
   accented letters the face lacks built from its own glyphs (. , : ; - ' ’ " ! · – — ‘ “ ” ‚ „ … • and 173
   letters of Latin-1 and Latin Extended-A, explorer/explore/built_glyphs.py), space, and .notdef;
@@ -50,7 +51,7 @@ from fontTools.pens.transformPen import TransformPen
 from fontTools.svgLib.path import parse_path
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.tables.O_S_2f_2 import Panose
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from explorer.data.fontrender import PANOSE_FIELDS
 from explorer.explore.built_glyphs import BUILT
@@ -70,6 +71,10 @@ from explorer.explore.specimen import (
 UPM = 1000                   # font units per em
 CAP_UNITS = 700              # the cap height in font units (the dataset's CAP_PX of its cell)
 UPSAMPLE = 4                 # bitmap upsampling before tracing
+SMOOTH_PX = 0.5              # Gaussian blur (sigma, cell px) before the threshold: a tester found the outlines as
+# ragged as torn paper. Generated faces, seeds 0 / 7 / 3: curve segments per glyph 134.5 / 129.6 / 126.2 without,
+# 106.2 / 101.4 / 99.1 at 0.4 and 85.1 / 81.2 / 78.1 at 0.6 (cell px), mean IoU with the cleaned bitmaps 0.990 /
+# 0.975 / 0.954 (seed 0); a 1 px stroke keeps a peak of ~0.7 of full ink at 0.5, above the threshold
 GAP = 2                      # px between glyph cells in the traced tile (at the stack's resolution)
 TILE_COLUMNS = 8
 RECIPE_NAME_ID = 256         # name ID of the recipe (JSON)
@@ -145,6 +150,7 @@ def _tile(stack: np.ndarray) -> tuple[np.ndarray, int]:
         y, x = GAP + (i // TILE_COLUMNS) * step, GAP + (i % TILE_COLUMNS) * step
         tile[y:y + r, x:x + r] = stack[i]
     im = Image.fromarray(tile).resize((tile.shape[1] * UPSAMPLE, tile.shape[0] * UPSAMPLE), Image.Resampling.BICUBIC)
+    im = im.filter(ImageFilter.GaussianBlur(SMOOTH_PX * UPSAMPLE))     # a generated edge's pixel noise, not traced
     return np.asarray(im) >= 128, step
 
 
