@@ -12,9 +12,10 @@ U+0301), and so does this module, in the stack's own geometry (baseline at row 4
   acute, grave, circumflex, caron, tilde, macron, breve, ring, dot above, diaeresis, double acute above;
   cedilla and ogonek below;
 - a mark above sits MARK_GAP dots above the base's own ink, centred over the letter's ink above the
-  baseline and moved right as far as the face leans (`_slant`, measured on its l) up to the mark; a
-  capital's mark is flattened to fit the cell above the cap height, and a letter is left out (a dotted
-  box still) when its mark would have to shrink below MIN_SQUASH;
+  baseline and moved right as far as the face leans (`_slant`, measured on its l) up to the mark; where
+  the cell has too little room above (a capital) the gap closes to a pixel first and then the mark is
+  flattened, and a letter is left out (a dotted box still) when its mark would have to shrink below
+  MIN_SQUASH;
 - ď ľ Ľ ť take the caron as type does, the face's apostrophe beside the stem's top (CARON_BESIDE), and
   are set wider by as much as it reaches past the letter (specimen.accented_like_base);
 - a mark below hangs from the base's lowest ink, its baseline (cedilla: under its middle; ogonek: from
@@ -71,6 +72,7 @@ MARK_SIZE = 1.0          # a mark's height above the base, in dot heights (a cap
 # both fitted to real fonts' own accented letters (scripts/accents-vs-real.py, 80 training faces; the
 # held-out figures are in docs/fonts-design.md)
 RING_SIZE = 1.6          # a ring's height: drawn at MARK_SIZE its hole filled in and it read as a dot
+RING_HOLE = 3.5          # px: its hole at least this wide (a smaller one is filled by the tracer, a tester's Å)
 CURVE_SIZE = 1.15        # a tilde's and a breve's height (1.6 was 4 px taller than real ones; with strokes at most
 #                          1 / CURVE_STROKES of it they no longer flatten into a macron, as a tester saw)
 CURVE_STROKES = 2.5      # ... their stroke at most 1 / this of their height (bold faces' strokes would fill them)
@@ -192,8 +194,11 @@ def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: flo
         return _below(r, mark, x, bottom + 1.0, unit, thick)
     body = on[top:max(top + 1, min(bottom + 1, int(round(base))))]     # above the baseline: no descender
     cols = np.flatnonzero(body.any(0))
-    low = top - MARK_GAP * unit                          # the mark's lowest edge
     size = (RING_SIZE if mark == RING else CURVE_SIZE if mark in (TILDE, BREVE) else MARK_SIZE) * unit
+    gap = MARK_GAP * unit
+    if top - 0.5 - gap < size:                           # short of room (a capital): close the gap first, to a
+        gap = max(min(1.0, gap), top - 0.5 - size)       # pixel, then flatten the mark
+    low = top - gap                                      # the mark's lowest edge
     if low - 0.5 < MIN_SQUASH * size:                    # no room above even for a flattened mark
         return None
     height = size                                        # a ring, tilde and breve thin their strokes to fit
@@ -234,7 +239,7 @@ def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: f
             pts.append((x, y))
         _line(draw, pts, st)
     elif mark == RING:
-        _ring(draw, cx, low - h / 2, h, max(0.5, min(0.7 * t, h / CURVE_STROKES, (h - 2.0) / 2)))   # a 2 px hole
+        _ring(draw, cx, low - h / 2, h, max(0.5, min(0.7 * t, h / CURVE_STROKES, (h - RING_HOLE) / 2)))
     else:                                                 # DOT, DIAERESIS: the face's own dot
         out = np.zeros((r, r), np.uint8)
         dh, dw = dot.shape
