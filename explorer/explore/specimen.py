@@ -256,14 +256,20 @@ def _lines(units: list[str], wrap: float | None, width_of: dict[str, float], spa
             continue
         line: list[str] = []
         w = 0.0
-        for word in _split(para, " "):
-            ww = sum(width_of.get(c, 0.0) for c in word)
+        words: list[list[str]] = []
+        for word in _split(para, " "):                   # a dash stays with the word before it: never a line's
+            if word in (["\u2014"], ["\u2013"]) and words and words[-1]:   # first (a tester's "—" alone)
+                words[-1] = [*words[-1], " ", *word]
+            else:
+                words.append(word)
+        for word in words:
+            ww = sum(width_of.get(c, space if c == " " else 0.0) for c in word)
             if line and w + space + ww > wrap:
                 out.append(line)
                 line, w = [], 0.0
             if not line and ww > wrap:                    # too wide for any line: break it at characters
                 for c in word:
-                    cw = width_of.get(c, 0.0)
+                    cw = width_of.get(c, space if c == " " else 0.0)
                     if line and w + cw > wrap:
                         out.append(line)
                         line, w = [], 0.0

@@ -115,6 +115,14 @@ def test_a_character_as_a_reader_sees_it_is_one_box_and_decomposed_accents_compo
     assert clusters("a👨\u200d👩\u200d👧b") == ["a", "👨\u200d👩\u200d👧", "b"]
 
 
+def test_a_dash_never_begins_a_wrapped_line():
+    stack = _blocks()
+    one = typeset(stack, "HHH").image.shape[1]
+    s = typeset(stack, "HHH HHH \u2014 HHH", wrap=one * 2.0)                   # two words a line, not with the dash
+    first_on = {p.line: p.char for p in reversed(s.placed)}                      # each line's first character
+    assert "\u2014" not in first_on.values() and any(p.char == "\u2014" for p in s.placed)
+
+
 def test_empty_and_blank_text_give_a_blank_image():
     stack = _blocks()
     for text in ("", "   ", "\n\n", "\t"):
