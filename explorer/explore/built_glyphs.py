@@ -21,6 +21,7 @@ from explorer.explore.stroked import STROKED, stroked_cells
 
 COMPOSED_LETTERS = ACCENTED + "".join(STROKED)     # a letter and a mark: set with its base letter's advance
 WIDENED = CARON_BESIDE + "\u013f\u0140"             # ... wider by a mark beside it: ď ľ Ľ ť Ŀ ŀ
+WIDE_BOTH = "".join(c for c in STROKED if c not in WIDENED)   # ... by a stroke past either side: Ø Đ ħ ...
 BUILT = PUNCTUATION + COMPOSED_LETTERS
 DOT_SOURCES = "ij"           # the dot of the punctuation and of ï İ ...
 PUNCTUATION_SOURCES = "ijxlI"   # ... the x-height of the colon and the stem of !

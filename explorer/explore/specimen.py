@@ -35,7 +35,7 @@ import numpy as np
 import regex
 import torch
 
-from explorer.explore.built_glyphs import BUILT, COMPOSED_LETTERS, WIDENED, base_of, complete
+from explorer.explore.built_glyphs import BUILT, COMPOSED_LETTERS, WIDE_BOTH, WIDENED, base_of, complete
 from explorer.explore.glyph_ink import CELL_REF, significant_ink
 from explorer.imaging.render import glyph_sheet
 
@@ -373,16 +373,19 @@ def accented_like_base(m: Metrics, glyphs: str) -> Metrics:
     """`m` with each accented letter of `glyphs` (explorer/explore/accents.py) whose base letter is there set
     like its base: the same pen origin and advance, its own ink (so its sidebearings differ when the mark
     overhangs); ď ľ Ľ ť, whose caron is an apostrophe beside the stem, advance further by as much as it
-    reaches past the base's ink."""
+    reaches past the base's ink, and a letter with a stroke through it (Ø Đ ħ ..., WIDE_BOTH) by as much as
+    the stroke reaches past it on either side, keeping the base's sidebearings (a tester's Ø touched its
+    neighbours)."""
     origin, advance = m.origin_x.astype(np.float32), m.advance.astype(np.float32)
     pairs = [(k, glyphs.index(base_of(c))) for k, c in enumerate(glyphs[:len(advance)])
              if c in COMPOSED_LETTERS and base_of(c) in glyphs]
     if not pairs:
         return m
     for k, b in pairs:                      # ď ľ Ľ ť Ŀ ŀ: wider by the mark beside the stem
-        origin[k] = origin[b]
-        advance[k] = advance[b] + (max(0.0, float(m.ink_right[k] - m.ink_right[b])) if glyphs[k] in WIDENED
-                                   else 0.0)
+        past_left = max(0.0, float(m.ink_left[b] - m.ink_left[k])) if glyphs[k] in WIDE_BOTH else 0.0
+        past_right = max(0.0, float(m.ink_right[k] - m.ink_right[b])) if glyphs[k] in WIDENED + WIDE_BOTH else 0.0
+        origin[k] = origin[b] - past_left
+        advance[k] = advance[b] + past_left + past_right
     return dataclasses.replace(m, lsb=(m.ink_left - origin).astype(np.float32),
                                rsb=(origin + advance - m.ink_right).astype(np.float32), advance=advance)
 

@@ -58,5 +58,10 @@ def test_text_with_stroked_letters_sets_without_boxes():
     plain = next(p for p in typeset(stack, "l").placed if p.char == "l")
     dotted = next(p for p in spec.placed if p.char == "ŀ")
     assert dotted.advance > plain.advance                                        # ŀ is wider by its dot
-    assert next(p for p in spec.placed if p.char == "Ł").advance == next(
-        p for p in typeset(stack, "L").placed if p.char == "L").advance
+    for c, base in (("Ø", "O"), ("Đ", "D"), ("Ł", "L")):                     # a stroke past the letter widens
+        m = typeset(stack, c + base).metrics                                     # it, keeping its sidebearings
+        assert m is not None
+        k, b = len(m.advance) - 1, CHARS.index(base)
+        past = max(0.0, float(m.ink_left[b] - m.ink_left[k])) + max(0.0, float(m.ink_right[k] - m.ink_right[b]))
+        assert m.advance[k] == m.advance[b] + past and abs(float(m.lsb[k] - m.lsb[b])) < 1e-4
+        assert past > 0 or c == "Ø"                                               # Đ's bar, Ł's slash reach left
