@@ -213,17 +213,17 @@ def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: f
     """A mark above, between rows low - h and low, centred on cx; `unit` sizes its width, t its strokes."""
     top = low - h
     w = 1.1 * unit + t                                   # a single mark's width
-    im, draw = _canvas(r)
+    im, draw = canvas(r)
     if mark in (ACUTE, GRAVE, DOUBLE_ACUTE):
         offsets = (-0.45 * w, 0.45 * w) if mark == DOUBLE_ACUTE else (0.0,)
         lean = 1 if mark != GRAVE else -1
         for dx in offsets:
             x = cx + dx
-            _wedge(draw, (x - lean * 0.35 * w, low), (x + lean * 0.35 * w, top), 0.55 * t, 1.1 * t)
+            wedge(draw, (x - lean * 0.35 * w, low), (x + lean * 0.35 * w, top), 0.55 * t, 1.1 * t)
     elif mark in (CIRCUMFLEX, CARON):
         apex, feet = (top, low) if mark == CIRCUMFLEX else (low, top)
         for side in (-1, 1):
-            _wedge(draw, (cx, apex), (cx + side * 0.75 * w, feet), 0.95 * t, 0.8 * t)
+            wedge(draw, (cx, apex), (cx + side * 0.75 * w, feet), 0.95 * t, 0.8 * t)
     elif mark == MACRON:
         _polygon(draw, [(cx - 0.8 * w, low - t), (cx + 0.8 * w, low - t), (cx + 0.8 * w, low), (cx - 0.8 * w, low)])
     elif mark in (TILDE, BREVE):
@@ -253,13 +253,13 @@ def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: f
         for x in centres:
             paste(out, d, y, int(round(x - dw / 2)))
         return out
-    return _down(im, r)
+    return downsample(im, r)
 
 
 def _below(r: int, mark: str, x: float, base: float, unit: float, t: float) -> np.ndarray:
     """A cedilla under x (its middle) or an ogonek from x (the base's right end), from the base's baseline
     `base` (the row below its ink) down."""
-    im, draw = _canvas(r)
+    im, draw = canvas(r)
     d = 1.3 * unit                                        # how far it reaches below the baseline
     if mark == CEDILLA:
         pts = [(x, base - 0.5 * t), (x, base + 0.35 * d), (x + 0.5 * d, base + 0.5 * d),
@@ -268,15 +268,17 @@ def _below(r: int, mark: str, x: float, base: float, unit: float, t: float) -> n
         pts = [(x, base - 0.5 * t), (x - 0.45 * d, base + 0.45 * d), (x - 0.3 * d, base + 0.9 * d),
                (x + 0.3 * d, base + d)]
     _line(draw, pts, 0.85 * t)
-    return _down(im, r)
+    return downsample(im, r)
 
 
-def _canvas(r: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+def canvas(r: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    """An empty (R, R) cell to draw marks in, SUPERSAMPLE times finer (px coordinates times SUPERSAMPLE)."""
     im = Image.new("L", (r * SUPERSAMPLE, r * SUPERSAMPLE), 0)
     return im, ImageDraw.Draw(im)
 
 
-def _down(im: Image.Image, r: int) -> np.ndarray:
+def downsample(im: Image.Image, r: int) -> np.ndarray:
+    """A `canvas` averaged down to its (R, R) uint8 cell: anti-aliased edges."""
     return np.asarray(im.resize((r, r), Image.Resampling.BOX))
 
 
@@ -284,7 +286,7 @@ def _polygon(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]]) -> None:
     draw.polygon([(x * SUPERSAMPLE, y * SUPERSAMPLE) for x, y in pts], fill=255)
 
 
-def _wedge(draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], t0: float, t1: float) -> None:
+def wedge(draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], t0: float, t1: float) -> None:
     """A straight stroke from p0 (t0 px thick) to p1 (t1 px thick)."""
     (x0, y0), (x1, y1) = p0, p1
     length = math.hypot(x1 - x0, y1 - y0) or 1.0

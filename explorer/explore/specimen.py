@@ -360,9 +360,9 @@ def with_built(a: np.ndarray, glyphs: str, text: str, metrics: Metrics | None = 
     if len(more) == len(chars):
         return full, more, metrics
     old = metrics or glyph_metrics(a, chars)
-    new = glyph_metrics(full, more)
+    new = glyph_metrics(full[g:], more[g:])          # the added glyphs only: each glyph's metrics are its own
     def join(mine: np.ndarray, added: np.ndarray) -> np.ndarray:
-        return np.concatenate([mine[:g], added[g:]]).astype(np.float32)
+        return np.concatenate([mine[:g], added]).astype(np.float32)
     joined = dataclasses.replace(old, ink_left=join(old.ink_left, new.ink_left), ink_right=join(
         old.ink_right, new.ink_right), lsb=join(old.lsb, new.lsb), rsb=join(old.rsb, new.rsb),
         advance=join(old.advance, new.advance))

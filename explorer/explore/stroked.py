@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from explorer.data.fontrender import BASELINE, CAP_PX
+from explorer.explore.accents import canvas, downsample, stem_width, wedge
 from explorer.explore.glyph_ink import CELL_REF, CORE, significant_ink
-from explorer.explore.punctuation import SUPERSAMPLE, X_HEIGHT, face_dot, paste, x_top
+from explorer.explore.punctuation import X_HEIGHT, face_dot, paste, x_top
 
 STROKED = {"\u0141": ("L", "slash"), "\u0142": ("l", "slash"), "\u0110": ("D", "bar"), "\u0111": ("d", "bar"),
            "\u0126": ("H", "bar"), "\u0127": ("h", "bar"), "\u0166": ("T", "bar"), "\u0167": ("t", "bar"),
@@ -45,7 +45,6 @@ def stroked_cells(stack: np.ndarray, glyphs: str, wanted: str = "".join(STROKED)
     """The letters of `wanted` that are STROKED, composed in the face `stack` (G, R, R) uint8 whose channel i
     draws glyphs[i]: {letter: (R, R) uint8}; those whose base the face lacks or leaves blank, or whose stem
     cannot be found, are left out."""
-    from explorer.explore.accents import stem_width
     a = np.asarray(stack)
     r = a.shape[-1]
     f = r / CELL_REF
@@ -90,15 +89,14 @@ def _stroke(on: np.ndarray, c: str, kind: str, r: int, base: float, cap: float, 
     rows = np.flatnonzero(on.any(1))
     cols = np.flatnonzero(on.any(0))
     top = float(rows[0])
-    im = Image.new("L", (r * SUPERSAMPLE, r * SUPERSAMPLE), 0)
-    draw = ImageDraw.Draw(im)
+    im, draw = canvas(r)
     upper = c.isupper()
     if kind == "solidus":                                    # through the middle, along the box's diagonal
         cx, cy = (cols[0] + cols[-1] + 1) / 2, (rows[0] + rows[-1] + 1) / 2
         w, h = cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0]
         k = SOLIDUS_REACH / 2                                # half-length over the half-diagonal
-        _segment(draw, (cx - k * w, cy + k * h), (cx + k * w, cy - k * h), 0.8 * t)
-        return _down(im, r)
+        wedge(draw, (cx - k * w, cy + k * h), (cx + k * w, cy - k * h), 0.8 * t, 0.8 * t)
+        return downsample(im, r)
     if c in "\u0111\u0127":                                   # đ ħ: the ascender, above the x-height
         stem = _run(on, top, base - xh, "right" if c == "\u0111" else "left")
         at = (top + base - xh) / 2
@@ -116,7 +114,7 @@ def _stroke(on: np.ndarray, c: str, kind: str, r: int, base: float, cap: float, 
     if kind == "slash":
         half = SLASH_LENGTH * cap / 2
         dx, dy = half * math.cos(math.radians(SLASH_ANGLE)), half * math.sin(math.radians(SLASH_ANGLE))
-        _segment(draw, (mid - dx, at + dy), (mid + dx, at - dy), t)
+        wedge(draw, (mid - dx, at + dy), (mid + dx, at - dy), t, t)
     elif kind == "dot":
         out = np.zeros((r, r), np.uint8)
         dot = face_dot(a, glyphs)
@@ -129,24 +127,10 @@ def _stroke(on: np.ndarray, c: str, kind: str, r: int, base: float, cap: float, 
         band = on[int(round(base - 0.7 * cap)):int(round(base - 0.3 * cap))].sum(1)
         bar_top = base - 0.7 * cap + float(np.argmax(band >= 0.8 * band.max())) if band.max() else base - cap / 2
         y = (bar_top + top) / 2                              # halfway between the crossbar's top and the H's
-        _segment(draw, (x0 - 0.08 * cap, y), (x_end + 0.08 * cap, y), t)
+        wedge(draw, (x0 - 0.08 * cap, y), (x_end + 0.08 * cap, y), t, t)
     elif c == "\u0166" or c == "\u0167":                      # Ŧ ŧ: centred on the stem
         w = BAR_SPAN * cap / 2 if c == "\u0166" else 0.35 * xh
-        _segment(draw, (mid - w, at), (mid + w, at), t)
+        wedge(draw, (mid - w, at), (mid + w, at), t, t)
     else:                                                     # Đ đ ħ: from left of the stem, into the letter
-        _segment(draw, (x0 - BAR_LEFT * cap, at), (x1 + 0.3 * BAR_SPAN * cap, at), t)
-    return _down(im, r)
-
-
-def _segment(draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], t: float) -> None:
-    """A straight stroke t px thick from p0 to p1 (px), square-ended, as type draws bars."""
-    (x0, y0), (x1, y1) = p0, p1
-    length = math.hypot(x1 - x0, y1 - y0) or 1.0
-    nx, ny = -(y1 - y0) / length * t / 2, (x1 - x0) / length * t / 2
-    s = SUPERSAMPLE
-    draw.polygon([((x0 + nx) * s, (y0 + ny) * s), ((x1 + nx) * s, (y1 + ny) * s),
-                  ((x1 - nx) * s, (y1 - ny) * s), ((x0 - nx) * s, (y0 - ny) * s)], fill=255)
-
-
-def _down(im: Image.Image, r: int) -> np.ndarray:
-    return np.asarray(im.resize((r, r), Image.Resampling.BOX))
+        wedge(draw, (x0 - BAR_LEFT * cap, at), (x1 + 0.3 * BAR_SPAN * cap, at), t, t)
+    return downsample(im, r)
