@@ -12,7 +12,7 @@ U+0301), and so does this module, in the stack's own geometry (baseline at row 4
   acute, grave, circumflex, caron, tilde, macron, breve, ring, dot above, diaeresis, double acute above;
   cedilla and ogonek below;
 - a mark above sits MARK_GAP dots above the base's own ink, centred over the letter's ink above the
-  baseline and moved right as far as the face leans (`_slant`, measured on its l) up to the mark; where
+  baseline and moved right as far as the face leans (`slant`, measured on its l) up to the mark; where
   the cell has too little room above (a capital) the gap closes to a pixel first and then the mark is
   flattened, and a letter is left out (a dotted box still) when its mark would have to shrink below
   MIN_SQUASH;
@@ -96,7 +96,7 @@ def accented_cells(stack: np.ndarray, glyphs: str, wanted: str = ACCENTED) -> di
     f = r / CELL_REF
     base, cap = BASELINE * f, CAP_PX * f
     dot = face_dot(a, glyphs)
-    lean = _slant(a, glyphs, base, cap)
+    lean = slant(a, glyphs, base, cap)
     solid = dot >= CORE
     rows, cols = np.flatnonzero(solid.any(1)), np.flatnonzero(solid.any(0))
     dh = float(rows[-1] - rows[0] + 1) if len(rows) else 1.0
@@ -141,7 +141,7 @@ def stem_width(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
     return 0.0
 
 
-def _slant(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
+def slant(a: np.ndarray, glyphs: str, base: float, cap: float) -> float:
     """The face's lean, px right per px up (0 upright): how far the middle of the "l" (else "I") moves
     from its lowest quarter to its highest between the baseline and the cap height; within [-0.1, 0.6]."""
     for ch in "lI":
@@ -183,7 +183,7 @@ def _beside(g: np.ndarray, apostrophe: np.ndarray, dot_w: float) -> np.ndarray:
 def _mark(g: np.ndarray, mark: str, r: int, base: float, unit: float, thick: float, dot: np.ndarray,
           lean: float = 0.0) -> np.ndarray | None:
     """The mark's (R, R) uint8 cell for base glyph g (ink >= CORE), or None when it cannot fit; `lean` is the
-    face's slant (`_slant`), which moves a mark above to the right as far as the letter leans up to it."""
+    face's slant (`slant`), which moves a mark above to the right as far as the letter leans up to it."""
     on = g >= CORE
     rows = np.flatnonzero(on.any(1))
     top, bottom = int(rows[0]), int(rows[-1])

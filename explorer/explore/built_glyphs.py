@@ -1,9 +1,9 @@
 """The characters a generated typeface gets beyond the glyphs its model draws: punctuation built from its
-parts (explorer/explore/punctuation.py) and accented letters composed from its letters
-(explorer/explore/accents.py) or with a stroke through them (Ł Đ Ø ..., explorer/explore/stroked.py).
-Specimens add the ones their text uses; a downloaded font gets them all.
+parts (explorer/explore/punctuation.py; ? ¿ ¡ in explorer/explore/question.py) and accented letters
+composed from its letters (explorer/explore/accents.py) or with a stroke through them (Ł Đ Ø ...,
+explorer/explore/stroked.py). Specimens add the ones their text uses; a downloaded font gets them all.
 
-    BUILT                                          # 19 punctuation marks, 161 accented and 12 stroked letters
+    BUILT                                          # 22 punctuation marks, 161 accented and 12 stroked letters
     stack2, glyphs2 = complete(stack, CHARS, "Café!")   # (62 + 2, R, R) uint8, CHARS + "é!"
     sources("Café!")                               # "IIejlx..." : the glyphs building them needs
     available(CHARS)                               # CHARS + every character BUILT can make from them
@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.explore import accents
+from explorer.explore import accents, question
 from explorer.explore.accents import ACCENTED, CARON_BESIDE, accented_cells
 from explorer.explore.glyph_ink import significant_ink
-from explorer.explore.punctuation import PUNCTUATION, punctuation_cells
+from explorer.explore.punctuation import PUNCTUATION as DRAWN_PUNCTUATION
+from explorer.explore.punctuation import punctuation_cells
+from explorer.explore.question import QUESTION, question_cells
 from explorer.explore.stroked import STROKED, stroked_cells
 
 COMPOSED_LETTERS = ACCENTED + "".join(STROKED)     # a letter and a mark: set with its base letter's advance
 WIDENED = CARON_BESIDE + "\u013f\u0140"             # ... wider by a mark beside it: ď ľ Ľ ť Ŀ ŀ
 WIDE_BOTH = "".join(c for c in STROKED if c not in WIDENED)   # ... by a stroke past either side: Ø Đ ħ ...
+PUNCTUATION = DRAWN_PUNCTUATION + QUESTION
 BUILT = PUNCTUATION + COMPOSED_LETTERS
 DOT_SOURCES = "ij"           # the dot of the punctuation and of ï İ ...
-PUNCTUATION_SOURCES = "ijxlI"   # ... the x-height of the colon and the stem of !
+PUNCTUATION_SOURCES = "ijxlI" + question.SOURCES   # ... the x-height of the colon, the stem of !, the 2 of ?
 
 
 def base_of(c: str) -> str:
@@ -34,7 +37,8 @@ def base_of(c: str) -> str:
 
 def sources(text: str) -> str:
     """The glyphs building `text`'s BUILT characters reads (their base letters, the dot's i and j, the
-    x-height's x, the stem of "!"): a subset of a stack with these measures them as the whole face does."""
+    x-height's x, the stem of "!", the hook of "?"): a subset of a stack with these measures them as the
+    whole face does."""
     need = {base_of(c) for c in text if c in COMPOSED_LETTERS}
     if need or any(c in PUNCTUATION for c in text):
         need |= set(PUNCTUATION_SOURCES)
@@ -45,7 +49,14 @@ def available(glyphs: str) -> str:
     """`glyphs` and the BUILT characters a face with these glyphs gets (when their sources are not blank)."""
     if not any(c in glyphs for c in DOT_SOURCES):
         return glyphs
-    return glyphs + "".join(c for c in BUILT if c not in glyphs and (c in PUNCTUATION or base_of(c) in glyphs))
+    return glyphs + "".join(c for c in BUILT if c not in glyphs and all(p in glyphs for p in _parts(c)))
+
+
+def _parts(c: str) -> str:
+    """The glyphs a BUILT character cannot do without, beyond the dot's i or j."""
+    if c in QUESTION[:2]:
+        return question.HOOK             # ? and ¿: the hook of the 2
+    return "" if c in PUNCTUATION else base_of(c)
 
 
 def complete(stack: np.ndarray, glyphs: str, wanted: str = BUILT) -> tuple[np.ndarray, str]:
@@ -65,6 +76,8 @@ def complete(stack: np.ndarray, glyphs: str, wanted: str = BUILT) -> tuple[np.nd
     cells: dict[str, np.ndarray] = {}
     if any(c in PUNCTUATION for c in need):
         cells.update(punctuation_cells(a, chars))
+        if any(c in QUESTION for c in need):
+            cells.update(question_cells(a, chars, cells))
     if any(c in ACCENTED for c in need):
         cells.update(accented_cells(a, chars, "".join(need)))
     if any(c in STROKED for c in need):

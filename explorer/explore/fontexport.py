@@ -214,7 +214,7 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     `recipe_json` goes into the name table (RECIPE_NAME_ID) and names the family; `model` into the
     description; `extra`: which BUILT characters (punctuation, accented letters) it gets besides the
     stack's own, all by default (a font made only to draw one text back needs only that text's: with all
-    192 the export takes about four times as long as with the stack's own and the punctuation). Raises
+    195 the export takes about four times as long as with the stack's own and the punctuation). Raises
     FontExportError when potrace is missing or fails, ValueError for a malformed stack."""
     base_stack, base_glyphs = as_stack(stack), glyphs[:len(stack)]
     own = metrics or glyph_metrics(base_stack, base_glyphs)     # the face's as the specimen sets it

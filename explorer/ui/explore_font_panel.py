@@ -110,9 +110,9 @@ def text_box() -> tuple[str, int]:
     ss.setdefault("font_size", DEFAULT_SIZE)
     text = st.text_area("Specimen text", key="font_text", max_chars=MAX_TEXT, height=68,
                         help="Set in the current typeface. The model draws A-Z a-z 0-9; punctuation (. , : ; - – — "
-                             "' ’ ‘ \" “ ” ‚ „ ! · … •) is built from its own i (its dot) and l, and accented and "
-                             "stroked letters (é ü ñ ç å ő ž Ł Ø ...) from its letters and drawn marks, as a type "
-                             "designer would; other characters are drawn as dotted boxes.")
+                             "' ’ ‘ \" “ ” ‚ „ ! ¡ · … •) is built from its own i (its dot) and l, ? ¿ from its 2, "
+                             "and accented and stroked letters (é ü ñ ç å ő ž Ł Ø ...) from its letters and drawn "
+                             "marks, as a type designer would; other characters are drawn as dotted boxes.")
     # each on its own row: beside the text box the slider was a stub, beside the toggle its label was cut
     size = st.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
     st.toggle("As downloaded", key="font_traced",

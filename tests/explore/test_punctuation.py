@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from explorer.explore import built_glyphs
 from explorer.explore.built_glyphs import complete
 from explorer.explore.punctuation import PUNCTUATION, clean_dot, punctuation_cells
 from explorer.explore.specimen import CHARS, typeset
@@ -77,13 +78,14 @@ def test_the_dot_is_the_faces_own_tittle_drawn_clean():
 
 def test_complete_appends_only_what_is_missing_and_keeps_a_face_without_sources():
     stack = _face()
-    full, glyphs = complete(stack, CHARS, "Hi. " + PUNCTUATION + "?")           # what it can build, once each
-    assert glyphs == CHARS + PUNCTUATION and full.shape == (62 + len(PUNCTUATION), 64, 64)
+    marks = built_glyphs.PUNCTUATION                                            # with ? ¿ ¡ (question.py)
+    full, glyphs = complete(stack, CHARS, "Hi. " + marks + "&")                 # what it can build, once each
+    assert glyphs == CHARS + marks and full.shape == (62 + len(marks), 64, 64)
     assert np.array_equal(full[:62], stack)
-    again, same = complete(full, glyphs, PUNCTUATION)                           # already there: unchanged
+    again, same = complete(full, glyphs, marks)                                 # already there: unchanged
     assert same == glyphs and again.shape == full.shape
     everything, g = complete(stack, CHARS)                                      # by default all BUILT
-    assert g.startswith(CHARS + PUNCTUATION) and "\u00e9" in g and len(g) == everything.shape[0] > 200
+    assert g.startswith(CHARS + marks) and "\u00e9" in g and len(g) == everything.shape[0] > 200
     blank, g = complete(np.zeros((62, 64, 64), np.uint8), CHARS)                # nothing to build a dot from
     assert g == CHARS and blank.shape == (62, 64, 64)
     caps, g = complete(stack[:26], CHARS[:26])                                  # no i or j
@@ -98,7 +100,7 @@ def test_text_with_punctuation_has_no_placeholder_boxes():
                           "\u201cb\u201d \u201ac\u2018 \u201ed\u201c e\u2013f \u2026 \u2022")   # ’ ‘ “ ”: autocorrect
     assert spec.unknown == "" and all(p.glyph >= 0 for p in spec.placed)
     assert {p.char for p in spec.placed if p.glyph >= 62} == set(PUNCTUATION)
-    assert typeset(stack, "Hi?").unknown == "?"                                 # what it cannot build: a box still
+    assert typeset(stack, "Hi&").unknown == "&"                                 # what it cannot build: a box still
     stop = next(p for p in typeset(stack, "a.b").placed if p.char == ".")
     assert 0.15 * CAP < stop.advance < 0.6 * CAP                                # spaced as a mark, not a letter
 
