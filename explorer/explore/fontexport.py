@@ -6,13 +6,13 @@ Bezier outlines with potrace (Peter Selinger, "Potrace: a polygon-based tracing 
 Debian's `potrace` command: all glyphs of a face in one run, as one tiled bitmap), then built with
 fontTools' FontBuilder:
 - cmap: each of the G characters to its glyph (AGL names: A, a, zero, eacute, ...), the punctuation and
-  accented letters the face lacks built from its own glyphs (. , : ; - ' ’ " ! · – — ‘ “ ” ‚ „ … • and 173
-  letters of Latin-1 and Latin Extended-A, explorer/explore/built_glyphs.py), space, and .notdef;
+  accented letters the face lacks built from its own glyphs (. , : ; - ' ’ " ! ¡ ? ¿ · – — ‘ “ ” ‚ „ … • and
+  173 letters of Latin-1 and Latin Extended-A, explorer/explore/built_glyphs.py), space, and .notdef;
 - units per em UPM with the cap height at CAP_UNITS; the dataset's baseline, so the ascender is the
   cell's top and the descender its bottom (hhea, OS/2 typo and win metrics agree);
 - advance widths and sidebearings from `specimen.glyph_metrics` (the ink plus sidebearings), so text
   set with the font matches the app's specimen; each glyph's origin snapped to a whole pixel of its
-  cell (`cell_origins`);
+  cell (`cell_origins`); the specimen's kerning as a GPOS "kern" feature (explorer/explore/kerning.py);
 - names: a unique family "Latent <8 hex of the recipe's hash>", and the recipe (JSON) in the name
   table at RECIPE_NAME_ID (a font-specific name ID, >= 256), summarised in the description (ID 10);
 - style: weight class and italic measured from the glyphs (explorer/explore/font_style.py), in OS/2,
@@ -42,6 +42,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 from fontTools.agl import UV2AGL
+from fontTools.feaLib.builder import addOpenTypeFeaturesFromString
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.boundsPen import BoundsPen
 from fontTools.pens.recordingPen import RecordingPen
@@ -57,6 +58,7 @@ from explorer.data.fontrender import PANOSE_FIELDS
 from explorer.explore.built_glyphs import BUILT
 from explorer.explore.font_style import font_style
 from explorer.explore.glyph_ink import SPECK_PX, clean_glyphs, significant_ink
+from explorer.explore.kerning import kern_feature, kern_pairs, pair_kerns
 from explorer.explore.specimen import (
     CHARS,
     PLACEHOLDER,
@@ -280,6 +282,9 @@ def build_font(stack: np.ndarray, recipe_json: str, glyphs: str = CHARS, model: 
     fb.font["OS/2"].recalcUnicodeRanges(fb.font)       # Basic Latin, Latin-1 Supplement, Latin Extended-A
     fb.updateHead(macStyle=(1 if bold else 0) | (2 if italic else 0), lowestRecPPEM=LOWEST_PPEM)
     fb.setupPost(italicAngle=style.italic_angle, underlinePosition=-UNDERLINE_GAP, underlineThickness=rule)
+    fea = kern_feature(pair_kerns(a, m, chars), dict(zip(chars, names)), u)   # the specimen's kerning, as GPOS
+    if fea:
+        addOpenTypeFeaturesFromString(fb.font, fea)
     out = io.BytesIO()
     fb.save(out)
     return out.getvalue()
@@ -362,9 +367,10 @@ def text_svg(font_data: bytes, text: str, size_px: float = 64.0, margin: float =
     """SVG (a document, str) of `text` drawn with the outlines of an OpenType font's bytes: one <path> per
     glyph, advances from its hmtx, lines one ascent - descent apart, `size_px` px per em. Characters the
     font does not map are dashed boxes, one per character as a reader sees it (like the specimen:
-    `specimen.clusters`); empty text gives an empty drawing."""
+    `specimen.clusters`); pairs the font kerns (`kern_pairs`) are kerned; empty text gives an empty drawing."""
     font = read_font(font_data)
     gs, cmap = font.getGlyphSet(), font.getBestCmap() or {}
+    kerns = kern_pairs(font)
     hmtx, hhea = font["hmtx"], font["hhea"]
     upm = font["head"].unitsPerEm
     line_h = hhea.ascent - hhea.descent
@@ -375,8 +381,11 @@ def text_svg(font_data: bytes, text: str, size_px: float = 64.0, margin: float =
     lines = unicodedata.normalize("NFC", text).replace("\r\n", "\n").split("\n")
     for k, line in enumerate(lines):
         pen, y = pad, pad + hhea.ascent + k * line_h
+        previous = None
         for ch in clusters(line):                          # "👍🏽" is one box, as in the specimen
             name = cmap.get(ord(ch)) if len(ch) == 1 else None
+            pen += kerns.get((previous, name), 0) if previous and name else 0
+            previous = name
             if ch.isspace():
                 pen += hmtx[cmap.get(32, ".notdef")][0]
                 continue

@@ -20,6 +20,7 @@ from PIL import Image
 
 from explorer.explore.built_glyphs import sources
 from explorer.explore.engine import Engine
+from explorer.explore.kerning import REFERENCE
 from explorer.explore.specimen import CHARS, typeset
 from explorer.imaging.render import is_glyph_stack, stack_from_sheet
 
@@ -40,11 +41,12 @@ def font_glyphs(eng: Engine) -> str:
 def word_frames(stacks: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS) -> np.ndarray:
     """`text` set in each of N faces (N, G, R, R) uint8 (e.g. the frames of a path between typefaces),
     left-aligned on paper of one size: (N, H, W, 1) uint8, ink dark on white, ready for a GIF/MP4.
-    Only the glyphs the text uses (and "n", which sizes a space) are measured: each glyph's metrics
-    depend on its own ink alone, so the result is the same as setting it from the whole stack, ~4x faster."""
+    Only the glyphs the text uses (and "n", which sizes a space, and the kerning's H and n) are measured:
+    each glyph's metrics depend on its own ink alone, so the result is the same as setting it from the
+    whole stack, ~4x faster."""
     g = int(stacks.shape[1]) if len(stacks) else len(glyphs)
     chars = glyphs[:g]
-    needs = "n" + sources(text)                  # a space; what punctuation and accented letters are built from
+    needs = "n" + REFERENCE + sources(text)      # a space, kerning's reference, what built glyphs are made from
     used = sorted({chars.index(c) for c in text + needs if c in chars})
     used = used or list(range(len(chars)))
     sub = "".join(chars[i] for i in used)

@@ -11,7 +11,8 @@ none). SIDEBEARING, DEPTH_WEIGHT and DEPTH_CAP were fitted to the real metrics o
 faces rendered by the dataset builder: the letters' sidebearings come out within 0.029 cap heights of
 the real ones on average (the best single bearing per face: 0.037). A space is half the advance of "n".
 
-`typeset` lays text out line by line (newlines, optional word wrap) and returns the image (ink dark
+`typeset` lays text out line by line (newlines, optional word wrap), kerned (explorer/explore/kerning.py),
+and returns the image (ink dark
 on white) and every glyph's position. Punctuation the face lacks (. , : ; - ' ’ " !) is built from its
 own glyphs and accented letters (é ü ñ ç ...) are composed from its letters (explorer/explore/built_glyphs.py,
 `with_built`); other characters the face has no glyph for are drawn as a dotted box (never an error);
@@ -37,6 +38,7 @@ import torch
 
 from explorer.explore.built_glyphs import BUILT, COMPOSED_LETTERS, WIDE_BOTH, WIDENED, base_of, complete
 from explorer.explore.glyph_ink import CELL_REF, significant_ink
+from explorer.explore.kerning import pair_kerns
 from explorer.imaging.render import glyph_sheet
 
 CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -281,7 +283,8 @@ def _lines(units: list[str], wrap: float | None, width_of: dict[str, float], spa
 
 
 def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wrap: float | None = None,
-            margin: float = 0.25, metrics: Metrics | None = None, word_max: float | None = None) -> Specimen:
+            margin: float = 0.25, metrics: Metrics | None = None, word_max: float | None = None,
+            kern: bool = True) -> Specimen:
     """Set `text` in the face of `stack` (G, R, R); see the module docstring.
 
     `wrap`: wrap lines at spaces beyond this width (px at the stack's resolution; a word wider than a line is
@@ -289,7 +292,9 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
     up to this many px, so a word is broken only when it is wider than that ("Hamb / urgef" at a large size).
     `margin`: paper around the text, fraction of the cap height. Lines are one cell (R px) apart.
     Characters not in `glyphs` become dotted boxes; tabs are four spaces; other control characters are
-    dropped. Never raises on any text; raises ValueError only for a malformed stack."""
+    dropped. `kern`: neighbouring glyphs get the face's automatic kerning (explorer/explore/kerning.py:
+    "To", "AV" set closer; wrapping measures without it). Never raises on any text; raises ValueError only
+    for a malformed stack."""
     truncated = len(text) > MAX_CHARS
     text = unicodedata.normalize("NFC", text[:MAX_CHARS].replace("\r\n", "\n").replace("\t", " " * TAB_SPACES))
     units = [" " if u.isspace() and u != "\n" else u for u in clusters(text) if u == "\n" or u[0].isprintable()]
@@ -313,14 +318,16 @@ def typeset(stack: np.ndarray | torch.Tensor, text: str, glyphs: str = CHARS, wr
         blank = np.full((r + 2 * pad, r + 2 * pad), 255, np.uint8)
         return Specimen(blank, [], [], m, True, truncated, "")
     placed: list[Placed] = []
+    kerns = pair_kerns(a, m, glyphs, {p for line in lines for p in zip(line, line[1:])}) if kern else {}
     for k, line in enumerate(lines):
         pen, y0 = float(pad), pad + k * r
-        for c in line:
+        for prev, c in zip([" ", *line], line):
             if c == " ":
                 pen += m.space
                 continue
             if c in index:
                 i = index[c]
+                pen += kerns.get((prev, c), 0.0)
                 cx = int(round(pen - float(m.origin_x[i])))
                 placed.append(Placed(c, i, pen, y0 + base, cx, float(m.advance[i]), k))
                 pen += float(m.advance[i])
