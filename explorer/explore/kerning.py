@@ -44,19 +44,19 @@ REFERENCE = "Hn"       # the face's gaps between straight and round letters: "HH
 FAR = 1e4              # "no ink in this row"
 
 
-def edges(stack: np.ndarray, m: Metrics) -> tuple[np.ndarray, np.ndarray]:
-    """Each glyph's white on either side, row by row, as set by metrics `m` (px; ink: `significant_ink`, as
-    the metrics measure it): (left, right), both (G, R)
-    float: left[g, y] from the pen origin to glyph g's first ink in row y, right[g, y] from its last ink to
-    the next pen position; FAR where the row has no ink."""
+def edges(stack: np.ndarray, origin_x: np.ndarray, advance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each glyph's white on either side, row by row, as set (px; ink: `significant_ink`, as the metrics
+    measure it) from pen origins `origin_x` (G,) and `advance` (G,) px: (left, right), both (G, R) float:
+    left[g, y] from the pen origin to glyph g's first ink in row y, right[g, y] from its last ink to the
+    next pen position; FAR where the row has no ink."""
     on = significant_ink(np.asarray(stack))          # as the metrics measure ink: specks and haze do not count
     r = on.shape[-1]
     rows = on.any(2)
     first = np.where(rows, on.argmax(2), np.nan)
     last = np.where(rows, r - on[:, :, ::-1].argmax(2), np.nan)          # one past the last ink column
-    origin = np.asarray(m.origin_x, np.float64)[:, None]
+    origin = np.asarray(origin_x, np.float64)[:, None]
     left = np.nan_to_num(first - origin, nan=FAR)
-    right = np.nan_to_num(origin + np.asarray(m.advance, np.float64)[:, None] - last, nan=FAR)
+    right = np.nan_to_num(origin + np.asarray(advance, np.float64)[:, None] - last, nan=FAR)
     return left, right
 
 
@@ -85,20 +85,24 @@ def pair_kerns(stack: np.ndarray, m: Metrics, glyphs: str,
     index = {c: k for k, c in enumerate(chars)}
     f = a.shape[-1] / CELL_REF
     reach = max(0, int(round(REACH * f)))
-    left, right = edges(a, m)
-    refs = [_gaps(left, right, np.array([index[c]]), np.array([index[c]]), reach)[0] for c in REFERENCE if c in index]
-    ref = min(refs, default=FAR)
-    if ref >= FAR:
-        return {}
     if pairs is None:
         i, j = np.meshgrid(np.arange(len(chars)), np.arange(len(chars)), indexing="ij")
         want = list(zip(i.ravel().tolist(), j.ravel().tolist()))
     else:
         want = sorted({(index[x], index[y]) for x, y in pairs if x in index and y in index})
-    if not want:
+    refs = [index[c] for c in REFERENCE if c in index]
+    if not want or not refs:
+        return {}
+    used = sorted({k for pair in want for k in pair} | set(refs))     # only these glyphs are measured
+    at = np.full(len(chars), -1)
+    at[used] = np.arange(len(used))
+    org = np.asarray(m.origin_x)
+    left, right = edges(a[used], org[used], np.asarray(m.advance)[used])
+    ref = float(_gaps(left, right, at[refs], at[refs], reach).min())
+    if ref >= FAR:
         return {}
     ii, jj = np.array(want).T
-    gap = _gaps(left, right, ii, jj, reach)
+    gap = _gaps(left, right, at[ii], at[jj], reach)
     kern = np.where(gap < FAR, STRENGTH * np.minimum(0.0, ref + DEAD_ZONE * f - gap), 0.0)
     keep = kern <= -MIN_KERN * f
     return {(chars[x], chars[y]): float(k) for x, y, k in zip(ii[keep], jj[keep], kern[keep])}
