@@ -237,7 +237,7 @@ def _above(r: int, mark: str, cx: float, low: float, unit: float, h: float, t: f
             else:
                 y = top + st / 2 + (h - st) * math.sin(math.pi * s)
             pts.append((x, y))
-        _line(draw, pts, st)
+        polyline(draw, pts, st)
     elif mark == RING:
         _ring(draw, cx, low - h / 2, h, max(0.5, min(0.7 * t, h / CURVE_STROKES, (h - RING_HOLE) / 2)))
     else:                                                 # DOT, DIAERESIS: the face's own dot
@@ -267,7 +267,7 @@ def _below(r: int, mark: str, x: float, base: float, unit: float, t: float) -> n
     else:
         pts = [(x, base - 0.5 * t), (x - 0.45 * d, base + 0.45 * d), (x - 0.3 * d, base + 0.9 * d),
                (x + 0.3 * d, base + d)]
-    _line(draw, pts, 0.85 * t)
+    polyline(draw, pts, 0.85 * t)
     return downsample(im, r)
 
 
@@ -295,7 +295,7 @@ def wedge(draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, f
                     (x1 - nx * t1 / 2, y1 - ny * t1 / 2), (x0 - nx * t0 / 2, y0 - ny * t0 / 2)])
 
 
-def _line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], t: float) -> None:
+def polyline(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], t: float) -> None:
     """A polyline t px thick with round joins and ends."""
     s = SUPERSAMPLE
     width = max(1, int(round(t * s)))

@@ -1,9 +1,10 @@
 """The characters a generated typeface gets beyond the glyphs its model draws: punctuation built from its
-parts (explorer/explore/punctuation.py; ? ¿ ¡ in explorer/explore/question.py) and accented letters
+parts (explorer/explore/punctuation.py; ? ¿ ¡ in explorer/explore/question.py; ( ) / + = drawn at its
+weight, explorer/explore/drawn_marks.py) and accented letters
 composed from its letters (explorer/explore/accents.py) or with a stroke through them (Ł Đ Ø ...,
 explorer/explore/stroked.py). Specimens add the ones their text uses; a downloaded font gets them all.
 
-    BUILT                                          # 22 punctuation marks, 161 accented and 12 stroked letters
+    BUILT                                          # 27 punctuation marks, 161 accented and 12 stroked letters
     stack2, glyphs2 = complete(stack, CHARS, "Café!")   # (62 + 2, R, R) uint8, CHARS + "é!"
     sources("Café!")                               # "IIejlx..." : the glyphs building them needs
     available(CHARS)                               # CHARS + every character BUILT can make from them
@@ -15,6 +16,7 @@ import numpy as np
 
 from explorer.explore import accents, question
 from explorer.explore.accents import ACCENTED, CARON_BESIDE, accented_cells
+from explorer.explore.drawn_marks import DRAWN, drawn_cells
 from explorer.explore.glyph_ink import significant_ink
 from explorer.explore.punctuation import PUNCTUATION as DRAWN_PUNCTUATION
 from explorer.explore.punctuation import punctuation_cells
@@ -24,7 +26,7 @@ from explorer.explore.stroked import STROKED, stroked_cells
 COMPOSED_LETTERS = ACCENTED + "".join(STROKED)     # a letter and a mark: set with its base letter's advance
 WIDENED = CARON_BESIDE + "\u013f\u0140"             # ... wider by a mark beside it: ď ľ Ľ ť Ŀ ŀ
 WIDE_BOTH = "".join(c for c in STROKED if c not in WIDENED)   # ... by a stroke past either side: Ø Đ ħ ...
-PUNCTUATION = DRAWN_PUNCTUATION + QUESTION
+PUNCTUATION = DRAWN_PUNCTUATION + QUESTION + DRAWN
 BUILT = PUNCTUATION + COMPOSED_LETTERS
 DOT_SOURCES = "ij"           # the dot of the punctuation and of ï İ ...
 PUNCTUATION_SOURCES = "ijxlI" + question.SOURCES   # ... the x-height of the colon, the stem of !, the 2 of ?
@@ -78,6 +80,8 @@ def complete(stack: np.ndarray, glyphs: str, wanted: str = BUILT) -> tuple[np.nd
         cells.update(punctuation_cells(a, chars))
         if any(c in QUESTION for c in need):
             cells.update(question_cells(a, chars, cells))
+        if any(c in DRAWN for c in need):
+            cells.update(drawn_cells(a, chars, cells))
     if any(c in ACCENTED for c in need):
         cells.update(accented_cells(a, chars, "".join(need)))
     if any(c in STROKED for c in need):

@@ -13,7 +13,7 @@ from the top of the "x", and exactly as tall as ? and !).
 
     cells = question_cells(stack, CHARS, punctuation_cells(stack, CHARS))   # {"?": (R, R) uint8, ...}
 
-Measured against real fonts' own ? by scripts/question-vs-real.py (docs/fonts-design.md).
+Measured against real fonts' own ? by scripts/marks-vs-real.py (docs/fonts-design.md).
 """
 
 from __future__ import annotations

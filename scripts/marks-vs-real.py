@@ -1,4 +1,5 @@
-"""How close the built ? ¿ ¡ (explorer/explore/question.py) and ! (punctuation.py) come to real fonts' own.
+"""How close the built ? ¿ ¡ (explorer/explore/question.py), ( ) / + = (drawn_marks.py) and ! (punctuation.py)
+come to real fonts' own.
 
 For each held-out face of the fonts dataset (families never trained on) whose font file maps the mark, the
 mark is built from the face's own 62 rendered glyphs and compared with the font's real glyph, drawn by
@@ -7,7 +8,7 @@ box moved onto the real one's centre (the shape alone), the same for another fam
 previous face's with it: how much any real mark would match), and the differences of their tops and heights in
 cap heights.
 
-    .venv/bin/python scripts/question-vs-real.py [--faces 273] [--split test] [--every 1] [--hook-share 0.6]
+    .venv/bin/python scripts/marks-vs-real.py [--faces 273] [--split test] [--every 1] [--hook-share 0.6]
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from explorer.explore.built_glyphs import complete
 from explorer.explore.specimen import CHARS
 from explorer.settings import data_dir
 
-MARKS = "?\u00bf\u00a1!"
+MARKS = "?\u00bf\u00a1()/+=!"
 
 
 def _box(m: np.ndarray) -> tuple[int, int, int, int]:
