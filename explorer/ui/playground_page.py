@@ -170,6 +170,33 @@ def buttons() -> None:
     cols[3].button("Reset", key="pg_reset", on_click=_reset, width="stretch")
 
 
+CHARTS = ("pg_plane", "pg_losses", "pg_cover")
+# Each live chart is two stacked charts (one grid cell) that take turns: see buffered_chart.
+STACK_CSS = "".join(f".st-key-{k}_stack{{display:grid;grid-template-columns:minmax(0,1fr)}}"
+                    f".st-key-{k}_stack>div{{grid-area:1/1}}" for k in CHARTS)
+
+
+def buffered_chart(box, fig, key: str, turn: int) -> None:
+    """`fig` in `box` without a blank frame between redraws. Streamlit hashes a chart's spec into its element
+    id, and the browser remounts a chart whose id changed, so a chart redrawn with new data is empty until
+    plotly has drawn it again (blank in 1 of 8 animation frames while playing, a third on a busy 2-core box).
+    So two charts, `{key}_0` and `{key}_1`, sit stacked and take turns: the new frame goes to slot `turn`, put
+    on top by `stack_order`, while the other keeps the previous frame beneath it; a chart being remounted is
+    transparent, and the one beneath shows through. A slot that is sent the same figure again is not
+    remounted."""
+    slots = st.session_state.setdefault(f"{key}_slots", [fig, fig])
+    slots[turn] = fig
+    with box.container(key=f"{key}_stack", gap=None):
+        for i, f in enumerate(slots):
+            st.plotly_chart(f, key=f"{key}_{i}", theme=None)
+
+
+def stack_order(turn: int) -> None:
+    """Slot `turn` of every buffered chart on top. Sent after the charts, so the browser has the new chart (still
+    under the old one) before the order flips, and never shows a frame older than the last."""
+    st.html("<style>" + "".join(f".st-key-{k}_{turn}{{z-index:1}}" for k in CHARTS) + "</style>")
+
+
 def live_view(timer: bool) -> None:
     """The plane, the losses and the coverage, each beside its lesson (a fragment while playing)."""
     r = runner()
@@ -183,12 +210,15 @@ def live_view(timer: bool) -> None:
     last = (f" · D loss {v.d_loss[-1]:.3g} · G loss {v.g_loss[-1]:.3g} · |∇G| {v.g_grad[-1]:.2g}"
             if len(v.d_loss) else "")
     st.caption(f"{'playing' if r.playing else 'paused'} · step {v.step} · modes covered {covered}{last}")
-    for fig, key, lessons in ((plane, "pg_plane", ("generator", "discriminator", "arrows")),
-                              (losses, "pg_losses", ("game", "losses")),
-                              (cover, "pg_cover", ("collapse", "wasserstein"))):
+    ss = st.session_state
+    ss.pg_turn = turn = 1 - ss.get("pg_turn", 1)
+    for fig, key, lessons in zip((plane, losses, cover), CHARTS,
+                                 (("generator", "discriminator", "arrows"), ("game", "losses"),
+                                  ("collapse", "wasserstein")), strict=True):
         left, right = st.columns([3, 2])
-        left.plotly_chart(fig, key=key, theme=None)
+        buffered_chart(left, fig, key, turn)
         right.markdown("\n\n".join(EXPLAIN[k] for k in lessons))
+    stack_order(turn)
 
 
 def main() -> None:
@@ -197,6 +227,7 @@ def main() -> None:
     if "pg_loss" not in ss:                                    # first run: start from the stable preset
         ss.pg_preset = "Stable"
         apply_preset()
+    st.html(f"<style>{STACK_CSS}</style>")
     st.title("GAN playground")
     st.caption("A generator and a discriminator, each a small MLP, play their game on points in the plane.")
     upload = sidebar_controls()

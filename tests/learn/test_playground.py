@@ -337,15 +337,25 @@ def _xy(chart, name: str) -> np.ndarray:
     return np.stack(arr, 1)
 
 
+def _charts(at) -> dict[str, object]:
+    """The page's plotly charts by key (the key ends each element id)."""
+    return {c.proto.id.rsplit("-", 1)[-1]: c for c in at.get("plotly_chart")}
+
+
+def _newest(at, key: str = "pg_plane"):
+    """The newest frame of buffered chart `key`: the slot this run drew (on top)."""
+    return _charts(at)[f"{key}_{at.session_state['pg_turn']}"]
+
+
 def test_page_step_changes_the_plot_and_presets_set_widgets():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     try:
         assert not at.exception
         assert at.selectbox(key="pg_preset").value == "Stable" and at.selectbox(key="pg_loss").value == "hinge"
-        before = _xy(at.get("plotly_chart")[0], "fake")
+        before = _xy(_newest(at), "fake")
         at.button(key="pg_step").click().run()
         assert not at.exception
-        after = _xy(at.get("plotly_chart")[0], "fake")
+        after = _xy(_newest(at), "fake")
         assert before.shape == after.shape == (P.VIEW_POINTS, 2) and not np.allclose(before, after)
         assert "step 1 " in at.caption[-1].value
         at.selectbox(key="pg_preset").set_value("Minimax stalls").run()
@@ -361,6 +371,34 @@ def test_page_step_changes_the_plot_and_presets_set_widgets():
     finally:
         if "pg_runner" in at.session_state:
             at.session_state["pg_runner"].stop()
+
+
+def test_page_live_charts_take_turns_so_one_always_stays_drawn():
+    """Streamlit hashes a plotly chart's spec into its element id and the browser remounts (blanks) a chart whose
+    id changed. Each live chart is two stacked slots: a redraw changes only the slot on top, and the other
+    keeps the previous frame, id unchanged, so the browser never has both slots blank at once."""
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    try:
+        ids = {k: c.proto.id for k, c in _charts(at).items()}
+        assert len(ids) == 6 and len(set(ids.values())) == 6
+        for _ in range(3):
+            at.button(key="pg_step").click().run()
+            assert not at.exception
+            now = {k: c.proto.id for k, c in _charts(at).items()}
+            turn = at.session_state["pg_turn"]
+            for key in ("pg_plane", "pg_losses", "pg_cover"):      # (coverage is measured every 25 steps)
+                fresh, kept = f"{key}_{turn}", f"{key}_{1 - turn}"
+                assert now[kept] == ids[kept] and (now[fresh] != ids[fresh] or key == "pg_cover"), key
+            assert f"step {at.session_state['pg_runner'].pg.steps}" in _newest(at).proto.spec
+            assert f".st-key-pg_plane_{turn}{{z-index:1}}" in at.get("html")[-1].proto.body     # the new one on top
+            ids = now
+        at.button(key="pg_pause").click().run()                  # the other slot catches up with the last step
+        ids = {k: c.proto.id for k, c in _charts(at).items()}
+        for _ in range(2):                                       # then nothing changes: nothing is remounted
+            at.button(key="pg_pause").click().run()
+            assert {k: c.proto.id for k, c in _charts(at).items()} == ids
+    finally:
+        at.session_state["pg_runner"].stop()
 
 
 def test_page_bad_csv_shows_an_error():

@@ -11,7 +11,7 @@ from tests.factories import served_app, server_env
 
 pytestmark = pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available()))
 
-PLANE = ".st-key-pg_plane .js-plotly-plot"
+PLANE = ".st-key-pg_plane_stack .js-plotly-plot"        # two stacked charts: see buffered_chart
 STEP_JS = "() => { const m = document.body.innerText.match(/(playing|paused) · step (\\d+)/); return m ? +m[2] : -1; }"
 SVG_JS = f"() => {{ const el = document.querySelector('{PLANE} .scatterlayer'); return el ? el.innerHTML : ''; }}"
 KEEP_SVG_JS = f"() => {{ window.__svg0 = ({SVG_JS})(); return window.__svg0.length; }}"
