@@ -2,7 +2,7 @@
 
 * `specimen_panel(view)` (middle column, above the image): text the user types (default a pangram),
   set in the current typeface (explorer/explore/specimen.py) at a chosen size, from the model's glyph
-  bitmaps or (toggle "As downloaded") from the outlines the .otf is traced to; characters outside
+  bitmaps or (toggle "Traced": as downloaded) from the outlines the .otf is traced to; characters outside
   the model's glyphs are dotted boxes and listed; empty text says so. Draws nothing for image models.
 * `font_panel(view)` (a right-hand panel, offered for font models only): the three nearest real fonts
   of the training set (explorer/explore/nearest.py: name, package, licence, a specimen set with the
@@ -111,15 +111,17 @@ def text_box() -> tuple[str, int]:
     text = st.text_area("Specimen text", key="font_text", max_chars=MAX_TEXT, height=68,
                         help="Set in the current typeface. The model draws A-Z a-z 0-9; punctuation (. , : ; - – — "
                              "' ’ ‘ \" “ ” ‚ „ ! ¡ · … •) is built from its own i (its dot) and l, ? ¿ from its 2, "
-                             "and accented and stroked letters (é ü ñ ç å ő ž Ł Ø ...) from its letters and drawn "
-                             "marks, as a type designer would; other characters are drawn as dotted boxes.")
+                             "( ) / + = drawn at its weight, and accented and stroked letters (é ü ñ ç å ő ž Ł Ø "
+                             "...) from its letters and drawn marks, as a type designer would; pairs such as To "
+                             "and AV are kerned. Other characters are drawn as dotted boxes.")
     # each on its own row: beside the text box the slider was a stub, beside the toggle its label was cut
     size = st.select_slider("Size (px)", SIZES, key="font_size", help="cap height on screen")
-    st.toggle("As downloaded", key="font_traced",
-              help="Set the text from the outlines the .otf download is traced to (potrace), drawn back at the "
-                   "model's 64 px, instead of the model's own glyph bitmaps: specks and pinholes no typeface has "
-                   "(a dot above an o, a hole in an S's stroke) are dropped and edges become curves, but a "
-                   "ragged glyph stays ragged. At large sizes the installed font shows its "
+    # "Traced", not "As downloaded": at 900 px with the sidebar open the long label was cut to "As downl…"
+    st.toggle("Traced", key="font_traced",
+              help="The text as the downloaded font draws it: set from the outlines the .otf download is traced to "
+                   "(potrace), drawn back at the model's 64 px, instead of the model's own glyph bitmaps: specks "
+                   "and pinholes no typeface has (a dot above an o, a hole in an S's stroke) are dropped and edges "
+                   "become curves, but a ragged glyph stays ragged. At large sizes the installed font shows its "
                    "outlines' detail the 64 px cells hide.")
     sticky.remember(STICKY)
     return str(text), int(size)
@@ -277,7 +279,7 @@ def exports(eng: Engine, state: LatentState, stack: np.ndarray, text: str, size:
     c1.download_button("PNG", data=png, file_name=f"{stem}-specimen.png", mime="image/png", key="font_png",
                        on_click="ignore", width="stretch", disabled=blank,
                        help="Type some text first" if blank else "The specimen of your text, as a PNG image" + (
-                           ", set from the traced outlines (As downloaded, on Explore)" if traced else ""))
+                           ", set from the traced outlines (Traced, on Explore)" if traced else ""))
     c2.download_button("SVG", data=svg, file_name=f"{stem}-text.svg", mime="image/svg+xml", key="font_svg",
                        on_click="ignore", width="stretch", disabled=bool(why) or blank,
                        help="Type some text first" if blank else "Your text as vector outlines (SVG)")

@@ -150,10 +150,12 @@ def controls(eng: Engine) -> None:
     """Seed, psi, class, method, number of sliders, reset, critic: changes here rerun the whole page."""
     ss, nc = session(), eng.G.cfg.num_classes
     _seed_box()
-    with st.container(horizontal=True, gap="xsmall", horizontal_alignment="distribute"):   # wraps, never clips
-        st.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed")
-        st.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed")
-        st.button("🎲", key="random", on_click=_random_seed, help="random seed")   # the one to wrap, if any
+    # borderless (tertiary) buttons: bordered ones (34 + 34 + 43 px and two gaps) did not fit the 105 px column at
+    # 900 px with the sidebar open, and 🎲 wrapped under ◀ ▶; a fixed narrower width cuts a label to "…"
+    with st.container(horizontal=True, gap="small", key="seed_steps"):     # wraps, never clips
+        st.button("◀", key="prev", on_click=_step_seed, args=(-1,), help="previous seed", type="tertiary")
+        st.button("▶", key="next", on_click=_step_seed, args=(1,), help="next seed", type="tertiary")
+        st.button("🎲", key="random", on_click=_random_seed, help="random seed", type="tertiary")
     st.slider("Truncation ψ", 0.0, 2.0, step=0.05, key="psi",
               help="Pulls w toward the average (of the class): lower is more typical, higher more varied.")
     if nc:

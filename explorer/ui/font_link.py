@@ -1,6 +1,6 @@
 """A font model's specimen text and size in the page link (query parameters t and sz, recipes.VIEW_KEYS),
 so a shared link or a reload shows the same words at the same size, not only the same typeface; tr=1 when
-the specimen is set from the downloaded font's traced outlines ("As downloaded").
+the specimen is set from the downloaded font's traced outlines (the "Traced" toggle).
 
 The text goes in whenever it is not the default pangram: the text box holds at most MAX_TEXT characters,
 and a link of that much text (a few kB once URL-encoded) opens in every current browser; it used to stop at

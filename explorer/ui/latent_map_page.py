@@ -97,6 +97,23 @@ def controls(default_n: int = LM.DEFAULT_N) -> MapSettings:
     return MapSettings(str(method), int(n), first, psi, bool(thumbs))
 
 
+def room_for_thumbs(spec: dict) -> dict:
+    """`spec` (LM.map_spec's) with room at the plot's edges for half a thumbnail: the x and y scales padded by
+    that many pixels (Vega-Lite's continuous-scale `padding`, applied in the browser, so it holds at any column
+    width). The spec's margin is a share of the data's span, and its thumbnails' size follows the plot's
+    height: in a narrow column (900 px wide window, sidebar open) the thumbnails of the leftmost points were
+    cut by the plot's left edge. Panning or zooming sets the domain itself, with no padding."""
+    px = max([float(layer["mark"].get("width", 0)) for layer in spec["layer"] if layer["mark"].get("type") == "image"],
+             default=0.0)
+    if px:
+        for layer in spec["layer"]:
+            for channel in ("x", "y"):
+                scale = layer.get("encoding", {}).get(channel, {}).get("scale")
+                if scale is not None:
+                    scale["padding"] = px / 2 + 2
+    return spec
+
+
 def preview(eng: Engine, settings: MapSettings, event, seeds: np.ndarray, classes: np.ndarray) -> None:
     """The picked sample (a click or the number box), and the button that opens it in the explorer."""
     ss, nc = st.session_state, eng.G.cfg.num_classes
@@ -147,8 +164,8 @@ def main() -> None:
     pics = _images(eng.key, settings.n, settings.first, settings.psi, ws, eng)
     left, right = st.columns([3, 1], gap="medium")
     with left:     # the chart does not depend on the pick: a changed chart would reset its zoom
-        spec = LM.map_spec(xy, seeds, classes if eng.G.cfg.num_classes else None, eng.class_names, pics.hovers,
-                           pics.thumbs if settings.thumbs else None)
+        spec = room_for_thumbs(LM.map_spec(xy, seeds, classes if eng.G.cfg.num_classes else None, eng.class_names,
+                                           pics.hovers, pics.thumbs if settings.thumbs else None))
         gen = int(st.session_state.get("_lm_chart", 0))
         event = st.vega_lite_chart(spec, key="lm_plot" if gen == 0 else f"lm_plot-{gen}", on_select="rerun",
                                    selection_mode=[LM.PICK], theme=None, width="stretch")

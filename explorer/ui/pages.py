@@ -18,19 +18,33 @@ from explorer.settings import data_dir, pretrained_dir, use_threads
 from explorer.ui import sticky
 from explorer.ui.text import md_escape, md_quote
 
+PAGES = (      # (script, title, icon, url_path); the first is the default page, at the app's root
+    ("explorer/ui/explore_page.py", "Explore", "🎛️", ""),
+    ("explorer/ui/interpolate_page.py", "Interpolate", "🎞️", "interpolate"),
+    ("explorer/ui/export_page.py", "Export & share", "📤", "export"),
+    ("explorer/ui/train_page.py", "Train", "🏋️", "train"),
+    ("explorer/ui/playground_page.py", "GAN playground", "🎯", "playground"),
+    ("explorer/ui/latent_map_page.py", "Latent map", "🗺️", "latent-map"),
+    ("explorer/ui/classes_page.py", "Classes", "🧬", "classes"),
+    ("explorer/ui/quiz_page.py", "Real or fake?", "🕵️", "quiz"),
+    ("explorer/ui/models_page.py", "Models", "🗂️", "models"),
+)
+
 
 def all_pages() -> list:
-    return [
-        st.Page("explorer/ui/explore_page.py", title="Explore", icon="🎛️", default=True),
-        st.Page("explorer/ui/interpolate_page.py", title="Interpolate", icon="🎞️", url_path="interpolate"),
-        st.Page("explorer/ui/export_page.py", title="Export & share", icon="📤", url_path="export"),
-        st.Page("explorer/ui/train_page.py", title="Train", icon="🏋️", url_path="train"),
-        st.Page("explorer/ui/playground_page.py", title="GAN playground", icon="🎯", url_path="playground"),
-        st.Page("explorer/ui/latent_map_page.py", title="Latent map", icon="🗺️", url_path="latent-map"),
-        st.Page("explorer/ui/classes_page.py", title="Classes", icon="🧬", url_path="classes"),
-        st.Page("explorer/ui/quiz_page.py", title="Real or fake?", icon="🕵️", url_path="quiz"),
-        st.Page("explorer/ui/models_page.py", title="Models", icon="🗂️", url_path="models"),
-    ]
+    """Every page, then for each whose path has a hyphen a hidden alias with an underscore (/latent_map) that
+    forwards to it: typed with an underscore, the path used to open the default page (Explore) instead."""
+    shown = [st.Page(script, title=title, icon=icon, url_path=path or None, default=not path)
+             for script, title, icon, path in PAGES]
+    return shown + [_alias(script, title, path) for script, title, _, path in PAGES if "-" in path]
+
+
+def _alias(script: str, title: str, path: str) -> Any:
+    """A hidden page at `path` with "_" for "-" that switches to the page of `script` (so the address bar shows
+    its own path and the sidebar marks it), keeping the query (a link's ?m=)."""
+    def forward() -> None:
+        st.switch_page(script, query_params=st.query_params.to_dict())
+    return st.Page(forward, title=title, url_path=path.replace("-", "_"), visibility="hidden")
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -51,6 +51,19 @@ def _open(page: str, model: str = "tiny (pretrained)") -> AppTest:
     return run_app(at)
 
 
+def _chart_spec(at: AppTest) -> dict:
+    return json.loads(at.get("vega_lite_chart")[0].proto.spec)
+
+
+def _thumb_px(at: AppTest) -> float:
+    return next(float(layer["mark"]["width"]) for layer in _chart_spec(at)["layer"] if layer["mark"]["type"] == "image")
+
+
+def _scale_paddings(at: AppTest) -> set:
+    """The `padding` of every x and y scale in the latent map's layers (None where there is none)."""
+    return {layer["encoding"][ch]["scale"].get("padding") for layer in _chart_spec(at)["layer"] for ch in ("x", "y")}
+
+
 def test_latent_map_page(app_env):
     at = _open("explorer/ui/latent_map_page.py")
     at.slider(key="lm_n").set_value(100)
@@ -59,6 +72,7 @@ def test_latent_map_page(app_env):
     assert len(rows) == 100 and {r["class"] for r in rows} == {"cat", "dog", "owl"}     # every sample a dot,
     assert all(r["image"].startswith("data:image/png;base64,") for r in rows)          # its picture on hover,
     assert 0 < sum(bool(r["thumb"]) for r in rows) < 100                               # thumbnails where they fit
+    assert _scale_paddings(at) == {_thumb_px(at) / 2 + 2}      # room for half a thumbnail at each edge (they were cut)
     at.number_input(key="lm_pick").set_value(5)
     run_app(at)
     assert "seed 5 · owl" in str(at.get("image")[0].proto)                                  # 5 % 3 = class 2
@@ -67,6 +81,7 @@ def test_latent_map_page(app_env):
     run_app(at)
     rows = map_rows(at)
     assert not any(r["thumb"] for r in rows) and all(r["image"] for r in rows)   # no thumbnails; hover still
+    assert _scale_paddings(at) == {None}                                          # and no room kept for them
     at.button(key="lm_open").click()
     run_app(at)
     assert at.title[0].value == "Explore"                                    # it opened in the explorer

@@ -436,7 +436,9 @@ def test_the_specimen_can_show_the_downloaded_fonts_traced_outlines(fonts_env, m
     from explorer.explore import fontexport as FX
     at = run_app(AppTest.from_file(APP, default_timeout=120))
     raw = _specimen_png(at)
-    at.toggle(key="font_traced").set_value(True)
+    toggle = at.toggle(key="font_traced")        # a short label ("As downloaded" was cut at 900 px); help says more
+    assert toggle.label == "Traced" and toggle.help.startswith("The text as the downloaded font draws it")
+    toggle.set_value(True)
     run_app(at)
     traced = _specimen_png(at)
     assert traced.shape == raw.shape and not np.array_equal(traced, raw)   # same layout, other glyphs
